@@ -1,0 +1,118 @@
+/**
+ * What every fault implements, per platform: inject (one idempotent round), revert (undo all of this
+ * run's fault), verify (prove the target is clean; throw NotYetClean otherwise). The fault ledger records
+ * intent before any action, so a retry — on this worker or another after a crash — finds what was done.
+ */
+import type { FaultSpec } from '../../config/spec.js';
+import type { FaultRef, InjectRequest } from '../types.js';
+import type { FleetClient, LocalPlatform, LocalPod } from '../platform/local.js';
+import { tempestError } from '../errors.js';
+
+export interface LedgerEntry {
+  fault: string;
+  run: string;
+  faultIndex: number;
+  /** targets per round, written BEFORE the round acts */
+  rounds: Record<string, string[]>;
+  /** rounds whose action completed */
+  done: number[];
+  expiresAt: string;
+  /** fault-specific record (pids of stressors, backup path and checksum, ...) */
+  data?: Record<string, unknown>;
+}
+
+export interface LocalFaultContext {
+  platform: LocalPlatform;
+  fleet: FleetClient;
+  heartbeat: (details?: unknown) => void;
+  /** Rejects/aborts when the activity is cancelled. */
+  signal: AbortSignal;
+}
+
+export interface LocalFaultDriver {
+  /** Throws UnsupportedFault / FaultRefused for specs this driver cannot honour. */
+  check?(fault: FaultSpec, platform: LocalPlatform): void;
+  /** Do round `req.round`; must be idempotent given the ledger entry. Returns affected + detail. */
+  inject(req: InjectRequest, ctx: LocalFaultContext, ledger: Ledger): Promise<{ affected: string[]; detail: string }>;
+  /** Undo everything this run's fault did. Returns what was undone. */
+  revert(ref: FaultRef, ctx: LocalFaultContext, ledger: Ledger): Promise<string[]>;
+  /** Prove it is gone; throw tempestError('NotYetClean', ...) if not. Returns what was observed. */
+  verify(ref: FaultRef, ctx: LocalFaultContext, ledger: Ledger): Promise<string>;
+}
+
+export function ledgerKey(ref: Pick<FaultRef, 'runId' | 'faultIndex'>): string {
+  return `tempest.io/fault.${ref.runId.replace(/[^A-Za-z0-9_.-]/g, '_')}.${ref.faultIndex}`;
+}
+
+/** The fault ledger of one run's fault, kept as an annotation on the target's owner. */
+export class Ledger {
+  constructor(private readonly fleet: FleetClient, readonly key: string) {}
+
+  async read(): Promise<LedgerEntry | undefined> {
+    const owner = await this.fleet.owner();
+    const raw = owner.annotations?.[this.key];
+    return raw ? (JSON.parse(raw) as LedgerEntry) : undefined;
+  }
+  async write(e: LedgerEntry): Promise<void> {
+    await this.fleet.annotateOwner({ [this.key]: JSON.stringify(e) });
+  }
+  async clear(): Promise<void> {
+    await this.fleet.annotateOwner({ [this.key]: null });
+  }
+  /** Read-or-create, for the inject path. */
+  async open(req: InjectRequest): Promise<LedgerEntry> {
+    return (await this.read()) ?? { fault: req.fault.name, run: req.runId, faultIndex: req.faultIndex, rounds: {}, done: [], expiresAt: req.expiresAt };
+  }
+}
+
+/** Litmus target selection: TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod). */
+export function selectPods(pods: LocalPod[], fault: FaultSpec): LocalPod[] {
+  let candidates = pods.filter((p) => p.phase === 'Running');
+  if (fault.targetPods.length) {
+    candidates = candidates.filter((p) => fault.targetPods.includes(p.name));
+    if (!candidates.length) throw tempestError('TargetNotFound', `none of TARGET_PODS (${fault.targetPods.join(', ')}) is running`);
+    return candidates;
+  }
+  if (!candidates.length) throw tempestError('TargetNotFound', 'no running pod matches the target');
+  const n = fault.podsAffectedPerc === 0 ? 1 : Math.max(1, Math.round((candidates.length * fault.podsAffectedPerc) / 100));
+  const shuffled = [...candidates];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+  }
+  return shuffled.slice(0, n);
+}
+
+/** Poll until `check` returns a string (clean), heartbeating; throw NotYetClean with the last reason. */
+export async function waitClean(
+  what: string,
+  check: () => Promise<{ clean: boolean; observed: string }>,
+  ctx: Pick<LocalFaultContext, 'heartbeat' | 'signal'>,
+  timeoutMs = 60_000,
+  pollMs = 500,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const r = await check();
+    last = r.observed;
+    if (r.clean) return r.observed;
+    ctx.heartbeat({ waiting: what, observed: last });
+    if (Date.now() > deadline || ctx.signal.aborted) break;
+    await new Promise((res) => setTimeout(res, pollMs));
+  }
+  throw tempestError('NotYetClean', `${what}: not clean after ${Math.round(timeoutMs / 1000)}s: ${last}`);
+}
+
+/** Verify a Deployment-like owner is back to its desired ready replicas. */
+export async function ownerRecovered(ctx: LocalFaultContext, timeoutMs = 60_000): Promise<string> {
+  return waitClean(
+    'replicas ready',
+    async () => {
+      const o = await ctx.fleet.owner();
+      return { clean: o.ready >= o.desired, observed: `${o.ready}/${o.desired} replicas ready` };
+    },
+    ctx,
+    timeoutMs,
+  );
+}

@@ -1,0 +1,9 @@
+/** pod-cpu-hog on the local platform: CPU_CORES stressor processes (0 = all cores), each busy CPU_LOAD % of the time. */
+import { cpus } from 'node:os';
+import { stressDriver } from '../stress.js';
+
+export const podCpuHogLocal = stressDriver('cpu', (f) => {
+  const cores = f.params.cpuCores || cpus().length;
+  const load = f.params.cpuLoad ?? 100;
+  return { count: cores, amount: load, describe: `${cores} core(s) at ${load}% load` };
+});

@@ -1,0 +1,80 @@
+/**
+ * Probe activities. `runProbe` performs ONE evaluation of a probe with the Litmus attempt semantics and always
+ * returns an outcome: a probe failure (criteria not met) and a probe error (could not run) are both
+ * `status: 'Failed'`, told apart by `failureKind`. It throws only when the activity is cancelled (CancelledFailure),
+ * so Temporal never retries a probe verdict away. initialDelay, polling and modes are the workflow's job.
+ */
+import { Context } from '@temporalio/activity';
+import type { ProbeSpec } from '../../config/spec.js';
+import { checkRunProperties, errorMessage, runAttempts, type LoopHooks } from './attempts.js';
+import { cmdDriver } from './cmd.js';
+import { httpDriver } from './http.js';
+import { k8sDriver } from './k8s.js';
+import { promDriver } from './prom.js';
+import { ProbeError, type AttemptResult, type ProbeContext, type ProbeDeps, type ProbeDriver, type ProbeOutcome } from './types.js';
+
+export * from './types.js';
+export { compare, compareNumeric, compareString, parseList, parseNumber, type CheckResult } from './comparators.js';
+
+export function driverFor(probe: ProbeSpec, deps: ProbeDeps): ProbeDriver {
+  switch (probe.type) {
+    case 'httpProbe':
+      return httpDriver(probe.http, probe.runProperties, deps);
+    case 'promProbe':
+      return promDriver(probe.prom, deps);
+    case 'cmdProbe':
+      return cmdDriver(probe.cmd, deps);
+    case 'k8sProbe':
+      return k8sDriver(probe.k8s, deps);
+    default:
+      throw new ProbeError(`unknown probe type ${JSON.stringify((probe as { type?: unknown }).type)}`);
+  }
+}
+
+/** The activity's cancellation signal and heartbeat; outside an activity (CLI, tests) a never-aborted signal and no-op. */
+function activityHooks(): LoopHooks {
+  try {
+    const ctx = Context.current();
+    return { signal: ctx.cancellationSignal, heartbeat: (d) => ctx.heartbeat(d) };
+  } catch {
+    return { signal: new AbortController().signal, heartbeat: () => undefined };
+  }
+}
+
+export function createProbeActivities(deps: ProbeDeps = {}) {
+  return {
+    async runProbe(probe: ProbeSpec, ctx: ProbeContext): Promise<ProbeOutcome> {
+      const hooks = activityHooks();
+      const startedAt = new Date();
+      const t0 = performance.now();
+      let result: AttemptResult;
+      let attempts = 0;
+      try {
+        const invalid = checkRunProperties(probe.runProperties);
+        if (invalid) throw new ProbeError(invalid);
+        const driver = driverFor(probe, deps);
+        ({ result, attempts } = await runAttempts(probe.runProperties, driver, hooks, { probe: probe.name, phase: ctx.phase, iteration: ctx.iteration }));
+      } catch (err) {
+        if (hooks.signal.aborted) throw hooks.signal.reason; // cancellation: not a verdict
+        result = { ok: false, failureKind: 'error', reason: errorMessage(err), observed: err instanceof ProbeError ? err.observed : undefined };
+      }
+      const outcome: ProbeOutcome = {
+        name: probe.name,
+        type: probe.type,
+        mode: probe.mode,
+        phase: ctx.phase,
+        iteration: ctx.iteration,
+        status: result.ok ? 'Passed' : 'Failed',
+        reason: result.reason,
+        attempts,
+        durationMs: Math.round(performance.now() - t0),
+        at: startedAt.toISOString(),
+      };
+      if (!result.ok) outcome.failureKind = result.failureKind;
+      if (result.observed !== undefined) outcome.observed = result.observed;
+      return outcome;
+    },
+  };
+}
+
+export type ProbeActivities = ReturnType<typeof createProbeActivities>;

@@ -1,0 +1,67 @@
+/** One HTTP request for httpProbe and promProbe: raw text body, elapsed time, readable errors. */
+import http from 'node:http';
+import https from 'node:https';
+import axios from 'axios';
+import { ProbeError } from './types.js';
+
+export interface RequestOptions {
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  params?: Record<string, string>;
+  data?: string;
+  timeoutMs: number;
+  signal: AbortSignal;
+  insecureSkipTLS?: boolean;
+}
+
+export interface RequestResult {
+  status: number;
+  body: string;
+  elapsedMs: number;
+}
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Send one request. Any HTTP status is a result (criteria decide); network failures, timeouts and TLS errors throw a
+ * ProbeError. A fresh connection per request (no keep-alive, no proxy — like Litmus' Go client with its own
+ * Transport): each attempt really reaches the service instead of reusing a socket to a pod that may be gone.
+ */
+export async function request(opts: RequestOptions): Promise<RequestResult> {
+  const started = performance.now();
+  try {
+    const res = await axios.request<string>({
+      method: opts.method,
+      url: opts.url,
+      headers: opts.headers,
+      params: opts.params,
+      data: opts.data,
+      timeout: opts.timeoutMs,
+      signal: opts.signal,
+      responseType: 'text',
+      transformResponse: [(d: unknown) => d],
+      validateStatus: () => true,
+      proxy: false,
+      maxContentLength: MAX_BODY_BYTES,
+      httpAgent: new http.Agent({ keepAlive: false }),
+      httpsAgent: new https.Agent({ keepAlive: false, rejectUnauthorized: !opts.insecureSkipTLS }),
+    });
+    return { status: res.status, body: typeof res.data === 'string' ? res.data : String(res.data ?? ''), elapsedMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    if (opts.signal.aborted) throw opts.signal.reason;
+    throw new ProbeError(describeRequestError(err, opts.timeoutMs));
+  }
+}
+
+function describeRequestError(err: unknown, timeoutMs: number): string {
+  if (axios.isAxiosError(err)) {
+    const code = err.code ?? '';
+    if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return `request timed out after ${timeoutMs}ms`;
+    // Node 20 may report a refused `localhost` as an AggregateError with an empty message.
+    const cause = err.cause as { message?: string; errors?: Array<{ message?: string }> } | undefined;
+    const detail = err.message || cause?.message || cause?.errors?.map((e) => e.message).join('; ') || 'request failed';
+    return code && !detail.includes(code) ? `${code}: ${detail}` : detail;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,40 @@
+/** Human-readable report of an experiment result (printed by the CLI, written next to the JSON record). */
+import type { ExperimentResult } from '../types.js';
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+
+export function formatReport(r: ExperimentResult, opts: { uiUrl?: string; namespace?: string } = {}): string {
+  const lines: string[] = [];
+  const dur = Math.round((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000);
+  lines.push(`# Tempest experiment report: ${r.experiment}`);
+  lines.push('');
+  lines.push(`Verdict:   ${r.verdict}${r.dryRun ? ' (dry run)' : ''}`);
+  lines.push(`Reason:    ${r.reason}`);
+  lines.push(`Target:    ${r.target.namespace} / ${r.target.labelSelector} (${r.target.kind})`);
+  lines.push(`Probe success: ${r.probeSuccessPercentage}%`);
+  if (r.hypothesis) lines.push(`Hypothesis: ${r.hypothesis}`);
+  lines.push(`Run:       ${r.workflowId} (${r.startedAt} .. ${r.endedAt}, ${dur}s)`);
+  if (r.recoveryMs !== undefined) lines.push(`Recovery:  every fault reverted and verified ${(r.recoveryMs / 1000).toFixed(1)}s after chaos ended`);
+  if (r.breach) lines.push(`Breach:    rollback trigger ${r.breach.name}: ${r.breach.value} ${r.breach.criteria} ${r.breach.threshold} at ${r.breach.at}`);
+  if (opts.uiUrl) {
+    lines.push(`Temporal UI: ${opts.uiUrl.replace(/\/+$/, '')}/namespaces/${opts.namespace ?? 'default'}/workflows/${encodeURIComponent(r.workflowId)}/${r.runId}`);
+  }
+  if (r.guards.length) {
+    lines.push('', '## Safety checks');
+    for (const g of r.guards) lines.push(`- ${g.passed ? 'ok  ' : 'FAIL'} ${pad(g.name, 24)} ${g.reason}`);
+  }
+  lines.push('', '## Faults');
+  for (const f of r.faults) {
+    lines.push(`- ${pad(f.name, 20)} ${pad(f.state, 9)} rounds ${f.rounds}; hit ${f.affected.length ? f.affected.join(', ') : 'nothing'}`);
+    if (f.revert) lines.push(`    revert verified: ${f.revert.verification}${f.revert.undone.length ? ` (undid ${f.revert.undone.join(', ')})` : ''}`);
+  }
+  if (r.probes.length) {
+    lines.push('', '## Probes');
+    for (const p of r.probes) {
+      lines.push(`- ${pad(p.status, 7)} ${pad(p.name, 28)} ${pad(p.type, 9)} ${pad(p.mode, 10)} ${p.runs - p.failures}/${p.runs} runs passed${p.lastReason ? `; last: ${p.lastReason}` : ''}`);
+    }
+  }
+  lines.push('', '## Timeline');
+  for (const e of r.timeline) lines.push(`- ${e.at.slice(11, 19)} ${e.message}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,143 @@
+/**
+ * Shapes exchanged between the workflows and the activities. Type-only for the workflows
+ * (workflow code imports these with `import type`), so nothing here may do I/O.
+ */
+import type { FaultSpec, GuardSpec, RollbackTriggerSpec, TargetSpec, ProbeMode, ProbeSpec, ExperimentSpec } from '../config/spec.js';
+import type { ProbeContext, ProbeOutcome } from './probes/types.js';
+
+export type { ProbeContext, ProbeOutcome };
+
+/** Identifies one fault of one run; the idempotency key of every fault activity is derived from it. */
+export interface FaultRef {
+  runId: string;
+  experiment: string;
+  target: TargetSpec;
+  fault: FaultSpec;
+  faultIndex: number;
+}
+
+export interface InjectRequest extends FaultRef {
+  /** Round of a periodic fault (0 for a sustained fault). Same round twice = same effect (idempotent). */
+  round: number;
+  /** When the fault must expire on its own if Tempest is gone (dead-man switch), ISO time. */
+  expiresAt: string;
+}
+
+export interface InjectResult {
+  round: number;
+  /** What was hit: pod names, pids, files. */
+  affected: string[];
+  detail: string;
+  /** true when an earlier attempt of this same round had already done it. */
+  alreadyDone: boolean;
+  at: string;
+}
+
+export interface RevertResult {
+  /** What the revert undid (may be empty: e.g. nothing left to undo). */
+  undone: string[];
+  /** What verification observed, e.g. "3/3 replicas ready, ledger clean". */
+  verification: string;
+  at: string;
+}
+
+export interface GuardOutcome {
+  name: string;
+  type: GuardSpec['type'];
+  passed: boolean;
+  reason: string;
+  observed?: string;
+}
+
+export interface PreflightResult {
+  /** Targets the engine resolves to right now (pods, processes). */
+  targets: string[];
+  /** Faults this platform can run; the workflow refuses the run if one cannot. */
+  platform: string;
+}
+
+export interface TriggerBreach {
+  name: string;
+  query: string;
+  value: number;
+  criteria: string;
+  threshold: string;
+  at: string;
+}
+
+export type Verdict = 'Pass' | 'Fail' | 'Aborted' | 'Error';
+
+export interface ProbeSummary {
+  name: string;
+  type: ProbeSpec['type'];
+  mode: ProbeMode;
+  fault: string;
+  status: 'Passed' | 'Failed' | 'N/A' | 'Awaited';
+  runs: number;
+  failures: number;
+  lastReason: string;
+}
+
+export interface FaultSummary {
+  name: string;
+  index: number;
+  state: 'pending' | 'injecting' | 'injected' | 'reverting' | 'reverted' | 'skipped';
+  rounds: number;
+  affected: string[];
+  injectedAt?: string;
+  revertedAt?: string;
+  revert?: RevertResult;
+}
+
+export interface TimelineEvent {
+  at: string;
+  message: string;
+}
+
+export interface ExperimentResult {
+  workflowId: string;
+  runId: string;
+  experiment: string;
+  target: TargetSpec;
+  verdict: Verdict;
+  reason: string;
+  /** floor(passed * 100 / total) over the probes (Litmus PSP). */
+  probeSuccessPercentage: number;
+  hypothesis?: string;
+  dryRun: boolean;
+  startedAt: string;
+  endedAt: string;
+  guards: GuardOutcome[];
+  faults: FaultSummary[];
+  probes: ProbeSummary[];
+  breach?: TriggerBreach;
+  /** Time from the end of chaos (or the breach/abort) until every revert was verified. */
+  recoveryMs?: number;
+  timeline: TimelineEvent[];
+}
+
+export interface ExperimentStatus {
+  phase: 'preflight' | 'guards' | 'steady-state' | 'chaos' | 'post-chaos' | 'rollback' | 'done';
+  paused: boolean;
+  abortRequested?: string;
+  currentFault?: string;
+  faults: FaultSummary[];
+  probes: ProbeSummary[];
+  /** ms of chaos left in the current fault, if chaos is running. */
+  chaosRemainingMs?: number;
+  verdict?: Verdict;
+  reason?: string;
+  timeline: TimelineEvent[];
+}
+
+/** The activity interface the workflows call. Implemented by createActivities(deps). */
+export interface TempestActivities {
+  preflight(spec: ExperimentSpec): Promise<PreflightResult>;
+  runGuard(guard: GuardSpec): Promise<GuardOutcome>;
+  runProbe(probe: ProbeSpec, ctx: ProbeContext): Promise<ProbeOutcome>;
+  injectFault(req: InjectRequest): Promise<InjectResult>;
+  revertFault(ref: FaultRef): Promise<RevertResult>;
+  evaluateTriggers(triggers: RollbackTriggerSpec[]): Promise<TriggerBreach | null>;
+  publishResult(result: ExperimentResult): Promise<{ reportPath: string }>;
+  markRunning(info: { experiment: string; namespace: string }): Promise<void>;
+}

@@ -1,0 +1,83 @@
+import type { ZodError, ZodIssue } from 'zod';
+
+/** One problem in a config file: where (file + field path), what, and the bad value. */
+export interface ConfigProblem {
+  file: string;
+  path: string;
+  message: string;
+  value?: unknown;
+}
+
+/** Raised for every bad input. `tempest` prints `message` and exits 2 without starting anything. */
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.path ? `${p.file}: ${p.path}` : p.file;
+  const got = p.value === undefined ? '' : ` (got ${showValue(p.value)})`;
+  return `${where}: ${p.message}${got}`;
+}
+
+export function showValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null) return 'null';
+  if (typeof v === 'object') {
+    const s = JSON.stringify(v);
+    return s.length > 80 ? s.slice(0, 77) + '...' : s;
+  }
+  return String(v);
+}
+
+/** `experiments[0].spec.components.env` style path from zod's path array. */
+export function pathToString(path: ReadonlyArray<string | number>): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else if (/^[A-Za-z_][\w]*$/.test(part)) out += out ? `.${part}` : part;
+    else out += `[${JSON.stringify(part)}]`;
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
+  let cur: unknown = root;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[p];
+  }
+  return cur;
+}
+
+/** Turn zod issues into problems that name the field path and the bad value found there. */
+export function zodProblems(file: string, err: ZodError, root: unknown, prefix: Array<string | number> = []): ConfigProblem[] {
+  const seen = new Set<string>();
+  const out: ConfigProblem[] = [];
+  const visit = (issue: ZodIssue) => {
+    if (issue.code === 'invalid_union') {
+      // Report the branch that got furthest instead of "Invalid input".
+      const best = issue.unionErrors
+        .map((e) => e.issues)
+        .sort((a, b) => Math.max(...b.map((i) => i.path.length)) - Math.max(...a.map((i) => i.path.length)))[0];
+      if (best && best.length) return best.forEach(visit);
+    }
+    const path = [...prefix, ...issue.path];
+    const key = pathToString(path) + '|' + issue.message;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const value = valueAt(root, issue.path);
+    out.push({
+      file,
+      path: pathToString(path),
+      message: issue.code === 'invalid_type' && value === undefined ? 'is required' : issue.message,
+      value: value === undefined ? undefined : value,
+    });
+  };
+  err.issues.forEach(visit);
+  return out;
+}

@@ -1,0 +1,135 @@
+/**
+ * Reading config files: YAML (one or more documents) -> typed, normalized specs.
+ * Errors are ConfigErrors naming the file, the field path and the bad value.
+ */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, zodProblems } from './errors.js';
+import {
+  chaosEngineSchema,
+  chaosScheduleSchema,
+  engineSpecToExperiment,
+  experimentEntrySchema,
+  normalizeFaultBlock,
+} from './litmus.js';
+import { parseDurationMs } from './duration.js';
+import type { ExperimentSpec, FaultSpec, ScheduleSpec } from './spec.js';
+
+export type LoadedDoc =
+  | { kind: 'ChaosEngine'; experiment: ExperimentSpec }
+  | { kind: 'ChaosSchedule'; schedule: ScheduleSpec }
+  | { kind: 'FaultBlock'; faults: FaultSpec[] };
+
+/** Parse YAML text into plain JS documents; syntax errors carry line and column. */
+export function parseYamlDocuments(text: string, file: string): unknown[] {
+  const docs = parseAllDocuments(text, { prettyErrors: true });
+  const out: unknown[] = [];
+  for (const d of docs) {
+    if (d.errors.length) {
+      const e = d.errors[0];
+      const pos = e.linePos?.[0];
+      throw new ConfigError([
+        { file: pos ? `${file}:${pos.line}:${pos.col}` : file, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}` },
+      ]);
+    }
+    const js = d.toJS();
+    if (js !== null && js !== undefined) out.push(js);
+  }
+  if (!out.length) throw new ConfigError([{ file, path: '', message: 'file holds no YAML document' }]);
+  return out;
+}
+
+function parseWith<T extends z.ZodTypeAny>(schema: T, doc: unknown, file: string, prefix: Array<string | number>): z.infer<T> {
+  const r = schema.safeParse(doc);
+  if (!r.success) throw new ConfigError(zodProblems(file, r.error, doc, prefix));
+  return r.data;
+}
+
+const DAYS: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+
+function hhmmToMin(s: string): number {
+  const [h, m] = s.split(':').map(Number);
+  return h * 60 + m;
+}
+
+/** One YAML document -> one typed spec. `index` is the document's position, for messages. */
+export function loadDocument(doc: unknown, file: string, index = 0, multi = false): LoadedDoc {
+  const prefix: Array<string | number> = multi ? [`document ${index + 1}`] : [];
+  const px = multi ? `document ${index + 1}.` : '';
+  if (Array.isArray(doc)) {
+    const entries = parseWith(z.array(experimentEntrySchema).min(1), doc, file, prefix);
+    return { kind: 'FaultBlock', faults: normalizeFaultBlock(entries, file) };
+  }
+  if (doc === null || typeof doc !== 'object') {
+    throw new ConfigError([{ file, path: px.replace(/\.$/, ''), message: 'expected a ChaosEngine, a ChaosSchedule or a list of experiments', value: doc }]);
+  }
+  const kind = (doc as Record<string, unknown>).kind;
+  if (kind === 'ChaosEngine') {
+    const e = parseWith(chaosEngineSchema, doc, file, prefix);
+    const ns = e.metadata.namespace ?? e.spec.appinfo.appns;
+    return { kind: 'ChaosEngine', experiment: engineSpecToExperiment(e.metadata.name, ns, e.spec, file, `${px}spec`) };
+  }
+  if (kind === 'ChaosSchedule') {
+    const s = parseWith(chaosScheduleSchema, doc, file, prefix);
+    const ns = s.metadata.namespace ?? 'default';
+    const engine = engineSpecToExperiment(s.metadata.name, ns, s.spec.engineTemplateSpec, file, `${px}spec.engineTemplateSpec`);
+    const rep = s.spec.schedule.repeat;
+    const problems = [];
+    const days: number[] = [];
+    for (const d of (rep?.workDays?.includedDays ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
+      const n = DAYS[d.slice(0, 3)];
+      if (n === undefined) problems.push({ file, path: `${px}spec.schedule.repeat.workDays.includedDays`, message: `unknown day "${d}" (use Mon,Tue,...)`, value: rep?.workDays?.includedDays });
+      else days.push(n);
+    }
+    let minChaosIntervalMs = 0;
+    if (rep?.minChaosInterval !== undefined) {
+      const ms = parseDurationMs(rep.minChaosInterval, 's');
+      if (ms === undefined || ms <= 0) problems.push({ file, path: `${px}spec.schedule.repeat.minChaosInterval`, message: 'must be a positive duration like "8h" or "30m"', value: rep.minChaosInterval });
+      else minChaosIntervalMs = ms;
+    }
+    if (problems.length) throw new ConfigError(problems);
+    const tr = rep?.timeRange;
+    return {
+      kind: 'ChaosSchedule',
+      schedule: {
+        name: s.metadata.name,
+        namespace: ns,
+        now: s.spec.schedule.now ?? false,
+        window: tr?.startTime && tr?.endTime ? { startMin: hhmmToMin(tr.startTime), endMin: hhmmToMin(tr.endTime) } : undefined,
+        days,
+        minChaosIntervalMs,
+        state: s.spec.scheduleState ?? 'active',
+        engine,
+      },
+    };
+  }
+  throw new ConfigError([
+    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine or ChaosSchedule (or a list of experiments)', value: kind },
+  ]);
+}
+
+export function loadText(text: string, file: string): LoadedDoc[] {
+  const docs = parseYamlDocuments(text, file);
+  return docs.map((d, i) => loadDocument(d, file, i, docs.length > 1));
+}
+
+export function loadFile(file: string): LoadedDoc[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ file, path: '', message: `cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+  }
+  return loadText(text, file);
+}
+
+/** The single ChaosEngine a `tempest run` needs from a file, or a ConfigError saying why not. */
+export function loadEngine(file: string): ExperimentSpec {
+  const docs = loadFile(file);
+  const engines = docs.filter((d): d is Extract<LoadedDoc, { kind: 'ChaosEngine' }> => d.kind === 'ChaosEngine');
+  if (engines.length !== 1) {
+    throw new ConfigError([{ file, path: '', message: `expected exactly one ChaosEngine document, found ${engines.length}` }]);
+  }
+  return engines[0].experiment;
+}

@@ -1,0 +1,204 @@
+/**
+ * Workflow logic under the real time-skipping test server. The activities here are plain functions
+ * recording what the workflow asked for (the Temporal way of unit-testing a workflow); the real
+ * activities are tested against real servers in test/integration.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { timeSkippingEnv } from '../helpers/temporal.js';
+import { workflowBundle } from '../../workers/worker.js';
+import type { ExperimentInput, ExperimentSpec, ProbeSpec, RunOptions } from '../../config/spec.js';
+import type { ExperimentResult, TempestActivities, ProbeOutcome } from '../../activities/types.js';
+import { loadEngine } from '../../config/load.js';
+import { abortSignal, statusQuery } from '../../workflows/experiment.js';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+}, 120_000);
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const seed = () => loadEngine('examples/engines/api-gateway-chaos.yaml');
+const opts = (o: Partial<RunOptions> = {}): RunOptions => ({ guards: [], rollbackTriggers: [], triggerPollMs: 5000, dryRun: false, searchAttributes: false, ...o });
+
+interface Calls {
+  log: string[];
+  injected: number;
+  reverted: number;
+}
+
+function fakeActivities(calls: Calls, over: Partial<TempestActivities> = {}): TempestActivities {
+  const outcome = (p: ProbeSpec, ok: boolean): ProbeOutcome => ({
+    name: p.name, type: p.type, mode: p.mode, phase: 'Continuous', iteration: 0, status: ok ? 'Passed' : 'Failed',
+    reason: ok ? 'ok' : 'response code 503 is not == 200', attempts: 1, durationMs: 1, at: new Date().toISOString(),
+  });
+  return {
+    async preflight() { calls.log.push('preflight'); return { platform: 'test', targets: ['a', 'b', 'c'] }; },
+    async runGuard(g) { calls.log.push(`guard:${g.name}`); return { name: g.name, type: g.type, passed: true, reason: 'ok' }; },
+    async runProbe(p) { calls.log.push(`probe:${p.name}`); return outcome(p, true); },
+    async injectFault(r) { calls.injected++; calls.log.push(`inject:${r.fault.name}:${r.round}`); return { round: r.round, affected: ['pod-a'], detail: 'deleted pod-a', alreadyDone: false, at: new Date().toISOString() }; },
+    async revertFault(r) { calls.reverted++; calls.log.push(`revert:${r.fault.name}`); return { undone: [], verification: '3/3 ready', at: new Date().toISOString() }; },
+    async evaluateTriggers() { return null; },
+    async publishResult() { calls.log.push('publish'); return { reportPath: '/dev/null' }; },
+    async markRunning() {},
+    ...over,
+  };
+}
+
+async function run(spec: ExperimentSpec, options: RunOptions, acts: TempestActivities, during?: (h: { signal: Function; query: Function }) => Promise<void>): Promise<ExperimentResult> {
+  const taskQueue = `tq-${Math.random().toString(36).slice(2)}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
+  return worker.runUntil(async () => {
+    const input: ExperimentInput = { spec, options };
+    const h = await env.client.workflow.start('experimentWorkflow', { taskQueue, workflowId: `wf-${taskQueue}`, args: [input] });
+    if (during) await during(h as never);
+    return h.result() as Promise<ExperimentResult>;
+  });
+}
+
+test('seed pod-delete: 60 s / 10 s gives 6 rounds, continuous probe, revert verified, Pass', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const t0 = Date.now();
+  const r = await run(seed(), opts(), fakeActivities(calls));
+  expect(r.verdict).toBe('Pass');
+  expect(calls.injected).toBe(6);
+  expect(calls.reverted).toBe(1);
+  expect(r.faults[0]).toMatchObject({ name: 'pod-delete', state: 'reverted', rounds: 6 });
+  expect(r.probes[0]).toMatchObject({ name: 'api-gateway-health-check', status: 'Passed' });
+  expect(r.probes[0].runs).toBeGreaterThan(5);
+  expect(r.probeSuccessPercentage).toBe(100);
+  // revert comes after the last injection, and the result is published last
+  expect(calls.log.lastIndexOf('revert:pod-delete')).toBeGreaterThan(calls.log.lastIndexOf('inject:pod-delete:5'));
+  expect(calls.log[calls.log.length - 1]).toBe('publish');
+  // time-skipping: 60 s of chaos took far less wall time (not a benchmark: a generous bound)
+  expect(Date.now() - t0).toBeLessThan(30_000);
+});
+
+test('a failing continuous probe gives Fail with the reason, and the fault is still reverted', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  let n = 0;
+  const acts = fakeActivities(calls, {
+    async runProbe(p) {
+      n++;
+      const ok = n < 3;
+      return { name: p.name, type: p.type, mode: p.mode, phase: 'Continuous', iteration: n, status: ok ? 'Passed' : 'Failed', failureKind: 'criteria', reason: ok ? 'ok' : 'response code 503 is not == 200', attempts: 3, durationMs: 1, at: new Date().toISOString() };
+    },
+  });
+  const r = await run(seed(), opts(), acts);
+  expect(r.verdict).toBe('Fail');
+  expect(r.reason).toContain('503');
+  expect(r.probeSuccessPercentage).toBe(0);
+  expect(calls.reverted).toBe(1);
+});
+
+test('stopOnFailure stops the chaos at once: fewer rounds, reverted, Fail', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const spec = seed();
+  spec.faults[0].probes[0].runProperties.stopOnFailure = true;
+  let n = 0;
+  const acts = fakeActivities(calls, {
+    async runProbe(p) {
+      n++;
+      return { name: p.name, type: p.type, mode: p.mode, phase: 'Continuous', iteration: n, status: n >= 4 ? 'Failed' : 'Passed', reason: n >= 4 ? 'down' : 'ok', attempts: 1, durationMs: 1, at: new Date().toISOString() };
+    },
+  });
+  const r = await run(spec, opts(), acts);
+  expect(r.verdict).toBe('Fail');
+  expect(r.reason).toContain('stopOnFailure');
+  expect(calls.injected).toBeLessThan(6);
+  expect(calls.reverted).toBe(1);
+});
+
+test('abort mid-chaos: reverted, verdict Aborted with the reason', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const r = await run(seed(), opts(), fakeActivities(calls), async (h) => {
+    // wait (in skipped time) until chaos is running, then abort
+    for (;;) {
+      const s = await (h.query as (q: unknown) => Promise<{ phase: string; faults: { rounds: number }[] }>)(statusQuery);
+      if (s.phase === 'chaos' && s.faults[0].rounds >= 2) break;
+      await env.sleep(1000);
+    }
+    await (h.signal as (s: unknown, r: string) => Promise<void>)(abortSignal, 'pager went off');
+  });
+  expect(r.verdict).toBe('Aborted');
+  expect(r.reason).toBe('pager went off');
+  expect(calls.reverted).toBe(1);
+  expect(calls.injected).toBeLessThan(6);
+});
+
+test('a failed safety guard aborts before anything is injected', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const acts = fakeActivities(calls, {
+    async runGuard(g) { return { name: g.name, type: g.type, passed: false, reason: '2 active incident(s)' }; },
+  });
+  const r = await run(seed(), opts({ guards: [{ type: 'pagerduty', name: 'incidents', apiUrl: 'http://127.0.0.1:1' }] }), acts);
+  expect(r.verdict).toBe('Aborted');
+  expect(r.reason).toContain('incidents (2 active incident(s))');
+  expect(calls.injected).toBe(0);
+  expect(calls.reverted).toBe(0);
+});
+
+test('a revert that fails verification is retried until verified', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  let attempts = 0;
+  const acts = fakeActivities(calls, {
+    async revertFault() {
+      attempts++;
+      if (attempts < 4) throw ApplicationFailure.create({ type: 'NotYetClean', message: `1/3 ready (attempt ${attempts})` });
+      return { undone: [], verification: '3/3 ready', at: new Date().toISOString() };
+    },
+  });
+  const r = await run(seed(), opts(), acts);
+  expect(attempts).toBe(4);
+  expect(r.faults[0].state).toBe('reverted');
+  expect(r.verdict).toBe('Pass');
+});
+
+test('a non-retryable injection error gives Error, and the recorded revert still runs', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const acts = fakeActivities(calls, {
+    async injectFault() { throw ApplicationFailure.create({ type: 'Forbidden', message: 'pods "x" is forbidden: cannot delete', nonRetryable: true }); },
+  });
+  const r = await run(seed(), opts(), acts);
+  expect(r.verdict).toBe('Error');
+  expect(r.reason).toContain('forbidden');
+  expect(calls.reverted).toBe(1); // recorded before the inject was attempted
+});
+
+test('SOT probe failing means no chaos and verdict Fail', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const spec = seed();
+  spec.faults[0].probes[0].mode = 'SOT';
+  const acts = fakeActivities(calls, {
+    async runProbe(p) { return { name: p.name, type: p.type, mode: p.mode, phase: 'SOT', iteration: 0, status: 'Failed', reason: 'connection refused', attempts: 3, durationMs: 1, at: new Date().toISOString() }; },
+  });
+  const r = await run(spec, opts(), acts);
+  expect(r.verdict).toBe('Fail');
+  expect(r.reason).toContain('steady state');
+  expect(calls.injected).toBe(0);
+});
+
+test('dry run injects nothing and still checks probes', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const r = await run(seed(), opts({ dryRun: true }), fakeActivities(calls));
+  expect(r.verdict).toBe('Pass');
+  expect(r.dryRun).toBe(true);
+  expect(calls.injected).toBe(0);
+  expect(calls.log).toContain('probe:api-gateway-health-check');
+});
+
+test('rollback trigger breach stops chaos early with the trigger recorded', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  let n = 0;
+  const acts = fakeActivities(calls, {
+    async evaluateTriggers(ts) { n++; return n >= 3 ? { name: ts[0].name, query: ts[0].query, value: 2.4, criteria: '>=', threshold: '2', at: new Date().toISOString() } : null; },
+  });
+  const r = await run(seed(), opts({ rollbackTriggers: [{ name: 'p95-latency', endpoint: 'http://127.0.0.1:9090', query: 'x', criteria: '>=', threshold: '2' }], triggerPollMs: 5000 }), acts);
+  expect(r.verdict).toBe('Fail');
+  expect(r.breach).toMatchObject({ name: 'p95-latency', value: 2.4 });
+  expect(calls.reverted).toBe(1);
+  expect(calls.injected).toBeLessThan(6);
+});

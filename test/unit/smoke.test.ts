@@ -1,0 +1,2 @@
+import { parse } from 'yaml';
+test('esm works', () => { expect(parse('a: 1')).toEqual({ a: 1 }); });

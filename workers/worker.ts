@@ -1,0 +1,92 @@
+/**
+ * Worker bootstrap: bundles the workflows once per process, registers the activities built from the
+ * config, and exposes the chaos metrics on /metrics.
+ */
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TempestConfig } from '../config/tempest-config.js';
+import { createActivities } from '../activities/index.js';
+import { ChaosMetrics } from '../activities/metrics/index.js';
+import type { ProbeDeps } from '../activities/probes/types.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per process (webpack is the slow part of a worker start). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+};
+
+export interface WorkerOptions {
+  config: TempestConfig;
+  connection?: NativeConnection;
+  taskQueue?: string;
+  namespace?: string;
+  metrics?: ChaosMetrics;
+  probeDeps?: ProbeDeps;
+  /** Sticky cache off: every workflow task replays from history (useful to prove determinism in tests). */
+  maxCachedWorkflows?: number;
+}
+
+export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+  const { config } = opts;
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  return Worker.create({
+    connection,
+    namespace: opts.namespace ?? config.temporal.namespace,
+    taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ config, metrics: opts.metrics, probeDeps: opts.probeDeps }),
+    maxCachedWorkflows: opts.maxCachedWorkflows,
+    // Short shutdown grace: reverts are retried by Temporal on the next worker anyway.
+    shutdownGraceTime: '5s',
+  });
+}
+
+/** Serve the metrics registry on 127.0.0.1:port/metrics (0 = off). */
+export function serveMetrics(metrics: ChaosMetrics, port: number, host = '127.0.0.1'): Promise<http.Server | undefined> {
+  if (!port) return Promise.resolve(undefined);
+  const server = http.createServer(async (req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': metrics.registry.contentType });
+    res.end(await metrics.registry.metrics());
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/** `tempest worker`: run until SIGINT/SIGTERM. */
+export async function runWorker(config: TempestConfig, log: (m: string) => void = console.log): Promise<void> {
+  const metrics = new ChaosMetrics();
+  const server = await serveMetrics(metrics, config.metrics.port).catch((e) => {
+    log(`metrics port ${config.metrics.port} unavailable (${(e as Error).message}); continuing without /metrics`);
+    return undefined;
+  });
+  log(`bundling workflows...`);
+  const worker = await createWorker({ config, metrics });
+  log(
+    `worker ready: task queue ${config.temporal.taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace}), platform ${config.platform.driver}` +
+      (server ? `, metrics http://127.0.0.1:${config.metrics.port}/metrics` : ''),
+  );
+  try {
+    await worker.run();
+  } finally {
+    server?.close();
+  }
+}

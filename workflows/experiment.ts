@@ -1,0 +1,433 @@
+/**
+ * The experiment workflow: the seed's mermaid diagram as durable code.
+ *
+ *   safety checks -> steady-state probes -> for each fault:
+ *       record its revert -> inject (idempotent, per round) -> monitor (probes, rollback triggers) -> revert + verify
+ *   -> end-of-test probes -> verdict -> result record
+ *
+ * Invariant: a fault's revert is recorded (in `pendingReverts`, i.e. in workflow state rebuilt from history)
+ * BEFORE its first inject activity is scheduled, and every recorded revert is run in a non-cancellable scope,
+ * retried until the activity verifies the target is clean — on success, failure, abort, cancellation and
+ * across worker crashes.
+ *
+ * Deterministic code only: no I/O, no Node built-ins; activities are imported as types.
+ */
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ExperimentInput, FaultSpec, ProbeSpec } from '../config/spec.js';
+import { FAULT_STYLE } from '../config/spec.js';
+import type {
+  ExperimentResult,
+  ExperimentStatus,
+  FaultRef,
+  FaultSummary,
+  GuardOutcome,
+  ProbeOutcome,
+  ProbeSummary,
+  TempestActivities,
+  TimelineEvent,
+  TriggerBreach,
+  Verdict,
+} from '../activities/types.js';
+
+// ---- signals, queries (module level, so clients can import the definitions) ----
+export const abortSignal = defineSignal<[string?]>('abort');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const statusQuery = defineQuery<ExperimentStatus>('status');
+
+export const SEARCH_ATTRIBUTES = {
+  experiment: 'TempestExperiment',
+  namespace: 'TempestNamespace',
+  verdict: 'TempestVerdict',
+} as const;
+
+// ---- activity stubs, one per failure policy ----
+const quick = proxyActivities<TempestActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 3, initialInterval: '1s' },
+});
+
+const injecting = proxyActivities<TempestActivities>({
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '20s',
+  // An abort must wait for an in-flight injection to finish or stop, so we know what was done.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    maximumAttempts: 5,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    nonRetryableErrorTypes: ['FaultRefused', 'TargetNotFound', 'Forbidden', 'UnsupportedFault'],
+  },
+});
+
+// Reverts are retried until verified: no attempt limit, capped backoff.
+const reverting = proxyActivities<TempestActivities>({
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' }, // no maximumAttempts: unlimited
+});
+
+function probeActivities(probe: ProbeSpec) {
+  const rp = probe.runProperties;
+  const perTry = rp.probeTimeoutMs + rp.intervalMs;
+  const budget = rp.evaluationTimeoutMs ?? perTry * rp.attempts;
+  return proxyActivities<TempestActivities>({
+    startToCloseTimeout: budget + 30_000,
+    heartbeatTimeout: Math.max(30_000, perTry * 2),
+    retry: { maximumAttempts: 3, initialInterval: '1s' },
+  });
+}
+
+export async function experimentWorkflow(input: ExperimentInput): Promise<ExperimentResult> {
+  const { spec, options } = input;
+  const info = workflowInfo();
+  const startedAt = new Date().toISOString();
+  const timeline: TimelineEvent[] = [];
+  const note = (message: string) => {
+    timeline.push({ at: new Date().toISOString(), message });
+    log.info(message);
+  };
+
+  const faults: FaultSummary[] = spec.faults.map((f, index) => ({ name: f.name, index, state: 'pending', rounds: 0, affected: [] }));
+  const probeStates = new Map<string, ProbeSummary>();
+  for (const f of spec.faults) {
+    for (const p of f.probes) {
+      probeStates.set(probeKey(f, p), { name: p.name, type: p.type, mode: p.mode, fault: f.name, status: 'Awaited', runs: 0, failures: 0, lastReason: '' });
+    }
+  }
+
+  let phase: ExperimentStatus['phase'] = 'preflight';
+  let paused = false;
+  let abortReason: string | undefined;
+  let stopReason: string | undefined; // why chaos of the current fault ends early (abort, breach, stopOnFailure)
+  let verdict: Verdict | undefined;
+  let reason = '';
+  let breach: TriggerBreach | undefined;
+  let chaosDeadline: number | undefined;
+  let currentFault: string | undefined;
+  const guards: GuardOutcome[] = [];
+  /** Recorded reverts not yet verified, in injection order. Pushed BEFORE the first inject. */
+  const pendingReverts: FaultRef[] = [];
+  /** When chaos of the latest fault ended (deadline, abort, breach); recovery is measured from here. */
+  let chaosEndedAt: number | undefined;
+  let recoveryMs: number | undefined;
+
+  setHandler(abortSignal, (why?: string) => {
+    if (abortReason) return;
+    abortReason = why?.trim() || 'abort requested';
+    stopReason ??= `aborted: ${abortReason}`;
+    note(`abort requested: ${abortReason}`);
+  });
+  setHandler(pauseSignal, () => {
+    if (!paused) note('chaos paused');
+    paused = true;
+  });
+  setHandler(resumeSignal, () => {
+    if (paused) note('chaos resumed');
+    paused = false;
+  });
+  setHandler(statusQuery, (): ExperimentStatus => ({
+    phase,
+    paused,
+    abortRequested: abortReason,
+    currentFault,
+    faults,
+    probes: [...probeStates.values()],
+    chaosRemainingMs: chaosDeadline !== undefined && phase === 'chaos' ? Math.max(0, chaosDeadline - Date.now()) : undefined,
+    verdict,
+    reason: reason || undefined,
+    timeline: timeline.slice(-50),
+  }));
+
+  const recordProbe = (fault: FaultSpec, probe: ProbeSpec, o: ProbeOutcome) => {
+    const s = probeStates.get(probeKey(fault, probe))!;
+    s.runs += 1;
+    if (o.status === 'Failed') {
+      s.failures += 1;
+      s.status = 'Failed';
+      s.lastReason = o.reason;
+      note(`probe ${probe.name} (${o.phase}) failed: ${o.reason}`);
+      if (probe.runProperties.stopOnFailure && !stopReason) stopReason = `probe ${probe.name} failed with stopOnFailure: ${o.reason}`;
+    } else {
+      if (s.status !== 'Failed') s.status = 'Passed';
+      if (!s.lastReason || s.status !== 'Failed') s.lastReason = o.reason;
+    }
+  };
+
+  const evalProbe = async (fault: FaultSpec, probe: ProbeSpec, phaseName: ProbeOutcome['phase'], iteration: number) => {
+    let o: ProbeOutcome;
+    try {
+      o = await probeActivities(probe).runProbe(probe, { runId: info.workflowId, phase: phaseName, iteration });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // The probe activity itself kept failing: that is a probe error, not a crash of the experiment.
+      o = { name: probe.name, type: probe.type, mode: probe.mode, phase: phaseName, iteration, status: 'Failed', failureKind: 'error', reason: `probe could not run: ${errorMessage(err)}`, attempts: 0, durationMs: 0, at: new Date().toISOString() };
+    }
+    recordProbe(fault, probe, o);
+    return o;
+  };
+
+  /** Revert one recorded fault; non-cancellable; retried until the activity has verified the target is clean. */
+  const revert = async (ref: FaultRef) => {
+    const summary = faults[ref.faultIndex];
+    summary.state = 'reverting';
+    note(`reverting ${ref.fault.name}`);
+    const r = await CancellationScope.nonCancellable(() => reverting.revertFault(ref));
+    if (chaosEndedAt !== undefined) recoveryMs = Math.max(recoveryMs ?? 0, Date.now() - chaosEndedAt);
+    summary.state = 'reverted';
+    summary.revert = r;
+    summary.revertedAt = r.at;
+    const i = pendingReverts.indexOf(ref);
+    if (i >= 0) pendingReverts.splice(i, 1);
+    note(`reverted ${ref.fault.name}: ${r.verification}`);
+  };
+
+  const revertAllPending = async () => {
+    // Reverse order of injection; each one on its own so one slow revert never hides another.
+    for (const ref of [...pendingReverts].reverse()) await revert(ref);
+  };
+
+  try {
+    if (options.searchAttributes) {
+      upsertSearchAttributes({ [SEARCH_ATTRIBUTES.verdict]: ['Running'] });
+    }
+    note(`experiment ${spec.name} on ${spec.target.namespace}/${spec.target.labelSelector}${options.dryRun ? ' (dry run)' : ''}`);
+    await quick.markRunning({ experiment: spec.name, namespace: spec.target.namespace });
+
+    // ---- Safety checks ----
+    phase = 'preflight';
+    const pf = await quick.preflight(spec);
+    note(`preflight on ${pf.platform}: ${pf.targets.length} target(s): ${pf.targets.join(', ') || 'none'}`);
+    phase = 'guards';
+    if (options.guards.length) {
+      guards.push(...(await Promise.all(options.guards.map((g) => quick.runGuard(g)))));
+      for (const g of guards) note(`guard ${g.name}: ${g.passed ? 'ok' : 'FAILED'} - ${g.reason}`);
+    }
+    const failedGuards = guards.filter((g) => !g.passed);
+    if (failedGuards.length) {
+      verdict = 'Aborted';
+      reason = `safety checks failed: ${failedGuards.map((g) => `${g.name} (${g.reason})`).join('; ')}`;
+    } else if (spec.engineState === 'stop') {
+      verdict = 'Aborted';
+      reason = 'engineState is stop';
+    }
+
+    // ---- Steady state (SOT, Edge before chaos) ----
+    if (!verdict) {
+      phase = 'steady-state';
+      const sot = spec.faults.flatMap((f) => f.probes.filter((p) => p.mode === 'SOT' || p.mode === 'Edge').map((p) => ({ f, p })));
+      const outs = await Promise.all(sot.map(({ f, p }) => evalProbe(f, p, 'SOT', 0)));
+      const bad = outs.filter((o) => o.status === 'Failed');
+      if (bad.length) {
+        verdict = 'Fail';
+        reason = `steady state not met before chaos: ${bad.map((o) => `${o.name}: ${o.reason}`).join('; ')}`;
+      }
+    }
+
+    // ---- Chaos, one fault after the other (as a Litmus engine runs its experiments) ----
+    for (let i = 0; i < spec.faults.length && !verdict; i++) {
+      if (abortReason) break;
+      const fault = spec.faults[i];
+      const ref: FaultRef = { runId: info.workflowId, experiment: spec.name, target: spec.target, fault, faultIndex: i };
+      currentFault = fault.name;
+      stopReason = abortReason ? `aborted: ${abortReason}` : undefined;
+      await runFault(ref);
+      if (stopReason && !abortReason) {
+        verdict = 'Fail';
+        reason = stopReason;
+      }
+    }
+
+    // ---- End of test probes ----
+    if (!verdict && !abortReason) {
+      phase = 'post-chaos';
+      const eot = spec.faults.flatMap((f) => f.probes.filter((p) => p.mode === 'EOT' || p.mode === 'Edge').map((p) => ({ f, p })));
+      await Promise.all(eot.map(({ f, p }) => evalProbe(f, p, 'EOT', 0)));
+    }
+  } catch (err) {
+    if (isCancellation(err)) {
+      abortReason ??= 'workflow cancelled';
+      note('workflow cancelled: rolling back');
+    } else {
+      verdict = 'Error';
+      reason = errorMessage(err);
+      note(`error: ${reason}`);
+    }
+  } finally {
+    // ---- Rollback: whatever is still recorded gets reverted and verified, whatever happened above ----
+    if (pendingReverts.length) {
+      phase = 'rollback';
+      chaosEndedAt ??= Date.now();
+      await CancellationScope.nonCancellable(revertAllPending);
+    }
+  }
+
+  // ---- Verdict ----
+  const probeList = [...probeStates.values()];
+  for (const p of probeList) if (p.status === 'Awaited') p.status = 'N/A';
+  const passed = probeList.filter((p) => p.status === 'Passed').length;
+  const psp = probeList.length ? Math.floor((passed * 100) / probeList.length) : 100;
+  if (abortReason && verdict !== 'Error') {
+    verdict = 'Aborted';
+    reason = abortReason;
+  } else if (!verdict) {
+    const failed = probeList.filter((p) => p.status === 'Failed');
+    if (options.dryRun) {
+      verdict = failed.length ? 'Fail' : 'Pass';
+      reason = failed.length ? `dry run: probes failed: ${failed.map((p) => p.name).join(', ')}` : 'dry run: guards and probes passed, nothing injected';
+    } else if (failed.length) {
+      verdict = 'Fail';
+      reason = `probes failed: ${failed.map((p) => `${p.name} (${p.lastReason})`).join('; ')}`;
+    } else {
+      verdict = 'Pass';
+      reason = probeList.length ? `all ${probeList.length} probe(s) passed` : 'faults injected and reverted; no probes defined';
+    }
+  }
+  phase = 'done';
+  currentFault = undefined;
+  note(`verdict ${verdict}: ${reason}`);
+
+  const result: ExperimentResult = {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    experiment: spec.name,
+    target: spec.target,
+    verdict: verdict!,
+    reason,
+    probeSuccessPercentage: psp,
+    hypothesis: spec.hypothesis,
+    dryRun: options.dryRun,
+    startedAt,
+    endedAt: new Date().toISOString(),
+    guards,
+    faults,
+    probes: probeList,
+    breach,
+    recoveryMs,
+    timeline,
+  };
+  if (options.searchAttributes) upsertSearchAttributes({ [SEARCH_ATTRIBUTES.verdict]: [verdict!] });
+  await CancellationScope.nonCancellable(() => quick.publishResult(result));
+  return result;
+
+  // ------------------------------------------------------------------------------------------
+  /** One fault: record revert, ramp, inject (rounds), monitor, stop, revert + verify. */
+  async function runFault(ref: FaultRef): Promise<void> {
+    const { fault } = ref;
+    const summary = faults[ref.faultIndex];
+    if (options.dryRun) {
+      summary.state = 'skipped';
+      note(`dry run: ${fault.name} not injected`);
+      // Probes still run once so a dry run checks they can reach their targets.
+      await Promise.all(fault.probes.filter((p) => p.mode === 'Continuous' || p.mode === 'OnChaos').map((p) => evalProbe(fault, p, p.mode === 'OnChaos' ? 'OnChaos' : 'Continuous', 0)));
+      return;
+    }
+    phase = 'chaos';
+    if (fault.rampTimeMs > 0) {
+      note(`ramp time ${fault.rampTimeMs} ms before ${fault.name}`);
+      await condition(() => !!stopReason, fault.rampTimeMs);
+    }
+    let chaosOver = false;
+    chaosDeadline = Date.now() + fault.durationMs;
+    const expiresAt = new Date(chaosDeadline + DEAD_MAN_MARGIN_MS).toISOString();
+
+    // Monitors run beside the injection loop; they end when chaosOver is set.
+    const monitors: Promise<void>[] = [];
+    for (const p of fault.probes) {
+      if (p.mode === 'Continuous' || p.mode === 'OnChaos') monitors.push(probeLoop(fault, p, () => chaosOver));
+    }
+    if (options.rollbackTriggers.length) monitors.push(triggerLoop(() => chaosOver));
+    // A monitor must never take the workflow down; its failures are recorded and it stops.
+    const settled = monitors.map((m) => m.catch((err) => { if (!isCancellation(err)) note(`monitor stopped: ${errorMessage(err)}`); }));
+
+    // Record the revert BEFORE the first injection: from here on, the finally-block will revert it.
+    pendingReverts.push(ref);
+    summary.state = 'injecting';
+    try {
+      if (FAULT_STYLE[fault.name] === 'periodic') {
+        for (let round = 0; !stopReason && Date.now() < chaosDeadline; round++) {
+          if (paused) {
+            await condition(() => !paused || !!stopReason || Date.now() >= chaosDeadline!, Math.max(1, chaosDeadline - Date.now()));
+            if (stopReason || Date.now() >= chaosDeadline) break;
+          }
+          await injectRound(ref, round, expiresAt);
+          // Wait one interval (or less at the end of the duration), waking at once on abort/breach.
+          await condition(() => !!stopReason, Math.max(1, Math.min(fault.intervalMs, chaosDeadline - Date.now())));
+        }
+      } else {
+        await injectRound(ref, 0, expiresAt);
+        await condition(() => !!stopReason, Math.max(1, chaosDeadline - Date.now()));
+      }
+    } finally {
+      chaosOver = true;
+      chaosEndedAt = Date.now();
+      if (stopReason) note(`stopping chaos early: ${stopReason}`);
+      // Monitors see chaosOver and finish their current evaluation.
+      await Promise.all(settled);
+    }
+    await revert(ref);
+    chaosDeadline = undefined;
+    if (!stopReason && fault.rampTimeMs > 0) await condition(() => !!stopReason, fault.rampTimeMs);
+  }
+
+  async function injectRound(ref: FaultRef, round: number, expiresAt: string) {
+    const summary = faults[ref.faultIndex];
+    const r = await injecting.injectFault({ ...ref, round, expiresAt });
+    summary.rounds = Math.max(summary.rounds, round + 1);
+    summary.state = 'injected';
+    summary.injectedAt ??= r.at;
+    for (const a of r.affected) if (!summary.affected.includes(a)) summary.affected.push(a);
+    note(`${ref.fault.name} round ${round + 1}: ${r.detail}${r.alreadyDone ? ' (already done)' : ''}`);
+  }
+
+  async function probeLoop(fault: FaultSpec, probe: ProbeSpec, over: () => boolean) {
+    const rp = probe.runProperties;
+    if (rp.initialDelayMs > 0) await condition(over, rp.initialDelayMs);
+    for (let iteration = 0; !over(); iteration++) {
+      await evalProbe(fault, probe, probe.mode === 'OnChaos' ? 'OnChaos' : 'Continuous', iteration);
+      if (over()) break;
+      await condition(over, rp.pollingIntervalMs);
+    }
+  }
+
+  async function triggerLoop(over: () => boolean) {
+    while (!over() && !breach) {
+      const b = await quick.evaluateTriggers(options.rollbackTriggers);
+      if (b) {
+        breach = b;
+        note(`rollback trigger ${b.name} fired: ${b.value} ${b.criteria} ${b.threshold}`);
+        stopReason ??= `rollback trigger ${b.name} fired: value ${b.value} ${b.criteria} ${b.threshold}`;
+        break;
+      }
+      await condition(over, options.triggerPollMs);
+    }
+  }
+}
+
+/** How long past the chaos deadline a fault may live on by itself if Tempest is gone. */
+const DEAD_MAN_MARGIN_MS = 60_000;
+
+function probeKey(f: FaultSpec, p: ProbeSpec) {
+  return `${f.name}/${p.name}`;
+}
+
+function errorMessage(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { message?: string; cause?: { message?: string; cause?: { message?: string } } };
+    const inner = e.cause?.cause?.message ?? e.cause?.message;
+    return inner ? `${e.message}: ${inner}` : e.message ?? String(err);
+  }
+  return String(err);
+}

@@ -1,0 +1,2 @@
+/** Workflow entry points registered by the worker (bundled once). */
+export { experimentWorkflow } from './experiment.js';
