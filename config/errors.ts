@@ -54,8 +54,15 @@ function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
   return cur;
 }
 
+/** Join a rendered path prefix (e.g. `document 2`) and a rendered sub-path: `document 2.spec`, `document 2[0]`. */
+export function joinPath(prefix: string, sub: string): string {
+  if (!prefix) return sub;
+  if (!sub) return prefix;
+  return sub.startsWith('[') ? prefix + sub : `${prefix}.${sub}`;
+}
+
 /** Turn zod issues into problems that name the field path and the bad value found there. */
-export function zodProblems(file: string, err: ZodError, root: unknown, prefix: Array<string | number> = []): ConfigProblem[] {
+export function zodProblems(file: string, err: ZodError, root: unknown, prefix = ''): ConfigProblem[] {
   const seen = new Set<string>();
   const out: ConfigProblem[] = [];
   const visit = (issue: ZodIssue) => {
@@ -66,14 +73,19 @@ export function zodProblems(file: string, err: ZodError, root: unknown, prefix: 
         .sort((a, b) => Math.max(...b.map((i) => i.path.length)) - Math.max(...a.map((i) => i.path.length)))[0];
       if (best && best.length) return best.forEach(visit);
     }
-    const path = [...prefix, ...issue.path];
-    const key = pathToString(path) + '|' + issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      // Name each unknown key as the path; the enclosing object is not "the bad value".
+      for (const k of issue.keys) out.push({ file, path: joinPath(prefix, pathToString([...issue.path, k])), message: 'unknown key' });
+      return;
+    }
+    const path = joinPath(prefix, pathToString(issue.path));
+    const key = path + '|' + issue.message;
     if (seen.has(key)) return;
     seen.add(key);
     const value = valueAt(root, issue.path);
     out.push({
       file,
-      path: pathToString(path),
+      path,
       message: issue.code === 'invalid_type' && value === undefined ? 'is required' : issue.message,
       value: value === undefined ? undefined : value,
     });

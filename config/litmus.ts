@@ -5,7 +5,7 @@
  * with Litmus defaults. Every problem names the field path and the bad value.
  */
 import { z } from 'zod';
-import { ConfigProblem, ConfigError } from './errors.js';
+import { ConfigProblem, ConfigError, joinPath } from './errors.js';
 import { parseDurationMs } from './duration.js';
 import {
   ExperimentSpec,
@@ -553,11 +553,11 @@ export function engineSpecToExperiment(
   };
 }
 
-export function normalizeFaultBlock(entries: ExperimentEntry[], file: string): FaultSpec[] {
+export function normalizeFaultBlock(entries: ExperimentEntry[], file: string, pathPrefix = ''): FaultSpec[] {
   const p = new Problems(file);
   const faults: FaultSpec[] = [];
   entries.forEach((e, i) => {
-    const f = normalizeFault(e, `[${i}]`, p);
+    const f = normalizeFault(e, joinPath(pathPrefix, `[${i}]`), p);
     if (f) faults.push(f);
   });
   if (p.list.length) throw new ConfigError(p.list);

@@ -40,7 +40,7 @@ export function parseYamlDocuments(text: string, file: string): unknown[] {
   return out;
 }
 
-function parseWith<T extends z.ZodTypeAny>(schema: T, doc: unknown, file: string, prefix: Array<string | number>): z.infer<T> {
+function parseWith<T extends z.ZodTypeAny>(schema: T, doc: unknown, file: string, prefix: string): z.infer<T> {
   const r = schema.safeParse(doc);
   if (!r.success) throw new ConfigError(zodProblems(file, r.error, doc, prefix));
   return r.data;
@@ -55,11 +55,11 @@ function hhmmToMin(s: string): number {
 
 /** One YAML document -> one typed spec. `index` is the document's position, for messages. */
 export function loadDocument(doc: unknown, file: string, index = 0, multi = false): LoadedDoc {
-  const prefix: Array<string | number> = multi ? [`document ${index + 1}`] : [];
+  const prefix = multi ? `document ${index + 1}` : '';
   const px = multi ? `document ${index + 1}.` : '';
   if (Array.isArray(doc)) {
     const entries = parseWith(z.array(experimentEntrySchema).min(1), doc, file, prefix);
-    return { kind: 'FaultBlock', faults: normalizeFaultBlock(entries, file) };
+    return { kind: 'FaultBlock', faults: normalizeFaultBlock(entries, file, prefix) };
   }
   if (doc === null || typeof doc !== 'object') {
     throw new ConfigError([{ file, path: px.replace(/\.$/, ''), message: 'expected a ChaosEngine, a ChaosSchedule or a list of experiments', value: doc }]);

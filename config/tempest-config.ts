@@ -122,6 +122,7 @@ export function loadTempestConfig(file: string | undefined): TempestConfig {
   const base = dirname(resolve(file));
   cfg.reports.dir = resolve(base, cfg.reports.dir);
   cfg.platform.local.pathRewrites = cfg.platform.local.pathRewrites.map((p) => ({ from: p.from, to: resolve(base, p.to) }));
+  for (const g of cfg.guards) if (g.type === 'freeze' && g.file) g.file = resolve(base, g.file);
   return cfg;
 }
 

@@ -1,0 +1,321 @@
+/**
+ * The `tempest` CLI. Exit codes (usable from CI): 0 Pass (or command succeeded), 1 Fail,
+ * 2 error / aborted / bad input (nothing is started on bad input).
+ */
+import { existsSync } from 'node:fs';
+import { Command } from 'commander';
+import { WorkflowNotFoundError, WorkflowFailedError } from '@temporalio/client';
+import { ConfigError } from '../config/errors.js';
+import { loadFile, loadEngine } from '../config/load.js';
+import { loadTempestConfig, type TempestConfig } from '../config/tempest-config.js';
+import { blastRadiusRefusal } from '../config/blast-radius.js';
+import { formatMs } from '../config/duration.js';
+import { TempestClient } from './client.js';
+import { formatReport } from '../activities/report/format.js';
+import type { ExperimentResult, ExperimentStatus, Verdict } from '../activities/types.js';
+
+export const EXIT = { ok: 0, fail: 1, error: 2 } as const;
+
+export function exitCodeFor(v: Verdict): number {
+  return v === 'Pass' ? EXIT.ok : v === 'Fail' ? EXIT.fail : EXIT.error;
+}
+
+class UsageError extends Error {}
+
+interface GlobalOpts {
+  config?: string;
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+}
+
+function resolveConfig(g: GlobalOpts): TempestConfig {
+  const file = g.config ?? process.env.TEMPEST_CONFIG ?? (existsSync('tempest.yaml') ? 'tempest.yaml' : undefined);
+  const cfg = loadTempestConfig(file);
+  if (g.address) cfg.temporal.address = g.address;
+  if (g.namespace) cfg.temporal.namespace = g.namespace;
+  if (g.taskQueue) cfg.temporal.taskQueue = g.taskQueue;
+  return cfg;
+}
+
+async function connect(cfg: TempestConfig): Promise<TempestClient> {
+  try {
+    return await TempestClient.connect(cfg);
+  } catch (e) {
+    throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address}: ${(e as Error).message}\n(start a local server with scripts/temporal-dev, or pass --address)`);
+  }
+}
+
+function uiLink(cfg: TempestConfig, workflowId: string): string {
+  return `${cfg.temporal.uiUrl.replace(/\/+$/, '')}/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+async function hasWorker(c: TempestClient): Promise<boolean> {
+  try {
+    const r = await c.client.workflowService.describeTaskQueue({
+      namespace: c.config.temporal.namespace,
+      taskQueue: { name: c.config.temporal.taskQueue },
+      taskQueueType: 1, // WORKFLOW
+    });
+    return (r.pollers ?? []).length > 0;
+  } catch {
+    return true; // cannot tell: do not cry wolf
+  }
+}
+
+function summarizeStatus(s: ExperimentStatus): string {
+  const injected = s.faults.filter((f) => f.state === 'injected' || f.state === 'injecting').length;
+  const reverted = s.faults.filter((f) => f.state === 'reverted').length;
+  const runs = s.probes.reduce((a, p) => a + p.runs, 0);
+  const fails = s.probes.reduce((a, p) => a + p.failures, 0);
+  const left = s.chaosRemainingMs !== undefined ? `, ${Math.ceil(s.chaosRemainingMs / 1000)}s of chaos left` : '';
+  return `phase ${s.phase}${s.currentFault ? ` (${s.currentFault})` : ''}${s.paused ? ' PAUSED' : ''}${left}; faults injected ${injected}, reverted ${reverted}/${s.faults.length}; probe runs ${runs - fails}/${runs} passed`;
+}
+
+/** Follow a run: print each new timeline event and a status line every 10 s until it completes. */
+async function follow(c: TempestClient, workflowId: string, out: (s: string) => void): Promise<ExperimentResult> {
+  const seen = new Set<string>();
+  let lastLine = 0;
+  const resultP = c.result(workflowId);
+  let done = false;
+  resultP.then(() => (done = true), () => (done = true));
+  let warned = false;
+  const started = Date.now();
+  while (!done) {
+    try {
+      const s = await c.status(workflowId);
+      for (const e of s.timeline) {
+        const k = e.at + e.message;
+        if (!seen.has(k)) {
+          seen.add(k);
+          out(`  ${e.at.slice(11, 19)}  ${e.message}`);
+        }
+      }
+      if (Date.now() - lastLine > 10_000 && s.phase !== 'done') {
+        out(`  ...      ${summarizeStatus(s)}`);
+        lastLine = Date.now();
+      }
+    } catch (e) {
+      if (!warned && Date.now() - started > 5000 && !(await hasWorker(c))) {
+        out(`  (no worker is polling task queue ${c.config.temporal.taskQueue}: start one with \`tempest worker\`)`);
+        warned = true;
+      }
+      void e;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return resultP;
+}
+
+export function buildCli(out: (s: string) => void = (s) => console.log(s)): Command {
+  const program = new Command();
+  program
+    .name('tempest')
+    .description('Chaos experiments as durable Temporal workflows. Litmus ChaosEngine YAML in; no fault left behind.')
+    .option('-c, --config <file>', 'tempest.yaml operator settings (env TEMPEST_CONFIG; default ./tempest.yaml if present)')
+    .option('--address <host:port>', 'Temporal frontend (default from config, 127.0.0.1:7233)')
+    .option('--namespace <ns>', 'Temporal namespace (default from config, "default")')
+    .option('--task-queue <name>', 'task queue of the Tempest workers (default "tempest")')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 Pass / success, 1 Fail, 2 error, aborted or bad input (nothing started).\n' +
+        'Examples:\n  tempest validate examples/engines/api-gateway-chaos.yaml\n  tempest run examples/engines/api-gateway-chaos.yaml --wait\n  tempest abort api-gateway-chaos-20261126T101500-ab12 --reason "pager went off"',
+    );
+  const g = () => program.opts<GlobalOpts>();
+
+  program
+    .command('validate')
+    .description('parse ChaosEngine / ChaosSchedule / experiment-list YAML files and print what Tempest would run')
+    .argument('<files...>')
+    .action((files: string[]) => {
+      for (const f of files) {
+        for (const d of loadFile(f)) {
+          if (d.kind === 'ChaosEngine') {
+            const e = d.experiment;
+            out(`${f}: ChaosEngine ${e.name} -> ${e.target.kind} ${e.target.namespace}/${e.target.labelSelector}`);
+            for (const x of e.faults) out(`  ${x.name}: ${formatMs(x.durationMs)} every ${formatMs(x.intervalMs)}, ${x.probes.length} probe(s) ${x.probes.map((p) => `${p.name}[${p.type} ${p.mode}]`).join(', ')}`);
+          } else if (d.kind === 'ChaosSchedule') {
+            const s = d.schedule;
+            const w = s.window ? `${hm(s.window.startMin)}-${hm(s.window.endMin)}` : 'any time';
+            out(`${f}: ChaosSchedule ${s.name}: ${w} on days ${s.days.join(',') || 'all'}, at least ${formatMs(s.minChaosIntervalMs)} apart; engine ${s.engine.faults.map((x) => x.name).join(', ')}`);
+          } else {
+            out(`${f}: experiment list: ${d.faults.map((x) => `${x.name} (${formatMs(x.durationMs)}, ${x.probes.length} probe(s))`).join(', ')}`);
+          }
+        }
+      }
+      out('valid');
+    });
+
+  program
+    .command('run')
+    .description('start a ChaosEngine as a durable experiment workflow')
+    .argument('<file>', 'a file with one ChaosEngine')
+    .option('-w, --wait', 'follow the run, print progress and the report; exit code from the verdict')
+    .option('--dry-run', 'run guards and probes only; inject nothing')
+    .option('--id <workflowId>', 'workflow id (default <engine>-<timestamp>-<random>)')
+    .option('--json', 'with --wait: print the result record as JSON instead of the report')
+    .action(async (file: string, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) => {
+      const spec = loadEngine(file);
+      const cfg = resolveConfig(g());
+      const refusal = blastRadiusRefusal(cfg, spec.target);
+      if (refusal) throw new UsageError(`${file}: ${refusal}`);
+      const c = await connect(cfg);
+      try {
+        const h = await c.start(spec, { dryRun: o.dryRun, workflowId: o.id });
+        out(`started ${h.workflowId}${o.dryRun ? ' (dry run)' : ''}`);
+        out(`Temporal UI: ${uiLink(cfg, h.workflowId)}`);
+        if (!(await hasWorker(c))) out(`warning: no worker is polling task queue ${cfg.temporal.taskQueue}; start one with \`tempest worker\``);
+        if (!o.wait) return;
+        const r = await follow(c, h.workflowId, out);
+        out('');
+        out(o.json ? JSON.stringify(r, null, 2) : formatReport(r, { uiUrl: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace }));
+        process.exitCode = exitCodeFor(r.verdict);
+      } finally {
+        await c.close();
+      }
+    });
+
+  program
+    .command('status')
+    .description('phase, faults injected/reverted, probe results so far, time left')
+    .argument('<workflowId>')
+    .option('--json', 'print the raw status')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const c = await connect(resolveConfig(g()));
+      try {
+        const s = await c.status(id);
+        if (o.json) return out(JSON.stringify(s, null, 2));
+        out(summarizeStatus(s));
+        if (s.verdict) out(`verdict ${s.verdict}: ${s.reason ?? ''}`);
+        for (const f of s.faults) out(`  fault ${f.name}: ${f.state}, rounds ${f.rounds}${f.affected.length ? `, hit ${f.affected.join(', ')}` : ''}`);
+        for (const p of s.probes) out(`  probe ${p.name}: ${p.status} (${p.runs - p.failures}/${p.runs})${p.lastReason ? ` ${p.lastReason}` : ''}`);
+        for (const e of s.timeline.slice(-5)) out(`  ${e.at.slice(11, 19)} ${e.message}`);
+      } finally {
+        await c.close();
+      }
+    });
+
+  program
+    .command('abort')
+    .description('stop the chaos now and revert every injected fault (waits until the run has ended)')
+    .argument('<workflowId>')
+    .requiredOption('-r, --reason <text>', 'why (recorded in the result)')
+    .option('--no-wait', 'return once the abort is delivered')
+    .action(async (id: string, o: { reason: string; wait: boolean }) => {
+      const c = await connect(resolveConfig(g()));
+      try {
+        await c.abort(id, o.reason);
+        out(`abort sent to ${id}`);
+        if (!o.wait) return;
+        const r = await c.result(id);
+        out(`${r.verdict}: ${r.reason}`);
+        for (const f of r.faults) out(`  ${f.name}: ${f.state}${f.revert ? ` (${f.revert.verification})` : ''}`);
+        process.exitCode = r.faults.every((f) => f.state !== 'injected' && f.state !== 'injecting' && f.state !== 'reverting') ? EXIT.ok : EXIT.error;
+      } finally {
+        await c.close();
+      }
+    });
+
+  for (const [name, desc] of [['pause', 'pause further chaos rounds'], ['resume', 'resume chaos rounds']] as const) {
+    program
+      .command(name)
+      .description(desc)
+      .argument('<workflowId>')
+      .action(async (id: string) => {
+        const c = await connect(resolveConfig(g()));
+        try {
+          await (name === 'pause' ? c.pause(id) : c.resume(id));
+          out(`${name} sent to ${id}`);
+        } finally {
+          await c.close();
+        }
+      });
+  }
+
+  program
+    .command('results')
+    .description('the result record of a run (waits for a running one)')
+    .argument('<workflowId>')
+    .option('--json', 'print the JSON record')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const cfg = resolveConfig(g());
+      const c = await connect(cfg);
+      try {
+        const r = await c.result(id);
+        out(o.json ? JSON.stringify(r, null, 2) : formatReport(r, { uiUrl: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace }));
+        process.exitCode = exitCodeFor(r.verdict);
+      } finally {
+        await c.close();
+      }
+    });
+
+  program
+    .command('list')
+    .description('recent experiment runs (needs the dev server or a cluster with visibility)')
+    .option('-n, --limit <n>', 'how many', '20')
+    .option('--experiment <name>', 'only this engine')
+    .action(async (o: { limit: string; experiment?: string }) => {
+      const c = await connect(resolveConfig(g()));
+      try {
+        const q = `WorkflowType = 'experimentWorkflow'` + (o.experiment ? ` AND TempestExperiment = '${o.experiment.replace(/'/g, '')}'` : '');
+        let n = 0;
+        for await (const w of c.client.workflow.list({ query: q })) {
+          const verdict = (w.searchAttributes?.TempestVerdict as string[] | undefined)?.[0] ?? '';
+          out(`${w.workflowId}  ${w.status.name}  ${verdict}  ${w.startTime.toISOString()}`);
+          if (++n >= Number(o.limit)) break;
+        }
+        if (!n) out('no runs');
+      } finally {
+        await c.close();
+      }
+    });
+
+  program
+    .command('worker')
+    .description('run a Tempest worker (activities + workflows) until interrupted')
+    .action(async () => {
+      const cfg = resolveConfig(g());
+      const { runWorker } = await import('../workers/worker.js');
+      await runWorker(cfg, out);
+    });
+
+  return program;
+}
+
+function hm(min: number): string {
+  return `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildCli();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof UsageError) {
+      console.error(`tempest: ${e.message}`);
+      return EXIT.error;
+    }
+    const ce = e as { code?: string; exitCode?: number };
+    if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) {
+      return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : EXIT.error;
+    }
+    if (e instanceof WorkflowNotFoundError) {
+      console.error(`tempest: no such run: ${(e as Error).message}`);
+      return EXIT.error;
+    }
+    if (e instanceof WorkflowFailedError) {
+      console.error(`tempest: run failed: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+      return EXIT.error;
+    }
+    console.error(`tempest: ${(e as Error).stack ?? e}`);
+    return EXIT.error;
+  }
+}
+
+// Run when executed directly (bin/tempest), not when imported by tests.
+if (process.argv[1] && /client[/\\]cli\.ts$/.test(process.argv[1])) {
+  main(process.argv).then((code) => process.exit(code));
+}
