@@ -85,7 +85,8 @@ function probeActivities(probe: ProbeSpec) {
   const budget = rp.evaluationTimeoutMs ?? perTry * rp.attempts;
   return proxyActivities<TempestActivities>({
     startToCloseTimeout: budget + 30_000,
-    heartbeatTimeout: Math.max(30_000, perTry * 2),
+    // runProbe heartbeats at least every second, so a probe lost with a crashed worker is retried quickly.
+    heartbeatTimeout: '10s',
     retry: { maximumAttempts: 3, initialInterval: '1s' },
   });
 }
@@ -118,6 +119,8 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   let chaosDeadline: number | undefined;
   let currentFault: string | undefined;
   const guards: GuardOutcome[] = [];
+  /** Monitors (probe / trigger loops) of a finished chaos window, still completing their last evaluation. */
+  const winding: Promise<void>[] = [];
   /** Recorded reverts not yet verified, in injection order. Pushed BEFORE the first inject. */
   const pendingReverts: FaultRef[] = [];
   /** When chaos of the latest fault ended (deadline, abort, breach); recovery is measured from here. */
@@ -272,6 +275,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       chaosEndedAt ??= Date.now();
       await CancellationScope.nonCancellable(revertAllPending);
     }
+    await Promise.all(winding.splice(0));
   }
 
   // ---- Verdict ----
@@ -374,10 +378,11 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       chaosOver = true;
       chaosEndedAt = Date.now();
       if (stopReason) note(`stopping chaos early: ${stopReason}`);
-      // Monitors see chaosOver and finish their current evaluation.
-      await Promise.all(settled);
+      // Monitors see chaosOver and finish their current evaluation; the revert does not wait for them.
+      winding.push(...settled);
     }
     await revert(ref);
+    await Promise.all(winding.splice(0));
     chaosDeadline = undefined;
     if (!stopReason && fault.rampTimeMs > 0) await condition(() => !!stopReason, fault.rampTimeMs);
   }
@@ -423,11 +428,11 @@ function probeKey(f: FaultSpec, p: ProbeSpec) {
   return `${f.name}/${p.name}`;
 }
 
+/** The innermost message: an ActivityFailure's own text is only "Activity task failed". */
 function errorMessage(err: unknown): string {
-  if (err && typeof err === 'object') {
-    const e = err as { message?: string; cause?: { message?: string; cause?: { message?: string } } };
-    const inner = e.cause?.cause?.message ?? e.cause?.message;
-    return inner ? `${e.message}: ${inner}` : e.message ?? String(err);
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e && typeof e === 'object' && e.cause && typeof e.cause === 'object' && (e.cause as { message?: string }).message) {
+    e = e.cause as { message?: string; cause?: unknown };
   }
-  return String(err);
+  return e?.message ?? String(err);
 }

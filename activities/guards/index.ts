@@ -28,6 +28,8 @@ async function prometheusGuard(g: Extract<GuardSpec, { type: 'prometheus' }>): P
 
 async function pagerdutyGuard(g: Extract<GuardSpec, { type: 'pagerduty' }>): Promise<Omit<GuardOutcome, 'name' | 'type'>> {
   const u = new URL(`${g.apiUrl.replace(/\/+$/, '')}/incidents`);
+  // Without date_range=all PagerDuty lists only incidents created in the last 30 days: one opened earlier and still open would be missed.
+  u.searchParams.set('date_range', 'all');
   for (const s of g.statuses ?? ['triggered', 'acknowledged']) u.searchParams.append('statuses[]', s);
   for (const id of g.serviceIds ?? []) u.searchParams.append('service_ids[]', id);
   const headers: Record<string, string> = { Accept: 'application/vnd.pagerduty+json;version=2' };

@@ -355,3 +355,346 @@ ${experiments}`,
   });
 });
 
+
+// ---------------------------------------------------------------- 2. bad inputs: one clear ConfigError each
+
+describe('bad inputs give one ConfigError naming file, path and value', () => {
+  test('every fixture in test/fixtures/bad is refused', () => {
+    const files = readdirSync(BAD).filter((f) => /\.ya?ml$/.test(f));
+    expect(files.length).toBeGreaterThanOrEqual(12);
+    for (const f of files) {
+      const err = configErrorOf(() => loadFile(bad(f)));
+      expect(err.problems.length).toBe(1);
+      expect(err.message).toContain(bad(f));
+    }
+  });
+
+  test('YAML syntax error: file:line:col', () => {
+    const { err, p } = oneProblem(() => loadFile(bad('yaml-syntax.yaml')));
+    expect(p.file).toMatch(new RegExp(`^${bad('yaml-syntax.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+$`));
+    expect(p.path).toBe('');
+    expect(err.message).toMatch(/yaml-syntax\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  test('unknown fault name lists the known faults', () => {
+    const { err, p } = oneProblem(() => loadFile(bad('unknown-fault.yaml')));
+    expect(p.path).toBe('spec.experiments[0].name');
+    expect(p.value).toBe('pod-explode');
+    expect(err.message).toContain('"pod-explode"');
+    for (const n of FAULT_NAMES) expect(err.message).toContain(n);
+  });
+
+  test('missing spec.appinfo is required', () => {
+    const { err, p } = oneProblem(() => loadFile(bad('missing-appinfo.yaml')));
+    expect(p.path).toBe('spec.appinfo');
+    expect(p.message).toBe('is required');
+    expect(err.message).toContain('spec.appinfo: is required');
+  });
+
+  test.each([
+    ['duration-abc.yaml', 'spec.experiments[0].spec.components.env[0].value', 'abc', /TOTAL_CHAOS_DURATION/],
+    ['negative-interval.yaml', 'spec.experiments[0].spec.components.env[1].value', '-5', /CHAOS_INTERVAL must be >= 1/],
+    ['pods-affected-150.yaml', 'spec.experiments[0].spec.components.env[3].value', '150', /PODS_AFFECTED_PERC must be <= 100/],
+    ['force-maybe.yaml', 'spec.experiments[0].spec.components.env[2].value', 'maybe', /FORCE must be one of true, false/],
+    ['bad-probe-mode.yaml', 'spec.experiments[0].spec.probe[0].mode', 'Sometimes', /Continuous/],
+    ['bad-criteria.yaml', 'spec.experiments[0].spec.probe[0]["httpProbe/inputs"].method.get.criteria', '=~', /==, != or oneOf/],
+    ['schedule-bad-start.yaml', 'spec.schedule.repeat.timeRange.startTime', '25:00', /HH:MM/],
+    ['unsupported-kind.yaml', 'kind', 'ChaosExperiment', /ChaosEngine or ChaosSchedule/],
+  ])('%s -> %s', (file, path, value, what) => {
+    const { err, p } = oneProblem(() => loadFile(bad(file)));
+    expect(p.file).toBe(bad(file));
+    expect(p.path).toBe(path);
+    expect(p.value).toBe(value);
+    expect(err.message).toContain(`${bad(file)}: ${path}: `);
+    expect(err.message).toContain(JSON.stringify(value));
+    expect(err.message).toMatch(what);
+  });
+
+  test('empty file', () => {
+    const { err, p } = oneProblem(() => loadFile(bad('empty.yaml')));
+    expect(p.path).toBe('');
+    expect(err.message).toBe(`${bad('empty.yaml')}: file holds no YAML document`);
+    expect(configErrorOf(() => loadText('# only a comment\n---\n', 'c.yaml')).message).toContain('no YAML document');
+  });
+
+  test('a file that cannot be read', () => {
+    const { err } = oneProblem(() => loadFile(bad('does-not-exist.yaml')));
+    expect(err.message).toContain('does-not-exist.yaml');
+    expect(err.message).toContain('ENOENT');
+  });
+
+  test('multi-document files prefix the path with "document N."', () => {
+    // zod-level problem in document 2
+    let r = oneProblem(() => loadFile(bad('multi-doc-missing-appinfo.yaml')));
+    expect(r.p.path).toBe('document 2.spec.appinfo');
+    expect(r.err.message).toContain('document 2.spec.appinfo: is required');
+    // normalization-level problem in document 2
+    r = oneProblem(() => loadFile(bad('multi-doc-force-maybe.yaml')));
+    expect(r.p.path).toBe('document 2.spec.experiments[0].spec.components.env[2].value');
+    expect(r.err.message).toContain('"maybe"');
+    // fault block (a list) in document 2
+    r = oneProblem(() => loadFile(bad('multi-doc-fault-block.yaml')));
+    expect(r.p.path).toBe('document 2[0].name');
+    expect(r.p.value).toBe('pod-explode');
+    // unsupported kind / non-object documents
+    expect(oneProblem(() => loadText('- name: pod-delete\n---\nkind: Foo\n', 'm.yaml')).p.path).toBe('document 2.kind');
+    expect(oneProblem(() => loadText('- name: pod-delete\n---\n42\n', 'm.yaml')).p).toMatchObject({ path: 'document 2', value: 42 });
+    // a single document has no prefix
+    expect(oneProblem(() => loadText('- name: pod-explode\n', 'one.yaml')).p.path).toBe('[0].name');
+  });
+
+  test('loadEngine on a fault-block file says it expected a ChaosEngine', () => {
+    const file = join(EXAMPLES, 'faults/container-kill.yaml');
+    const { err, p } = oneProblem(() => loadEngine(file));
+    expect(p.file).toBe(file);
+    expect(err.message).toMatch(/expected exactly one ChaosEngine/);
+    expect(err.message).toContain('found 0');
+  });
+
+  test('loadEngine returns the engine of an engine file', () => {
+    const e = loadEngine(join(EXAMPLES, 'engines/api-gateway-chaos.yaml'));
+    expect(e.name).toBe('api-gateway-chaos');
+  });
+
+  test('problems found during normalization are reported together', () => {
+    const s = readFileSync(join(EXAMPLES, 'engines/api-gateway-chaos.yaml'), 'utf8')
+      .replace('value: "60"', 'value: "abc"')
+      .replace('value: "false"', 'value: "maybe"');
+    const err = configErrorOf(() => loadText(s, 'two.yaml'));
+    expect(err.problems.map((p) => p.path)).toEqual([
+      'spec.experiments[0].spec.components.env[0].value',
+      'spec.experiments[0].spec.components.env[2].value',
+    ]);
+    expect(err.message.split('\n')).toHaveLength(2);
+  });
+
+  test('more checks on inline documents', () => {
+    const base = readFileSync(join(EXAMPLES, 'engines/api-gateway-chaos.yaml'), 'utf8');
+    const cases: Array<[string, string, string, unknown]> = [
+      ['retry: 3', 'retry: "three"', 'spec.experiments[0].spec.probe[0].runProperties.retry', 'three'],
+      ['probeTimeout: 5', 'probeTimeout: "5x"', 'spec.experiments[0].spec.probe[0].runProperties.probeTimeout', '5x'],
+      ['insecureSkipTLS: true', 'insecureSkipTLS: "yes"', 'spec.experiments[0].spec.probe[0]["httpProbe/inputs"].insecureSkipTLS', 'yes'],
+      ['url: "http://api-gateway', 'url: "ftp://api-gateway', 'spec.experiments[0].spec.probe[0]["httpProbe/inputs"].url', 'ftp://api-gateway.footanalytics.svc.cluster.local:4000/health'],
+      ['applabel: "app.kubernetes.io/name=api-gateway"', 'applabel: "api gateway"', 'spec.appinfo.applabel', 'api gateway'],
+      ['name: api-gateway-chaos', 'name: API_Gateway', 'metadata.name', 'API_Gateway'],
+      ['value: "10"', 'value: "90"', 'spec.experiments[0].spec.components.env[1].value', '90'],
+      ['appkind: deployment', 'appkind: rollout', 'spec.appinfo.appkind', 'rollout'],
+    ];
+    for (const [from, to, path, value] of cases) {
+      const text = base.replace(from, to);
+      expect(text).not.toBe(base);
+      const { err, p } = oneProblem(() => loadText(text, 'inline.yaml'));
+      expect({ from, path: p.path, value: p.value }).toEqual({ from, path, value });
+      expect(err.message).toContain(JSON.stringify(value));
+    }
+  });
+
+  test('schedule: unknown day and bad minChaosInterval', () => {
+    const base = readFileSync(join(EXAMPLES, 'schedules/footanalytics-chaos-schedule.yaml'), 'utf8');
+    let r = oneProblem(() => loadText(base.replace('Mon,Tue', 'Mon,Xyz'), 's.yaml'));
+    expect(r.p.path).toBe('spec.schedule.repeat.workDays.includedDays');
+    expect(r.err.message).toContain('"xyz"');
+    r = oneProblem(() => loadText(base.replace('minChaosInterval: "8h"', 'minChaosInterval: "soon"'), 's.yaml'));
+    expect(r.p).toMatchObject({ path: 'spec.schedule.repeat.minChaosInterval', value: 'soon' });
+    r = oneProblem(() => loadText(base.replace('value: "30"', 'value: "zz"'), 's.yaml'));
+    expect(r.p.path).toBe('spec.engineTemplateSpec.experiments[0].spec.components.env[0].value');
+  });
+});
+
+// ---------------------------------------------------------------- 3. tempest.yaml and the blast radius
+
+describe('tempest.yaml', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tempest-config-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    const f = join(dir, name);
+    mkdirSync(join(f, '..'), { recursive: true });
+    writeFileSync(f, text);
+    return f;
+  };
+
+  test('defaults when no file is given', () => {
+    const cfg = loadTempestConfig(undefined);
+    expect(cfg).toEqual(defaultConfig());
+    expect(cfg.file).toBeUndefined();
+    expect(cfg.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'tempest',
+      uiUrl: 'http://127.0.0.1:8233',
+      searchAttributes: true,
+    });
+    expect(cfg.platform.driver).toBe('local');
+    expect(cfg.platform.local).toEqual({ targets: [], urlRewrites: [], pathRewrites: [] });
+    expect(cfg.blastRadius.allow).toEqual([]);
+    expect(cfg.guards).toEqual([]);
+    expect(cfg.rollbackTriggers).toEqual({ pollInterval: 5000, triggers: [] });
+    expect(cfg.reports.dir).toBe('.tempest/reports');
+    expect(cfg.metrics.port).toBe(9464);
+  });
+
+  test('a minimal file gets the same defaults, with paths resolved', () => {
+    const f = write('min/tempest.yaml', 'temporal: { taskQueue: chaos }\n');
+    const cfg = loadTempestConfig(f);
+    expect(cfg.file).toBe(f);
+    expect(cfg.temporal.taskQueue).toBe('chaos');
+    expect(cfg.temporal.address).toBe('127.0.0.1:7233');
+    expect(cfg.reports.dir).toBe(join(dir, 'min/.tempest/reports'));
+  });
+
+  test('relative reports.dir and pathRewrites[].to resolve against the config folder', () => {
+    const f = write(
+      'sub/tempest.yaml',
+      `reports: { dir: out/reports }
+rollbackTriggers: { pollInterval: "2s" }
+platform:
+  local:
+    pathRewrites:
+      - { from: /models, to: ./models }
+      - { from: /data, to: /abs/data }
+`,
+    );
+    const cfg = loadTempestConfig(f);
+    expect(cfg.reports.dir).toBe(join(dir, 'sub/out/reports'));
+    expect(cfg.platform.local.pathRewrites).toEqual([
+      { from: '/models', to: join(dir, 'sub/models') },
+      { from: '/data', to: '/abs/data' },
+    ]);
+    expect(cfg.rollbackTriggers.pollInterval).toBe(2000);
+  });
+
+  test('an unknown top-level key is refused, naming it', () => {
+    const f = write('unknown.yaml', 'temporal: { address: "x:1" }\nguardz: []\n');
+    const { err, p } = oneProblem(() => loadTempestConfig(f));
+    expect(p.file).toBe(f);
+    expect(p.path).toBe('guardz');
+    expect(err.message).toContain('guardz');
+    expect(err.message).toContain('unknown key');
+  });
+
+  test('a freeze guard without file or url names guards[0]', () => {
+    const f = write('freeze.yaml', 'guards:\n  - { type: freeze, name: change-freeze }\n');
+    const { err, p } = oneProblem(() => loadTempestConfig(f));
+    expect(p.path).toBe('guards[0]');
+    expect(err.message).toContain(`${f}: guards[0]: `);
+    expect(err.message).toMatch(/freeze guard needs file or url/);
+  });
+
+  test('a prometheus guard with criteria "~" names guards[1].criteria', () => {
+    const f = write(
+      'prom.yaml',
+      `guards:
+  - { type: freeze, name: f, url: "http://freeze.example/status" }
+  - { type: prometheus, name: budget, endpoint: "http://prom:9090", query: "slo:budget", criteria: "~", value: 0.1 }
+`,
+    );
+    const { err, p } = oneProblem(() => loadTempestConfig(f));
+    expect(p.path).toBe('guards[1].criteria');
+    expect(p.value).toBe('~');
+    expect(err.message).toContain('"~"');
+  });
+
+  test('a good guard list parses', () => {
+    const f = write(
+      'guards.yaml',
+      `guards:
+  - { type: http, name: gw, url: "http://gw/health", expectStatus: 200 }
+  - { type: prometheus, name: budget, endpoint: "http://prom:9090", query: "slo:budget", criteria: ">=", value: 0.1 }
+blastRadius:
+  allow: [{ namespace: footanalytics, selector: "app.kubernetes.io/name=api-gateway" }]
+`,
+    );
+    const cfg = loadTempestConfig(f);
+    expect(cfg.guards).toHaveLength(2);
+    expect(cfg.guards[1]).toMatchObject({ type: 'prometheus', criteria: '>=', value: '0.1' });
+    expect(cfg.blastRadius.allow).toEqual([{ namespace: 'footanalytics', selector: 'app.kubernetes.io/name=api-gateway' }]);
+  });
+
+  test('missing file, YAML error, bad duration', () => {
+    expect(oneProblem(() => loadTempestConfig(join(dir, 'nope.yaml'))).err.message).toContain('ENOENT');
+    const y = write('syntax.yaml', 'temporal: [\n');
+    expect(oneProblem(() => loadTempestConfig(y)).p.file).toMatch(/syntax\.yaml:\d+:\d+$/);
+    const d = write('dur.yaml', 'rollbackTriggers: { pollInterval: "soon" }\n');
+    const r = oneProblem(() => loadTempestConfig(d));
+    expect(r.p).toMatchObject({ path: 'rollbackTriggers.pollInterval', value: 'soon' });
+  });
+});
+
+test('examples/local/tempest.yaml loads and admits the seed engine', () => {
+  const file = join(EXAMPLES, 'local/tempest.yaml');
+  const cfg = loadTempestConfig(file);
+  expect(cfg.file).toBe(file);
+  expect(cfg.reports.dir).toBe(join(ROOT, '.tempest/reports'));
+  expect(cfg.guards.find((g) => g.type === 'freeze')).toMatchObject({ file: join(ROOT, '.tempest/deployment-freeze') });
+  const engine = loadEngine(join(EXAMPLES, 'engines/api-gateway-chaos.yaml'));
+  expect(blastRadiusRefusal(cfg, engine.target)).toBeNull();
+  const gpu = loadEngine(join(EXAMPLES, 'engines/ml-pipeline-gpu-chaos.yaml'));
+  expect(blastRadiusRefusal(cfg, gpu.target)).toContain('ai-processing/app.kubernetes.io/name=ml-pipeline');
+});
+
+describe('blastRadiusRefusal', () => {
+  const cfgWith = (allow: TempestConfig['blastRadius']['allow'], file?: string): TempestConfig => {
+    const c = defaultConfig();
+    c.blastRadius.allow = allow;
+    if (file) c.file = file;
+    return c;
+  };
+  const target = { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=api-gateway', kind: 'deployment' as const };
+
+  test('allowed by namespace, by namespace + selector, by *', () => {
+    expect(blastRadiusRefusal(cfgWith([{ namespace: 'footanalytics' }]), target)).toBeNull();
+    expect(blastRadiusRefusal(cfgWith([{ namespace: 'footanalytics', selector: 'app.kubernetes.io/name=api-gateway' }]), target)).toBeNull();
+    expect(blastRadiusRefusal(cfgWith([{ namespace: 'other' }, { namespace: '*' }]), target)).toBeNull();
+  });
+
+  test('refused: names the target and the allowlist', () => {
+    const msg = blastRadiusRefusal(
+      cfgWith([{ namespace: 'footanalytics', selector: 'app=web' }, { namespace: 'staging' }], '/etc/tempest.yaml'),
+      target,
+    );
+    expect(msg).not.toBeNull();
+    expect(msg).toContain('footanalytics/app.kubernetes.io/name=api-gateway');
+    expect(msg).toContain('/etc/tempest.yaml');
+    expect(msg).toContain('allowed: footanalytics/app=web, staging');
+  });
+
+  test('an empty allowlist refuses everything', () => {
+    const msg = blastRadiusRefusal(defaultConfig(), target);
+    expect(msg).toContain('allowed: nothing');
+    expect(msg).toContain('the default config');
+  });
+
+  test('a * namespace still honours its selector', () => {
+    expect(blastRadiusRefusal(cfgWith([{ namespace: '*', selector: 'app=web' }]), target)).toContain('allowed: */app=web');
+  });
+});
+
+// ---------------------------------------------------------------- 4. durations
+
+describe('parseDurationMs', () => {
+  test.each<[unknown, 's' | 'ms', number]>([
+    ['60', 's', 60_000],
+    [60, 's', 60_000],
+    [' 60 ', 's', 60_000],
+    ['1.5', 's', 1500],
+    [5000, 'ms', 5000],
+    ['5000', 'ms', 5000],
+    ['5s', 's', 5000],
+    ['5s', 'ms', 5000],
+    ['500ms', 's', 500],
+    ['1m30s', 's', 90_000],
+    ['2m', 's', 120_000],
+    ['8h', 's', 28_800_000],
+    ['1h30m', 's', 5_400_000],
+    ['-5', 's', -5000], // sign kept: callers decide what is too small
+  ])('%p (bare %s) -> %p', (input, unit, ms) => {
+    expect(parseDurationMs(input, unit)).toBe(ms);
+  });
+
+  test.each<unknown>(['abc', '5x', '', '   ', '5 s', 's', '5s5', 'ms', NaN, Infinity, null, undefined, true, {}])('%p -> undefined', (input) => {
+    expect(parseDurationMs(input, 's')).toBeUndefined();
+  });
+});
