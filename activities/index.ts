@@ -8,9 +8,8 @@ import type { TempestConfig } from '../config/tempest-config.js';
 import { blastRadiusRefusal } from '../config/blast-radius.js';
 import type { ExperimentResult, FaultRef, InjectRequest, InjectResult, PreflightResult, RevertResult, TempestActivities } from './types.js';
 import { tempestError } from './errors.js';
-import { LocalPlatform } from './platform/local.js';
-import { LOCAL_FAULTS, LOCAL_UNSUPPORTED } from './faults/index.js';
-import { Ledger, ledgerKey, type LocalFaultContext } from './faults/driver.js';
+import type { ActivityCtx, Platform } from './platform/types.js';
+import { createLocalPlatform } from './platform/local-platform.js';
 import { runGuard } from './guards/index.js';
 import { evaluateTriggers } from './rollback/triggers.js';
 import { createProbeActivities } from './probes/index.js';
@@ -23,6 +22,17 @@ export interface ActivityDeps {
   metrics?: ChaosMetrics;
   /** Extra probe dependencies (k8s client, exec); URL rewriting comes from the config. */
   probeDeps?: ProbeDeps;
+  /** The platform faults land on; default: built from config.platform.driver. */
+  platform?: Platform | Promise<Platform>;
+}
+
+/** The configured platform. Kubernetes is loaded lazily so a local worker never loads the k8s client. */
+export async function platformFromConfig(config: TempestConfig): Promise<Platform> {
+  if (config.platform.driver === 'local') return createLocalPlatform(config);
+  const mod = (await import('./platform/kubernetes.js').catch((e: Error) => {
+    throw tempestError('UnsupportedFault', `the kubernetes platform could not be loaded: ${e.message}`);
+  })) as { createKubernetesPlatform(c: TempestConfig): Promise<Platform> | Platform };
+  return mod.createKubernetesPlatform(config);
 }
 
 export function rewriteUrlFrom(cfg: TempestConfig): (url: string) => string {
@@ -35,34 +45,20 @@ export function rewriteUrlFrom(cfg: TempestConfig): (url: string) => string {
 
 export function createActivities(deps: ActivityDeps): TempestActivities {
   const { config } = deps;
-  const local = new LocalPlatform(config);
   const probes = createProbeActivities({ rewriteUrl: rewriteUrlFrom(config), ...deps.probeDeps });
-
-  function driverFor(name: FaultRef['fault']['name']) {
-    if (config.platform.driver !== 'local') {
-      throw tempestError('UnsupportedFault', `platform ${config.platform.driver} has no fault drivers in this build; use platform.driver: local`);
-    }
-    const d = LOCAL_FAULTS[name];
-    if (!d) throw tempestError('UnsupportedFault', `${name} cannot run on the local platform: ${LOCAL_UNSUPPORTED[name] ?? 'no driver'}`);
-    return d;
-  }
-
-  function faultContext(ref: FaultRef): LocalFaultContext {
+  let platformP: Promise<Platform> | undefined;
+  const platform = () => (platformP ??= Promise.resolve(deps.platform ?? platformFromConfig(config)));
+  const activityCtx = (): ActivityCtx => {
     const ctx = Context.current();
-    return { platform: local, fleet: local.fleetFor(ref.target), heartbeat: (d) => ctx.heartbeat(d), signal: ctx.cancellationSignal };
-  }
+    return { heartbeat: (d) => ctx.heartbeat(d), signal: ctx.cancellationSignal };
+  };
 
   return {
     async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
+      // Refused before any platform call: the blast radius is the operator's, not the engine's, to set.
       const refusal = blastRadiusRefusal(config, spec.target);
       if (refusal) throw tempestError('FaultRefused', refusal);
-      for (const f of spec.faults) {
-        const d = driverFor(f.name);
-        d.check?.(f, local);
-      }
-      const pods = await local.fleetFor(spec.target).pods();
-      if (!pods.length) throw tempestError('TargetNotFound', `${spec.target.namespace}/${spec.target.labelSelector} has no pods`);
-      return { platform: 'local', targets: pods.map((p) => p.name) };
+      return (await platform()).preflight(spec);
     },
 
     async runGuard(g: GuardSpec) {
@@ -74,22 +70,12 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
     },
 
     async injectFault(req: InjectRequest): Promise<InjectResult> {
-      const ctx = faultContext(req);
-      const ledger = new Ledger(ctx.fleet, ledgerKey(req));
-      const r = await driverFor(req.fault.name).inject(req, ctx, ledger);
-      return { round: req.round, affected: r.affected, detail: r.detail, alreadyDone: /already/.test(r.detail), at: new Date().toISOString() };
+      const r = await (await platform()).inject(req, activityCtx());
+      return { round: req.round, affected: r.affected, detail: r.detail, alreadyDone: r.alreadyDone, at: new Date().toISOString() };
     },
 
     async revertFault(ref: FaultRef): Promise<RevertResult> {
-      const ctx = faultContext(ref);
-      const ledger = new Ledger(ctx.fleet, ledgerKey(ref));
-      const driver = driverFor(ref.fault.name);
-      const undone = await driver.revert(ref, ctx, ledger);
-      ctx.heartbeat({ undone });
-      const verification = await driver.verify(ref, ctx, ledger);
-      await ledger.clear();
-      if (await ledger.read()) throw tempestError('NotYetClean', `ledger entry ${ledger.key} is still present after clearing`);
-      return { undone, verification: `${verification}; ledger clean`, at: new Date().toISOString() };
+      return (await platform()).revert(ref, activityCtx());
     },
 
     async evaluateTriggers(triggers: RollbackTriggerSpec[]) {

@@ -27,6 +27,7 @@ interface GlobalOpts {
   address?: string;
   namespace?: string;
   taskQueue?: string;
+  kubeconfig?: string;
 }
 
 function resolveConfig(g: GlobalOpts): TempestConfig {
@@ -35,6 +36,7 @@ function resolveConfig(g: GlobalOpts): TempestConfig {
   if (g.address) cfg.temporal.address = g.address;
   if (g.namespace) cfg.temporal.namespace = g.namespace;
   if (g.taskQueue) cfg.temporal.taskQueue = g.taskQueue;
+  if (g.kubeconfig) cfg.platform.kubernetes.kubeconfig = g.kubeconfig;
   return cfg;
 }
 
@@ -116,6 +118,7 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
     .option('--address <host:port>', 'Temporal frontend (default from config, 127.0.0.1:7233)')
     .option('--namespace <ns>', 'Temporal namespace (default from config, "default")')
     .option('--task-queue <name>', 'task queue of the Tempest workers (default "tempest")')
+    .option('--kubeconfig <file>', 'kubeconfig for the kubernetes platform (default: config, KUBECONFIG, ~/.kube/config, in-cluster)')
     .showHelpAfterError()
     .addHelpText(
       'after',

@@ -1,0 +1,46 @@
+/** The local-process platform as a Platform: fleets from tempest.yaml, drivers from activities/faults/<fault>/local.ts. */
+import type { ExperimentSpec, FaultName } from '../../config/spec.js';
+import type { TempestConfig } from '../../config/tempest-config.js';
+import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
+import type { ActivityCtx, Platform } from './types.js';
+import { LocalPlatform } from './local.js';
+import { tempestError } from '../errors.js';
+import { LOCAL_FAULTS, LOCAL_UNSUPPORTED } from '../faults/index.js';
+import { Ledger, ledgerKey, type LocalFaultContext } from '../faults/driver.js';
+
+export function createLocalPlatform(config: TempestConfig): Platform {
+  const local = new LocalPlatform(config);
+
+  const driverFor = (name: FaultName) => {
+    const d = LOCAL_FAULTS[name];
+    if (!d) throw tempestError('UnsupportedFault', `${name} cannot run on the local platform: ${LOCAL_UNSUPPORTED[name] ?? 'no driver'}`);
+    return d;
+  };
+  const context = (ref: FaultRef, ctx: ActivityCtx): LocalFaultContext => ({ platform: local, fleet: local.fleetFor(ref.target), heartbeat: ctx.heartbeat, signal: ctx.signal });
+
+  return {
+    name: 'local',
+    async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
+      for (const f of spec.faults) driverFor(f.name).check?.(f, local);
+      const pods = await local.fleetFor(spec.target).pods();
+      if (!pods.length) throw tempestError('TargetNotFound', `${spec.target.namespace}/${spec.target.labelSelector} has no pods`);
+      return { platform: 'local', targets: pods.map((p) => p.name) };
+    },
+    async inject(req: InjectRequest, ctx: ActivityCtx) {
+      const c = context(req, ctx);
+      const r = await driverFor(req.fault.name).inject(req, c, new Ledger(c.fleet, ledgerKey(req)));
+      return { ...r, alreadyDone: /already/.test(r.detail) };
+    },
+    async revert(ref: FaultRef, ctx: ActivityCtx): Promise<RevertResult> {
+      const c = context(ref, ctx);
+      const ledger = new Ledger(c.fleet, ledgerKey(ref));
+      const driver = driverFor(ref.fault.name);
+      const undone = await driver.revert(ref, c, ledger);
+      ctx.heartbeat({ undone });
+      const verification = await driver.verify(ref, c, ledger);
+      await ledger.clear();
+      if (await ledger.read()) throw tempestError('NotYetClean', `ledger entry ${ledger.key} is still present after clearing`);
+      return { undone, verification: `${verification}; ledger clean`, at: new Date().toISOString() };
+    },
+  };
+}

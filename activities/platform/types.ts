@@ -1,0 +1,23 @@
+/**
+ * A platform is where faults land: the local-process platform (scripts/fleet) or Kubernetes. Each one
+ * resolves targets, runs its fault drivers (inject one idempotent round; revert + verify) and keeps the
+ * fault ledger on the target. The activities in activities/index.ts are thin wrappers over this.
+ */
+import type { ExperimentSpec } from '../../config/spec.js';
+import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
+
+/** What an activity gives a platform: heartbeats and the cancellation signal. */
+export interface ActivityCtx {
+  heartbeat(details?: unknown): void;
+  signal: AbortSignal;
+}
+
+export interface Platform {
+  readonly name: string;
+  /** Targets resolve, every fault has a driver here and its parameters are honoured; throws typed failures. */
+  preflight(spec: ExperimentSpec): Promise<PreflightResult>;
+  /** One idempotent round of one fault; writes the ledger before acting. */
+  inject(req: InjectRequest, ctx: ActivityCtx): Promise<{ affected: string[]; detail: string; alreadyDone: boolean }>;
+  /** Undo everything this run's fault did, verify the target is clean (throw NotYetClean if not), clear the ledger. */
+  revert(ref: FaultRef, ctx: ActivityCtx): Promise<RevertResult>;
+}
