@@ -12,7 +12,7 @@ import { promInstant } from '../../activities/prometheus.js';
 import { evaluateTriggers } from '../../activities/rollback/triggers.js';
 import type { RollbackTriggerSpec } from '../../config/spec.js';
 import type { TriggerBreach } from '../../activities/types.js';
-import { ensurePrometheus, freePort, startFleet, startPrometheus, type FleetHandle, type PrometheusHandle } from '../helpers/prometheus.js';
+import { ensurePrometheus, freePort, startFleet, startPrometheus, waitFor, type FleetHandle, type PrometheusHandle } from '../helpers/prometheus.js';
 
 const JOB = 'api-gateway';
 const ERROR_RATE = `sum(rate(http_requests_total{job="${JOB}",code=~"5.."}[15s])) / sum(rate(http_requests_total{job="${JOB}"}[15s]))`;
@@ -164,8 +164,11 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
   test('after recovery the triggers stop firing; latencyMs 2500 on every replica then fires the P95 trigger', async () => {
     load = traffic(fleet!.balancerUrl, 20, 80_000);
     await fleet!.setBehaviourAll({ errorRate: 0 }, 120);
-    // The 15 s window forgets the 500s: nothing fires any more.
+    // The 15 s window forgets the 500s: nothing fires any more...
     await pollTriggers(triggers, (b) => b === null, 35_000);
+    // ...and once no 500 is left in the window at all, slower answers (fewer completed requests per second)
+    // cannot push the error ratio back over 5 %.
+    await waitFor('the error rate to be back to 0', async () => (await promInstant(prom!.url, ERROR_RATE)) === 0, 35_000, 1000);
 
     await fleet!.setBehaviourAll({ latencyMs: 2500 }, 120);
     const breach = await pollTriggers(triggers, (b) => b !== null, 40_000);
