@@ -1,0 +1,120 @@
+/**
+ * The `tempest` CLI as a user runs it (bin/tempest in a child process) against the real dev server,
+ * a real fleet and an in-process worker: exit codes, progress, report, status/abort/results/list,
+ * and bad input refused with exit 2 before anything starts.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection, Client } from '@temporalio/client';
+import { createWorker } from '../../workers/worker.js';
+import { startFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
+import { testConfig } from '../helpers/config.js';
+import { ROOT } from '../helpers/temporal.js';
+
+let fleet: TestFleet;
+let dir: string;
+
+beforeAll(async () => {
+  fleet = await startFleet();
+  dir = mkdtempSync(join(tmpdir(), 'tempest-cli-'));
+}, 90_000);
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+function tempest(args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(`${ROOT}bin/tempest`, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`tempest ${args.join(' ')} timed out:\n${out}\n${err}`)); }, timeoutMs);
+    p.on('exit', (code) => { clearTimeout(t); resolve({ code: code ?? -1, out, err }); });
+  });
+}
+
+const seedEngine = () => readFileSync(join(ROOT, 'examples/engines/api-gateway-chaos.yaml'), 'utf8');
+
+function writeEngine(name: string, text: string): string {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+test('validate: the seed parses; bad input exits 2 naming file, field path and value', async () => {
+  const ok = await tempest(['validate', 'examples/engines/api-gateway-chaos.yaml']);
+  expect(ok.code).toBe(0);
+  expect(ok.out).toContain('pod-delete: 1m every 10s');
+  const bad = writeEngine('bad-duration.yaml', seedEngine().replace('value: "60"', 'value: "abc"'));
+  const r = await tempest(['validate', bad]);
+  expect(r.code).toBe(2);
+  expect(r.err).toContain(`${bad}: spec.experiments[0].spec.components.env[0].value: TOTAL_CHAOS_DURATION must be a duration`);
+  expect(r.err).toContain('"abc"');
+});
+
+test('run refuses bad input and a blast-radius violation with exit 2, starting nothing', async () => {
+  const cfg = testConfig(fleet, { blastRadius: { allow: [{ namespace: 'payments' }] } });
+  const before = (await fleet.client.pods()).map((p) => p.name).sort();
+  const refused = await tempest(['--config', cfg.file, 'run', 'examples/engines/api-gateway-chaos.yaml', '--wait']);
+  expect(refused.code).toBe(2);
+  expect(refused.err).toContain('blast radius: target footanalytics/app.kubernetes.io/name=api-gateway is not in blastRadius.allow');
+  expect(refused.out).not.toContain('started');
+  const unknown = writeEngine('unknown.yaml', seedEngine().replace('- name: pod-delete', '- name: pod-explode'));
+  const r = await tempest(['--config', cfg.file, 'run', unknown]);
+  expect(r.code).toBe(2);
+  expect(r.err).toContain("spec.experiments[0].name: unknown fault");
+  expect((await fleet.client.pods()).map((p) => p.name).sort()).toEqual(before);
+});
+
+test('run --wait prints progress and the report, exit 0 on Pass; list/status/results find the run', async () => {
+  const cfg = testConfig(fleet);
+  const engineFile = writeEngine('short.yaml', seedEngine().replace('value: "60"', 'value: "6"').replace('value: "10"', 'value: "2"'));
+  const connection = await Connection.connect({ address: cfg.temporal.address });
+  const worker = await createWorker({ config: cfg });
+  await worker.runUntil(async () => {
+    const r = await tempest(['--config', cfg.file, 'run', engineFile, '--wait', '--id', `cli-pass-${Date.now()}`]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/started cli-pass-\d+/);
+    expect(r.out).toContain('Temporal UI: http://127.0.0.1:8233/namespaces/default/workflows/cli-pass-');
+    expect(r.out).toMatch(/pod-delete round 1: deleted api-gateway-\w+/);
+    expect(r.out).toContain('Verdict:   Pass');
+    expect(r.out).toContain('revert verified: 3/3 replicas ready; ledger clean');
+    const id = /started (\S+)/.exec(r.out)![1];
+
+    const res = await tempest(['--config', cfg.file, 'results', id, '--json']);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.out)).toMatchObject({ workflowId: id, verdict: 'Pass', probeSuccessPercentage: 100 });
+    const st = await tempest(['--config', cfg.file, 'status', id]);
+    expect(st.out).toContain('phase done');
+    // search attributes: the run is listed with its verdict (visibility is eventually consistent)
+    await waitFor('run listed', async () => {
+      const l = await tempest(['--config', cfg.file, 'list', '--experiment', 'api-gateway-chaos', '-n', '50']);
+      return l.out.includes(`${id}  COMPLETED  Pass`);
+    }, 30_000, 1000);
+    // memo carries the source and faults for the UI
+    const desc = await new Client({ connection }).workflow.getHandle(id).describe();
+    expect(desc.memo).toMatchObject({ faults: 'pod-delete' });
+  });
+  await connection.close();
+}, 180_000);
+
+test('abort from the CLI: the run ends Aborted with everything reverted; exit code 2 from results', async () => {
+  const cfg = testConfig(fleet);
+  const cpu = writeEngine('cpu.yaml', seedEngine().replace('- name: pod-delete', '- name: pod-cpu-hog').replace(/            - name: CHAOS_INTERVAL\n\s+value: "10"\n\s+- name: FORCE\n\s+value: "false"\n/, '            - name: CPU_LOAD\n              value: "10"\n'));
+  const worker = await createWorker({ config: cfg });
+  await worker.runUntil(async () => {
+    const started = await tempest(['--config', cfg.file, 'run', cpu, '--id', `cli-abort-${Date.now()}`]);
+    expect(started.code).toBe(0);
+    const id = /started (\S+)/.exec(started.out)![1];
+    await waitFor('injected', async () => (await tempest(['--config', cfg.file, 'status', id])).out.includes('faults injected 1'), 60_000, 500);
+    const ab = await tempest(['--config', cfg.file, 'abort', id, '--reason', 'game day over']);
+    expect(ab.code).toBe(0);
+    expect(ab.out).toContain('Aborted: game day over');
+    expect(ab.out).toContain('pod-cpu-hog: reverted (no cpu stressor left; ledger clean)');
+    const res = await tempest(['--config', cfg.file, 'results', id]);
+    expect(res.code).toBe(2);
+  });
+}, 180_000);
