@@ -4,6 +4,7 @@
  * activities are tested against real servers in test/integration.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { timeSkippingEnv } from '../helpers/temporal.js';
@@ -11,7 +12,7 @@ import { workflowBundle } from '../../workers/worker.js';
 import type { ExperimentInput, ExperimentSpec, ProbeSpec, RunOptions } from '../../config/spec.js';
 import type { ExperimentResult, TempestActivities, ProbeOutcome } from '../../activities/types.js';
 import { loadEngine } from '../../config/load.js';
-import { abortSignal, statusQuery } from '../../workflows/experiment.js';
+import { abortSignal, pauseSignal, resumeSignal, statusQuery } from '../../workflows/experiment.js';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -48,13 +49,13 @@ function fakeActivities(calls: Calls, over: Partial<TempestActivities> = {}): Te
   };
 }
 
-async function run(spec: ExperimentSpec, options: RunOptions, acts: TempestActivities, during?: (h: { signal: Function; query: Function }) => Promise<void>): Promise<ExperimentResult> {
+async function run(spec: ExperimentSpec, options: RunOptions, acts: TempestActivities, during?: (h: WorkflowHandle) => Promise<void>): Promise<ExperimentResult> {
   const taskQueue = `tq-${Math.random().toString(36).slice(2)}`;
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
   return worker.runUntil(async () => {
     const input: ExperimentInput = { spec, options };
     const h = await env.client.workflow.start('experimentWorkflow', { taskQueue, workflowId: `wf-${taskQueue}`, args: [input] });
-    if (during) await during(h as never);
+    if (during) await during(h);
     return h.result() as Promise<ExperimentResult>;
   });
 }
@@ -117,11 +118,11 @@ test('abort mid-chaos: reverted, verdict Aborted with the reason', async () => {
   const r = await run(seed(), opts(), fakeActivities(calls), async (h) => {
     // wait (in skipped time) until chaos is running, then abort
     for (;;) {
-      const s = await (h.query as (q: unknown) => Promise<{ phase: string; faults: { rounds: number }[] }>)(statusQuery);
+      const s = await h.query(statusQuery);
       if (s.phase === 'chaos' && s.faults[0].rounds >= 2) break;
       await env.sleep(1000);
     }
-    await (h.signal as (s: unknown, r: string) => Promise<void>)(abortSignal, 'pager went off');
+    await h.signal(abortSignal, 'pager went off');
   });
   expect(r.verdict).toBe('Aborted');
   expect(r.reason).toBe('pager went off');
@@ -201,4 +202,66 @@ test('rollback trigger breach stops chaos early with the trigger recorded', asyn
   expect(r.breach).toMatchObject({ name: 'p95-latency', value: 2.4 });
   expect(calls.reverted).toBe(1);
   expect(calls.injected).toBeLessThan(6);
+});
+
+test('pause holds further rounds; resume continues; status reports it', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const spec = seed();
+  let pausedRounds = -1;
+  const r = await run(spec, opts(), fakeActivities(calls), async (h) => {
+    const q = () => h.query(statusQuery);
+    const sig = (s: typeof pauseSignal) => h.signal(s);
+    for (;;) {
+      const s = await q();
+      if (s.phase === 'chaos' && s.faults[0].rounds >= 1) break;
+      await env.sleep(500);
+    }
+    await sig(pauseSignal);
+    const s1 = await q();
+    expect(s1.paused).toBe(true);
+    pausedRounds = s1.faults[0].rounds;
+    await env.sleep(30_000); // 3 intervals in skipped time: no new round while paused
+    expect((await q()).faults[0].rounds).toBe(pausedRounds);
+    await sig(resumeSignal);
+  });
+  expect(pausedRounds).toBeGreaterThanOrEqual(1);
+  expect(r.verdict).toBe('Pass');
+  // the paused window ate into the 60 s duration: fewer rounds than an unpaused run, never more
+  expect(calls.injected).toBeLessThan(6);
+  expect(calls.injected).toBeGreaterThan(pausedRounds);
+  expect(r.timeline.map((e) => e.message)).toEqual(expect.arrayContaining(['chaos paused', 'chaos resumed']));
+  expect(calls.reverted).toBe(1);
+});
+
+test('cancelling the workflow (temporal workflow cancel) still reverts, verdict Aborted', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const r = await run(seed(), opts(), fakeActivities(calls), async (h) => {
+    for (;;) {
+      const s = await h.query(statusQuery);
+      if (s.phase === 'chaos' && s.faults[0].rounds >= 1) break;
+      await env.sleep(500);
+    }
+    await h.cancel();
+  });
+  expect(r.verdict).toBe('Aborted');
+  expect(r.reason).toBe('workflow cancelled');
+  expect(calls.reverted).toBe(1);
+  expect(r.faults[0].state).toBe('reverted');
+});
+
+test('several faults run one after the other, each reverted before the next is injected', async () => {
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const spec = seed();
+  const second = structuredClone(spec.faults[0]);
+  second.name = 'pod-cpu-hog';
+  second.probes = [];
+  spec.faults.push(second);
+  const r = await run(spec, opts(), fakeActivities(calls));
+  expect(r.verdict).toBe('Pass');
+  expect(r.faults.map((f) => f.state)).toEqual(['reverted', 'reverted']);
+  const revertFirst = calls.log.indexOf('revert:pod-delete');
+  const injectSecond = calls.log.indexOf('inject:pod-cpu-hog:0');
+  expect(revertFirst).toBeGreaterThan(-1);
+  expect(injectSecond).toBeGreaterThan(revertFirst);
+  expect(calls.log.filter((l) => l.startsWith('inject:pod-cpu-hog'))).toEqual(['inject:pod-cpu-hog:0']); // sustained: once
 });
