@@ -14,7 +14,7 @@ export function stressDriver(kind: StressKind, plan: (f: FaultSpec) => { count: 
       const entry = await ledger.open(req);
       const existing = findStressors(ledger.key);
       if (entry.done.includes(0) || existing.length) {
-        return { affected: existing.map(String), detail: `already running: pids ${existing.join(', ')}` };
+        return { affected: existing.map((x) => `pid ${x}`), detail: `already running: pids ${existing.join(', ')}` };
       }
       const p = plan(req.fault);
       entry.rounds['0'] = [`${p.count} ${kind} stressor(s)`];

@@ -29,7 +29,7 @@ export function createLocalPlatform(config: TempestConfig): Platform {
     async inject(req: InjectRequest, ctx: ActivityCtx) {
       const c = context(req, ctx);
       const r = await driverFor(req.fault.name).inject(req, c, new Ledger(c.fleet, ledgerKey(req)));
-      return { ...r, alreadyDone: /already/.test(r.detail) };
+      return { ...r, alreadyDone: /^(round )?already\b/.test(r.detail) }; // the drivers' own wording, not a path or pod name in it
     },
     async revert(ref: FaultRef, ctx: ActivityCtx): Promise<RevertResult> {
       const c = context(ref, ctx);

@@ -100,7 +100,9 @@ export class LocalPlatform {
 
   rewritePath(p: string): string {
     for (const r of this.cfg.platform.local.pathRewrites) {
-      if (p === r.from || p.startsWith(r.from.endsWith('/') ? r.from : r.from + '/')) return r.to + p.slice(r.from.length);
+      // Compare and join without trailing slashes: `/models/` -> `/tmp/m` must give `/tmp/m/x`, not `/tmp/mx`.
+      const from = r.from.replace(/\/+$/, '');
+      if (p && (p === from || p.startsWith(from + '/'))) return r.to.replace(/\/+$/, '') + p.slice(from.length);
     }
     return p;
   }

@@ -32,7 +32,9 @@ function traffic(url: string, rps: number, maxMs: number, maxInFlight = 200): { 
   const stats: TrafficStats = { sent: 0, byStatus: {} };
   const inFlight = new Set<Promise<void>>();
   const controller = new AbortController();
-  const count = (k: string) => (stats.byStatus[k] = (stats.byStatus[k] ?? 0) + 1);
+  const count = (k: string): void => {
+    stats.byStatus[k] = (stats.byStatus[k] ?? 0) + 1;
+  };
   const timer = setInterval(() => {
     if (inFlight.size >= maxInFlight) return void count('skipped');
     stats.sent += 1;
@@ -58,6 +60,11 @@ function traffic(url: string, rps: number, maxMs: number, maxInFlight = 200): { 
   };
 }
 
+/** evaluateTriggers inside a real activity Context (it logs through the activity logger). */
+function evaluateIn(env: MockActivityEnvironment, triggers: RollbackTriggerSpec[]): Promise<TriggerBreach | null> {
+  return env.run(evaluateTriggers, triggers) as Promise<TriggerBreach | null>;
+}
+
 /** Calls evaluateTriggers every second (inside a real activity Context) until done() says so or timeoutMs passes. */
 async function pollTriggers(
   triggers: RollbackTriggerSpec[],
@@ -68,7 +75,7 @@ async function pollTriggers(
   const env = new MockActivityEnvironment();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const b = await env.run(evaluateTriggers, triggers);
+    const b = await evaluateIn(env, triggers);
     seen.push(b);
     if (done(b)) return b;
     if (Date.now() > deadline) {
@@ -122,7 +129,7 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
     const values: Array<{ err: number | null; p95: number | null; total: number | null }> = [];
     const until = Date.now() + 12_000;
     while (Date.now() < until) {
-      seen.push(await new MockActivityEnvironment().run(evaluateTriggers, triggers));
+      seen.push(await evaluateIn(new MockActivityEnvironment(), triggers));
       values.push({
         err: await promInstant(prom!.url, ERROR_RATE),
         p95: await promInstant(prom!.url, P95),
@@ -200,7 +207,7 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
   test('an unreachable Prometheus is not a breach (and an empty result neither)', async () => {
     const port = await freePort();
     const env = new MockActivityEnvironment();
-    expect(await env.run(evaluateTriggers, [{ ...errorRate, endpoint: `http://127.0.0.1:${port}` }])).toBeNull();
-    expect(await env.run(evaluateTriggers, [{ ...errorRate, query: 'up{job="no-such-job"}', criteria: '<=', threshold: '1' }])).toBeNull();
+    expect(await evaluateIn(env, [{ ...errorRate, endpoint: `http://127.0.0.1:${port}` }])).toBeNull();
+    expect(await evaluateIn(env, [{ ...errorRate, query: 'up{job="no-such-job"}', criteria: '<=', threshold: '1' }])).toBeNull();
   });
 });

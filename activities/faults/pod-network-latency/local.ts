@@ -31,14 +31,17 @@ export const podNetworkLatencyLocal: LocalFaultDriver = {
   async revert(ref, ctx, ledger) {
     const entry = await ledger.read();
     // Every pod that carries our mark, plus the ones the ledger names (in case the mark write was lost).
-    const pods = await ctx.fleet.pods();
+    // Only Running pods: a Terminating one serves no traffic and stops answering as it drains, a Pending one is a
+    // fresh replica that starts clean (and may not listen yet); the fleet answers 502 for either.
+    const running = (await ctx.fleet.pods()).filter((p) => p.phase === 'Running');
     const names = new Set<string>(Object.values(entry?.rounds ?? {}).flat());
-    for (const p of pods) {
+    for (const p of running) {
       const b = await ctx.fleet.behaviour(p.name);
       if (b?.setBy === ledger.key) names.add(p.name);
     }
     const undone: string[] = [];
     for (const name of names) {
+      if (!running.some((p) => p.name === name)) continue; // gone, terminating or (never ours) pending
       if (await ctx.fleet.setBehaviour(name, { latencyMs: 0, errorRate: 0, down: false, expiresAt: null, setBy: null })) undone.push(name);
     }
     void ref;
@@ -48,7 +51,7 @@ export const podNetworkLatencyLocal: LocalFaultDriver = {
     return waitClean(
       'latency removed',
       async () => {
-        const pods = await ctx.fleet.pods();
+        const pods = (await ctx.fleet.pods()).filter((p) => p.phase === 'Running'); // see revert
         const dirty: string[] = [];
         for (const p of pods) {
           const b = await ctx.fleet.behaviour(p.name);

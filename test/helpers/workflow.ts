@@ -1,0 +1,47 @@
+/** Unit-testing the experiment workflow under the time-skipping server with recording activities. */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../../workers/worker.js';
+import type { ExperimentInput, ExperimentSpec, ProbeSpec, RunOptions } from '../../config/spec.js';
+import type { ExperimentResult, TempestActivities, ProbeOutcome } from '../../activities/types.js';
+import { loadEngine } from '../../config/load.js';
+
+export const seed = () => loadEngine('examples/engines/api-gateway-chaos.yaml');
+export const opts = (o: Partial<RunOptions> = {}): RunOptions => ({ guards: [], rollbackTriggers: [], triggerPollMs: 5000, dryRun: false, searchAttributes: false, ...o });
+
+export interface Calls {
+  log: string[];
+  injected: number;
+  reverted: number;
+}
+
+export function fakeActivities(calls: Calls, over: Partial<TempestActivities> = {}): TempestActivities {
+  const outcome = (p: ProbeSpec, ok: boolean): ProbeOutcome => ({
+    name: p.name, type: p.type, mode: p.mode, phase: 'Continuous', iteration: 0, status: ok ? 'Passed' : 'Failed',
+    reason: ok ? 'ok' : 'response code 503 is not == 200', attempts: 1, durationMs: 1, at: new Date().toISOString(),
+  });
+  return {
+    async preflight() { calls.log.push('preflight'); return { platform: 'test', targets: ['a', 'b', 'c'] }; },
+    async runGuard(g) { calls.log.push(`guard:${g.name}`); return { name: g.name, type: g.type, passed: true, reason: 'ok' }; },
+    async runProbe(p) { calls.log.push(`probe:${p.name}`); return outcome(p, true); },
+    async injectFault(r) { calls.injected++; calls.log.push(`inject:${r.fault.name}:${r.round}`); return { round: r.round, affected: ['pod-a'], detail: 'deleted pod-a', alreadyDone: false, at: new Date().toISOString() }; },
+    async revertFault(r) { calls.reverted++; calls.log.push(`revert:${r.fault.name}`); return { undone: [], verification: '3/3 ready', at: new Date().toISOString() }; },
+    async evaluateTriggers() { return null; },
+    async publishResult() { calls.log.push('publish'); return { reportPath: '/dev/null' }; },
+    async markRunning() {},
+    ...over,
+  };
+}
+
+export async function runWorkflow(env: TestWorkflowEnvironment, spec: ExperimentSpec, options: RunOptions, acts: TempestActivities, during?: (h: WorkflowHandle) => Promise<void>): Promise<ExperimentResult> {
+  const taskQueue = `tq-${Math.random().toString(36).slice(2)}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
+  return worker.runUntil(async () => {
+    const input: ExperimentInput = { spec, options };
+    const h = await env.client.workflow.start('experimentWorkflow', { taskQueue, workflowId: `wf-${taskQueue}`, args: [input] });
+    if (during) await during(h);
+    return h.result() as Promise<ExperimentResult>;
+  });
+}
+
