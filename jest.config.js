@@ -11,4 +11,5 @@ export default {
   setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 120000,
   maxWorkers: 1,
+  verbose: true,
 };

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
+import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import type { FaultRef, InjectRequest, InjectResult, PreflightResult, RevertResult, TempestActivities } from '../../activities/types.js';
 import { ledgerKey, type LedgerEntry } from '../../activities/faults/driver.js';
@@ -35,6 +36,9 @@ const injected: FaultRef[] = [];
 const tempDirs: string[] = [];
 
 // ---------------------------------------------------------------- helpers
+/** A real activity Context; the SDK's "Activity failed" warnings are muted (the expected refusals are asserted on). */
+const mockEnv = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+
 let seq = 0;
 function request(spec: ExperimentSpec, over: Partial<InjectRequest> = {}): InjectRequest {
   return {
@@ -49,13 +53,13 @@ function request(spec: ExperimentSpec, over: Partial<InjectRequest> = {}): Injec
   };
 }
 
-function inject(req: InjectRequest, a: TempestActivities = acts, env = new MockActivityEnvironment()): Promise<InjectResult> {
+function inject(req: InjectRequest, a: TempestActivities = acts, env = mockEnv()): Promise<InjectResult> {
   if (!injected.some((r) => r.runId === req.runId && r.faultIndex === req.faultIndex)) injected.push(req);
   return env.run(a.injectFault, req);
 }
 
 function revert(ref: FaultRef, a: TempestActivities = acts): Promise<RevertResult> {
-  return new MockActivityEnvironment().run(a.revertFault, ref);
+  return mockEnv().run(a.revertFault, ref);
 }
 
 /**
@@ -163,7 +167,7 @@ describe('pod-delete', () => {
     const before = await steadyPods();
     const spec = engine('api-gateway-chaos', 'pod-delete', { FORCE: 'true', PODS_AFFECTED_PERC: '0' });
     const req = request(spec);
-    const env = new MockActivityEnvironment();
+    const env = mockEnv();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
 
@@ -541,7 +545,7 @@ describe('model-corruption', () => {
   test.each(['random_bytes', 'truncate', 'zero'] as const)('CORRUPTION_TYPE=%s changes the sha256; revert restores byte-identical content', async (type) => {
     const { file, original, sum } = writeModel();
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${MODEL}`, CORRUPTION_TYPE: type });
-    expect(await new MockActivityEnvironment().run(macts.preflight, spec)).toMatchObject({ platform: 'local' });
+    expect(await mockEnv().run(macts.preflight, spec)).toMatchObject({ platform: 'local' });
     const req = request(spec);
     const { reverted } = await withRevert(
       req,
@@ -575,7 +579,7 @@ describe('model-corruption', () => {
 
   test('a missing FILE_PATH is refused at preflight with TargetNotFound naming the path', async () => {
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: '/models/no-such-model.pth' });
-    const f = await failureOf(new MockActivityEnvironment().run(macts.preflight, spec));
+    const f = await failureOf(mockEnv().run(macts.preflight, spec));
     expect(f.type).toBe('TargetNotFound');
     expect(f.nonRetryable).toBe(true);
     expect(f.message).toContain('/models/no-such-model.pth');
@@ -589,7 +593,7 @@ describe('model-corruption', () => {
     const scfg = modelConfig('/models/');
     const sacts = createActivities({ config: scfg });
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${name}`, CORRUPTION_TYPE: 'zero' });
-    await new MockActivityEnvironment().run(sacts.preflight, spec);
+    await mockEnv().run(sacts.preflight, spec);
     const req = request(spec);
     await withRevert(req, async () => {
       const r = await inject(req, sacts);
@@ -626,7 +630,7 @@ describe('model-corruption', () => {
 
 // ---------------------------------------------------------------- preflight
 describe('preflight', () => {
-  const preflight = (spec: ExperimentSpec): Promise<PreflightResult> => new MockActivityEnvironment().run(acts.preflight, spec);
+  const preflight = (spec: ExperimentSpec): Promise<PreflightResult> => mockEnv().run(acts.preflight, spec);
 
   test('a supported fault on a mapped target resolves to the running pods', async () => {
     const pods = await steadyPods();
