@@ -104,6 +104,9 @@ export interface ExperimentResult {
   /** floor(passed * 100 / total) over the probes (Litmus PSP). */
   probeSuccessPercentage: number;
   hypothesis?: string;
+  /** Set when the run tested a hypothesis: validated (verdict Pass) or refuted. */
+  hypothesisValidated?: boolean;
+  hypothesisPlan?: import('../config/spec.js').HypothesisPlan;
   dryRun: boolean;
   startedAt: string;
   endedAt: string;

@@ -129,14 +129,15 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
 
   program
     .command('validate')
-    .description('parse ChaosEngine / ChaosSchedule / experiment-list YAML files and print what Tempest would run')
+    .description('parse ChaosEngine / ChaosSchedule / ChaosHypothesis / experiment-list YAML files and print what Tempest would run')
     .argument('<files...>')
     .action((files: string[]) => {
       for (const f of files) {
         for (const d of loadFile(f)) {
-          if (d.kind === 'ChaosEngine') {
+          if (d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis') {
             const e = d.experiment;
-            out(`${f}: ChaosEngine ${e.name} -> ${e.target.kind} ${e.target.namespace}/${e.target.labelSelector}`);
+            out(`${f}: ${d.kind} ${e.name} -> ${e.target.kind} ${e.target.namespace}/${e.target.labelSelector}`);
+            if (e.hypothesis) out(`  hypothesis: ${e.hypothesis}`);
             for (const x of e.faults) out(`  ${x.name}: ${formatMs(x.durationMs)} every ${formatMs(x.intervalMs)}, ${x.probes.length} probe(s) ${x.probes.map((p) => `${p.name}[${p.type} ${p.mode}]`).join(', ')}`);
           } else if (d.kind === 'ChaosSchedule') {
             const s = d.schedule;
@@ -152,8 +153,8 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
 
   program
     .command('run')
-    .description('start a ChaosEngine as a durable experiment workflow')
-    .argument('<file>', 'a file with one ChaosEngine')
+    .description('start a ChaosEngine (or a ChaosHypothesis) as a durable experiment workflow')
+    .argument('<file>', 'a file with one ChaosEngine or ChaosHypothesis')
     .option('-w, --wait', 'follow the run, print progress and the report; exit code from the verdict')
     .option('--dry-run', 'run guards and probes only; inject nothing')
     .option('--id <workflowId>', 'workflow id (default <engine>-<timestamp>-<random>)')

@@ -51,7 +51,7 @@ const httpMethodBlock = z
   })
   .passthrough();
 
-const probeSchema = z
+export const probeSchema = z
   .object({
     name: z.string().min(1),
     type: z.enum(['httpProbe', 'promProbe', 'cmdProbe', 'k8sProbe']),
@@ -190,7 +190,7 @@ type ProbeDoc = z.infer<typeof probeSchema>;
 // ---------------------------------------------------------------------------------------------
 
 /** Collects problems while normalizing so the user sees all of them at once. */
-class Problems {
+export class Problems {
   readonly list: ConfigProblem[] = [];
   constructor(readonly file: string) {}
   add(path: string, message: string, value?: unknown) {
@@ -330,7 +330,7 @@ function numericCriteria(raw: string, path: string, p: Problems): NumericCriteri
   return '==';
 }
 
-function normalizeProbe(doc: ProbeDoc, path: string, p: Problems): ProbeSpec | undefined {
+export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems): ProbeSpec | undefined {
   const base = { name: doc.name, mode: doc.mode, runProperties: normalizeRunProperties(doc.runProperties, `${path}.runProperties`, p) };
   const inputsKey = `${doc.type}/inputs` as const;
   const inputs = (doc as Record<string, unknown>)[inputsKey];

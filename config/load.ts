@@ -14,12 +14,14 @@ import {
   normalizeFaultBlock,
 } from './litmus.js';
 import { parseDurationMs } from './duration.js';
+import { applyHypothesis, engineFileOf, hypothesisSchema } from './hypothesis.js';
 import type { ExperimentSpec, FaultSpec, ScheduleSpec } from './spec.js';
 
 export type LoadedDoc =
   | { kind: 'ChaosEngine'; experiment: ExperimentSpec }
   | { kind: 'ChaosSchedule'; schedule: ScheduleSpec }
-  | { kind: 'FaultBlock'; faults: FaultSpec[] };
+  | { kind: 'FaultBlock'; faults: FaultSpec[] }
+  | { kind: 'ChaosHypothesis'; experiment: ExperimentSpec };
 
 /** Parse YAML text into plain JS documents; syntax errors carry line and column. */
 export function parseYamlDocuments(text: string, file: string): unknown[] {
@@ -104,8 +106,23 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
       },
     };
   }
+  if (kind === 'ChaosHypothesis') {
+    const h = parseWith(hypothesisSchema, doc, file, prefix);
+    const engineFile = engineFileOf(h, file);
+    let engine: ExperimentSpec;
+    try {
+      engine = loadEngine(engineFile, h.spec.env);
+    } catch (e) {
+      if (e instanceof ConfigError && e.problems.every((q) => q.file !== engineFile)) throw e;
+      if (e instanceof ConfigError) {
+        throw new ConfigError([{ file, path: `${px}spec.engine`, message: `engine ${h.spec.engine} is not valid: ${e.message}`, value: h.spec.engine }]);
+      }
+      throw e;
+    }
+    return { kind: 'ChaosHypothesis', experiment: applyHypothesis(h, engine, file, px) };
+  }
   throw new ConfigError([
-    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine or ChaosSchedule (or a list of experiments)', value: kind },
+    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine, ChaosSchedule, ChaosHypothesis (or a list of experiments)', value: kind },
   ]);
 }
 
@@ -125,11 +142,41 @@ export function loadFile(file: string): LoadedDoc[] {
 }
 
 /** The single ChaosEngine a `tempest run` needs from a file, or a ConfigError saying why not. */
-export function loadEngine(file: string): ExperimentSpec {
-  const docs = loadFile(file);
-  const engines = docs.filter((d): d is Extract<LoadedDoc, { kind: 'ChaosEngine' }> => d.kind === 'ChaosEngine');
-  if (engines.length !== 1) {
-    throw new ConfigError([{ file, path: '', message: `expected exactly one ChaosEngine document, found ${engines.length}` }]);
+export function loadEngine(file: string, envOverrides?: Record<string, string | number>): ExperimentSpec {
+  let docs: LoadedDoc[];
+  if (envOverrides && Object.keys(envOverrides).length) {
+    // Overrides go into the Litmus env lists before normalization, so they are validated like any env value.
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError([{ file, path: '', message: `cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+    }
+    const raw = parseYamlDocuments(text, file).map((d) => withEnvOverrides(d, envOverrides));
+    docs = raw.map((d, i) => loadDocument(d, file, i, raw.length > 1));
+  } else {
+    docs = loadFile(file);
   }
-  return engines[0].experiment;
+  const runnable = docs.filter((d): d is Extract<LoadedDoc, { kind: 'ChaosEngine' | 'ChaosHypothesis' }> => d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis');
+  if (runnable.length !== 1) {
+    const what = docs.some((d) => d.kind === 'FaultBlock') ? ' (this file is a list of experiments: wrap it in a ChaosEngine with an appinfo)' : '';
+    throw new ConfigError([{ file, path: '', message: `expected exactly one ChaosEngine or ChaosHypothesis document, found ${runnable.length}${what}` }]);
+  }
+  return runnable[0].experiment;
+}
+
+function withEnvOverrides(doc: unknown, env: Record<string, string | number>): unknown {
+  const d = doc as { kind?: string; spec?: { experiments?: Array<{ spec?: { components?: { env?: Array<{ name: string; value?: unknown }> } } }> } };
+  if (d?.kind !== 'ChaosEngine' || !Array.isArray(d.spec?.experiments)) return doc;
+  for (const x of d.spec!.experiments!) {
+    x.spec ??= {};
+    x.spec.components ??= {};
+    const list = (x.spec.components.env ??= []);
+    for (const [name, value] of Object.entries(env)) {
+      const e = list.find((v) => v.name === name);
+      if (e) e.value = String(value);
+      else list.push({ name, value: String(value) });
+    }
+  }
+  return doc;
 }

@@ -164,6 +164,8 @@ export interface ExperimentSpec {
   faults: FaultSpec[];
   /** Hypothesis text (memo in the Temporal UI). */
   hypothesis?: string;
+  /** The rest of the seed's experiment template, for the report (descriptions; probes are in the faults). */
+  hypothesisPlan?: HypothesisPlan;
   /** File the spec came from, for the record. */
   source?: string;
 }
@@ -214,4 +216,12 @@ export interface ScheduleSpec {
   minChaosIntervalMs: number;
   state: 'active' | 'halt' | 'complete';
   engine: ExperimentSpec;
+}
+
+/** The seed's experiment_template, as text for the report. Evaluable criteria become probes of the first fault. */
+export interface HypothesisPlan {
+  steadyState: Array<{ description: string; probe?: string }>;
+  experiment: string[];
+  successCriteria: Array<{ description: string; probe?: string }>;
+  rollbackPlan: string[];
 }

@@ -312,6 +312,8 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     reason,
     probeSuccessPercentage: psp,
     hypothesis: spec.hypothesis,
+    hypothesisValidated: spec.hypothesis ? verdict === 'Pass' : undefined,
+    hypothesisPlan: spec.hypothesisPlan,
     dryRun: options.dryRun,
     startedAt,
     endedAt: new Date().toISOString(),

@@ -40,7 +40,7 @@ export class ChaosMetrics {
     this.affected.set({ experiment_name: e }, new Set(r.faults.flatMap((f) => f.affected)).size);
     if (r.hypothesis) {
       this.hypotheses.inc({ experiment_name: e });
-      if (r.verdict === 'Pass') this.validated.inc({ experiment_name: e });
+      if (r.hypothesisValidated) this.validated.inc({ experiment_name: e });
     }
   }
 }

@@ -12,12 +12,23 @@ export function formatReport(r: ExperimentResult, opts: { uiUrl?: string; namesp
   lines.push(`Reason:    ${r.reason}`);
   lines.push(`Target:    ${r.target.namespace} / ${r.target.labelSelector} (${r.target.kind})`);
   lines.push(`Probe success: ${r.probeSuccessPercentage}%`);
-  if (r.hypothesis) lines.push(`Hypothesis: ${r.hypothesis}`);
+  if (r.hypothesis) lines.push(`Hypothesis: ${r.hypothesis} -> ${r.hypothesisValidated ? 'VALIDATED' : 'REFUTED'}`);
   lines.push(`Run:       ${r.workflowId} (${r.startedAt} .. ${r.endedAt}, ${dur}s)`);
   if (r.recoveryMs !== undefined) lines.push(`Recovery:  every fault reverted and verified ${(r.recoveryMs / 1000).toFixed(1)}s after chaos ended`);
   if (r.breach) lines.push(`Breach:    rollback trigger ${r.breach.name}: ${r.breach.value} ${r.breach.criteria} ${r.breach.threshold} at ${r.breach.at}`);
   if (opts.uiUrl) {
     lines.push(`Temporal UI: ${opts.uiUrl.replace(/\/+$/, '')}/namespaces/${opts.namespace ?? 'default'}/workflows/${encodeURIComponent(r.workflowId)}/${r.runId}`);
+  }
+  if (r.hypothesisPlan) {
+    const hp = r.hypothesisPlan;
+    const crit = (c: { description: string; probe?: string }) => {
+      const p = c.probe ? r.probes.find((x) => x.name === c.probe) : undefined;
+      return `- ${p ? pad(p.status, 7) : 'noted  '} ${c.description}${c.probe ? ` (probe ${c.probe})` : ' (not evaluated)'}`;
+    };
+    lines.push('', '## Hypothesis plan', 'Steady state:', ...hp.steadyState.map(crit));
+    if (hp.experiment.length) lines.push('Experiment:', ...hp.experiment.map((e) => `- ${e}`));
+    lines.push('Success criteria:', ...hp.successCriteria.map(crit));
+    if (hp.rollbackPlan.length) lines.push('Rollback plan:', ...hp.rollbackPlan.map((e) => `- ${e}`));
   }
   if (r.guards.length) {
     lines.push('', '## Safety checks');
