@@ -12,6 +12,7 @@ import type { ActivityCtx, Platform } from './platform/types.js';
 import { createLocalPlatform } from './platform/local-platform.js';
 import { runGuard } from './guards/index.js';
 import { evaluateTriggers } from './rollback/triggers.js';
+import { runRollbackActions } from './rollback/actions.js';
 import { createProbeActivities } from './probes/index.js';
 import type { ProbeContext, ProbeDeps } from './probes/types.js';
 import { writeReport } from './report/index.js';
@@ -86,6 +87,10 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
       deps.metrics?.finished(result);
       const reportPath = writeReport(config.reports.dir, result, { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
       return { reportPath };
+    },
+
+    async runRollbackActions(req) {
+      return runRollbackActions(req, await platform());
     },
 
     async markRunning(info) {

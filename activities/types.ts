@@ -65,6 +65,23 @@ export interface TriggerBreach {
   at: string;
 }
 
+export interface RollbackActionOutcome {
+  name: string;
+  type: string;
+  /** ran and did something / condition not met / failed */
+  status: 'done' | 'skipped' | 'failed';
+  detail: string;
+}
+
+export interface RollbackActionsRequest {
+  target: TargetSpec;
+  experiment: string;
+  workflowId: string;
+  reason: string;
+  recoveryMs?: number;
+  actions: import('../config/spec.js').RollbackActionSpec[];
+}
+
 export type Verdict = 'Pass' | 'Fail' | 'Aborted' | 'Error';
 
 export interface ProbeSummary {
@@ -114,6 +131,8 @@ export interface ExperimentResult {
   faults: FaultSummary[];
   probes: ProbeSummary[];
   breach?: TriggerBreach;
+  /** The seed's rollback_actions, when an emergency rollback ran them. */
+  rollbackActions?: RollbackActionOutcome[];
   /** Time from the end of chaos (or the breach/abort) until every revert was verified. */
   recoveryMs?: number;
   timeline: TimelineEvent[];
@@ -143,4 +162,5 @@ export interface TempestActivities {
   evaluateTriggers(triggers: RollbackTriggerSpec[]): Promise<TriggerBreach | null>;
   publishResult(result: ExperimentResult): Promise<{ reportPath: string }>;
   markRunning(info: { experiment: string; namespace: string }): Promise<void>;
+  runRollbackActions(req: RollbackActionsRequest): Promise<RollbackActionOutcome[]>;
 }

@@ -3,7 +3,7 @@ import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { ExperimentInput, ExperimentSpec, RunOptions } from '../config/spec.js';
 import type { ExperimentResult, ExperimentStatus } from '../activities/types.js';
 import type { TempestConfig } from '../config/tempest-config.js';
-import { guardsFromConfig, triggersFromConfig } from '../config/tempest-config.js';
+import { guardsFromConfig, rollbackActionsFromConfig, triggersFromConfig } from '../config/tempest-config.js';
 import { abortSignal, pauseSignal, resumeSignal, statusQuery, SEARCH_ATTRIBUTES } from '../workflows/experiment.js';
 
 export interface StartOptions {
@@ -26,6 +26,7 @@ export function runOptionsFrom(config: TempestConfig, over: Partial<RunOptions> 
     triggerPollMs: config.rollbackTriggers.pollInterval,
     dryRun: false,
     searchAttributes: config.temporal.searchAttributes,
+    rollbackActions: rollbackActionsFromConfig(config),
     ...over,
   };
 }

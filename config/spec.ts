@@ -187,6 +187,15 @@ export interface RollbackTriggerSpec {
   threshold: string;
 }
 
+/** The seed's rollback_actions, run after an emergency rollback (trigger breach or stopOnFailure probe). */
+export type RollbackActionSpec =
+  /** "Scale up replicas" when ready pods < minReplicas. */
+  | { type: 'scale'; name: string; minReplicas: number }
+  /** "Restart unhealthy pods": delete pods not ready, or restarted more than restartThreshold times. */
+  | { type: 'restartUnhealthy'; name: string; restartThreshold: number }
+  /** "Trigger incident" (PagerDuty Events API v2) when recovery took longer than afterRecoveryMs (0 = always). */
+  | { type: 'pagerduty'; name: string; eventsUrl: string; routingKey: string; afterRecoveryMs: number; severity: 'critical' | 'error' | 'warning' | 'info' };
+
 export interface RunOptions {
   guards: GuardSpec[];
   rollbackTriggers: RollbackTriggerSpec[];
@@ -196,6 +205,8 @@ export interface RunOptions {
   dryRun: boolean;
   /** Upsert Tempest's custom search attributes (registered by scripts/temporal-dev; off on the test server). */
   searchAttributes: boolean;
+  /** Absent in runs started before rollback actions existed. */
+  rollbackActions?: RollbackActionSpec[];
 }
 
 export interface ExperimentInput {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ConfigError, zodProblems } from './errors.js';
 import { parseYamlDocuments } from './load.js';
 import { parseDurationMs } from './duration.js';
-import type { GuardSpec, RollbackTriggerSpec } from './spec.js';
+import type { GuardSpec, RollbackActionSpec, RollbackTriggerSpec } from './spec.js';
 
 const numericCriteria = z.enum(['>=', '<=', '>', '<', '==', '!=', 'oneOf', 'between']);
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -54,6 +54,20 @@ const triggerSchema = z.object({
   threshold: z.union([z.string(), z.number()]).transform(String),
 });
 
+const rollbackActionSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('scale'), name: z.string().default('Scale up replicas'), minReplicas: z.number().int().min(1) }),
+  z.object({ type: z.literal('restartUnhealthy'), name: z.string().default('Restart unhealthy pods'), restartThreshold: z.number().int().min(0).default(3) }),
+  z.object({
+    type: z.literal('pagerduty'),
+    name: z.string().default('Trigger incident'),
+    eventsUrl: z.string().url().default('https://events.pagerduty.com/v2/enqueue'),
+    routingKey: z.string().optional(),
+    routingKeyEnv: z.string().optional(),
+    whenRecoveryOver: duration.optional(),
+    severity: z.enum(['critical', 'error', 'warning', 'info']).default('critical'),
+  }),
+]);
+
 const localTargetSchema = z.object({
   namespace: z.string(),
   selector: z.string(),
@@ -95,6 +109,7 @@ export const tempestConfigSchema = z
     rollbackTriggers: z
       .object({ pollInterval: duration.default(5), triggers: z.array(triggerSchema).default([]) })
       .default({}),
+    rollbackActions: z.array(rollbackActionSchema).default([]),
     reports: z.object({ dir: z.string().default('.tempest/reports') }).default({}),
     metrics: z.object({ port: z.number().int().min(0).max(65535).default(9464) }).default({}),
   })
@@ -133,6 +148,17 @@ export function guardsFromConfig(cfg: TempestConfig): GuardSpec[] {
       return { ...rest, token: rest.token ?? (tokenEnv ? process.env[tokenEnv] : undefined) };
     }
     return g as GuardSpec;
+  });
+}
+
+export function rollbackActionsFromConfig(cfg: TempestConfig): RollbackActionSpec[] {
+  return cfg.rollbackActions.map((a, i) => {
+    if (a.type !== 'pagerduty') return a;
+    const routingKey = a.routingKey ?? (a.routingKeyEnv ? process.env[a.routingKeyEnv] : undefined);
+    if (!routingKey) {
+      throw new ConfigError([{ file: cfg.file ?? 'tempest.yaml', path: `rollbackActions[${i}]`, message: `needs routingKey, or routingKeyEnv naming a set variable${a.routingKeyEnv ? ` (${a.routingKeyEnv} is not set)` : ''}` }]);
+    }
+    return { type: 'pagerduty', name: a.name, eventsUrl: a.eventsUrl, routingKey, afterRecoveryMs: a.whenRecoveryOver ?? 0, severity: a.severity };
   });
 }
 

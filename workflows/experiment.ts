@@ -20,6 +20,7 @@ import {
   defineSignal,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -39,6 +40,7 @@ import type {
   TimelineEvent,
   TriggerBreach,
   Verdict,
+  RollbackActionOutcome,
 } from '../activities/types.js';
 
 // ---- signals, queries (module level, so clients can import the definitions) ----
@@ -123,6 +125,9 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   const winding: Promise<void>[] = [];
   /** Recorded reverts not yet verified, in injection order. Pushed BEFORE the first inject. */
   const pendingReverts: FaultRef[] = [];
+  /** Set when chaos was stopped by the system breaking (breach, stopOnFailure probe): the seed's emergency rollback. */
+  let emergency: string | undefined;
+  let actionOutcomes: RollbackActionOutcome[] | undefined;
   /** When chaos of the latest fault ended (deadline, abort, breach); recovery is measured from here. */
   let chaosEndedAt: number | undefined;
   let recoveryMs: number | undefined;
@@ -250,6 +255,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       if (stopReason && !abortReason) {
         verdict = 'Fail';
         reason = stopReason;
+        emergency = stopReason;
       }
     }
 
@@ -276,6 +282,17 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       await CancellationScope.nonCancellable(revertAllPending);
     }
     await Promise.all(winding.splice(0));
+  }
+
+  // ---- Rollback actions (scale up, restart unhealthy, incident) after an emergency rollback ----
+  // Added after the first recorded histories: patched() keeps those replaying.
+  const actions = options.rollbackActions ?? [];
+  if (emergency && actions.length && patched('rollback-actions-v1')) {
+    note(`emergency rollback: running ${actions.length} rollback action(s)`);
+    actionOutcomes = await CancellationScope.nonCancellable(() =>
+      quick.runRollbackActions({ target: spec.target, experiment: spec.name, workflowId: info.workflowId, reason: emergency!, recoveryMs, actions }),
+    );
+    for (const a of actionOutcomes) note(`rollback action ${a.name}: ${a.status} - ${a.detail}`);
   }
 
   // ---- Verdict ----
@@ -321,6 +338,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     faults,
     probes: probeList,
     breach,
+    rollbackActions: actionOutcomes,
     recoveryMs,
     timeline,
   };

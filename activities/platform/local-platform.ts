@@ -20,6 +20,17 @@ export function createLocalPlatform(config: TempestConfig): Platform {
 
   return {
     name: 'local',
+    async workload(target) {
+      const fleet = local.fleetFor(target);
+      const [o, pods] = await Promise.all([fleet.owner(), fleet.pods()]);
+      return { desired: o.desired, ready: o.ready, pods: pods.map((p) => ({ name: p.name, ready: p.ready, restarts: p.restarts })) };
+    },
+    async scale(target, replicas) {
+      await local.fleetFor(target).scale(replicas);
+    },
+    async restartPod(target, pod) {
+      await local.fleetFor(target).deletePod(pod, 0);
+    },
     async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
       for (const f of spec.faults) driverFor(f.name).check?.(f, local);
       const pods = await local.fleetFor(spec.target).pods();

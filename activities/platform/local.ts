@@ -69,6 +69,9 @@ export class FleetClient {
     const r = await this.call('DELETE', `/pods/${encodeURIComponent(name)}?gracePeriodSeconds=${gracePeriodSeconds}`, undefined, true);
     return r !== undefined;
   }
+  async scale(replicas: number): Promise<LocalOwner> {
+    return (await this.call<LocalOwner>('POST', '/scale', { replicas }))!;
+  }
   async annotateOwner(patch: Record<string, string | null>): Promise<void> {
     await this.call('PATCH', '/owner/annotations', patch);
   }

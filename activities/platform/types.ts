@@ -3,7 +3,7 @@
  * resolves targets, runs its fault drivers (inject one idempotent round; revert + verify) and keeps the
  * fault ledger on the target. The activities in activities/index.ts are thin wrappers over this.
  */
-import type { ExperimentSpec } from '../../config/spec.js';
+import type { ExperimentSpec, TargetSpec } from '../../config/spec.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
 
 /** What an activity gives a platform: heartbeats and the cancellation signal. */
@@ -20,4 +20,16 @@ export interface Platform {
   inject(req: InjectRequest, ctx: ActivityCtx): Promise<{ affected: string[]; detail: string; alreadyDone: boolean }>;
   /** Undo everything this run's fault did, verify the target is clean (throw NotYetClean if not), clear the ledger. */
   revert(ref: FaultRef, ctx: ActivityCtx): Promise<RevertResult>;
+  /** For rollback actions: the owner's replicas and its pods' health. */
+  workload?(target: TargetSpec): Promise<WorkloadState>;
+  /** For rollback actions: set the owner's desired replicas. */
+  scale?(target: TargetSpec, replicas: number): Promise<void>;
+  /** For rollback actions: delete (restart) one pod. */
+  restartPod?(target: TargetSpec, pod: string): Promise<void>;
+}
+
+export interface WorkloadState {
+  desired: number;
+  ready: number;
+  pods: Array<{ name: string; ready: boolean; restarts: number }>;
 }

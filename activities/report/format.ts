@@ -39,6 +39,10 @@ export function formatReport(r: ExperimentResult, opts: { uiUrl?: string; namesp
     lines.push(`- ${pad(f.name, 20)} ${pad(f.state, 9)} rounds ${f.rounds}; hit ${f.affected.length ? f.affected.join(', ') : 'nothing'}`);
     if (f.revert) lines.push(`    revert verified: ${f.revert.verification}${f.revert.undone.length ? ` (undid ${f.revert.undone.join(', ')})` : ''}`);
   }
+  if (r.rollbackActions?.length) {
+    lines.push('', '## Rollback actions');
+    for (const a of r.rollbackActions) lines.push(`- ${pad(a.status, 7)} ${pad(a.name, 24)} ${a.detail}`);
+  }
   if (r.probes.length) {
     lines.push('', '## Probes');
     for (const p of r.probes) {

@@ -1,68 +1,32 @@
 /**
- * Real Prometheus for integration tests, scraping a real local fleet (scripts/fleet).
+ * Real Prometheus for integration tests, scraping a real local fleet (test/helpers/fleet.ts).
  *
  *   const prom = await ensurePrometheus();            // installs it (scripts/prometheus/install) if missing
  *   if (!prom.ok) -> skip, with prom.reason
  *   const fleet = await startFleet({ name: 'api-gateway', replicas: 3 });
- *   const p = await startPrometheus({ bin: prom.bin, targets: fleet.targets, job: 'api-gateway' });
+ *   const p = await startPrometheus({ bin: prom.bin, targets: fleet.targets, job: fleet.name });
  *   await p.waitForTargetsUp();
- *   ... p.url is the Prometheus endpoint ...
+ *   ... p.url is the Prometheus endpoint; seedTriggers(p.url, fleet.name) the seed's rollback triggers ...
  *   await p.stop(); await fleet.stop();
  *
- * Every process runs on free loopback ports with its own temporary directory; stop() removes it.
+ * Prometheus runs on a free loopback port with its own temporary directory; stop() removes it.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import type { RollbackTriggerSpec } from '../../config/spec.js';
+import type { ExperimentResult } from '../../activities/types.js';
+import { compareNumeric } from '../../activities/probes/comparators.js';
+import { promInstant } from '../../activities/prometheus.js';
+import { freePort, waitFor } from './fleet.js';
+import { ROOT } from './temporal.js';
 
 /** The environment for child processes: jest's NODE_OPTIONS (--experimental-vm-modules) is not for them. */
 export function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   return env;
-}
-
-// ---------------------------------------------------------------- ports and waiting
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** `count` consecutive free loopback ports (random base in 20000..59999). */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await canBind(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
-
-export const freePort = (): Promise<number> => freePortRange(1);
-
-/** Polls fn until it answers something other than undefined/false; throws with the last error after timeoutMs. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 // ---------------------------------------------------------------- the binary
@@ -188,7 +152,16 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     return body.data.result;
   };
 
-  const upValues = async (): Promise<number[]> => (await query(`up{job=${JSON.stringify(opts.job)}}`)).map((r) => Number(r.value[1]));
+  /** Waits until every target of the job reports up == want. */
+  const waitForUp = (want: 0 | 1, timeoutMs: number) =>
+    waitFor(
+      `up{job="${opts.job}"} == ${want} for all ${opts.targets.length} targets`,
+      async () => {
+        const ups = (await query(`up{job=${JSON.stringify(opts.job)}}`)).map((r) => Number(r.value[1]));
+        return ups.length === opts.targets.length && ups.every((v) => v === want);
+      },
+      timeoutMs,
+    );
 
   try {
     await waitFor(
@@ -213,98 +186,77 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     logTail,
     stop,
     async waitForTargetsUp(timeoutMs = 30_000) {
-      await waitFor(
-        `up{job="${opts.job}"} == 1 for all ${opts.targets.length} targets`,
-        async () => {
-          const ups = await upValues();
-          return ups.length === opts.targets.length && ups.every((v) => v === 1);
-        },
-        timeoutMs,
-      );
+      await waitForUp(1, timeoutMs);
     },
     async waitForTargetsDown(timeoutMs = 30_000) {
-      await waitFor(
-        `up{job="${opts.job}"} == 0 for all ${opts.targets.length} targets`,
-        async () => {
-          const ups = await upValues();
-          return ups.length === opts.targets.length && ups.every((v) => v === 0);
-        },
-        timeoutMs,
-      );
+      await waitForUp(0, timeoutMs);
     },
   };
 }
 
-// ---------------------------------------------------------------- the fleet to scrape
-export interface FleetHandle {
-  name: string;
-  balancerUrl: string;
-  controlUrl: string;
-  /** host:port of each replica's /metrics, for Prometheus. */
-  targets: string[];
-  stateDir: string;
-  /** Sets the behaviour of every current pod (PUT /pods/:name/behaviour); expires by itself after expiresInS. */
-  setBehaviourAll(b: { latencyMs?: number; errorRate?: number; down?: boolean }, expiresInS?: number): Promise<void>;
-  /** scripts/fleet/stop with the same flags. */
-  stop(): Promise<void>;
-}
-
-function runScript(script: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(path.join(ROOT, script), args, { cwd: ROOT, env: childEnv(), timeout: timeoutMs }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${script} ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
-      else resolve(`${stdout}${stderr}`);
-    });
-  });
-}
-
-/** Starts a real fleet (scripts/fleet/start) on free ports with its own temporary state dir. */
-export async function startFleet(opts: { name?: string; replicas?: number } = {}): Promise<FleetHandle> {
-  const name = opts.name ?? 'api-gateway';
-  const replicas = opts.replicas ?? 3;
-  const base = await freePortRange(replicas + 2); // balancer, control, then the replicas
-  const [port, controlPort, baseReplicaPort] = [base, base + 1, base + 2];
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tempest-fleet-'));
-  const flags = [
-    '--name', name,
-    '--replicas', String(replicas),
-    '--port', String(port),
-    '--control-port', String(controlPort),
-    '--state-dir', stateDir,
-    '--base-replica-port', String(baseReplicaPort),
+// ---------------------------------------------------------------- the seed's rollback triggers
+/**
+ * The seed's three rollback triggers as Prometheus expressions over the fleet's replica metrics, with a rate
+ * window short enough (default 10 s) for a test to see them move within seconds:
+ *   error-rate    share of 5xx answers                    >= 0.05
+ *   p95-latency   P95 of http_request_duration_seconds     >= 2 (s)
+ *   availability  share of non-5xx answers                 <= 0.95
+ */
+export function seedTriggers(endpoint: string, job: string, window = '10s'): RollbackTriggerSpec[] {
+  const j = JSON.stringify(job);
+  const all = `sum(rate(http_requests_total{job=${j}}[${window}]))`;
+  return [
+    { name: 'error-rate', endpoint, criteria: '>=', threshold: '0.05', query: `sum(rate(http_requests_total{job=${j},code=~"5.."}[${window}])) / ${all}` },
+    {
+      name: 'p95-latency',
+      endpoint,
+      criteria: '>=',
+      threshold: '2',
+      query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job=${j}}[${window}])))`,
+    },
+    { name: 'availability', endpoint, criteria: '<=', threshold: '0.95', query: `sum(rate(http_requests_total{job=${j},code!~"5.."}[${window}])) / ${all}` },
   ];
-  const controlUrl = `http://127.0.0.1:${controlPort}`;
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await runScript('scripts/fleet/stop', flags, 30_000);
-    fs.rmSync(stateDir, { recursive: true, force: true });
-  };
-  try {
-    await runScript('scripts/fleet/start', flags, 90_000);
-  } catch (err) {
-    await stop().catch(() => {});
-    throw err;
-  }
-  return {
-    name,
-    balancerUrl: `http://127.0.0.1:${port}`,
-    controlUrl,
-    targets: Array.from({ length: replicas }, (_, i) => `127.0.0.1:${baseReplicaPort + i}`),
-    stateDir,
-    async setBehaviourAll(b, expiresInS = 120) {
-      const pods = (await (await fetch(`${controlUrl}/pods`)).json()) as Array<{ name: string }>;
-      const expiresAt = new Date(Date.now() + expiresInS * 1000).toISOString();
-      for (const pod of pods) {
-        const res = await fetch(`${controlUrl}/pods/${pod.name}/behaviour`, {
-          method: 'PUT',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ ...b, expiresAt, setBy: 'tempest-integration-test' }),
-        });
-        if (!res.ok) throw new Error(`PUT behaviour of ${pod.name} answered ${res.status}: ${await res.text()}`);
+}
+
+/**
+ * Waits until Prometheus has values for the triggers (traffic reaches it) and none of them would fire: a healthy
+ * baseline before an experiment, and after one, a rate window that no longer holds the last fault's samples.
+ * Answers the values by trigger name (null: no sample).
+ */
+export function waitForQuietTriggers(triggers: RollbackTriggerSpec[], timeoutMs = 45_000): Promise<Record<string, number | null>> {
+  return waitFor(
+    `no rollback trigger to fire (${triggers.map((t) => t.name).join(', ')})`,
+    async () => {
+      const values: Record<string, number | null> = {};
+      for (const t of triggers) {
+        const v = await promInstant(t.endpoint, t.query);
+        if (v !== null && !Number.isNaN(v) && compareNumeric(v, t.criteria, t.threshold).ok) throw new Error(`${t.name} is ${v}`);
+        values[t.name] = v;
       }
+      return Object.values(values).some((v) => v !== null) && values;
     },
-    stop,
-  };
+    timeoutMs,
+    1000,
+  );
+}
+
+/** The moments a breach run is measured by, from an experiment result (one fault, one breach). */
+export interface BreachTimings {
+  /** Fault injected (every target set) -> the trigger evaluation that saw the breach. */
+  injectionToBreachMs: number;
+  /** That breach -> the revert verified on the target (every replica read back clean, ledger clean). */
+  breachToRevertMs: number;
+  /** Injection -> verified revert. */
+  injectionToRevertMs: number;
+  /** The workflow's own recoveryMs: end of chaos -> every revert verified. */
+  recoveryMs: number | undefined;
+}
+
+export function breachTimings(r: ExperimentResult): BreachTimings {
+  const fault = r.faults[0];
+  if (!r.breach || !fault?.injectedAt || !fault.revertedAt) {
+    throw new Error(`not a breach run with an injected and reverted fault: breach ${JSON.stringify(r.breach)}, fault ${JSON.stringify(fault)}`);
+  }
+  const [injected, breached, reverted] = [fault.injectedAt, r.breach.at, fault.revertedAt].map((t) => Date.parse(t)) as [number, number, number];
+  return { injectionToBreachMs: breached - injected, breachToRevertMs: reverted - breached, injectionToRevertMs: reverted - injected, recoveryMs: r.recoveryMs };
 }

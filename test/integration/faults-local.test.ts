@@ -63,18 +63,25 @@ function revert(ref: FaultRef, a: TempestActivities = acts): Promise<RevertResul
 }
 
 /**
- * Runs `body`, then always reverts `ref` (even if `body` failed). A revert failure fails the test unless the body
- * already failed (then the body's error is the one reported, the revert's is logged).
+ * Runs `body`, then always reverts `ref` (finally, even if `body` failed). A revert failure fails the test unless the
+ * body already failed (then the body's error is the one reported, the revert's is logged).
  */
 async function withRevert<T>(ref: FaultRef, body: () => Promise<T>, a: TempestActivities = acts): Promise<{ out: T; reverted: RevertResult }> {
-  let out: T;
+  let out: T | undefined;
+  let reverted: RevertResult | undefined;
+  let bodyFailed = true;
   try {
     out = await body();
-  } catch (e) {
-    await revert(ref, a).catch((re: unknown) => console.warn(`revert after a failed test also failed: ${String(re)}`));
-    throw e;
+    bodyFailed = false;
+  } finally {
+    try {
+      reverted = await revert(ref, a);
+    } catch (re) {
+      if (!bodyFailed) throw re;
+      console.warn(`revert after a failed test also failed: ${String(re)}`);
+    }
   }
-  return { out, reverted: await revert(ref, a) };
+  return { out: out as T, reverted: reverted! };
 }
 
 async function ledgerOf(ref: FaultRef): Promise<LedgerEntry | undefined> {
@@ -163,7 +170,7 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- pod-delete
 describe('pod-delete', () => {
-  test('FORCE=true kills with grace 0 (the pid is dead at once), writes the ledger first, and revert waits for ready == desired', async () => {
+  test('FORCE=true kills with grace 0 (the pid is dead at once), the ledger records the round, and revert waits for ready == desired', async () => {
     const before = await steadyPods();
     const spec = engine('api-gateway-chaos', 'pod-delete', { FORCE: 'true', PODS_AFFECTED_PERC: '0' });
     const req = request(spec);
@@ -208,7 +215,7 @@ describe('pod-delete', () => {
     const req = request(spec);
     await withRevert(req, async () => {
       // A slow request in flight on the victim: SIGTERM lets it finish (graceful shutdown), SIGKILL would reset it.
-      expect(await fleet.client.setBehaviour(victim.name, { latencyMs: 1000, setBy: 'faults-local-test' })).toBe(true);
+      expect(await fleet.client.setBehaviour(victim.name, { latencyMs: 1000, setBy: 'faults-local-test', expiresAt: new Date(Date.now() + 15_000).toISOString() })).toBe(true);
       const inflight = directGet(victim.port, '/health', 10_000);
       inflight.catch(() => undefined); // observed below
       await new Promise((r) => setTimeout(r, 200));
@@ -318,6 +325,26 @@ describe('container-kill', () => {
     expect(replacement.ready).toBe(true);
     expect(isAlive(replacement.pid)).toBe(true);
     expect(await ledgerOf(req)).toBeUndefined();
+  });
+
+  test('revert right after the kill, before the fleet has even noticed it, still waits for the replacement', async () => {
+    const before = await steadyPods();
+    const spec = engine('api-gateway-chaos', 'container-kill', { PODS_AFFECTED_PERC: '0' });
+    const req = request(spec);
+    let victim: LocalPod | undefined;
+    const { reverted } = await withRevert(req, async () => {
+      const r = await inject(req);
+      victim = before.find((p) => p.name === r.affected[0])!;
+      expect(victim).toBeDefined();
+    }); // no wait at all between the kill and revertFault
+    expect(reverted.verification).toBe(`${REPLICAS}/${REPLICAS} replicas ready; ledger clean`);
+    expect(isAlive(victim!.pid)).toBe(false);
+    const after = await fleet.client.pods();
+    expect(after.map((p) => p.name)).not.toContain(victim!.name);
+    const replacement = after.find((p) => p.slot === victim!.slot)!;
+    expect(replacement.ready).toBe(true);
+    expect(isAlive(replacement.pid)).toBe(true);
+    for (const p of before.filter((x) => x !== victim)) expect(isAlive(p.pid)).toBe(true);
   });
 });
 

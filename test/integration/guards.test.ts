@@ -15,7 +15,8 @@ import path from 'node:path';
 import { runGuard } from '../../activities/guards/index.js';
 import type { GuardSpec } from '../../config/spec.js';
 import { startPagerDuty, type PagerDutyHandle } from '../helpers/pagerduty.js';
-import { ensurePrometheus, freePort, startFleet, startPrometheus, type FleetHandle, type PrometheusHandle } from '../helpers/prometheus.js';
+import { freePort, startFleet, type TestFleet } from '../helpers/fleet.js';
+import { ensurePrometheus, startPrometheus, type PrometheusHandle } from '../helpers/prometheus.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -338,7 +339,7 @@ const describePrometheus = availability.ok ? describe : describe.skip;
 
 describePrometheus('prometheus guard (real Prometheus scraping a real fleet)', () => {
   const JOB = 'api-gateway';
-  let fleet: FleetHandle | undefined;
+  let fleet: TestFleet | undefined;
   let prom: PrometheusHandle | undefined;
 
   beforeAll(async () => {

@@ -1,6 +1,7 @@
 /**
  * Rollback triggers (activities/rollback/triggers) against a real Prometheus scraping a real fleet every second.
- * The seed's triggers, with a 15 s rate window so a test sees them move within seconds:
+ * The seed's triggers (seedTriggers in test/helpers/prometheus.ts), with a 15 s rate window so a test sees them move
+ * within seconds:
  *   error rate  sum(rate(http_requests_total{job="api-gateway",code=~"5.."}[15s])) / sum(rate(http_requests_total{job="api-gateway"}[15s]))  >= 0.05
  *   P95         histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="api-gateway"}[15s])))          >= 2
  * The test drives bounded traffic (20 req/s) through the fleet's balancer and flips the replicas' behaviour
@@ -12,53 +13,10 @@ import { promInstant } from '../../activities/prometheus.js';
 import { evaluateTriggers } from '../../activities/rollback/triggers.js';
 import type { RollbackTriggerSpec } from '../../config/spec.js';
 import type { TriggerBreach } from '../../activities/types.js';
-import { ensurePrometheus, freePort, startFleet, startPrometheus, waitFor, type FleetHandle, type PrometheusHandle } from '../helpers/prometheus.js';
+import { freePort, startFleet, startTraffic, waitFor, type TestFleet, type Traffic } from '../helpers/fleet.js';
+import { ensurePrometheus, seedTriggers, startPrometheus, type PrometheusHandle } from '../helpers/prometheus.js';
 
 const JOB = 'api-gateway';
-const ERROR_RATE = `sum(rate(http_requests_total{job="${JOB}",code=~"5.."}[15s])) / sum(rate(http_requests_total{job="${JOB}"}[15s]))`;
-const P95 = `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="${JOB}"}[15s])))`;
-
-// ---------------------------------------------------------------- bounded traffic
-interface TrafficStats {
-  sent: number;
-  byStatus: Record<string, number>;
-}
-
-/**
- * GET {url}/health at `rps` requests per second until stop() (or maxMs), never more than maxInFlight at once.
- * Requests are fired on a timer, not one after the other, so injected latency does not lower the rate.
- */
-function traffic(url: string, rps: number, maxMs: number, maxInFlight = 200): { stats: TrafficStats; stop(): Promise<TrafficStats> } {
-  const stats: TrafficStats = { sent: 0, byStatus: {} };
-  const inFlight = new Set<Promise<void>>();
-  const controller = new AbortController();
-  const count = (k: string): void => {
-    stats.byStatus[k] = (stats.byStatus[k] ?? 0) + 1;
-  };
-  const timer = setInterval(() => {
-    if (inFlight.size >= maxInFlight) return void count('skipped');
-    stats.sent += 1;
-    const p: Promise<void> = fetch(`${url}/health`, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(15_000)]) })
-      .then(async (res) => {
-        await res.arrayBuffer();
-        count(String(res.status));
-      })
-      .catch(() => count('error'))
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  }, 1000 / rps);
-  const guard = setTimeout(() => clearInterval(timer), maxMs);
-  return {
-    stats,
-    async stop() {
-      clearInterval(timer);
-      clearTimeout(guard);
-      controller.abort();
-      await Promise.allSettled([...inFlight]);
-      return stats;
-    },
-  };
-}
 
 /** evaluateTriggers inside a real activity Context (it logs through the activity logger). */
 function evaluateIn(env: MockActivityEnvironment, triggers: RollbackTriggerSpec[]): Promise<TriggerBreach | null> {
@@ -93,9 +51,11 @@ if (!availability.ok) {
 const describePrometheus = availability.ok ? describe : describe.skip;
 
 describePrometheus('rollback triggers (real Prometheus scraping a real fleet under traffic)', () => {
-  let fleet: FleetHandle | undefined;
+  let fleet: TestFleet | undefined;
   let prom: PrometheusHandle | undefined;
-  let load: ReturnType<typeof traffic> | undefined;
+  let load: Traffic | undefined;
+  let ERROR_RATE: string;
+  let P95: string;
   let triggers: RollbackTriggerSpec[];
   let errorRate: RollbackTriggerSpec;
   let p95: RollbackTriggerSpec;
@@ -105,9 +65,9 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
     fleet = await startFleet({ name: JOB, replicas: 3 });
     prom = await startPrometheus({ bin: availability.bin, targets: fleet.targets, job: JOB });
     await prom.waitForTargetsUp(30_000);
-    errorRate = { name: 'error-rate', endpoint: prom.url, query: ERROR_RATE, criteria: '>=', threshold: '0.05' };
-    p95 = { name: 'p95-latency', endpoint: prom.url, query: P95, criteria: '>=', threshold: '2' };
+    [errorRate, p95] = seedTriggers(prom.url, JOB, '15s') as [RollbackTriggerSpec, RollbackTriggerSpec];
     triggers = [errorRate, p95];
+    [ERROR_RATE, P95] = [errorRate.query, p95.query];
   }, 90_000);
 
   afterEach(async () => {
@@ -122,7 +82,7 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
   }, 60_000);
 
   test('healthy fleet under 20 req/s: neither trigger fires, and both queries have real values', async () => {
-    load = traffic(fleet!.balancerUrl, 20, 30_000);
+    load = startTraffic(fleet!.balancerUrl, 20, 30_000);
     // Wait until the P95 query has a value that includes our traffic (the 15 s window holds >= 2 scrapes with it).
     await new Promise((r) => setTimeout(r, 4000));
     const seen: Array<TriggerBreach | null> = [];
@@ -154,7 +114,7 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
   }, 60_000);
 
   test('errorRate 0.5 on every replica: the error-rate trigger fires with its value', async () => {
-    load = traffic(fleet!.balancerUrl, 20, 60_000);
+    load = startTraffic(fleet!.balancerUrl, 20, 60_000);
     await fleet!.setBehaviourAll({ errorRate: 0.5 }, 120);
     const started = Date.now();
     const breach = await pollTriggers(triggers, (b) => b !== null, 45_000);
@@ -169,7 +129,7 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
   }, 75_000);
 
   test('after recovery the triggers stop firing; latencyMs 2500 on every replica then fires the P95 trigger', async () => {
-    load = traffic(fleet!.balancerUrl, 20, 80_000);
+    load = startTraffic(fleet!.balancerUrl, 20, 80_000);
     await fleet!.setBehaviourAll({ errorRate: 0 }, 120);
     // The 15 s window forgets the 500s: nothing fires any more...
     await pollTriggers(triggers, (b) => b === null, 35_000);
@@ -197,7 +157,7 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
       criteria: '>=',
       threshold: '1',
     };
-    load = traffic(fleet!.balancerUrl, 20, 60_000);
+    load = startTraffic(fleet!.balancerUrl, 20, 60_000);
     await fleet!.setBehaviourAll({ errorRate: 1 }, 60);
     const breach = await pollTriggers([perSuccess], (b) => b !== null && b.value === Infinity, 40_000);
     expect(breach).toMatchObject({ name: 'errors-per-success', value: Infinity, threshold: '1' });

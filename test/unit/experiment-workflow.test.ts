@@ -227,3 +227,34 @@ test('several faults run one after the other, each reverted before the next is i
   expect(injectSecond).toBeGreaterThan(revertFirst);
   expect(calls.log.filter((l) => l.startsWith('inject:pod-cpu-hog'))).toEqual(['inject:pod-cpu-hog:0']); // sustained: once
 });
+
+test('rollback actions run after an emergency rollback (breach), not after a plain abort', async () => {
+  const actions = [
+    { type: 'scale' as const, name: 'Scale up replicas', minReplicas: 3 },
+    { type: 'pagerduty' as const, name: 'Trigger incident', eventsUrl: 'http://127.0.0.1:1/v2/enqueue', routingKey: 'k'.repeat(32), afterRecoveryMs: 300_000, severity: 'critical' as const },
+  ];
+  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  let n = 0;
+  const breachActs = fakeActivities(calls, {
+    async evaluateTriggers(ts) { n++; return n >= 2 ? { name: ts[0].name, query: ts[0].query, value: 0.2, criteria: '>=', threshold: '0.05', at: new Date().toISOString() } : null; },
+  });
+  const triggers = [{ name: 'error-rate', endpoint: 'http://127.0.0.1:9090', query: 'x', criteria: '>=' as const, threshold: '0.05' }];
+  const r = await run(seed(), opts({ rollbackTriggers: triggers, rollbackActions: actions }), breachActs);
+  expect(r.verdict).toBe('Fail');
+  expect(r.rollbackActions?.map((a) => a.name)).toEqual(['Scale up replicas', 'Trigger incident']);
+  // actions come after the verified revert
+  expect(calls.log.indexOf('actions:scale,pagerduty')).toBeGreaterThan(calls.log.indexOf('revert:pod-delete'));
+
+  const calls2: Calls = { log: [], injected: 0, reverted: 0 };
+  const aborted = await run(seed(), opts({ rollbackActions: actions }), fakeActivities(calls2), async (h) => {
+    for (;;) {
+      const s = await h.query(statusQuery);
+      if (s.phase === 'chaos' && s.faults[0].rounds >= 1) break;
+      await env.sleep(500);
+    }
+    await h.signal(abortSignal, 'done for today');
+  });
+  expect(aborted.verdict).toBe('Aborted');
+  expect(aborted.rollbackActions).toBeUndefined();
+  expect(calls2.log.some((l) => l.startsWith('actions:'))).toBe(false);
+});

@@ -1,10 +1,21 @@
 /**
  * container-kill on the local platform: SIGKILL the target replica's process directly (as crictl/ctr
  * would kill the container on the node), not through the fleet's API. The fleet restarts it.
- * Verify: the owner is back to its desired ready replicas.
+ * Verify: the fleet has noticed every kill, and the owner is back to its desired ready replicas.
  */
+import { readFileSync } from 'node:fs';
 import type { LocalFaultDriver } from '../driver.js';
-import { ownerRecovered, selectPods } from '../driver.js';
+import { ownerRecovered, selectPods, waitClean } from '../driver.js';
+
+/** The process exists and is not a zombie (a zombie is dead, waiting for its parent to reap it). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
 
 export const containerKillLocal: LocalFaultDriver = {
   async inject(req, ctx, ledger) {
@@ -35,7 +46,21 @@ export const containerKillLocal: LocalFaultDriver = {
   async revert() {
     return [];
   },
-  async verify(_ref, ctx) {
+  async verify(_ref, ctx, ledger) {
+    // The fleet (like a kubelet) learns of a killed container only when it reaps it; until then it still lists the
+    // pod as ready, so "replicas ready" alone would pass before the kill was even noticed. Wait for that first.
+    const killed = Object.values((await ledger.read())?.rounds ?? {}).flat();
+    await waitClean(
+      'killed containers noticed by the fleet',
+      async () => {
+        const pods = await ctx.fleet.pods();
+        const stale = killed.filter((t) => pods.some((p) => `${p.name}:${p.pid}` === t) && !running(Number(t.split(':')[1])));
+        return { clean: stale.length === 0, observed: stale.length ? `still listed after their process died: ${stale.join(', ')}` : 'every kill noticed' };
+      },
+      ctx,
+      60_000,
+      100,
+    );
     return ownerRecovered(ctx);
   },
 };

@@ -49,9 +49,10 @@ export function loadKubeConfig(config: TempestConfig, env: NodeJS.ProcessEnv = p
     } else if (env.KUBECONFIG) {
       kc.loadFromDefault(); // reads (and merges) the KUBECONFIG list
       source = `KUBECONFIG=${env.KUBECONFIG}`;
-    } else if (existsSync(join(homedir(), '.kube', 'config'))) {
-      kc.loadFromFile(join(homedir(), '.kube', 'config'));
-      source = `kubeconfig ${join(homedir(), '.kube', 'config')}`;
+    } else if (existsSync(join(env.HOME || homedir(), '.kube', 'config'))) {
+      const file = join(env.HOME || homedir(), '.kube', 'config');
+      kc.loadFromFile(file);
+      source = `kubeconfig ${file}`;
     } else if (existsSync(IN_CLUSTER_TOKEN) && env.KUBERNETES_SERVICE_HOST) {
       kc.loadFromCluster();
       source = 'in-cluster service account';

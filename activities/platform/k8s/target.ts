@@ -109,7 +109,7 @@ export class K8sTarget {
       case 'StatefulSet':
         return kcallGone(op, () => a.readNamespacedStatefulSet({ name, namespace }));
       case 'DaemonSet':
-        return kcallGone(op, () => a.readNamespacedDaemonSet({ name, namespace }));
+        return kcallGone(op, async () => (await a.readNamespacedDaemonSet({ name, namespace })) as OwnerObject);
       case 'ReplicaSet':
         return kcallGone(op, () => a.readNamespacedReplicaSet({ name, namespace }));
     }
@@ -125,7 +125,7 @@ export class K8sTarget {
       case 'StatefulSet':
         return (await kcall(op, () => a.listNamespacedStatefulSet({ namespace, labelSelector }))).items;
       case 'DaemonSet':
-        return (await kcall(op, () => a.listNamespacedDaemonSet({ namespace, labelSelector }))).items;
+        return (await kcall(op, () => a.listNamespacedDaemonSet({ namespace, labelSelector }))).items as OwnerObject[];
       case 'ReplicaSet':
         return (await kcall(op, () => a.listNamespacedReplicaSet({ namespace, labelSelector }))).items;
     }

@@ -1,0 +1,321 @@
+/**
+ * container-kill on Kubernetes, two modes (env CHAOS_MODE):
+ *
+ *   helper (default, exec-free, as Litmus does it): per target, a short-lived helper pod on the target's node
+ *     (spec.nodeName) mounts the container runtime's socket (SOCKET_PATH, hostPath) and runs
+ *       crictl -r unix://<SOCKET_PATH> stop <container-id>                  (CONTAINER_RUNTIME containerd, crio)
+ *       docker -H unix://<SOCKET_PATH> kill --signal <SIGNAL> <container-id> (CONTAINER_RUNTIME docker)
+ *     When the pod status has no container id yet, the helper looks the container up by its CRI labels
+ *     (pod uid + container name) and stops what it finds. The helper pod is labelled
+ *     tempest.io/fault-id=<id>, owned by the target pod (garbage-collected with it), carries the ledger key,
+ *     and has activeDeadlineSeconds up to the dead-man time. Image: LIB_IMAGE (needs crictl / docker CLI).
+ *   exec: `kill 1` (or `kill -<SIGNAL> 1`) in TARGET_CONTAINER through pods/exec. The container's PID 1 must
+ *     handle the signal (PID 1 ignores signals it has no handler for, except from outside its namespace).
+ *
+ * Revert deletes every helper pod of this fault (found by label: anyone can) after recording how each
+ * ended. Verify: no helper pod left; every kill that ran (helper Succeeded, exec answered) shows in the
+ * target container's restartCount and the container is ready again; the owner is whole.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { FaultSpec } from '../../../config/spec.js';
+import { tempestError } from '../../errors.js';
+import { isAlreadyExists, k8sFailure, kcall, kcallGone, type K8sOp } from '../../platform/k8s/client.js';
+import {
+  DEFAULT_IMAGES,
+  MANAGED_BY,
+  deadManSeconds,
+  envOpt,
+  execIn,
+  faultIds,
+  forEachTarget,
+  selectPods,
+  targetContainerOf,
+  waitClean,
+  type K8sFaultContext,
+  type K8sFaultDriver,
+} from '../kubernetes-common.js';
+
+export type ContainerKillMode = 'helper' | 'exec';
+
+export function chaosMode(f: FaultSpec): ContainerKillMode {
+  const m = envOpt(f, 'CHAOS_MODE', 'helper').toLowerCase();
+  if (m !== 'helper' && m !== 'exec') throw tempestError('FaultRefused', `container-kill: CHAOS_MODE must be helper or exec (got ${JSON.stringify(m)})`);
+  return m;
+}
+
+const DEFAULT_SOCKET: Record<string, string> = {
+  containerd: '/run/containerd/containerd.sock',
+  crio: '/var/run/crio/crio.sock',
+  docker: '/var/run/docker.sock',
+};
+
+export function socketPath(f: FaultSpec): string {
+  return f.params.socketPath || DEFAULT_SOCKET[f.params.containerRuntime ?? 'containerd'];
+}
+
+interface KillTarget {
+  namespace: string;
+  pod: string;
+  uid: string;
+  container: string;
+  containerID?: string;
+}
+
+/** The helper's command line, exactly as it will run. */
+export function helperCommand(f: FaultSpec, t: KillTarget): string[] {
+  const sock = `unix://${socketPath(f)}`;
+  const signal = envOpt(f, 'SIGNAL', 'SIGKILL');
+  const docker = f.params.containerRuntime === 'docker';
+  if (t.containerID) {
+    return docker ? ['docker', '-H', sock, 'kill', '--signal', signal, t.containerID] : ['crictl', '-r', sock, 'stop', t.containerID];
+  }
+  const find = docker
+    ? `docker -H ${sock} ps -q --filter label=io.kubernetes.pod.uid=${t.uid} --filter label=io.kubernetes.container.name=${t.container}`
+    : `crictl -r ${sock} ps -q --state running --label io.kubernetes.pod.uid=${t.uid} --name "^${t.container}$"`;
+  const kill = docker ? `docker -H ${sock} kill --signal ${signal} $id` : `crictl -r ${sock} stop $id`;
+  return ['sh', '-c', `id=$(${find}); [ -n "$id" ] || { echo "no running container ${t.container} in pod ${t.namespace}/${t.pod}" >&2; exit 1; }; ${kill}`];
+}
+
+function execCommand(f: FaultSpec): string[] {
+  const sig = f.extraEnv.SIGNAL;
+  return sig ? ['kill', `-${sig.replace(/^SIG/, '')}`, '1'] : ['kill', '1'];
+}
+
+interface KillRecord {
+  pod: string;
+  uid: string;
+  container: string;
+  containerID?: string;
+  node?: string;
+  restartsBefore: number;
+  mode: ContainerKillMode;
+  /** helper pod name (helper mode) */
+  helper?: string;
+  command: string[];
+  /** how it ended: helper phase + exit code, or the exec's exit; unset = not known to have run */
+  outcome?: string;
+  /** true when the kill is known to have been delivered (helper Succeeded, exec answered) */
+  ran?: boolean;
+}
+
+interface ContainerKillData {
+  kills: Record<string, KillRecord[]>;
+}
+
+function restartsOf(pod: V1Pod | undefined, container: string): number {
+  return pod?.status?.containerStatuses?.find((c) => c.name === container)?.restartCount ?? 0;
+}
+
+function helperPod(ctx: K8sFaultContext, f: FaultSpec, k: KillRecord, meta: { id: string; key: string; run: string; faultIndex: number; round: number; deadMan: number }): V1Pod {
+  const sock = socketPath(f);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: k.helper,
+      namespace: ctx.target.namespace,
+      labels: { ...MANAGED_BY, 'app.kubernetes.io/component': 'chaos-helper', 'tempest.io/fault': 'container-kill', 'tempest.io/fault-id': meta.id, 'tempest.io/round': String(meta.round) },
+      annotations: { [meta.key]: JSON.stringify({ run: meta.run, fault: 'container-kill', faultIndex: meta.faultIndex, detail: `round ${meta.round}: ${k.pod}/${k.container}` }) },
+      // garbage-collected with the target pod; blockOwnerDeletion false needs no extra RBAC
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: k.pod, uid: k.uid, controller: false, blockOwnerDeletion: false }],
+    },
+    spec: {
+      nodeName: k.node,
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: meta.deadMan,
+      terminationGracePeriodSeconds: 0,
+      automountServiceAccountToken: false,
+      tolerations: [{ operator: 'Exists' }],
+      volumes: [{ name: 'cri-socket', hostPath: { path: sock, type: 'Socket' } }],
+      containers: [
+        {
+          name: 'container-kill',
+          image: envOpt(f, 'LIB_IMAGE', DEFAULT_IMAGES.lib),
+          imagePullPolicy: 'IfNotPresent',
+          command: k.command,
+          volumeMounts: [{ name: 'cri-socket', mountPath: sock }],
+          securityContext: { runAsUser: 0 },
+        },
+      ],
+    },
+  };
+}
+
+async function helperPods(ctx: K8sFaultContext, id: string): Promise<V1Pod[]> {
+  const namespace = ctx.target.namespace;
+  const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => ctx.k8s.core.listNamespacedPod({ namespace, labelSelector: `tempest.io/fault-id=${id}` }));
+  return list.items;
+}
+
+function helperOutcome(p: V1Pod): { outcome: string; ran: boolean } {
+  const t = p.status?.containerStatuses?.[0]?.state?.terminated;
+  const phase = p.status?.phase ?? 'Unknown';
+  return { outcome: `helper ${phase}${t ? ` (exit ${t.exitCode}${t.reason ? `, ${t.reason}` : ''})` : ''}`, ran: phase === 'Succeeded' };
+}
+
+export const containerKillKubernetes: K8sFaultDriver = {
+  rbac: [
+    'get/list pods',
+    'patch pods (ledger mark)',
+    'helper mode: create/delete pods (helper pods with a hostPath socket: needs a namespace whose Pod Security admits hostPath)',
+    'exec mode: create pods/exec',
+    'get/list/patch the owner (ledger)',
+  ],
+
+  async check(fault) {
+    chaosMode(fault);
+  },
+
+  async inject(req, ctx, ledger) {
+    const { id, key } = faultIds(req);
+    const entry = await ledger.open(req);
+    const round = String(req.round);
+    if (entry.done.includes(req.round)) return { affected: entry.rounds[round] ?? [], detail: 'round already done', alreadyDone: true };
+    const data = (entry.data as unknown as ContainerKillData | undefined) ?? { kills: {} };
+    const mode = chaosMode(req.fault);
+    let kills = data.kills[round];
+    if (!kills) {
+      const chosen = selectPods(await ctx.target.runningPods(), req.fault);
+      kills = chosen.map((p, i) => {
+        const container = targetContainerOf(p, req.fault);
+        const cs = p.status?.containerStatuses?.find((c) => c.name === container);
+        const t: KillTarget = { namespace: ctx.target.namespace, pod: p.metadata!.name!, uid: p.metadata!.uid!, container, containerID: cs?.containerID?.replace(/^[a-z-]+:\/\//, '') || undefined };
+        return {
+          pod: t.pod,
+          uid: t.uid,
+          container,
+          containerID: t.containerID,
+          node: p.spec?.nodeName,
+          restartsBefore: cs?.restartCount ?? 0,
+          mode,
+          helper: mode === 'helper' ? `tempest-ck-${id}-r${req.round}-${i}` : undefined,
+          command: mode === 'helper' ? helperCommand(req.fault, t) : execCommand(req.fault),
+        };
+      });
+      data.kills[round] = kills;
+      entry.rounds[round] = kills.map((k) => `${k.pod}/${k.container}`);
+      entry.data = data as unknown as Record<string, unknown>;
+      await ledger.write(entry); // intent (targets, helper names, exact commands) before acting
+    }
+    const deadMan = deadManSeconds(req);
+    await forEachTarget(
+      kills,
+      req.fault.sequence,
+      async (k) => {
+        await ledger.markPod(k.pod, { run: req.runId, fault: req.fault.name, faultIndex: req.faultIndex, detail: `round ${req.round}: ${k.container} (${k.mode})` });
+        if (k.mode === 'helper') {
+          if (!k.node) throw tempestError('TargetNotFound', `pod ${k.pod} is not bound to a node`);
+          const op: K8sOp = { verb: 'create', resource: 'pods', namespace: ctx.target.namespace, name: k.helper };
+          try {
+            await ctx.k8s.core.createNamespacedPod({ namespace: ctx.target.namespace, body: helperPod(ctx, req.fault, k, { id, key, run: req.runId, faultIndex: req.faultIndex, round: req.round, deadMan }) });
+          } catch (e) {
+            if (!isAlreadyExists(e)) throw k8sFailure(e, op); // same round retried: the helper is there
+          }
+        } else {
+          const x = await execIn(ctx, k.pod, k.container, k.command);
+          if (x.exitCode === 126 || x.exitCode === 127) {
+            throw tempestError('FaultRefused', `container-kill exec mode: \`${k.command.join(' ')}\` cannot run in ${k.pod}/${k.container} (exit ${x.exitCode}: ${x.stderr.trim().slice(0, 200)}); use CHAOS_MODE=helper`);
+          }
+          k.outcome = x.exitCode === null ? 'exec stream closed (container went down under it)' : `exec exit ${x.exitCode}`;
+          k.ran = x.exitCode === null || x.exitCode === 0 || x.exitCode >= 128;
+        }
+        ctx.heartbeat({ round: req.round, pod: k.pod });
+      },
+      async (k) => {
+        // serial: let this kill land before the next one
+        if (k.mode === 'helper') {
+          await waitClean(
+            `helper ${k.helper} finished`,
+            async () => {
+              const p = await ctx.target.pod(k.helper!);
+              const done = !p || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
+              return { clean: done, observed: p?.status?.phase ?? 'gone' };
+            },
+            ctx,
+            30_000,
+          ).catch(() => undefined); // a helper that never finishes (no runtime) must not block the round
+        } else {
+          await waitClean('owner whole again', () => ctx.target.recovered(), ctx, ctx.settings.verifyTimeoutMs);
+        }
+      },
+    );
+    entry.done.push(req.round);
+    await ledger.write(entry);
+    const first = kills[0];
+    return {
+      affected: kills.map((k) => k.pod),
+      detail:
+        mode === 'helper'
+          ? `helper pod(s) ${kills.map((k) => `${k.helper} on ${k.node}`).join(', ')}: \`${first.command.join(' ')}\``
+          : `exec \`${first.command.join(' ')}\` in ${kills.map((k) => `${k.pod}/${k.container} (${k.outcome})`).join(', ')}`,
+      alreadyDone: false,
+    };
+  },
+
+  async revert(ref, ctx, ledger) {
+    const { id } = faultIds(ref);
+    const entry = await ledger.read();
+    const data = (entry?.data as unknown as ContainerKillData | undefined) ?? { kills: {} };
+    const byHelper = new Map(Object.values(data.kills).flat().filter((k) => k.helper).map((k) => [k.helper!, k]));
+    const helpers = await helperPods(ctx, id);
+    // record how each helper ended, before the evidence is deleted
+    for (const h of helpers) {
+      const k = byHelper.get(h.metadata!.name!);
+      if (k) Object.assign(k, helperOutcome(h));
+    }
+    if (entry && helpers.length) {
+      entry.data = data as unknown as Record<string, unknown>;
+      await ledger.write(entry);
+    }
+    const undone: string[] = [];
+    const namespace = ctx.target.namespace;
+    for (const h of helpers) {
+      const name = h.metadata!.name!;
+      const r = await kcallGone({ verb: 'delete', resource: 'pods', namespace, name }, () => ctx.k8s.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }));
+      if (r) undone.push(`deleted helper pod ${name} (${helperOutcome(h).outcome})`);
+    }
+    return undone;
+  },
+
+  async verify(ref, ctx, ledger) {
+    const { id } = faultIds(ref);
+    const data = ((await ledger.read())?.data as unknown as ContainerKillData | undefined) ?? { kills: {} };
+    const kills = Object.values(data.kills).flat();
+    return waitClean(
+      'helpers gone, killed containers restarted and ready, owner whole',
+      async () => {
+        const seen: string[] = [];
+        let clean = true;
+        const left = (await helperPods(ctx, id)).map((p) => p.metadata!.name!);
+        if (left.length) {
+          clean = false;
+          seen.push(`helper pod(s) still present: ${left.join(', ')}`);
+        } else if (kills.some((k) => k.mode === 'helper')) {
+          const ran = kills.filter((k) => k.mode === 'helper' && k.ran).length;
+          const total = kills.filter((k) => k.mode === 'helper').length;
+          seen.push(`${total} helper pod(s) created, ${ran} ran to completion, all deleted`);
+          const never = kills.filter((k) => k.mode === 'helper' && !k.ran);
+          if (never.length) seen.push(`no kill delivered by ${never.map((k) => `${k.helper} (${k.outcome ?? 'never seen finishing'})`).join(', ')}`);
+        }
+        for (const k of kills.filter((x) => x.ran)) {
+          const p = await ctx.target.pod(k.pod);
+          if (!p || p.metadata?.uid !== k.uid) {
+            seen.push(`${k.pod}: replaced`);
+            continue;
+          }
+          const cs = p.status?.containerStatuses?.find((c) => c.name === k.container);
+          const restarted = restartsOf(p, k.container) > k.restartsBefore;
+          const ok = restarted && !!cs?.ready;
+          clean &&= ok;
+          seen.push(`${k.pod}/${k.container}: restarts ${k.restartsBefore} -> ${restartsOf(p, k.container)}, ${cs?.ready ? 'ready' : 'not ready'}`);
+        }
+        const r = await ctx.target.recovered();
+        clean &&= r.clean;
+        seen.push(r.observed);
+        return { clean, observed: seen.join('; ') };
+      },
+      ctx,
+      ctx.settings.verifyTimeoutMs,
+    );
+  },
+};

@@ -1,0 +1,737 @@
+/**
+ * What the Kubernetes fault drivers share: the fault ledger (an annotation on the target's owner, and a mark
+ * on every pod a fault touched, same JSON shape as the local Ledger), Litmus target selection, ephemeral
+ * containers (added through the pods/ephemeralcontainers subresource with a strategic-merge patch), exec with
+ * a timeout, and the two ephemeral-container fault shapes:
+ *
+ *   - a process fault (pod-cpu-hog, pod-memory-hog, gpu-memory-hog): one ephemeral container per target pod
+ *     runs the stressor with its own dead-man timeout; revert adds a second ephemeral container that kills
+ *     every process carrying the fault's TEMPEST_FAULT marker (ephemeral containers cannot be removed);
+ *   - a netem fault (pod-network-latency, pod-network-loss): one ephemeral container with NET_ADMIN installs
+ *     `tc qdisc ... netem` on the pod's interface and holds it in a self-expiring shell; revert deletes the
+ *     qdisc by exec into that container when it can, else with another ephemeral container, and records which.
+ *
+ * Everything a revert needs is in the ledger (and the pod marks): any worker can revert any run's fault.
+ */
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { V1ContainerStatus, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
+import type { FaultSpec } from '../../config/spec.js';
+import type { FaultRef, InjectRequest } from '../types.js';
+import type { LedgerEntry } from './driver.js';
+import { waitClean } from './driver.js';
+import { tempestError } from '../errors.js';
+import { STRATEGIC_MERGE_PATCH, failureFromStatus, k8sFailure, kcallGone, type K8sClients, type K8sOp } from '../platform/k8s/client.js';
+import { K8sTarget, isRunning, noRuntimeBehind } from '../platform/k8s/target.js';
+
+export { waitClean };
+export type { LedgerEntry };
+
+// ------------------------------------------------------------------------------------------ driver shape
+
+export interface K8sSettings {
+  /** Upper bound of one exec (heartbeating while it runs). */
+  execTimeoutMs: number;
+  /** How long verify waits for the target to be clean before NotYetClean (the workflow retries). */
+  verifyTimeoutMs: number;
+}
+
+export const DEFAULT_SETTINGS: K8sSettings = { execTimeoutMs: 60_000, verifyTimeoutMs: 90_000 };
+
+export interface K8sFaultContext {
+  k8s: K8sClients;
+  target: K8sTarget;
+  heartbeat: (details?: unknown) => void;
+  signal: AbortSignal;
+  settings: K8sSettings;
+}
+
+export interface K8sInjectResult {
+  affected: string[];
+  detail: string;
+  alreadyDone: boolean;
+}
+
+export interface K8sFaultDriver {
+  /** RBAC this driver needs in the target namespace (docs, and the preflight's report). */
+  readonly rbac: string[];
+  /** Refuse what cannot be honoured, before anything is injected (may read the cluster). */
+  check?(fault: FaultSpec, ctx: K8sFaultContext): Promise<void>;
+  /** One idempotent round; the ledger is written before acting. */
+  inject(req: InjectRequest, ctx: K8sFaultContext, ledger: K8sLedger): Promise<K8sInjectResult>;
+  /** Undo everything the ledger (and the pod marks) say this fault did. Returns what was undone. */
+  revert(ref: FaultRef, ctx: K8sFaultContext, ledger: K8sLedger): Promise<string[]>;
+  /** Prove it is gone, or throw NotYetClean. Returns what was observed. */
+  verify(ref: FaultRef, ctx: K8sFaultContext, ledger: K8sLedger): Promise<string>;
+}
+
+/** A fault parameter Tempest reads from the engine's env beyond the common Litmus ones (FaultSpec.extraEnv). */
+export function envOpt(fault: FaultSpec, name: string, fallback: string): string {
+  const v = fault.extraEnv[name];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+// ------------------------------------------------------------------------------------------ ids and ledger
+
+/**
+ * Names derived from (run, fault index), the same on every worker:
+ *   key  annotation key `tempest.io/fault.<run>.<index>` (name part <= 63 chars; long run ids are shortened
+ *        and suffixed with a hash of the full id, which the entry itself keeps in `run`)
+ *   id   `<10 hex of sha256(run)>-<index>`: label value, container-name part, process marker
+ */
+export function faultIds(ref: Pick<FaultRef, 'runId' | 'faultIndex'>): { key: string; id: string; hash: string } {
+  const hash = createHash('sha256').update(ref.runId).digest('hex');
+  const idx = String(ref.faultIndex);
+  const clean = ref.runId.replace(/[^A-Za-z0-9_.-]/g, '_');
+  let name = `fault.${clean}.${idx}`;
+  if (name.length > 63 || !/^[A-Za-z0-9]/.test(clean)) {
+    const room = 63 - 'fault.'.length - 1 - idx.length - 13; // "-" + 12 hex
+    const head = clean.slice(0, Math.max(0, room)).replace(/[^A-Za-z0-9]+$/, '');
+    name = `fault.${head ? `${head}-` : ''}${hash.slice(0, 12)}.${idx}`;
+  }
+  return { key: `tempest.io/${name}`, id: `${hash.slice(0, 10)}-${idx}`, hash };
+}
+
+/** What a touched pod carries under the ledger key. */
+export interface PodMark {
+  run: string;
+  fault: string;
+  faultIndex: number;
+  /** fault-specific: the ephemeral container, the container killed, the file corrupted */
+  detail?: string;
+}
+
+/** The fault ledger of one run's fault: an annotation on every owner of the target, and marks on touched pods. */
+export class K8sLedger {
+  constructor(
+    readonly target: K8sTarget,
+    readonly key: string,
+  ) {}
+
+  async read(): Promise<LedgerEntry | undefined> {
+    for (const o of await this.target.owners()) {
+      const raw = o.annotations[this.key];
+      if (!raw) continue;
+      try {
+        return JSON.parse(raw) as LedgerEntry;
+      } catch {
+        throw tempestError('FaultRefused', `ledger ${this.key} on ${o.kind.toLowerCase()}/${o.name} is not valid JSON; refusing to guess what was done`);
+      }
+    }
+    return undefined;
+  }
+
+  async write(e: LedgerEntry): Promise<void> {
+    const value = JSON.stringify(e);
+    for (const o of await this.target.requireOwners()) await this.target.annotateOwner(o.name, { [this.key]: value });
+  }
+
+  /** Read-or-create, for the inject path. */
+  async open(req: InjectRequest): Promise<LedgerEntry> {
+    return (await this.read()) ?? { fault: req.fault.name, run: req.runId, faultIndex: req.faultIndex, rounds: {}, done: [], expiresAt: req.expiresAt };
+  }
+
+  async markPod(pod: string, mark: PodMark): Promise<boolean> {
+    return this.target.annotatePod(pod, { [this.key]: JSON.stringify(mark) });
+  }
+
+  /** Pods that carry this fault's mark (found without the owner's ledger). */
+  async markedPods(): Promise<{ pod: V1Pod; mark: PodMark }[]> {
+    const out: { pod: V1Pod; mark: PodMark }[] = [];
+    for (const p of await this.target.pods()) {
+      const raw = p.metadata?.annotations?.[this.key];
+      if (!raw) continue;
+      try {
+        out.push({ pod: p, mark: JSON.parse(raw) as PodMark });
+      } catch {
+        out.push({ pod: p, mark: { run: '?', fault: '?', faultIndex: -1, detail: raw } });
+      }
+    }
+    return out;
+  }
+
+  /** Remove the key from the owners and from every marked pod. */
+  async clear(): Promise<void> {
+    for (const { pod } of await this.markedPods()) await this.target.annotatePod(pod.metadata!.name!, { [this.key]: null });
+    for (const o of await this.target.owners()) if (this.key in o.annotations) await this.target.annotateOwner(o.name, { [this.key]: null });
+  }
+
+  /** Where the key is still found: `deployment/x`, `pod/y`. */
+  async presentOn(): Promise<string[]> {
+    const where: string[] = [];
+    for (const o of await this.target.owners()) if (this.key in o.annotations) where.push(`${o.kind.toLowerCase()}/${o.name}`);
+    for (const { pod } of await this.markedPods()) where.push(`pod/${pod.metadata!.name}`);
+    return where;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ selection
+
+/** Litmus target selection: TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod). */
+export function selectPods(pods: V1Pod[], fault: FaultSpec): V1Pod[] {
+  let candidates = pods.filter(isRunning);
+  if (fault.targetPods.length) {
+    candidates = candidates.filter((p) => fault.targetPods.includes(p.metadata?.name ?? ''));
+    if (!candidates.length) throw tempestError('TargetNotFound', `none of TARGET_PODS (${fault.targetPods.join(', ')}) is running`);
+    return candidates;
+  }
+  if (!candidates.length) throw tempestError('TargetNotFound', 'no running pod matches the target');
+  const n = fault.podsAffectedPerc === 0 ? 1 : Math.max(1, Math.round((candidates.length * fault.podsAffectedPerc) / 100));
+  const shuffled = [...candidates];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+  }
+  return shuffled.slice(0, n);
+}
+
+/** SEQUENCE: parallel acts on every target at once; serial one after another (with `between` after each). */
+export async function forEachTarget<T>(
+  items: T[],
+  sequence: FaultSpec['sequence'],
+  act: (item: T) => Promise<void>,
+  between?: (item: T) => Promise<void>,
+): Promise<void> {
+  if (sequence === 'parallel') {
+    await Promise.all(items.map(act));
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    await act(items[i]);
+    if (between && i < items.length - 1) await between(items[i]);
+  }
+}
+
+/** TARGET_CONTAINER, or the pod's first container. */
+export function targetContainerOf(pod: V1Pod, fault: FaultSpec): string {
+  const names = (pod.spec?.containers ?? []).map((c) => c.name);
+  const want = fault.params.targetContainer;
+  if (want) {
+    if (!names.includes(want)) throw tempestError('TargetNotFound', `TARGET_CONTAINER ${want} is not a container of pod ${pod.metadata?.name} (has: ${names.join(', ')})`);
+    return want;
+  }
+  if (!names.length) throw tempestError('TargetNotFound', `pod ${pod.metadata?.name} has no containers`);
+  return names[0];
+}
+
+/** Seconds until the dead-man time (at least 1, at most the chaos duration plus 5 minutes). */
+export function deadManSeconds(req: InjectRequest, now = Date.now()): number {
+  const left = Math.ceil((Date.parse(req.expiresAt) - now) / 1000);
+  const cap = Math.ceil(req.fault.durationMs / 1000) + 300;
+  return Math.max(1, Math.min(Number.isFinite(left) ? left : cap, cap));
+}
+
+// ------------------------------------------------------------------------------------------ ephemeral containers
+
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'tempest' } as const;
+
+/** Default images; each can be overridden per fault with the env named in the comment. */
+export const DEFAULT_IMAGES = {
+  /** STRESS_IMAGE: stress-ng's own image (Debian, `stress-ng` on PATH) */
+  stress: 'ghcr.io/colinianking/stress-ng:latest',
+  /** TOOLS_IMAGE: the undo container of process faults (sh, tr, grep, kill) */
+  tools: 'busybox:1.36',
+  /** NETEM_IMAGE: tc (iproute2) and a shell */
+  netem: 'nicolaka/netshoot:v0.13',
+  /** LIB_IMAGE (Litmus' name): container-kill helper pod, needs crictl / docker CLI */
+  lib: 'litmuschaos/go-runner:3.16.0',
+  /** GPU_STRESS_IMAGE: CUDA + PyTorch */
+  gpu: 'pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime',
+} as const;
+
+export interface EphemeralContainerSpec {
+  name: string;
+  image: string;
+  command: string[];
+  targetContainerName?: string;
+  env?: Record<string, string>;
+  capabilities?: string[];
+}
+
+export function ephemeralBody(c: EphemeralContainerSpec): V1EphemeralContainer {
+  return {
+    name: c.name,
+    image: c.image,
+    imagePullPolicy: 'IfNotPresent',
+    command: c.command,
+    targetContainerName: c.targetContainerName,
+    env: Object.entries(c.env ?? {}).map(([name, value]) => ({ name, value })),
+    securityContext: c.capabilities?.length ? { capabilities: { add: c.capabilities } } : undefined,
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    stdin: false,
+    tty: false,
+  };
+}
+
+/** Add an ephemeral container unless the pod already has one of that name. 'gone' if the pod is gone. */
+export async function addEphemeralContainer(ctx: K8sFaultContext, podName: string, c: EphemeralContainerSpec, uid?: string): Promise<'added' | 'exists' | 'gone'> {
+  const pod = await ctx.target.pod(podName);
+  if (!pod || (uid && pod.metadata?.uid !== uid)) return 'gone';
+  if (pod.spec?.ephemeralContainers?.some((e) => e.name === c.name)) return 'exists';
+  const namespace = ctx.target.namespace;
+  const op: K8sOp = { verb: 'patch', resource: 'pods/ephemeralcontainers', namespace, name: podName };
+  const r = await kcallGone(op, () =>
+    ctx.k8s.core.patchNamespacedPodEphemeralcontainers({ name: podName, namespace, body: { spec: { ephemeralContainers: [ephemeralBody(c)] } } }, STRATEGIC_MERGE_PATCH),
+  );
+  ctx.heartbeat({ ephemeralContainer: c.name, pod: podName });
+  return r ? 'added' : 'gone';
+}
+
+export function ephemeralStatus(pod: V1Pod, name: string): V1ContainerStatus | undefined {
+  return pod.status?.ephemeralContainerStatuses?.find((s) => s.name === name);
+}
+
+export function describeState(s: V1ContainerStatus | undefined): string {
+  if (!s) return 'no status reported';
+  if (s.state?.terminated) return `terminated (exit ${s.state.terminated.exitCode}${s.state.terminated.reason ? `, ${s.state.terminated.reason}` : ''})`;
+  if (s.state?.running) return 'running';
+  if (s.state?.waiting) return `waiting (${s.state.waiting.reason ?? '?'})`;
+  return 'unknown state';
+}
+
+/** A shell line, quoted for `sh -c`. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Shell text (busybox/iproute2 images) that signals every process carrying env TEMPEST_FAULT=<id> in the
+ * PID namespace it shares (TERM, then KILL), and exits 0 only when none is left.
+ */
+export function killByMarkerScript(id: string): string {
+  return [
+    'sig=TERM; left=""',
+    'for n in 1 2 3 4 5 6 7 8; do',
+    '  left=""',
+    '  for d in /proc/[0-9]*; do',
+    '    p=${d#/proc/}; [ "$p" = "$$" ] && continue',
+    `    if tr '\\0' '\\n' < "$d/environ" 2>/dev/null | grep -qx 'TEMPEST_FAULT=${id}'; then kill -$sig "$p" 2>/dev/null && left="$left $p"; fi`,
+    '  done',
+    `  if [ -z "$left" ]; then echo "no process with TEMPEST_FAULT=${id} left"; break; fi`,
+    '  echo "sent $sig to$left"; sleep 1; [ $n -ge 3 ] && sig=KILL',
+    'done',
+    '[ -z "$left" ]',
+  ].join('\n');
+}
+
+// ------------------------------------------------------------------------------------------ exec
+
+export interface ExecResult {
+  /** null when the stream closed without a status (e.g. the container died under the command) */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function collector(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(Buffer.from(c));
+      cb();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+/**
+ * Run a command in a container through pods/exec (WebSocket), with a timeout, heartbeating while it runs.
+ * A non-zero exit is a result; a refusal (RBAC, no kubelet able to run it, pod gone) is a typed failure.
+ */
+export async function execIn(ctx: K8sFaultContext, pod: string, container: string, command: string[], timeoutMs = ctx.settings.execTimeoutMs): Promise<ExecResult> {
+  const namespace = ctx.target.namespace;
+  const op: K8sOp = { verb: 'create', resource: 'pods/exec', namespace, name: pod };
+  const out = collector();
+  const err = collector();
+  let status: V1Status | undefined;
+  let ws: Awaited<ReturnType<K8sClients['exec']['exec']>>;
+  try {
+    ws = await ctx.k8s.exec.exec(namespace, pod, container, command, out.stream, err.stream, null, false, (s) => (status = s));
+  } catch (e) {
+    throw k8sFailure(e, op);
+  }
+  await new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    const beat = setInterval(() => ctx.heartbeat({ exec: command.join(' ').slice(0, 80), pod, container, ms: Date.now() - started }), 5000);
+    const done = (e?: Error) => {
+      clearInterval(beat);
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (e) reject(e);
+      else resolve();
+    };
+    const timer = setTimeout(() => {
+      ws.close();
+      done(tempestError('PlatformUnavailable', `exec in ${namespace}/${pod}/${container} did not finish within ${Math.round(timeoutMs / 1000)} s: ${command.join(' ').slice(0, 120)}`));
+    }, timeoutMs);
+    const onAbort = () => {
+      ws.close();
+      done(tempestError('PlatformUnavailable', `exec in ${namespace}/${pod}/${container} abandoned: the activity was cancelled`));
+    };
+    ctx.signal.addEventListener('abort', onAbort);
+    if (ws.readyState === ws.CLOSED) done();
+    else ws.on('close', () => done());
+    ws.on('error', (e: Error) => done(k8sFailure(e, op)));
+  });
+  const st = status as (V1Status & { details?: { causes?: { reason?: string; message?: string }[] } }) | undefined;
+  if (!st) return { exitCode: null, stdout: out.text(), stderr: err.text() };
+  if (st.status === 'Success') return { exitCode: 0, stdout: out.text(), stderr: err.text() };
+  if (st.reason === 'NonZeroExitCode') {
+    const code = Number(st.details?.causes?.find((c) => c.reason === 'ExitCode')?.message);
+    return { exitCode: Number.isFinite(code) ? code : 1, stdout: out.text(), stderr: err.text() };
+  }
+  const f = failureFromStatus({ code: st.code, reason: st.reason, message: st.message }, op, 'kubelet (through the API server)');
+  throw tempestError(
+    f.type as 'PlatformUnavailable',
+    `exec in ${namespace}/${pod}/${container} could not run (${command.join(' ').slice(0, 200)}): ${st.code ?? ''} ${st.reason ?? ''}: ${st.message ?? ''}`,
+    { status: st.code, reason: st.reason, verb: 'create', resource: 'pods/exec', namespace, name: pod },
+  );
+}
+
+// ------------------------------------------------------------------------------------------ ephemeral faults
+
+/** What a process/netem fault records per pod in `ledger.data.pods`. */
+export interface EphemeralPodRecord {
+  uid: string;
+  /** the fault's ephemeral container */
+  container: string;
+  /** the container whose process (and, with targetContainerName, PID namespace) it joins */
+  target: string;
+  image: string;
+  command: string[];
+  /** undo ephemeral containers added by reverts, in order */
+  undo: string[];
+  /** how the last revert undid it: exec into the fault container, or an undo ephemeral container */
+  undoMode?: 'exec' | 'ephemeral';
+  /** what the exec revert saw after undoing (netem) */
+  execObserved?: string;
+  /** why exec was not used, when it was tried */
+  execRefused?: string;
+}
+
+export interface EphemeralRecord {
+  mode: 'ephemeral';
+  pods: Record<string, EphemeralPodRecord>;
+}
+
+export const PROCESS_FAULT_RBAC = [
+  'get/list pods',
+  'patch pods (ledger mark)',
+  'patch pods/ephemeralcontainers',
+  'get/list/patch the owner (ledger)',
+];
+
+export interface EphemeralFaultShape {
+  /** short name in container names: cpu, mem, gpu, netem */
+  abbrev: string;
+  what: (f: FaultSpec) => string;
+  image: (f: FaultSpec) => string;
+  command: (f: FaultSpec, seconds: number, id: string) => string[];
+  env?: (f: FaultSpec, seconds: number) => Record<string, string>;
+  capabilities?: string[];
+  rbac: string[];
+  check?: (f: FaultSpec) => void;
+}
+
+function recordOf(entry: LedgerEntry | undefined): EphemeralRecord {
+  const d = entry?.data as EphemeralRecord | undefined;
+  return d?.mode === 'ephemeral' ? d : { mode: 'ephemeral', pods: {} };
+}
+
+/** The pods a revert must look at: from the ledger, plus any pod that carries the mark (ledger lost/partial). */
+async function ephemeralPods(ledger: K8sLedger, entry: LedgerEntry | undefined): Promise<EphemeralRecord> {
+  const rec = recordOf(entry);
+  for (const { pod, mark } of await ledger.markedPods()) {
+    const name = pod.metadata!.name!;
+    if (rec.pods[name] || !mark.detail) continue;
+    const c = pod.spec?.ephemeralContainers?.find((e) => e.name === mark.detail);
+    rec.pods[name] = { uid: pod.metadata!.uid!, container: mark.detail, target: c?.targetContainerName ?? '', image: c?.image ?? '', command: c?.command ?? [], undo: [] };
+  }
+  return rec;
+}
+
+/** Inject: the same for every ephemeral-container fault (one container per target pod, round 0 only). */
+async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, ctx: K8sFaultContext, ledger: K8sLedger): Promise<K8sInjectResult> {
+  const { id } = faultIds(req);
+  const entry = await ledger.open(req);
+  if (entry.done.includes(0)) return { affected: entry.rounds['0'] ?? [], detail: 'already injected', alreadyDone: true };
+  const rec = recordOf(entry);
+  if (!entry.rounds['0']) {
+    const seconds = deadManSeconds(req);
+    const chosen = selectPods(await ctx.target.runningPods(), req.fault);
+    for (const p of chosen) {
+      rec.pods[p.metadata!.name!] = {
+        uid: p.metadata!.uid!,
+        container: `tempest-${shape.abbrev}-${id}`,
+        target: targetContainerOf(p, req.fault),
+        image: shape.image(req.fault),
+        command: shape.command(req.fault, seconds, id),
+        undo: [],
+      };
+    }
+    entry.rounds['0'] = chosen.map((p) => p.metadata!.name!);
+    entry.data = rec as unknown as Record<string, unknown>;
+    await ledger.write(entry); // intent (pods, container names, exact commands) before acting
+  }
+  const seconds = deadManSeconds(req);
+  const results: string[] = [];
+  await forEachTarget(entry.rounds['0'], req.fault.sequence, async (name) => {
+    const r = rec.pods[name];
+    await ledger.markPod(name, { run: req.runId, fault: req.fault.name, faultIndex: req.faultIndex, detail: r.container });
+    const added = await addEphemeralContainer(
+      ctx,
+      name,
+      { name: r.container, image: r.image, command: r.command, targetContainerName: r.target, env: { TEMPEST_FAULT: id, ...shape.env?.(req.fault, seconds) }, capabilities: shape.capabilities },
+      r.uid,
+    );
+    results.push(`${name}: ${added}`);
+  });
+  entry.done.push(0);
+  await ledger.write(entry);
+  const first = Object.values(rec.pods)[0];
+  return {
+    affected: entry.rounds['0'],
+    detail: `${shape.what(req.fault)}: ephemeral container ${first?.container} (${first?.image}) \`${first?.command.join(' ').slice(0, 160)}\` in ${results.join(', ')}; expires on its own by ${req.expiresAt}`,
+    alreadyDone: false,
+  };
+}
+
+/** Per pod: the live pod for a record, or why there is nothing left to do there. */
+async function livePod(ctx: K8sFaultContext, name: string, r: EphemeralPodRecord): Promise<{ pod?: V1Pod; why?: string }> {
+  const pod = await ctx.target.pod(name);
+  if (!pod) return { why: 'pod gone (the fault went with it)' };
+  if (pod.metadata?.uid !== r.uid) return { why: 'pod replaced (the fault went with the old one)' };
+  if (!pod.spec?.ephemeralContainers?.some((e) => e.name === r.container)) return { why: 'fault container was never added' };
+  return { pod };
+}
+
+function nextUndoName(id: string, r: EphemeralPodRecord): string {
+  return `tempest-undo-${id}-${r.undo.length + 1}`;
+}
+
+/** Does the last undo container still need to be (re)done? (none yet, or it ended with a non-zero exit) */
+function needsUndo(pod: V1Pod, r: EphemeralPodRecord): boolean {
+  const last = r.undo[r.undo.length - 1];
+  if (!last) return true;
+  const s = ephemeralStatus(pod, last);
+  return !!s?.state?.terminated && s.state.terminated.exitCode !== 0;
+}
+
+/**
+ * Process faults (pod-cpu-hog, pod-memory-hog, gpu-memory-hog): the stressor runs in an ephemeral container
+ * joined to the target container's process namespace; it expires on its own at the dead-man time.
+ * Revert: an undo ephemeral container (TOOLS_IMAGE, busybox) kills every process carrying the marker.
+ * Verify: the API shows the stressor container terminated (on a node with no container runtime behind it,
+ * e.g. kwok, the kubelet reports no ephemeral status at all: verified on the API content, and said so).
+ */
+export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDriver {
+  return {
+    rbac: shape.rbac,
+    async check(fault) {
+      shape.check?.(fault);
+    },
+    inject: (req, ctx, ledger) => injectEphemeral(shape, req, ctx, ledger),
+
+    async revert(ref, ctx, ledger) {
+      const { id } = faultIds(ref);
+      const entry = await ledger.read();
+      const rec = await ephemeralPods(ledger, entry);
+      const undone: string[] = [];
+      for (const [name, r] of Object.entries(rec.pods)) {
+        const { pod } = await livePod(ctx, name, r);
+        if (!pod) continue;
+        if (ephemeralStatus(pod, r.container)?.state?.terminated) continue; // already stopped
+        if (!needsUndo(pod, r)) continue; // an undo container is on it
+        const undo = nextUndoName(id, r);
+        r.undo.push(undo);
+        r.undoMode = 'ephemeral';
+        if (entry) {
+          entry.data = rec as unknown as Record<string, unknown>;
+          await ledger.write(entry); // record the undo before adding it
+        }
+        await addEphemeralContainer(
+          ctx,
+          name,
+          { name: undo, image: envOpt(ref.fault, 'TOOLS_IMAGE', DEFAULT_IMAGES.tools), command: ['sh', '-c', killByMarkerScript(id)], targetContainerName: r.target, env: { TEMPEST_UNDO: id }, capabilities: ['SYS_PTRACE'] },
+          r.uid,
+        );
+        undone.push(`${name}: ${undo} kills TEMPEST_FAULT=${id}`);
+      }
+      return undone;
+    },
+
+    async verify(ref, ctx, ledger) {
+      const rec = await ephemeralPods(ledger, await ledger.read());
+      if (!Object.keys(rec.pods).length) return 'nothing was injected';
+      return waitClean(
+        `${ref.fault.name} stopped`,
+        async () => {
+          const seen: string[] = [];
+          let clean = true;
+          for (const [name, r] of Object.entries(rec.pods)) {
+            const { pod, why } = await livePod(ctx, name, r);
+            if (!pod) {
+              seen.push(`${name}: ${why}`);
+              continue;
+            }
+            const s = ephemeralStatus(pod, r.container);
+            const undo = r.undo[r.undo.length - 1];
+            const us = undo ? ephemeralStatus(pod, undo) : undefined;
+            if (!s?.state?.terminated && us?.state?.terminated && us.state.terminated.exitCode !== 0) {
+              throw tempestError('NotYetClean', `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode} and ${r.container} is ${describeState(s)}`);
+            }
+            if (s?.state?.terminated) seen.push(`${name}: ${r.container} ${describeState(s)}`);
+            else if (!s && noRuntimeBehind(pod)) {
+              seen.push(`${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: ${r.container} is in the spec, undo ${undo ?? 'none'} added`);
+            } else {
+              clean = false;
+              seen.push(`${name}: ${r.container} ${describeState(s)}${undo ? `, undo ${undo} ${describeState(ephemeralStatus(pod, undo))}` : ''}`);
+            }
+          }
+          return { clean, observed: seen.join('; ') };
+        },
+        ctx,
+        ctx.settings.verifyTimeoutMs,
+        1000,
+      );
+    },
+  };
+}
+
+/** The interface tc works on (Litmus NETWORK_INTERFACE, default eth0). */
+export function netInterface(fault: FaultSpec): string {
+  const i = envOpt(fault, 'NETWORK_INTERFACE', 'eth0');
+  if (!/^[A-Za-z0-9_.@-]{1,15}$/.test(i)) throw tempestError('FaultRefused', `NETWORK_INTERFACE ${JSON.stringify(i)} is not an interface name`);
+  return i;
+}
+
+/**
+ * Netem faults (pod-network-latency, pod-network-loss). The fault container (NETEM_IMAGE, NET_ADMIN) runs
+ *   tc qdisc replace dev IF root netem <args>; then holds it in a shell that deletes it on TERM or at the
+ *   dead-man time (sleep <seconds>).
+ * Revert, per pod: exec into the fault container (`tc qdisc del dev IF root; tc qdisc show dev IF`) when it
+ * can, else an undo ephemeral container that deletes the qdisc, stops the holder and exits 0 only if
+ * `tc qdisc show` has no netem. Which one ran is recorded in the ledger.
+ */
+export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec) => string; netem: (f: FaultSpec) => string }): K8sFaultDriver {
+  const image = (f: FaultSpec) => envOpt(f, 'NETEM_IMAGE', DEFAULT_IMAGES.netem);
+  const shape: EphemeralFaultShape = {
+    abbrev: opts.abbrev,
+    what: opts.what,
+    image,
+    capabilities: ['NET_ADMIN'],
+    rbac: ['get/list pods', 'patch pods (ledger mark)', 'patch pods/ephemeralcontainers', 'create pods/exec (revert, when the fault container still runs)', 'get/list/patch the owner (ledger)'],
+    check: (f) => {
+      netInterface(f);
+    },
+    command: (f, seconds) => {
+      const dev = netInterface(f);
+      const script = [
+        `tc qdisc replace dev ${dev} root netem ${opts.netem(f)} || exit 1`,
+        'echo $$ > /tmp/tempest-fault.pid',
+        `trap 'tc qdisc del dev ${dev} root 2>/dev/null; exit 0' TERM INT`,
+        `sleep ${seconds} & wait $!`,
+        `tc qdisc del dev ${dev} root 2>/dev/null`,
+        'exit 0',
+      ].join('; ');
+      return ['sh', '-c', script];
+    },
+  };
+  const undoScript = (dev: string, id: string) =>
+    [`tc qdisc del dev ${dev} root 2>/dev/null`, killByMarkerScript(id), `out=$(tc qdisc show dev ${dev}); echo "$out"`, 'if echo "$out" | grep -q netem; then exit 1; fi', 'exit 0'].join('\n');
+
+  return {
+    rbac: shape.rbac,
+    async check(fault) {
+      shape.check?.(fault);
+    },
+    inject: (req, ctx, ledger) => injectEphemeral(shape, req, ctx, ledger),
+
+    async revert(ref, ctx, ledger) {
+      const { id } = faultIds(ref);
+      const dev = netInterface(ref.fault);
+      const entry = await ledger.read();
+      const rec = await ephemeralPods(ledger, entry);
+      const save = async () => {
+        if (!entry) return;
+        entry.data = rec as unknown as Record<string, unknown>;
+        await ledger.write(entry);
+      };
+      const undone: string[] = [];
+      for (const [name, r] of Object.entries(rec.pods)) {
+        const { pod } = await livePod(ctx, name, r);
+        if (!pod) continue;
+        if (r.undoMode === 'exec' && r.execObserved !== undefined && !/netem/.test(r.execObserved)) continue; // done by exec
+        const s = ephemeralStatus(pod, r.container);
+        // 1. exec into the fault container while it runs (or while nobody reports that it does not)
+        if (!s?.state?.terminated && r.undoMode !== 'ephemeral') {
+          try {
+            const x = await execIn(ctx, name, r.container, ['sh', '-c', `tc qdisc del dev ${dev} root 2>/dev/null; tc qdisc show dev ${dev}; (sleep 1; kill $(cat /tmp/tempest-fault.pid) 2>/dev/null) >/dev/null 2>&1 &`]);
+            r.undoMode = 'exec';
+            r.execObserved = x.stdout.trim() || '(no qdisc)';
+            await save();
+            if (!/netem/.test(r.execObserved)) {
+              undone.push(`${name}: tc qdisc del by exec in ${r.container}`);
+              continue;
+            }
+          } catch (e) {
+            r.execRefused = (e as Error).message.slice(0, 300);
+          }
+        }
+        // 2. an undo ephemeral container
+        if (!needsUndo(pod, r)) continue;
+        const undo = nextUndoName(id, r);
+        r.undo.push(undo);
+        r.undoMode = 'ephemeral';
+        await save(); // record the undo before adding it
+        await addEphemeralContainer(ctx, name, { name: undo, image: image(ref.fault), command: ['sh', '-c', undoScript(dev, id)], targetContainerName: r.target, env: { TEMPEST_UNDO: id }, capabilities: ['NET_ADMIN', 'SYS_PTRACE'] }, r.uid);
+        undone.push(`${name}: ${undo} (tc qdisc del dev ${dev} root)`);
+      }
+      return undone;
+    },
+
+    async verify(ref, ctx, ledger) {
+      const rec = await ephemeralPods(ledger, await ledger.read());
+      if (!Object.keys(rec.pods).length) return 'nothing was injected';
+      return waitClean(
+        `${ref.fault.name} removed`,
+        async () => {
+          const seen: string[] = [];
+          let clean = true;
+          for (const [name, r] of Object.entries(rec.pods)) {
+            const { pod, why } = await livePod(ctx, name, r);
+            if (!pod) {
+              seen.push(`${name}: ${why}`);
+              continue;
+            }
+            if (r.undoMode === 'exec' && r.execObserved !== undefined) {
+              const ok = !/netem/.test(r.execObserved);
+              clean &&= ok;
+              seen.push(`${name}: exec in ${r.container}: tc qdisc show -> ${r.execObserved.replace(/\s+/g, ' ').slice(0, 120)}`);
+              continue;
+            }
+            const undo = r.undo[r.undo.length - 1];
+            const us = undo ? ephemeralStatus(pod, undo) : undefined;
+            if (us?.state?.terminated && us.state.terminated.exitCode !== 0) {
+              // waiting will not help: the next revert attempt adds another undo container
+              throw tempestError('NotYetClean', `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode}: netem may still be on ${netInterface(ref.fault)}`);
+            }
+            if (us?.state?.terminated?.exitCode === 0) seen.push(`${name}: ${undo} terminated (exit 0: no netem on ${netInterface(ref.fault)})`);
+            else if (!us && undo && noRuntimeBehind(pod)) {
+              seen.push(
+                `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: undo ${undo} added${r.execRefused ? ` after exec was refused (${r.execRefused.slice(0, 100)})` : ''}`,
+              );
+            } else {
+              clean = false;
+              seen.push(`${name}: ${undo ? `undo ${undo} ${describeState(us)}` : 'not undone yet'}`);
+            }
+          }
+          return { clean, observed: seen.join('; ') };
+        },
+        ctx,
+        ctx.settings.verifyTimeoutMs,
+        1000,
+      );
+    },
+  };
+}

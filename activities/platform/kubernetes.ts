@@ -1,0 +1,152 @@
+/**
+ * The Kubernetes platform: targets are the engine's appinfo on a real cluster (pods by label in appns, their
+ * owner of kind appkind), faults are the drivers in activities/faults/<fault>/kubernetes.ts, the fault ledger
+ * is an annotation `tempest.io/fault.<run>.<index>` on the owner (and a mark on every pod a fault touched).
+ * Loaded lazily by platformFromConfig (activities/index.ts) when `platform.driver: kubernetes`.
+ *
+ * Which cluster: platform.kubernetes.kubeconfig (+ context), else KUBECONFIG, else ~/.kube/config, else the
+ * in-cluster service account (see platform/k8s/client.ts). Nothing talks to the cluster until an activity runs.
+ */
+import type { ExperimentSpec, FaultName, TargetSpec } from '../../config/spec.js';
+import type { TempestConfig } from '../../config/tempest-config.js';
+import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
+import type { ActivityCtx, Platform } from './types.js';
+import { tempestError } from '../errors.js';
+import { MERGE_PATCH, kcall, kcallGone, loadKubeConfig, makeClients, type K8sClients } from './k8s/client.js';
+import { K8sTarget, isReady, isRunning } from './k8s/target.js';
+import { DEFAULT_SETTINGS, K8sLedger, faultIds, type K8sFaultContext, type K8sFaultDriver, type K8sSettings } from '../faults/kubernetes-common.js';
+import { podDeleteKubernetes } from '../faults/pod-delete/kubernetes.js';
+import { containerKillKubernetes } from '../faults/container-kill/kubernetes.js';
+import { podCpuHogKubernetes } from '../faults/pod-cpu-hog/kubernetes.js';
+import { podMemoryHogKubernetes } from '../faults/pod-memory-hog/kubernetes.js';
+import { podNetworkLatencyKubernetes } from '../faults/pod-network-latency/kubernetes.js';
+import { podNetworkLossKubernetes } from '../faults/pod-network-loss/kubernetes.js';
+import { gpuMemoryHogKubernetes } from '../faults/gpu-memory-hog/kubernetes.js';
+import { modelCorruptionKubernetes } from '../faults/model-corruption/kubernetes.js';
+
+export const K8S_FAULTS: Record<FaultName, K8sFaultDriver> = {
+  'pod-delete': podDeleteKubernetes,
+  'container-kill': containerKillKubernetes,
+  'pod-cpu-hog': podCpuHogKubernetes,
+  'pod-memory-hog': podMemoryHogKubernetes,
+  'pod-network-latency': podNetworkLatencyKubernetes,
+  'pod-network-loss': podNetworkLossKubernetes,
+  'gpu-memory-hog': gpuMemoryHogKubernetes,
+  'model-corruption': modelCorruptionKubernetes,
+};
+
+/** The target workload as rollback actions see it (structurally Platform's optional WorkloadState). */
+export interface K8sWorkloadState {
+  desired: number;
+  ready: number;
+  pods: Array<{ name: string; ready: boolean; restarts: number }>;
+}
+
+export interface KubernetesPlatform extends Platform {
+  readonly clients: K8sClients;
+  readonly settings: K8sSettings;
+  /** Rollback actions: the owner's desired/ready replicas and its live pods. */
+  workload(target: TargetSpec): Promise<K8sWorkloadState>;
+  /** Rollback actions: set the owner's replicas through its scale subresource (not for DaemonSets). */
+  scale(target: TargetSpec, replicas: number): Promise<void>;
+  /** Rollback actions: delete one pod of the target (its owner recreates it). A pod already gone is fine. */
+  restartPod(target: TargetSpec, pod: string): Promise<void>;
+}
+
+export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8sSettings> = {}): KubernetesPlatform {
+  const { kc, source } = loadKubeConfig(config);
+  const clients = makeClients(kc, source);
+  const settings: K8sSettings = { ...DEFAULT_SETTINGS, ...over };
+
+  const driverFor = (name: FaultName): K8sFaultDriver => {
+    const d = K8S_FAULTS[name];
+    if (!d) throw tempestError('UnsupportedFault', `${name} has no kubernetes driver`);
+    return d;
+  };
+  const context = (target: TargetSpec, ctx: ActivityCtx): K8sFaultContext => ({
+    k8s: clients,
+    target: new K8sTarget(clients, target),
+    heartbeat: ctx.heartbeat,
+    signal: ctx.signal,
+    settings,
+  });
+  const noCtx: ActivityCtx = { heartbeat: () => undefined, signal: new AbortController().signal };
+
+  return {
+    name: 'kubernetes',
+    clients,
+    settings,
+
+    async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
+      for (const f of spec.faults) driverFor(f.name);
+      const c = context(spec.target, noCtx);
+      await c.target.requireOwners();
+      const pods = await c.target.runningPods();
+      if (!pods.length) throw tempestError('TargetNotFound', `no running pod in namespace ${spec.target.namespace} matches ${spec.target.labelSelector}`);
+      for (const f of spec.faults) await driverFor(f.name).check?.(f, c);
+      return { platform: 'kubernetes', targets: pods.map((p) => p.metadata!.name!) };
+    },
+
+    async inject(req: InjectRequest, ctx: ActivityCtx) {
+      const c = context(req.target, ctx);
+      return driverFor(req.fault.name).inject(req, c, new K8sLedger(c.target, faultIds(req).key));
+    },
+
+    async workload(target: TargetSpec): Promise<K8sWorkloadState> {
+      const t = new K8sTarget(clients, target);
+      const owners = await t.requireOwners();
+      const pods = (await t.pods()).filter(isRunning);
+      return {
+        desired: owners.reduce((n, o) => n + o.desired, 0),
+        ready: owners.reduce((n, o) => n + o.ready, 0),
+        pods: pods.map((p) => ({ name: p.metadata!.name!, ready: isReady(p), restarts: (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0) })),
+      };
+    },
+
+    async scale(target: TargetSpec, replicas: number): Promise<void> {
+      const t = new K8sTarget(clients, target);
+      const owners = await t.requireOwners();
+      if (owners.length !== 1) throw tempestError('FaultRefused', `scale: ${target.labelSelector} matches ${owners.length} ${target.kind}s (${owners.map((o) => o.name).join(', ')}); refusing to guess which one`);
+      const [o] = owners;
+      const namespace = target.namespace;
+      const body = { spec: { replicas } };
+      const a = clients.apps;
+      switch (o.kind) {
+        case 'Deployment':
+          await kcall({ verb: 'patch', resource: 'deployments/scale', namespace, name: o.name }, () => a.patchNamespacedDeploymentScale({ name: o.name, namespace, body }, MERGE_PATCH));
+          return;
+        case 'StatefulSet':
+          await kcall({ verb: 'patch', resource: 'statefulsets/scale', namespace, name: o.name }, () => a.patchNamespacedStatefulSetScale({ name: o.name, namespace, body }, MERGE_PATCH));
+          return;
+        case 'ReplicaSet':
+          await kcall({ verb: 'patch', resource: 'replicasets/scale', namespace, name: o.name }, () => a.patchNamespacedReplicaSetScale({ name: o.name, namespace, body }, MERGE_PATCH));
+          return;
+        case 'DaemonSet':
+          throw tempestError('UnsupportedFault', `scale: daemonset/${o.name} has one pod per node and no replicas to scale`);
+      }
+    },
+
+    async restartPod(target: TargetSpec, pod: string): Promise<void> {
+      const namespace = target.namespace;
+      const t = new K8sTarget(clients, target);
+      if (!(await t.pods()).some((p) => p.metadata?.name === pod)) {
+        if (await t.pod(pod)) throw tempestError('FaultRefused', `restartPod: ${namespace}/${pod} does not match ${target.labelSelector}; refusing to touch it`);
+        return; // gone already
+      }
+      await kcallGone({ verb: 'delete', resource: 'pods', namespace, name: pod }, () => clients.core.deleteNamespacedPod({ name: pod, namespace }));
+    },
+
+    async revert(ref: FaultRef, ctx: ActivityCtx): Promise<RevertResult> {
+      const c = context(ref.target, ctx);
+      const ledger = new K8sLedger(c.target, faultIds(ref).key);
+      const driver = driverFor(ref.fault.name);
+      const undone = await driver.revert(ref, c, ledger);
+      ctx.heartbeat({ undone });
+      const verification = await driver.verify(ref, c, ledger);
+      await ledger.clear();
+      const left = await ledger.presentOn();
+      if (left.length) throw tempestError('NotYetClean', `ledger ${ledger.key} is still present on ${left.join(', ')} after clearing`);
+      return { undone, verification: `${verification}; ledger clean`, at: new Date().toISOString() };
+    },
+  };
+}
