@@ -14,6 +14,15 @@ export interface Calls {
   log: string[];
   injected: number;
   reverted: number;
+  /** Called on every injection (round number): lets a test act once chaos runs, without polling queries. */
+  onInject?: (round: number) => void;
+}
+
+/** Calls plus a promise that resolves once the first fault round has been injected. */
+export function callsWithFirstInject(): Calls & { firstInject: Promise<void> } {
+  let resolve!: () => void;
+  const firstInject = new Promise<void>((r) => (resolve = r));
+  return { log: [], injected: 0, reverted: 0, onInject: () => resolve(), firstInject };
 }
 
 export function fakeActivities(calls: Calls, over: Partial<TempestActivities> = {}): TempestActivities {
@@ -25,7 +34,7 @@ export function fakeActivities(calls: Calls, over: Partial<TempestActivities> = 
     async preflight() { calls.log.push('preflight'); return { platform: 'test', targets: ['a', 'b', 'c'] }; },
     async runGuard(g) { calls.log.push(`guard:${g.name}`); return { name: g.name, type: g.type, passed: true, reason: 'ok' }; },
     async runProbe(p) { calls.log.push(`probe:${p.name}`); return outcome(p, true); },
-    async injectFault(r) { calls.injected++; calls.log.push(`inject:${r.fault.name}:${r.round}`); return { round: r.round, affected: ['pod-a'], detail: 'deleted pod-a', alreadyDone: false, at: new Date().toISOString() }; },
+    async injectFault(r) { calls.injected++; calls.onInject?.(r.round); calls.log.push(`inject:${r.fault.name}:${r.round}`); return { round: r.round, affected: ['pod-a'], detail: 'deleted pod-a', alreadyDone: false, at: new Date().toISOString() }; },
     async revertFault(r) { calls.reverted++; calls.log.push(`revert:${r.fault.name}`); return { undone: [], verification: '3/3 ready', at: new Date().toISOString() }; },
     async evaluateTriggers() { return null; },
     async publishResult() { calls.log.push('publish'); return { reportPath: '/dev/null' }; },

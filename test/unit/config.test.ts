@@ -65,7 +65,7 @@ const bad = (name: string) => join(BAD, name);
 // ---------------------------------------------------------------- 1. the seed's documents
 
 describe('examples parse', () => {
-  const files = ['engines', 'faults', 'schedules'].flatMap((d) =>
+  const files = ['engines', 'faults', 'schedules', 'hypotheses'].flatMap((d) =>
     readdirSync(join(EXAMPLES, d))
       .filter((f) => /\.ya?ml$/.test(f))
       .map((f) => join(EXAMPLES, d, f)),
@@ -79,7 +79,7 @@ describe('examples parse', () => {
     const docs = loadFile(file);
     expect(docs.length).toBeGreaterThanOrEqual(1);
     for (const d of docs) {
-      const faults = d.kind === 'ChaosEngine' ? d.experiment.faults : d.kind === 'ChaosSchedule' ? d.schedule.engine.faults : d.faults;
+      const faults = d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis' ? d.experiment.faults : d.kind === 'ChaosSchedule' ? d.schedule.engine.faults : d.faults;
       expect(faults.length).toBeGreaterThanOrEqual(1);
       for (const f of faults) {
         expect(FAULT_NAMES).toContain(f.name);

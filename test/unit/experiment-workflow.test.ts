@@ -7,7 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { timeSkippingEnv } from '../helpers/temporal.js';
-import { runWorkflow, seed, opts, fakeActivities, type Calls } from '../helpers/workflow.js';
+import { runWorkflow, seed, opts, fakeActivities, callsWithFirstInject, type Calls } from '../helpers/workflow.js';
 import type { ExperimentSpec, RunOptions } from '../../config/spec.js';
 import type { TempestActivities } from '../../activities/types.js';
 import { abortSignal, pauseSignal, resumeSignal, statusQuery } from '../../workflows/experiment.js';
@@ -76,14 +76,10 @@ test('stopOnFailure stops the chaos at once: fewer rounds, reverted, Fail', asyn
 });
 
 test('abort mid-chaos: reverted, verdict Aborted with the reason', async () => {
-  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  // No status-query polling in time-skipping tests: the recording activity says when chaos runs.
+  const calls = callsWithFirstInject();
   const r = await run(seed(), opts(), fakeActivities(calls), async (h) => {
-    // wait (in skipped time) until chaos is running, then abort
-    for (;;) {
-      const s = await h.query(statusQuery);
-      if (s.phase === 'chaos' && s.faults[0].rounds >= 2) break;
-      await env.sleep(1000);
-    }
+    await calls.firstInject;
     await h.signal(abortSignal, 'pager went off');
   });
   expect(r.verdict).toBe('Aborted');
@@ -167,24 +163,19 @@ test('rollback trigger breach stops chaos early with the trigger recorded', asyn
 });
 
 test('pause holds further rounds; resume continues; status reports it', async () => {
-  const calls: Calls = { log: [], injected: 0, reverted: 0 };
-  const spec = seed();
+  const calls = callsWithFirstInject();
   let pausedRounds = -1;
-  const r = await run(spec, opts(), fakeActivities(calls), async (h) => {
-    const q = () => h.query(statusQuery);
-    const sig = (s: typeof pauseSignal | typeof resumeSignal) => h.signal(s as typeof pauseSignal);
-    for (;;) {
-      const s = await q();
-      if (s.phase === 'chaos' && s.faults[0].rounds >= 1) break;
-      await env.sleep(500);
-    }
-    await sig(pauseSignal);
-    const s1 = await q();
-    expect(s1.paused).toBe(true);
-    pausedRounds = s1.faults[0].rounds;
+  const r = await run(seed(), opts(), fakeActivities(calls), async (h) => {
+    await calls.firstInject;
+    await h.signal(pauseSignal);
+    await env.sleep(1000); // let the signal land (skipped time)
+    pausedRounds = calls.injected;
     await env.sleep(30_000); // 3 intervals in skipped time: no new round while paused
-    expect((await q()).faults[0].rounds).toBe(pausedRounds);
-    await sig(resumeSignal);
+    expect(calls.injected).toBe(pausedRounds);
+    const s1 = await h.query(statusQuery); // the workflow is idle here: one query, no race with a task
+    expect(s1.paused).toBe(true);
+    expect(s1.phase).toBe('chaos');
+    await h.signal(resumeSignal);
   });
   expect(pausedRounds).toBeGreaterThanOrEqual(1);
   expect(r.verdict).toBe('Pass');
@@ -196,13 +187,9 @@ test('pause holds further rounds; resume continues; status reports it', async ()
 });
 
 test('cancelling the workflow (temporal workflow cancel) still reverts, verdict Aborted', async () => {
-  const calls: Calls = { log: [], injected: 0, reverted: 0 };
+  const calls = callsWithFirstInject();
   const r = await run(seed(), opts(), fakeActivities(calls), async (h) => {
-    for (;;) {
-      const s = await h.query(statusQuery);
-      if (s.phase === 'chaos' && s.faults[0].rounds >= 1) break;
-      await env.sleep(500);
-    }
+    await calls.firstInject;
     await h.cancel();
   });
   expect(r.verdict).toBe('Aborted');
@@ -245,13 +232,9 @@ test('rollback actions run after an emergency rollback (breach), not after a pla
   // actions come after the verified revert
   expect(calls.log.indexOf('actions:scale,pagerduty')).toBeGreaterThan(calls.log.indexOf('revert:pod-delete'));
 
-  const calls2: Calls = { log: [], injected: 0, reverted: 0 };
+  const calls2 = callsWithFirstInject();
   const aborted = await run(seed(), opts({ rollbackActions: actions }), fakeActivities(calls2), async (h) => {
-    for (;;) {
-      const s = await h.query(statusQuery);
-      if (s.phase === 'chaos' && s.faults[0].rounds >= 1) break;
-      await env.sleep(500);
-    }
+    await calls2.firstInject;
     await h.signal(abortSignal, 'done for today');
   });
   expect(aborted.verdict).toBe('Aborted');

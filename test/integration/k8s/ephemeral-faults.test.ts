@@ -15,6 +15,7 @@ import { podNetworkLatencyKubernetes } from '../../../activities/faults/pod-netw
 import { GPU_HOG_SCRIPT } from '../../../activities/faults/gpu-memory-hog/kubernetes.js';
 import {
   admin,
+  cleanupTestFiles,
   ensureCluster,
   ensureSeedClean,
   failureOf,
@@ -30,8 +31,7 @@ import {
   saKubeconfig,
   waitFor,
   type Admin,
-  type SeedApp,,
-  cleanupTestFiles
+  type SeedApp
 } from '../../helpers/k8s.js';
 
 let a: Admin;

@@ -15,6 +15,7 @@ import { K8sTarget } from '../../../activities/platform/k8s/target.js';
 import { K8sLedger, faultIds } from '../../../activities/faults/kubernetes-common.js';
 import {
   admin,
+  cleanupTestFiles,
   apply,
   ensureCluster,
   ensureSeedClean,
@@ -27,8 +28,7 @@ import {
   ownerAnnotations,
   saKubeconfig,
   waitFor,
-  type Admin,,
-  cleanupTestFiles
+  type Admin
 } from '../../helpers/k8s.js';
 
 let a: Admin;

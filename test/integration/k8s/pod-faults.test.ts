@@ -10,6 +10,7 @@ import { createKubernetesPlatform, type KubernetesPlatform } from '../../../acti
 import { faultIds, type LedgerEntry } from '../../../activities/faults/kubernetes-common.js';
 import {
   admin,
+  cleanupTestFiles,
   ensureCluster,
   ensureSeedClean,
   failureOf,
@@ -27,8 +28,7 @@ import {
   saKubeconfig,
   waitFor,
   waitReady,
-  type Admin,,
-  cleanupTestFiles
+  type Admin
 } from '../../helpers/k8s.js';
 
 let a: Admin;
