@@ -5,7 +5,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities/index.js';
 import type { RollbackActionSpec } from '../../config/spec.js';
-import type { RollbackActionsRequest } from '../../activities/types.js';
+import type { RollbackActionOutcome, RollbackActionsRequest, TempestActivities } from '../../activities/types.js';
 import { startFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 import { testConfig } from '../helpers/config.js';
 import { startPagerDuty, type PagerDutyHandle } from '../helpers/pagerduty.js';
@@ -21,6 +21,11 @@ afterAll(async () => {
   await pd?.stop();
 });
 
+/** Run the real activity in a mock activity context (it heartbeats and logs like in a worker). */
+function runActions(acts: TempestActivities, req: RollbackActionsRequest): Promise<RollbackActionOutcome[]> {
+  return new MockActivityEnvironment().run(acts.runRollbackActions, req) as Promise<RollbackActionOutcome[]>;
+}
+
 const target = { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=api-gateway', kind: 'deployment' as const };
 function request(actions: RollbackActionSpec[], recoveryMs?: number): RollbackActionsRequest {
   return { target, experiment: 'api-gateway-chaos', workflowId: `wf-${Date.now()}`, reason: 'rollback trigger p95 fired', recoveryMs, actions };
@@ -30,11 +35,11 @@ test('scale up replicas when fewer than minReplicas are ready; skipped when enou
   const acts = createActivities({ config: testConfig(fleet) });
   await fleet.client.scale(1);
   await waitFor('scaled down', async () => (await fleet.client.owner()).ready === 1, 30_000);
-  const [out] = await new MockActivityEnvironment().run(acts.runRollbackActions, request([{ type: 'scale', name: 'Scale up replicas', minReplicas: 3 }]));
+  const [out] = await runActions(acts, request([{ type: 'scale', name: 'Scale up replicas', minReplicas: 3 }]));
   expect(out).toMatchObject({ status: 'done' });
   expect(out.detail).toContain('to 3');
   await waitFor('3 ready again', async () => (await fleet.client.owner()).ready === 3, 60_000);
-  const [again] = await new MockActivityEnvironment().run(acts.runRollbackActions, request([{ type: 'scale', name: 'Scale up replicas', minReplicas: 3 }]));
+  const [again] = await runActions(acts, request([{ type: 'scale', name: 'Scale up replicas', minReplicas: 3 }]));
   expect(again.status).toBe('skipped');
 }, 120_000);
 
@@ -43,7 +48,7 @@ test('restart unhealthy pods: a pod that went unready is deleted and replaced', 
   const [victim] = await fleet.client.pods();
   await fleet.client.setBehaviour(victim.name, { down: true });
   await waitFor('victim unready', async () => (await fleet.client.pods()).some((p) => p.name === victim.name && !p.ready), 30_000);
-  const [out] = await new MockActivityEnvironment().run(acts.runRollbackActions, request([{ type: 'restartUnhealthy', name: 'Restart unhealthy pods', restartThreshold: 3 }]));
+  const [out] = await runActions(acts, request([{ type: 'restartUnhealthy', name: 'Restart unhealthy pods', restartThreshold: 3 }]));
   expect(out.status).toBe('done');
   expect(out.detail).toContain(victim.name);
   await waitFor('replaced and ready', async () => {
@@ -55,16 +60,16 @@ test('restart unhealthy pods: a pod that went unready is deleted and replaced', 
 test('trigger incident through Events v2 only when recovery took longer than the threshold', async () => {
   const acts = createActivities({ config: testConfig(fleet) });
   const action: RollbackActionSpec = { type: 'pagerduty', name: 'Trigger incident', eventsUrl: `${pd.url}/v2/enqueue`, routingKey: pd.routingKey('chaos'), afterRecoveryMs: 300_000, severity: 'critical' };
-  const [quick] = await new MockActivityEnvironment().run(acts.runRollbackActions, request([action], 12_000));
+  const [quick] = await runActions(acts, request([action], 12_000));
   expect(quick.status).toBe('skipped');
   const req = request([action], 420_000);
-  const [slow] = await new MockActivityEnvironment().run(acts.runRollbackActions, req);
+  const [slow] = await runActions(acts, req);
   expect(slow.status).toBe('done');
   const list = await pd.rest('GET', '/incidents?statuses[]=triggered');
   expect(list.status).toBe(200);
   expect(list.body.incidents.map((i: { title: string }) => i.title)).toContain('Chaos experiment api-gateway-chaos rolled back: rollback trigger p95 fired');
   // a bad routing key is reported as a failed action, not thrown
-  const [bad] = await new MockActivityEnvironment().run(acts.runRollbackActions, request([{ ...action, routingKey: 'short' }], 420_000));
+  const [bad] = await runActions(acts, request([{ ...action, routingKey: 'short' }], 420_000));
   expect(bad.status).toBe('failed');
   expect(bad.detail).toContain('400');
 }, 60_000);

@@ -399,7 +399,7 @@ describe('bad inputs give one ConfigError naming file, path and value', () => {
     ['bad-probe-mode.yaml', 'spec.experiments[0].spec.probe[0].mode', 'Sometimes', /Continuous/],
     ['bad-criteria.yaml', 'spec.experiments[0].spec.probe[0]["httpProbe/inputs"].method.get.criteria', '=~', /==, != or oneOf/],
     ['schedule-bad-start.yaml', 'spec.schedule.repeat.timeRange.startTime', '25:00', /HH:MM/],
-    ['unsupported-kind.yaml', 'kind', 'ChaosExperiment', /ChaosEngine or ChaosSchedule/],
+    ['unsupported-kind.yaml', 'kind', 'ChaosExperiment', /ChaosEngine, ChaosSchedule, ChaosHypothesis/],
   ])('%s -> %s', (file, path, value, what) => {
     const { err, p } = oneProblem(() => loadFile(bad(file)));
     expect(p.file).toBe(bad(file));
