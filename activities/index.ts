@@ -93,6 +93,17 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
       return runRollbackActions(req, await platform());
     },
 
+    async lastRunStart(experiment: string) {
+      // Visibility (the dev server's SQLite or a cluster's ES/SQL) via the worker's own client.
+      const client = Context.current().client;
+      const q = `WorkflowType = 'experimentWorkflow' AND TempestExperiment = '${experiment.replace(/'/g, '')}'`;
+      let latest: Date | null = null;
+      for await (const w of client.workflow.list({ query: q, pageSize: 20 })) {
+        if (!latest || w.startTime > latest) latest = w.startTime;
+      }
+      return latest ? latest.toISOString() : null;
+    },
+
     async markRunning(info) {
       deps.metrics?.running(info.experiment, info.namespace);
     },

@@ -163,4 +163,6 @@ export interface TempestActivities {
   publishResult(result: ExperimentResult): Promise<{ reportPath: string }>;
   markRunning(info: { experiment: string; namespace: string }): Promise<void>;
   runRollbackActions(req: RollbackActionsRequest): Promise<RollbackActionOutcome[]>;
+  /** ISO start time of the latest run of this engine (any run: scheduled or by hand), or null. */
+  lastRunStart(experiment: string): Promise<string | null>;
 }

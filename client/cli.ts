@@ -275,6 +275,64 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
       }
     });
 
+  const sched = program.command('schedule').description('Litmus ChaosSchedules as Temporal Schedules (gated by window and minChaosInterval)');
+  sched
+    .command('apply')
+    .description('create or update the Temporal Schedule of each ChaosSchedule in the file')
+    .argument('<file>')
+    .action(async (file: string) => {
+      const schedules = loadFile(file).flatMap((d) => (d.kind === 'ChaosSchedule' ? [d.schedule] : []));
+      if (!schedules.length) throw new UsageError(`${file}: no ChaosSchedule document in the file`);
+      const cfg = resolveConfig(g());
+      for (const s of schedules) {
+        const refusal = blastRadiusRefusal(cfg, s.engine.target);
+        if (refusal) throw new UsageError(`${file}: ${refusal}`);
+      }
+      const c = await connect(cfg);
+      try {
+        for (const s of schedules) {
+          const r = await c.applySchedule(s);
+          const w = s.window ? `${hm(s.window.startMin)}-${hm(s.window.endMin)} UTC` : 'any time';
+          out(`${r.created ? 'created' : 'updated'} ${r.scheduleId}: ${w}, days ${s.days.join(',') || 'all'}, min interval ${formatMs(s.minChaosIntervalMs)}${s.state !== 'active' ? `, paused (${s.state})` : ''}${s.now ? ', triggered now' : ''}`);
+        }
+      } finally {
+        await c.close();
+      }
+    });
+  sched
+    .command('list')
+    .description('Tempest schedules and their next runs')
+    .action(async () => {
+      const c = await connect(resolveConfig(g()));
+      try {
+        let n = 0;
+        for await (const s of c.client.schedule.list()) {
+          if (!s.scheduleId.startsWith('tempest-schedule-')) continue;
+          n++;
+          out(`${s.scheduleId}  ${s.state.paused ? 'paused' : 'active'}  next ${s.info.nextActionTimes[0]?.toISOString() ?? '-'}  ${s.state.note ?? ''}`);
+        }
+        if (!n) out('no schedules');
+      } finally {
+        await c.close();
+      }
+    });
+  for (const [name, desc] of [['trigger', 'start one gated run now'], ['delete', 'delete the schedule (runs in flight go on)']] as const) {
+    sched
+      .command(name)
+      .description(desc)
+      .argument('<scheduleId>')
+      .action(async (id: string) => {
+        const c = await connect(resolveConfig(g()));
+        try {
+          const h = c.client.schedule.getHandle(id);
+          await (name === 'trigger' ? h.trigger() : h.delete());
+          out(`${name === 'trigger' ? 'triggered' : 'deleted'} ${id}`);
+        } finally {
+          await c.close();
+        }
+      });
+  }
+
   program
     .command('worker')
     .description('run a Tempest worker (activities + workflows) until interrupted')

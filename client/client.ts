@@ -1,6 +1,8 @@
 /** A small typed client for programmatic starts (CI jobs, game-day runners) and for the CLI. */
-import { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import type { ExperimentInput, ExperimentSpec, RunOptions } from '../config/spec.js';
+import { Client, Connection, WorkflowHandle, ScheduleOverlapPolicy, ScheduleNotFoundError, DAYS_OF_WEEK } from '@temporalio/client';
+import type { ExperimentInput, ExperimentSpec, RunOptions, ScheduleSpec } from '../config/spec.js';
+import { calendarFor } from '../workflows/gate.js';
+import type { ScheduleGateInput } from '../workflows/schedule-gate.js';
 import type { ExperimentResult, ExperimentStatus } from '../activities/types.js';
 import type { TempestConfig } from '../config/tempest-config.js';
 import { guardsFromConfig, rollbackActionsFromConfig, triggersFromConfig } from '../config/tempest-config.js';
@@ -78,6 +80,44 @@ export class TempestClient {
 
   result(workflowId: string): Promise<ExperimentResult> {
     return this.handle(workflowId).result();
+  }
+
+  /** Schedule id of a ChaosSchedule. */
+  static scheduleId(s: ScheduleSpec): string {
+    return `tempest-schedule-${s.namespace}-${s.name}`;
+  }
+
+  /**
+   * Create or update the Temporal Schedule for a ChaosSchedule: it fires at the window start on the included
+   * days (UTC) and starts the schedule gate, which re-checks window and minChaosInterval before any chaos.
+   * `now: true` also starts one gated run at once. `scheduleState: halt` pauses it.
+   */
+  async applySchedule(s: ScheduleSpec): Promise<{ scheduleId: string; created: boolean }> {
+    const scheduleId = TempestClient.scheduleId(s);
+    const cal = calendarFor(s);
+    const input: ScheduleGateInput = { schedule: s, options: runOptionsFrom(this.config) };
+    const spec = {
+      calendars: [{ hour: cal.hour, minute: cal.minute, dayOfWeek: cal.dayOfWeek?.map((d) => DAYS_OF_WEEK[d]) ?? '*' as const, comment: `ChaosSchedule ${s.name}` }],
+    };
+    const action = {
+      type: 'startWorkflow' as const,
+      workflowType: 'scheduleGateWorkflow',
+      args: [input],
+      taskQueue: this.config.temporal.taskQueue,
+      workflowId: `${scheduleId}-run`,
+    };
+    const paused = s.state !== 'active';
+    const note = paused ? `scheduleState ${s.state}` : `from ${s.engine.source ?? 'a ChaosSchedule'}`;
+    let created = false;
+    try {
+      await this.client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action, state: { ...prev.state, paused, note } }));
+    } catch (e) {
+      if (!(e instanceof ScheduleNotFoundError)) throw e;
+      await this.client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' }, state: { paused, note } });
+      created = true;
+    }
+    if (s.now && !paused) await this.client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
+    return { scheduleId, created };
   }
 
   async close(): Promise<void> {

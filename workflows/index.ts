@@ -1,2 +1,3 @@
 /** Workflow entry points registered by the worker (bundled once). */
 export { experimentWorkflow } from './experiment.js';
+export { scheduleGateWorkflow } from './schedule-gate.js';

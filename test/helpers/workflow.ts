@@ -39,6 +39,7 @@ export function fakeActivities(calls: Calls, over: Partial<TempestActivities> = 
     async evaluateTriggers() { return null; },
     async publishResult() { calls.log.push('publish'); return { reportPath: '/dev/null' }; },
     async markRunning() {},
+    async lastRunStart() { return null; },
     async runRollbackActions(req) { calls.log.push(`actions:${req.actions.map((a) => a.type).join(',')}`); return req.actions.map((a) => ({ name: a.name, type: a.type, status: 'done' as const, detail: 'ok' })); },
     ...over,
   };

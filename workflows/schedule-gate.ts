@@ -1,0 +1,49 @@
+/**
+ * The schedule gate: a Litmus ChaosSchedule as a Temporal Schedule plus this workflow. The Temporal Schedule
+ * (created by `tempest schedule apply`) fires at the window's start on the included days; the gate then
+ * checks, in workflow time, that it is inside the window (timeRange, workDays) and that minChaosInterval has
+ * passed since the last run of this engine, and only then runs the experiment as a child workflow.
+ * A skipped run says why (result + Temporal UI), so "why did chaos not run last night?" has an answer.
+ */
+import { executeChild, proxyActivities, workflowInfo, log } from '@temporalio/workflow';
+import type { RunOptions, ScheduleSpec } from '../config/spec.js';
+import type { ExperimentResult, TempestActivities } from '../activities/types.js';
+import { gateDecision } from './gate.js';
+import { SEARCH_ATTRIBUTES } from './experiment.js';
+
+export interface ScheduleGateInput {
+  schedule: ScheduleSpec;
+  options: RunOptions;
+}
+
+export interface ScheduleGateResult {
+  ran: boolean;
+  reason: string;
+  experimentWorkflowId?: string;
+  verdict?: ExperimentResult['verdict'];
+}
+
+const { lastRunStart } = proxyActivities<TempestActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
+
+export async function scheduleGateWorkflow(input: ScheduleGateInput): Promise<ScheduleGateResult> {
+  const { schedule, options } = input;
+  const now = new Date();
+  const last = schedule.minChaosIntervalMs > 0 ? await lastRunStart(schedule.engine.name) : null;
+  const d = gateDecision(schedule, now, last ? new Date(last) : null);
+  if (!d.run) {
+    log.info(`schedule ${schedule.name}: skipped: ${d.reason}`);
+    return { ran: false, reason: d.reason };
+  }
+  const ts = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
+  const childId = `${schedule.engine.name}-${ts}-${workflowInfo().workflowId.slice(-4)}`;
+  const result = await executeChild<(i: { spec: ScheduleSpec['engine']; options: RunOptions }) => Promise<ExperimentResult>>('experimentWorkflow', {
+    workflowId: childId,
+    args: [{ spec: schedule.engine, options }],
+    memo: { schedule: schedule.name, faults: schedule.engine.faults.map((f) => f.name).join(',') },
+    // The same attributes a CLI start sets: the next gate finds this run by them (minChaosInterval).
+    searchAttributes: options.searchAttributes
+      ? { [SEARCH_ATTRIBUTES.experiment]: [schedule.engine.name], [SEARCH_ATTRIBUTES.namespace]: [schedule.engine.target.namespace], [SEARCH_ATTRIBUTES.verdict]: ['Running'] }
+      : undefined,
+  });
+  return { ran: true, reason: d.reason, experimentWorkflowId: childId, verdict: result.verdict };
+}
