@@ -20,3 +20,21 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: 'default' });
 }
+
+/**
+ * One time-skipping server for the enclosing describe block (or file): started in beforeAll, torn down in
+ * afterAll. Use the returned getter inside tests.
+ */
+export function useTimeSkippingEnv(): () => TestWorkflowEnvironment {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    env = await timeSkippingEnv();
+  }, 120_000);
+  afterAll(async () => {
+    await env?.teardown();
+  });
+  return () => {
+    if (!env) throw new Error('time-skipping server not started');
+    return env;
+  };
+}

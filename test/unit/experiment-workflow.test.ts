@@ -3,24 +3,17 @@
  * recording what the workflow asked for (the Temporal way of unit-testing a workflow); the real
  * activities are tested against real servers in test/integration.
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { timeSkippingEnv } from '../helpers/temporal.js';
+import { useTimeSkippingEnv } from '../helpers/temporal.js';
 import { runWorkflow, seed, opts, fakeActivities, callsWithFirstInject, type Calls } from '../helpers/workflow.js';
 import type { ExperimentSpec, RunOptions } from '../../config/spec.js';
 import type { TempestActivities } from '../../activities/types.js';
 import { abortSignal, pauseSignal, resumeSignal, statusQuery } from '../../workflows/experiment.js';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-}, 120_000);
-afterAll(async () => {
-  await env?.teardown();
-});
+const testEnv = useTimeSkippingEnv();
 
-const run = (spec: ExperimentSpec, options: RunOptions, acts: TempestActivities, during?: (h: WorkflowHandle) => Promise<void>) => runWorkflow(env, spec, options, acts, during);
+const run = (spec: ExperimentSpec, options: RunOptions, acts: TempestActivities, during?: (h: WorkflowHandle) => Promise<void>) => runWorkflow(testEnv(), spec, options, acts, during);
 
 test('seed pod-delete: 60 s / 10 s gives 6 rounds, continuous probe, revert verified, Pass', async () => {
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
@@ -168,9 +161,9 @@ test('pause holds further rounds; resume continues; status reports it', async ()
   const r = await run(seed(), opts(), fakeActivities(calls), async (h) => {
     await calls.firstInject;
     await h.signal(pauseSignal);
-    await env.sleep(1000); // let the signal land (skipped time)
+    await testEnv().sleep(1000); // let the signal land (skipped time)
     pausedRounds = calls.injected;
-    await env.sleep(30_000); // 3 intervals in skipped time: no new round while paused
+    await testEnv().sleep(30_000); // 3 intervals in skipped time: no new round while paused
     expect(calls.injected).toBe(pausedRounds);
     const s1 = await h.query(statusQuery); // the workflow is idle here: one query, no race with a task
     expect(s1.paused).toBe(true);

@@ -2,10 +2,9 @@
 import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadEngine } from '../../config/load.js';
 import { ConfigError } from '../../config/errors.js';
-import { timeSkippingEnv, ROOT } from '../helpers/temporal.js';
+import { useTimeSkippingEnv, ROOT } from '../helpers/temporal.js';
 import { runWorkflow, opts, fakeActivities, type Calls } from '../helpers/workflow.js';
 import { formatReport } from '../../activities/report/format.js';
 import { ChaosMetrics } from '../../activities/metrics/index.js';
@@ -62,25 +61,19 @@ test('a missing engine file and a bad probe are named by path', () => {
 });
 
 describe('verdict of a hypothesis', () => {
-  let env: TestWorkflowEnvironment;
-  beforeAll(async () => {
-    env = await timeSkippingEnv();
-  }, 120_000);
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  const testEnv = useTimeSkippingEnv();
 
   test('validated when every criterion holds, refuted when one fails; counted in the metrics', async () => {
     const spec = loadEngine(EXAMPLE);
     spec.faults[0].durationMs = 60_000;
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
-    const ok = await runWorkflow(env, spec, opts(), fakeActivities(calls));
+    const ok = await runWorkflow(testEnv(), spec, opts(), fakeActivities(calls));
     expect(ok.verdict).toBe('Pass');
     expect(ok.hypothesisValidated).toBe(true);
     expect(formatReport(ok)).toContain('-> VALIDATED');
     expect(formatReport(ok)).toContain('noted   All health checks passing (not evaluated)');
 
-    const bad = await runWorkflow(env, spec, opts(), fakeActivities({ log: [], injected: 0, reverted: 0 }, {
+    const bad = await runWorkflow(testEnv(), spec, opts(), fakeActivities({ log: [], injected: 0, reverted: 0 }, {
       async runProbe(p, ctx) {
         const fail = p.name === 'steady-error-rate' && ctx.phase === 'EOT';
         return { name: p.name, type: p.type, mode: p.mode, phase: ctx.phase, iteration: 0, status: fail ? 'Failed' : 'Passed', reason: fail ? 'value 0.04 is not < 0.01' : 'ok', attempts: 1, durationMs: 1, at: new Date().toISOString() };

@@ -3,19 +3,12 @@
  * SOT before chaos, EOT after, Edge both, Continuous for the chaos window every probePollingInterval,
  * OnChaos only while the fault is injected, initialDelay before the first run.
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { timeSkippingEnv } from '../helpers/temporal.js';
+import { useTimeSkippingEnv } from '../helpers/temporal.js';
 import { runWorkflow, seed, opts, fakeActivities, type Calls } from '../helpers/workflow.js';
 import type { ProbeMode, ProbeSpec } from '../../config/spec.js';
 import type { ProbeContext } from '../../activities/types.js';
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-}, 120_000);
-afterAll(async () => {
-  await env?.teardown();
-});
+const testEnv = useTimeSkippingEnv();
 
 /** The seed engine (pod-delete 60 s / 10 s) with its probe in the given mode and run properties. */
 function withProbe(mode: ProbeMode, rp: Partial<ProbeSpec['runProperties']> = {}) {
@@ -37,7 +30,7 @@ async function trace(mode: ProbeMode, rp: Partial<ProbeSpec['runProperties']> = 
       return { name: p.name, type: p.type, mode: p.mode, phase: ctx.phase, iteration: ctx.iteration, status: 'Passed', reason: 'ok', attempts: 1, durationMs: 1, at: new Date().toISOString() };
     },
   });
-  const r = await runWorkflow(env, withProbe(mode, rp), opts(), acts);
+  const r = await runWorkflow(testEnv(), withProbe(mode, rp), opts(), acts);
   return { r, log: calls.log, phases };
 }
 
@@ -103,7 +96,7 @@ test('PSP: floor(passed * 100 / total) over probes of mixed outcome', async () =
       return { name: p.name, type: p.type, mode: p.mode, phase: ctx.phase, iteration: 0, status: ok ? 'Passed' : 'Failed', reason: ok ? 'ok' : 'no', attempts: 1, durationMs: 1, at: new Date().toISOString() };
     },
   });
-  const r = await runWorkflow(env, spec, opts(), acts);
+  const r = await runWorkflow(testEnv(), spec, opts(), acts);
   expect(r.probeSuccessPercentage).toBe(66); // floor(2 * 100 / 3)
   expect(r.verdict).toBe('Fail');
 });

@@ -1,11 +1,10 @@
 /** The ChaosSchedule gate: window, workDays, minChaosInterval, state — as pure logic and as a workflow. */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { gateDecision, inWindow, calendarFor } from '../../workflows/gate.js';
 import { loadFile } from '../../config/load.js';
 import type { ScheduleSpec } from '../../config/spec.js';
 import type { ScheduleGateResult } from '../../workflows/schedule-gate.js';
-import { timeSkippingEnv } from '../helpers/temporal.js';
+import { useTimeSkippingEnv } from '../helpers/temporal.js';
 import { workflowBundle } from '../../workers/worker.js';
 import { fakeActivities, opts, type Calls } from '../helpers/workflow.js';
 
@@ -49,25 +48,19 @@ describe('gateDecision (the seed: 02:00-04:00 UTC, Mon-Fri, 8h apart)', () => {
 });
 
 describe('scheduleGateWorkflow under the time-skipping server', () => {
-  let env: TestWorkflowEnvironment;
-  beforeAll(async () => {
-    env = await timeSkippingEnv();
-  }, 120_000);
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  const testEnv = useTimeSkippingEnv();
 
   async function gate(schedule: ScheduleSpec, last: string | null, calls: Calls): Promise<ScheduleGateResult> {
     const taskQueue = `gate-${Math.random().toString(36).slice(2)}`;
     const acts = { ...fakeActivities(calls), lastRunStart: async () => last };
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
-    return worker.runUntil(env.client.workflow.execute('scheduleGateWorkflow', { taskQueue, workflowId: `g-${taskQueue}`, args: [{ schedule, options: opts() }] }));
+    const worker = await Worker.create({ connection: testEnv().nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
+    return worker.runUntil(testEnv().client.workflow.execute('scheduleGateWorkflow', { taskQueue, workflowId: `g-${taskQueue}`, args: [{ schedule, options: opts() }] }));
   }
 
   /** A window around the test server's "now" (it skips time) on every day, so the test does not depend on the clock. */
   const open = async (): Promise<ScheduleSpec> => {
     const s = seedSchedule();
-    const now = new Date(await env.currentTimeMs());
+    const now = new Date(await testEnv().currentTimeMs());
     const m = now.getUTCHours() * 60 + now.getUTCMinutes();
     return { ...s, days: [], window: { startMin: (m + 1440 - 30) % 1440, endMin: (m + 30) % 1440 } };
   };
@@ -83,7 +76,7 @@ describe('scheduleGateWorkflow under the time-skipping server', () => {
 
   test('too soon after the last run: skipped with the reason, nothing injected', async () => {
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
-    const serverNow = await env.currentTimeMs();
+    const serverNow = await testEnv().currentTimeMs();
     const r = await gate(await open(), new Date(serverNow - 60 * 60_000).toISOString(), calls);
     expect(r.ran).toBe(false);
     expect(r.reason).toMatch(/^last run \d+ min ago, minChaosInterval is 480 min$/);

@@ -175,6 +175,26 @@ describe('process faults', () => {
   });
 });
 
+describe('finding the work', () => {
+  test("the owner's ledger annotation removed by someone: a different platform instance (another worker) still finds the fault by the pod mark and reverts it", async () => {
+    const { ref, key, id, name, ns, container } = await roundTrip(foot, 'api-gateway', 'pod-memory-hog', { MEMORY_CONSUMPTION: '64' }, () => undefined);
+    // recorded env, fixed at intent time
+    expect((await ledgerOf('api-gateway', key)).data).toMatchObject({ pods: { [name]: { env: { TEMPEST_FAULT: id } } } });
+    await a.apps.patchNamespacedDeployment(
+      { name: 'api-gateway', namespace: 'footanalytics', body: { metadata: { annotations: { [key]: null } } } },
+      (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+    expect(await ledgerKeys(a, 'api-gateway', key)).toEqual([`pod/${name}:${key}`]);
+    const other = createKubernetesPlatform(k8sConfig(footCfgFile), { verifyTimeoutMs: 20_000 });
+    const rv = await other.revert(ref, noCtx());
+    expect(rv.undone).toEqual([`${name}: tempest-undo-${id}-1 kills TEMPEST_FAULT=${id}`]);
+    expect(rv.verification).toContain(`${name}: no container runtime behind this pod`);
+    expect(ephemeral(await readPod(ns, name), `tempest-undo-${id}-1`)?.targetContainerName).toBe('api-gateway');
+    expect(ephemeral(await readPod(ns, name), container)).toBeDefined();
+    expect(await ledgerKeys(a, 'api-gateway', key)).toEqual([]);
+  });
+});
+
 describe('netem faults', () => {
   test('pod-network-latency: tc netem delay <ms>ms <jitter>ms with NET_ADMIN in a self-expiring shell; exec refused on kwok -> undo container, recorded in the ledger; ledger gone', async () => {
     const { ref, key, id, name, ns, container } = await roundTrip(foot, 'api-gateway', 'pod-network-latency', { NETWORK_LATENCY: '300', JITTER: '50' }, (c, s) => {
