@@ -109,3 +109,20 @@ test('engineState stop and a blast-radius refusal inject nothing', async () => {
   expect(r.faults[0].rounds).toBe(0);
   expect((await fleet.client.pods()).map((p) => p.name).sort()).toEqual(before);
 }, 60_000);
+
+test('cancelling the workflow while an injection is in flight still reverts everything', async () => {
+  const cfg = testConfig(fleet);
+  const spec = engine('api-gateway-cancel', 'pod-cpu-hog', { TOTAL_CHAOS_DURATION: '120', CPU_CORES: '1', CPU_LOAD: '10' });
+  await withWorker(cfg, async (tc) => {
+    const h = await tc.start(spec);
+    const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
+    await waitFor('stressor running', () => (findStressors(key).length ? true : undefined), 30_000, 50);
+    await h.cancel();
+    const r = await tc.result(h.workflowId);
+    expect(r.verdict).toBe('Aborted');
+    expect(r.reason).toBe('workflow cancelled');
+    expect(r.faults[0].state).toBe('reverted');
+    expect(findStressors(key)).toEqual([]);
+  });
+  expect(await ledgerEntries()).toEqual([]);
+}, 120_000);
