@@ -399,6 +399,8 @@ export interface EphemeralPodRecord {
   target: string;
   image: string;
   command: string[];
+  /** its environment (marker and fault parameters), fixed when the intent is recorded */
+  env?: Record<string, string>;
   /** undo ephemeral containers added by reverts, in order */
   undo: string[];
   /** how the last revert undid it: exec into the fault container, or an undo ephemeral container */
@@ -445,7 +447,13 @@ async function ephemeralPods(ledger: K8sLedger, entry: LedgerEntry | undefined):
     const name = pod.metadata!.name!;
     if (rec.pods[name] || !mark.detail) continue;
     const c = pod.spec?.ephemeralContainers?.find((e) => e.name === mark.detail);
-    rec.pods[name] = { uid: pod.metadata!.uid!, container: mark.detail, target: c?.targetContainerName ?? '', image: c?.image ?? '', command: c?.command ?? [], undo: [] };
+    // undo containers an earlier revert added (their ledger write may be what was lost)
+    const id = mark.detail.replace(/^tempest-[a-z]+-/, '');
+    const undo = (pod.spec?.ephemeralContainers ?? [])
+      .map((e) => e.name)
+      .filter((n) => n.startsWith(`tempest-undo-${id}-`))
+      .sort((x, y) => Number(x.slice(x.lastIndexOf('-') + 1)) - Number(y.slice(y.lastIndexOf('-') + 1)));
+    rec.pods[name] = { uid: pod.metadata!.uid!, container: mark.detail, target: c?.targetContainerName ?? '', image: c?.image ?? '', command: c?.command ?? [], undo };
   }
   return rec;
 }
@@ -466,6 +474,7 @@ async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, c
         target: targetContainerOf(p, req.fault),
         image: shape.image(req.fault),
         command: shape.command(req.fault, seconds, id),
+        env: { TEMPEST_FAULT: id, ...shape.env?.(req.fault, seconds) },
         undo: [],
       };
     }
@@ -473,7 +482,6 @@ async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, c
     entry.data = rec as unknown as Record<string, unknown>;
     await ledger.write(entry); // intent (pods, container names, exact commands) before acting
   }
-  const seconds = deadManSeconds(req);
   const results: string[] = [];
   await forEachTarget(entry.rounds['0'], req.fault.sequence, async (name) => {
     const r = rec.pods[name];
@@ -481,7 +489,7 @@ async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, c
     const added = await addEphemeralContainer(
       ctx,
       name,
-      { name: r.container, image: r.image, command: r.command, targetContainerName: r.target, env: { TEMPEST_FAULT: id, ...shape.env?.(req.fault, seconds) }, capabilities: shape.capabilities },
+      { name: r.container, image: r.image, command: r.command, targetContainerName: r.target, env: r.env ?? { TEMPEST_FAULT: id }, capabilities: shape.capabilities },
       r.uid,
     );
     results.push(`${name}: ${added}`);
@@ -675,7 +683,7 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
               continue;
             }
           } catch (e) {
-            r.execRefused = (e as Error).message.slice(0, 300);
+            r.execRefused = (e as Error).message.slice(0, 600);
           }
         }
         // 2. an undo ephemeral container

@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { AppsV1Api, CoreV1Api, Exec, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TempestConfig } from '../../../config/tempest-config.js';
@@ -47,7 +47,14 @@ export function loadKubeConfig(config: TempestConfig, env: NodeJS.ProcessEnv = p
       kc.loadFromFile(file);
       source = `kubeconfig ${file}`;
     } else if (env.KUBECONFIG) {
-      kc.loadFromDefault(); // reads (and merges) the KUBECONFIG list
+      // a list, merged as kubectl does: the first file's current context wins
+      const [first, ...rest] = env.KUBECONFIG.split(delimiter).filter(Boolean);
+      kc.loadFromFile(first);
+      for (const f of rest) {
+        const more = new KubeConfig();
+        more.loadFromFile(f);
+        kc.mergeConfig(more, true);
+      }
       source = `KUBECONFIG=${env.KUBECONFIG}`;
     } else if (existsSync(join(env.HOME || homedir(), '.kube', 'config'))) {
       const file = join(env.HOME || homedir(), '.kube', 'config');
