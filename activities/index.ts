@@ -46,9 +46,20 @@ export function rewriteUrlFrom(cfg: TempestConfig): (url: string) => string {
 
 export function createActivities(deps: ActivityDeps): TempestActivities {
   const { config } = deps;
-  const probes = createProbeActivities({ rewriteUrl: rewriteUrlFrom(config), ...deps.probeDeps });
   let platformP: Promise<Platform> | undefined;
   const platform = () => (platformP ??= Promise.resolve(deps.platform ?? platformFromConfig(config)));
+  // Probes get the platform's Kubernetes client (k8sProbe) and pod exec (cmdProbe `source`) when it has them.
+  let probesP: Promise<ReturnType<typeof createProbeActivities>> | undefined;
+  const probes = () =>
+    (probesP ??= (async () => {
+      const fromPlatform: ProbeDeps = {};
+      if (config.platform.driver === 'kubernetes' || deps.platform) {
+        const p = (await platform()) as Platform & { clients?: { kc: unknown }; execInPod?: ProbeDeps['execInPod'] };
+        if (p.clients) fromPlatform.k8s = p.clients.kc;
+        if (p.execInPod) fromPlatform.execInPod = p.execInPod;
+      }
+      return createProbeActivities({ rewriteUrl: rewriteUrlFrom(config), ...fromPlatform, ...deps.probeDeps });
+    })());
   const activityCtx = (): ActivityCtx => {
     const ctx = Context.current();
     return { heartbeat: (d) => ctx.heartbeat(d), signal: ctx.cancellationSignal };
@@ -67,7 +78,7 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
     },
 
     async runProbe(probe: ProbeSpec, ctx: ProbeContext) {
-      return probes.runProbe(probe, ctx);
+      return (await probes()).runProbe(probe, ctx);
     },
 
     async injectFault(req: InjectRequest): Promise<InjectResult> {

@@ -3,6 +3,7 @@
  * 2 error / aborted / bad input (nothing is started on bad input).
  */
 import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { ConfigError } from '../config/errors.js';
@@ -36,7 +37,7 @@ function resolveConfig(g: GlobalOpts): TempestConfig {
   if (g.address) cfg.temporal.address = g.address;
   if (g.namespace) cfg.temporal.namespace = g.namespace;
   if (g.taskQueue) cfg.temporal.taskQueue = g.taskQueue;
-  if (g.kubeconfig) cfg.platform.kubernetes.kubeconfig = g.kubeconfig;
+  if (g.kubeconfig) cfg.platform.kubernetes.kubeconfig = resolvePath(g.kubeconfig); // relative to the working directory
   return cfg;
 }
 

@@ -7,6 +7,7 @@ import type { FaultSpec } from '../../config/spec.js';
 import type { FaultRef, InjectRequest } from '../types.js';
 import type { FleetClient, LocalPlatform, LocalPod } from '../platform/local.js';
 import { tempestError } from '../errors.js';
+import { selectTargets } from './select.js';
 
 export interface LedgerEntry {
   fault: string;
@@ -67,20 +68,7 @@ export class Ledger {
 
 /** Litmus target selection: TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod). */
 export function selectPods(pods: LocalPod[], fault: FaultSpec): LocalPod[] {
-  let candidates = pods.filter((p) => p.phase === 'Running');
-  if (fault.targetPods.length) {
-    candidates = candidates.filter((p) => fault.targetPods.includes(p.name));
-    if (!candidates.length) throw tempestError('TargetNotFound', `none of TARGET_PODS (${fault.targetPods.join(', ')}) is running`);
-    return candidates;
-  }
-  if (!candidates.length) throw tempestError('TargetNotFound', 'no running pod matches the target');
-  const n = fault.podsAffectedPerc === 0 ? 1 : Math.max(1, Math.round((candidates.length * fault.podsAffectedPerc) / 100));
-  const shuffled = [...candidates];
-  for (let i = shuffled.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
-  }
-  return shuffled.slice(0, n);
+  return selectTargets(pods, fault, (p) => p.name, (p) => p.phase === 'Running');
 }
 
 /** Poll until `check` returns a string (clean), heartbeating; throw NotYetClean with the last reason. */

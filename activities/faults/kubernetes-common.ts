@@ -23,6 +23,7 @@ import { waitClean } from './driver.js';
 import { tempestError } from '../errors.js';
 import { STRATEGIC_MERGE_PATCH, failureFromStatus, k8sFailure, kcallGone, type K8sClients, type K8sOp } from '../platform/k8s/client.js';
 import { K8sTarget, isRunning, noRuntimeBehind } from '../platform/k8s/target.js';
+import { selectTargets } from './select.js';
 
 export { waitClean };
 export type { LedgerEntry };
@@ -169,20 +170,7 @@ export class K8sLedger {
 
 /** Litmus target selection: TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod). */
 export function selectPods(pods: V1Pod[], fault: FaultSpec): V1Pod[] {
-  let candidates = pods.filter(isRunning);
-  if (fault.targetPods.length) {
-    candidates = candidates.filter((p) => fault.targetPods.includes(p.metadata?.name ?? ''));
-    if (!candidates.length) throw tempestError('TargetNotFound', `none of TARGET_PODS (${fault.targetPods.join(', ')}) is running`);
-    return candidates;
-  }
-  if (!candidates.length) throw tempestError('TargetNotFound', 'no running pod matches the target');
-  const n = fault.podsAffectedPerc === 0 ? 1 : Math.max(1, Math.round((candidates.length * fault.podsAffectedPerc) / 100));
-  const shuffled = [...candidates];
-  for (let i = shuffled.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
-  }
-  return shuffled.slice(0, n);
+  return selectTargets(pods, fault, (p) => p.metadata?.name ?? '', isRunning);
 }
 
 /** SEQUENCE: parallel acts on every target at once; serial one after another (with `between` after each). */

@@ -12,6 +12,8 @@ import type { TempestConfig } from '../../config/tempest-config.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
 import type { ActivityCtx, Platform } from './types.js';
 import { tempestError } from '../errors.js';
+import type { ExecInPod } from '../probes/types.js';
+import { execIn } from '../faults/kubernetes-common.js';
 import { MERGE_PATCH, kcall, kcallGone, loadKubeConfig, makeClients, type K8sClients } from './k8s/client.js';
 import { K8sTarget, isReady, isRunning } from './k8s/target.js';
 import { DEFAULT_SETTINGS, K8sLedger, faultIds, type K8sFaultContext, type K8sFaultDriver, type K8sSettings } from '../faults/kubernetes-common.js';
@@ -51,6 +53,8 @@ export interface KubernetesPlatform extends Platform {
   scale(target: TargetSpec, replicas: number): Promise<void>;
   /** Rollback actions: delete one pod of the target (its owner recreates it). A pod already gone is fine. */
   restartPod(target: TargetSpec, pod: string): Promise<void>;
+  /** cmdProbe with a `source`: run the command in that pod (`/bin/sh -c`), through pods/exec. */
+  execInPod: ExecInPod;
 }
 
 export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8sSettings> = {}): KubernetesPlatform {
@@ -72,7 +76,23 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
   });
   const noCtx: ActivityCtx = { heartbeat: () => undefined, signal: new AbortController().signal };
 
+  const execInPod: ExecInPod = async ({ source, command, signal, timeoutMs }) => {
+    const namespace = source.namespace;
+    if (!namespace) throw tempestError('FaultRefused', 'cmdProbe source needs a namespace');
+    let pod = source.pod;
+    if (!pod) {
+      const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => clients.core.listNamespacedPod({ namespace, labelSelector: source.labelSelector }));
+      pod = list.items.find(isRunning)?.metadata?.name;
+      if (!pod) throw tempestError('TargetNotFound', `cmdProbe source: no running pod in ${namespace} matches ${source.labelSelector ?? '(no selector)'}`);
+    }
+    const container = source.container ?? (await kcall({ verb: 'get', resource: 'pods', namespace, name: pod }, () => clients.core.readNamespacedPod({ name: pod!, namespace }))).spec?.containers[0]?.name ?? '';
+    const ctx = { k8s: clients, target: { namespace } as K8sTarget, heartbeat: () => undefined, signal, settings } as unknown as K8sFaultContext;
+    const r = await execIn(ctx, pod, container, ['/bin/sh', '-c', command], timeoutMs);
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? undefined };
+  };
+
   return {
+    execInPod,
     name: 'kubernetes',
     clients,
     settings,
