@@ -13,6 +13,7 @@ import { blastRadiusRefusal } from '../config/blast-radius.js';
 import { formatMs } from '../config/duration.js';
 import { TempestClient } from './client.js';
 import { formatReport } from '../activities/report/format.js';
+import { resilienceScore, type WeightedRun } from '../workflows/score.js';
 import type { ExperimentResult, ExperimentStatus, Verdict } from '../activities/types.js';
 
 export const EXIT = { ok: 0, fail: 1, error: 2 } as const;
@@ -250,6 +251,33 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
         const r = await c.result(id);
         out(o.json ? JSON.stringify(r, null, 2) : formatReport(r, { uiUrl: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace }));
         process.exitCode = exitCodeFor(r.verdict);
+      } finally {
+        await c.close();
+      }
+    });
+
+  program
+    .command('score')
+    .description('resilience score of finished runs: Σ(weight × probe success %) / Σ weight (Litmus)')
+    .argument('<workflowIds...>')
+    .option('-w, --weight <id=weight...>', 'weight per run, 0..10 (default 10)')
+    .action(async (ids: string[], o: { weight?: string[] }) => {
+      const weights = new Map<string, number>();
+      for (const w of o.weight ?? []) {
+        const m = /^(.+)=(\d+(\.\d+)?)$/.exec(w);
+        if (!m || Number(m[2]) > 10) throw new UsageError(`--weight ${w}: expected <workflowId>=<0..10>`);
+        weights.set(m[1], Number(m[2]));
+      }
+      for (const id of weights.keys()) if (!ids.includes(id)) throw new UsageError(`--weight names ${id}, which is not one of the runs given`);
+      const c = await connect(resolveConfig(g()));
+      try {
+        const runs: WeightedRun[] = [];
+        for (const id of ids) {
+          const r = await c.result(id);
+          runs.push({ name: id, weight: weights.get(id) ?? 10, probeSuccessPercentage: r.probeSuccessPercentage });
+          out(`${id}: ${r.verdict}, probe success ${r.probeSuccessPercentage}%, weight ${weights.get(id) ?? 10}`);
+        }
+        out(`resilience score: ${resilienceScore(runs).toFixed(1)}`);
       } finally {
         await c.close();
       }

@@ -28,6 +28,7 @@ import {
 } from '@temporalio/workflow';
 import type { ExperimentInput, FaultSpec, ProbeSpec } from '../config/spec.js';
 import { FAULT_STYLE } from '../config/spec.js';
+import { probeSuccessPercentage } from './score.js';
 import type {
   ExperimentResult,
   ExperimentStatus,
@@ -299,7 +300,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   const probeList = [...probeStates.values()];
   for (const p of probeList) if (p.status === 'Awaited') p.status = 'N/A';
   const passed = probeList.filter((p) => p.status === 'Passed').length;
-  const psp = probeList.length ? Math.floor((passed * 100) / probeList.length) : 100;
+  const psp = probeSuccessPercentage(passed, probeList.length);
   if (abortReason && verdict !== 'Error') {
     verdict = 'Aborted';
     reason = abortReason;

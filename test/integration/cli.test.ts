@@ -89,6 +89,13 @@ test('run --wait prints progress and the report, exit 0 on Pass; list/status/res
     expect(JSON.parse(res.out)).toMatchObject({ workflowId: id, verdict: 'Pass', probeSuccessPercentage: 100 });
     const st = await tempest(['--config', cfg.file, 'status', id]);
     expect(st.out).toContain('phase done');
+    const score = await tempest(['--config', cfg.file, 'score', id, '--weight', `${id}=7`]);
+    expect(score.code).toBe(0);
+    expect(score.out).toContain(`${id}: Pass, probe success 100%, weight 7`);
+    expect(score.out).toContain('resilience score: 100.0');
+    const badWeight = await tempest(['--config', cfg.file, 'score', id, '--weight', `${id}=eleven`]);
+    expect(badWeight.code).toBe(2);
+    expect(badWeight.err).toContain(`--weight ${id}=eleven: expected <workflowId>=<0..10>`);
     // search attributes: the run is listed with its verdict (visibility is eventually consistent)
     await waitFor('run listed', async () => {
       const l = await tempest(['--config', cfg.file, 'list', '--experiment', 'api-gateway-chaos', '-n', '50']);
