@@ -9,6 +9,8 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   setupFiles: ['<rootDir>/test/setup.ts'],
+  // .tempest/ holds etcd data, fleet state and reports: nothing for Jest's file map.
+  modulePathIgnorePatterns: ['<rootDir>/.tempest/', '<rootDir>/bench/.venv-ctk/', '<rootDir>/.venv/'],
   testTimeout: 120000,
   maxWorkers: 1,
   verbose: true,

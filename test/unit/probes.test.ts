@@ -149,6 +149,9 @@ function kubeApp(req: http.IncomingMessage, res: http.ServerResponse) {
   if (u.pathname === '/api/v1') {
     return json({ kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['list'] }] });
   }
+  if (u.pathname === '/apis/apps/v1') {
+    return json({ kind: 'APIResourceList', groupVersion: 'apps/v1', resources: [{ name: 'deployments', singularName: 'deployment', namespaced: true, kind: 'Deployment', verbs: ['list'] }] });
+  }
   if (u.pathname === '/apis/apps/v1/namespaces/shop/deployments') return json({ kind: 'DeploymentList', apiVersion: 'apps/v1', metadata: {}, items: k8sItems });
   if (u.pathname === '/api/v1/namespaces/shop/pods') return json({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: k8sItems });
   res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 }));
@@ -545,7 +548,7 @@ describe('cmdProbe', () => {
 
 // ---------------------------------------------------------------- k8sProbe (minimal)
 
-describe('k8sProbe (minimal: present/absent)', () => {
+describe('k8sProbe (present/absent against a small API stand-in)', () => {
   const kubeConfig = () => {
     const kc = new KubeConfig();
     kc.loadFromOptions({
@@ -563,10 +566,10 @@ describe('k8sProbe (minimal: present/absent)', () => {
     expect(out.reason).toMatch(/needs the kubernetes platform/);
   });
 
-  test('create/delete are not implemented yet', async () => {
-    const out = await run(k8sProbe({ operation: 'create', data: 'kind: ConfigMap' }), { k8s: kubeConfig() });
+  test('create without data is a configuration error (create/delete run against the real API in test/integration/k8s/probes.test.ts)', async () => {
+    const out = await run(k8sProbe({ operation: 'create' }), { k8s: kubeConfig() });
     expect(out).toMatchObject({ status: 'Failed', failureKind: 'error' });
-    expect(out.reason).toMatch(/not implemented yet/);
+    expect(out.reason).toMatch(/create needs `?data`?/);
   });
 
   test('present/absent with selectors against an API server', async () => {
