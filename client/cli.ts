@@ -13,6 +13,8 @@ import { blastRadiusRefusal } from '../config/blast-radius.js';
 import { formatMs } from '../config/duration.js';
 import { TempestClient } from './client.js';
 import { formatReport } from '../activities/report/format.js';
+import type { ProgressiveSpec } from '../config/spec.js';
+import { progressiveStatusQuery, type ProgressiveResult } from '../workflows/progressive.js';
 import { resilienceScore, type WeightedRun } from '../workflows/score.js';
 import type { ExperimentResult, ExperimentStatus, Verdict } from '../activities/types.js';
 
@@ -131,7 +133,7 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
 
   program
     .command('validate')
-    .description('parse ChaosEngine / ChaosSchedule / ChaosHypothesis / experiment-list YAML files and print what Tempest would run')
+    .description('parse ChaosEngine / ChaosSchedule / ChaosHypothesis / ProgressiveChaos / experiment-list YAML files and print what Tempest would run')
     .argument('<files...>')
     .action((files: string[]) => {
       for (const f of files) {
@@ -145,6 +147,10 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
             const s = d.schedule;
             const w = s.window ? `${hm(s.window.startMin)}-${hm(s.window.endMin)}` : 'any time';
             out(`${f}: ChaosSchedule ${s.name}: ${w} on days ${s.days.join(',') || 'all'}, at least ${formatMs(s.minChaosIntervalMs)} apart; engine ${s.engine.faults.map((x) => x.name).join(', ')}`);
+          } else if (d.kind === 'ProgressiveChaos') {
+            const pg = d.progressive;
+            out(`${f}: ProgressiveChaos ${pg.name} on ${pg.engine.name} (${pg.engine.faults.map((x) => x.name).join(', ')})`);
+            for (const s of pg.stages) out(`  ${s.id} "${s.name}": ${s.chaosPercentage}% for ${formatMs(s.durationMs)}, pass at >= ${s.successThreshold * 100}% probe checks${s.dependsOn ? `, after ${s.dependsOn}` : ''}`);
           } else {
             out(`${f}: experiment list: ${d.faults.map((x) => `${x.name} (${formatMs(x.durationMs)}, ${x.probes.length} probe(s))`).join(', ')}`);
           }
@@ -155,13 +161,15 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
 
   program
     .command('run')
-    .description('start a ChaosEngine (or a ChaosHypothesis) as a durable experiment workflow')
-    .argument('<file>', 'a file with one ChaosEngine or ChaosHypothesis')
+    .description('start a ChaosEngine, ChaosHypothesis or ProgressiveChaos as a durable workflow')
+    .argument('<file>', 'a file with one ChaosEngine, ChaosHypothesis or ProgressiveChaos')
     .option('-w, --wait', 'follow the run, print progress and the report; exit code from the verdict')
     .option('--dry-run', 'run guards and probes only; inject nothing')
     .option('--id <workflowId>', 'workflow id (default <engine>-<timestamp>-<random>)')
     .option('--json', 'with --wait: print the result record as JSON instead of the report')
     .action(async (file: string, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) => {
+      const progressive = loadFile(file).find((d) => d.kind === 'ProgressiveChaos');
+      if (progressive?.kind === 'ProgressiveChaos') return runProgressive(file, progressive.progressive, o);
       const spec = loadEngine(file);
       const cfg = resolveConfig(g());
       const refusal = blastRadiusRefusal(cfg, spec.target);
@@ -181,6 +189,48 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
         await c.close();
       }
     });
+
+  async function runProgressive(file: string, spec: ProgressiveSpec, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) {
+    const cfg = resolveConfig(g());
+    const refusal = blastRadiusRefusal(cfg, spec.engine.target);
+    if (refusal) throw new UsageError(`${file}: ${refusal}`);
+    const c = await connect(cfg);
+    try {
+      const h = await c.startProgressive(spec, { dryRun: o.dryRun, workflowId: o.id });
+      out(`started ${h.workflowId} (progressive: ${spec.stages.map((s) => `${s.id} ${s.chaosPercentage}%`).join(' -> ')})`);
+      out(`Temporal UI: ${uiLink(cfg, h.workflowId)}`);
+      if (!o.wait) return;
+      const resultP = h.result() as Promise<ProgressiveResult>;
+      let done = false;
+      resultP.then(() => (done = true), () => (done = true));
+      const seen = new Map<string, string>();
+      while (!done) {
+        try {
+          for (const s of await h.query(progressiveStatusQuery)) {
+            const line = `${s.state}${s.workflowId ? ` (${s.workflowId})` : ''}${s.reason ? `: ${s.reason}` : ''}`;
+            if (seen.get(s.id) !== line) {
+              seen.set(s.id, line);
+              out(`  ${s.id} "${s.name}" ${s.chaosPercentage}%: ${line}`);
+            }
+          }
+        } catch {
+          /* not started yet */
+        }
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      const r = await resultP;
+      out('');
+      if (o.json) out(JSON.stringify(r, null, 2));
+      else {
+        out(`Verdict: ${r.verdict}: ${r.reason}`);
+        for (const s of r.stages) out(`- ${s.id.padEnd(8)} ${s.state.padEnd(8)} ${String(s.chaosPercentage).padStart(3)}%  ${s.reason}`);
+        out(`Resilience score: ${r.resilienceScore.toFixed(1)}`);
+      }
+      process.exitCode = exitCodeFor(r.verdict);
+    } finally {
+      await c.close();
+    }
+  }
 
   program
     .command('status')

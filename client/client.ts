@@ -1,6 +1,7 @@
 /** A small typed client for programmatic starts (CI jobs, game-day runners) and for the CLI. */
 import { Client, Connection, WorkflowHandle, ScheduleOverlapPolicy, ScheduleNotFoundError, DAYS_OF_WEEK } from '@temporalio/client';
-import type { ExperimentInput, ExperimentSpec, RunOptions, ScheduleSpec } from '../config/spec.js';
+import type { ExperimentInput, ExperimentSpec, ProgressiveSpec, RunOptions, ScheduleSpec } from '../config/spec.js';
+import type { ProgressiveInput } from '../workflows/progressive.js';
 import { calendarFor } from '../workflows/gate.js';
 import type { ScheduleGateInput } from '../workflows/schedule-gate.js';
 import type { ExperimentResult, ExperimentStatus } from '../activities/types.js';
@@ -55,6 +56,18 @@ export class TempestClient {
       searchAttributes: options.searchAttributes
         ? { [SEARCH_ATTRIBUTES.experiment]: [spec.name], [SEARCH_ATTRIBUTES.namespace]: [spec.target.namespace], [SEARCH_ATTRIBUTES.verdict]: ['Running'] }
         : undefined,
+    });
+  }
+
+  /** Start the seed's progressive chaos: one child experiment per stage, gated by success thresholds. */
+  async startProgressive(spec: ProgressiveSpec, opts: StartOptions = {}): Promise<WorkflowHandle> {
+    const options = runOptionsFrom(this.config, { dryRun: opts.dryRun ?? false, ...opts.options });
+    const input: ProgressiveInput = { spec, options };
+    return this.client.workflow.start('progressiveWorkflow', {
+      taskQueue: this.config.temporal.taskQueue,
+      workflowId: opts.workflowId ?? runId(spec.name),
+      args: [input],
+      memo: { stages: spec.stages.map((s) => `${s.id}:${s.chaosPercentage}%`).join(','), engine: spec.engine.name },
     });
   }
 

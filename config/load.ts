@@ -15,13 +15,15 @@ import {
 } from './litmus.js';
 import { parseDurationMs } from './duration.js';
 import { applyHypothesis, engineFileOf, hypothesisSchema } from './hypothesis.js';
-import type { ExperimentSpec, FaultSpec, ScheduleSpec } from './spec.js';
+import type { ExperimentSpec, FaultSpec, ProgressiveSpec, ScheduleSpec } from './spec.js';
+import { engineFileOfProgressive, progressiveSchema, toProgressive } from './progressive.js';
 
 export type LoadedDoc =
   | { kind: 'ChaosEngine'; experiment: ExperimentSpec }
   | { kind: 'ChaosSchedule'; schedule: ScheduleSpec }
   | { kind: 'FaultBlock'; faults: FaultSpec[] }
-  | { kind: 'ChaosHypothesis'; experiment: ExperimentSpec };
+  | { kind: 'ChaosHypothesis'; experiment: ExperimentSpec }
+  | { kind: 'ProgressiveChaos'; progressive: ProgressiveSpec };
 
 /** Parse YAML text into plain JS documents; syntax errors carry line and column. */
 export function parseYamlDocuments(text: string, file: string): unknown[] {
@@ -121,8 +123,14 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
     }
     return { kind: 'ChaosHypothesis', experiment: applyHypothesis(h, engine, file, px) };
   }
+  if (kind === 'ProgressiveChaos') {
+    const pdoc = parseWith(progressiveSchema, doc, file, prefix);
+    const engineFile = engineFileOfProgressive(pdoc, file);
+    const engine = loadEngine(engineFile);
+    return { kind: 'ProgressiveChaos', progressive: toProgressive(pdoc, engine, file, px) };
+  }
   throw new ConfigError([
-    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine, ChaosSchedule, ChaosHypothesis (or a list of experiments)', value: kind },
+    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine, ChaosSchedule, ChaosHypothesis, ProgressiveChaos (or a list of experiments)', value: kind },
   ]);
 }
 

@@ -236,3 +236,11 @@ export interface HypothesisPlan {
   successCriteria: Array<{ description: string; probe?: string }>;
   rollbackPlan: string[];
 }
+
+/** The seed's progressive chaos: stages of the same engine with a growing blast radius. */
+export interface ProgressiveSpec {
+  name: string;
+  engine: ExperimentSpec;
+  /** In dependency order. */
+  stages: Array<{ id: string; name: string; chaosPercentage: number; durationMs: number; successThreshold: number; dependsOn?: string }>;
+}

@@ -1,3 +1,4 @@
 /** Workflow entry points registered by the worker (bundled once). */
 export { experimentWorkflow } from './experiment.js';
 export { scheduleGateWorkflow } from './schedule-gate.js';
+export { progressiveWorkflow } from './progressive.js';

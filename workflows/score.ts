@@ -21,3 +21,11 @@ export function resilienceScore(runs: WeightedRun[]): number {
   if (total === 0) return 0;
   return runs.reduce((a, r) => a + r.weight * r.probeSuccessPercentage, 0) / total;
 }
+
+/** Share of probe checks (individual probe runs) that passed; a run without probe checks counts 1 if it passed. */
+export function probeCheckRatio(r: { verdict: string; probes: Array<{ runs: number; failures: number }> }): number {
+  const runs = r.probes.reduce((a, p) => a + p.runs, 0);
+  if (!runs) return r.verdict === 'Pass' ? 1 : 0;
+  const failures = r.probes.reduce((a, p) => a + p.failures, 0);
+  return (runs - failures) / runs;
+}

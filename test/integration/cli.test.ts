@@ -125,3 +125,29 @@ test('abort from the CLI: the run ends Aborted with everything reverted; exit co
     expect(res.code).toBe(2);
   });
 }, 180_000);
+
+test('progressive chaos from the CLI: stages run in order against the fleet, exit 0 on Pass', async () => {
+  const cfg = testConfig(fleet);
+  writeEngine('engine.yaml', seedEngine().replace('value: "10"', 'value: "2"'));
+  const prog = writeEngine('progressive.yaml', `apiVersion: tempest.io/v1alpha1
+kind: ProgressiveChaos
+metadata:
+  name: cli-progressive
+spec:
+  engine: engine.yaml
+  progressive_chaos:
+    stage_1: {name: "Single Pod Failure", chaos_percentage: 10, duration: "4 seconds", success_threshold: 0.5}
+    stage_2: {name: "Multiple Pod Failures", chaos_percentage: 67, duration: "4 seconds", success_threshold: 0.5, depends_on: stage_1}
+`);
+  const worker = await createWorker({ config: cfg });
+  await worker.runUntil(async () => {
+    const r = await tempest(['--config', cfg.file, 'run', prog, '--wait']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/started cli-progressive-\S+ \(progressive: stage_1 10% -> stage_2 67%\)/);
+    expect(r.out).toMatch(/stage_1 "Single Pod Failure" 10%: running/);
+    expect(r.out).toContain('Verdict: Pass: all 2 stage(s) passed');
+    expect(r.out).toMatch(/- stage_2\s+passed\s+67%/);
+  });
+  expect((await fleet.client.owner()).ready).toBe(3);
+}, 180_000);

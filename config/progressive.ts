@@ -1,0 +1,90 @@
+/**
+ * The seed's progressive chaos as a runnable document (kind ProgressiveChaos): the `progressive_chaos` block,
+ * unchanged, plus the engine whose faults each stage runs with PODS_AFFECTED_PERC = chaos_percentage and
+ * TOTAL_CHAOS_DURATION = duration. Stages run in dependency order; a cycle or an unknown depends_on is refused.
+ */
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import type { ExperimentSpec, ProgressiveSpec } from './spec.js';
+
+/** "5 minutes", "90 seconds", "1 hour", "2h", "30m", "45s". */
+export function parseHumanDuration(v: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\s*$/i.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const u = m[2].toLowerCase();
+  const mult = u === 'ms' ? 1 : u.startsWith('s') ? 1000 : u.startsWith('m') ? 60_000 : 3_600_000;
+  return Math.round(n * mult);
+}
+
+const stageSchema = z
+  .object({
+    name: z.string().min(1),
+    chaos_percentage: z.number().min(0).max(100),
+    duration: z.string().min(1),
+    success_threshold: z.number().min(0).max(1),
+    depends_on: z.string().optional(),
+  })
+  .strict();
+
+export const progressiveSchema = z.object({
+  apiVersion: z.string().regex(/^tempest\.io\//, 'must be tempest.io/<version>'),
+  kind: z.literal('ProgressiveChaos'),
+  metadata: z.object({ name: z.string().min(1) }).passthrough(),
+  spec: z.object({
+    engine: z.string().min(1),
+    progressive_chaos: z.record(z.string(), stageSchema).refine((r) => Object.keys(r).length > 0, 'needs at least one stage'),
+  }),
+});
+
+export type ProgressiveDoc = z.infer<typeof progressiveSchema>;
+
+export function engineFileOfProgressive(doc: ProgressiveDoc, file: string): string {
+  return resolve(dirname(file), doc.spec.engine);
+}
+
+export function toProgressive(doc: ProgressiveDoc, engine: ExperimentSpec, file: string, px = ''): ProgressiveSpec {
+  const problems: ConfigProblem[] = [];
+  const stages = doc.spec.progressive_chaos;
+  const at = (id: string, field: string) => `${px}spec.progressive_chaos.${id}.${field}`;
+  const durations = new Map<string, number>();
+  for (const [id, s] of Object.entries(stages)) {
+    const ms = parseHumanDuration(s.duration);
+    if (ms === undefined || ms <= 0) problems.push({ file, path: at(id, 'duration'), message: 'must be a duration like "5 minutes", "90 seconds" or "1 hour"', value: s.duration });
+    else durations.set(id, ms);
+    if (s.depends_on !== undefined && !(s.depends_on in stages)) problems.push({ file, path: at(id, 'depends_on'), message: `no stage named ${s.depends_on}`, value: s.depends_on });
+  }
+  // Dependency order (Kahn); a cycle is an error naming the stages in it.
+  const order: string[] = [];
+  const placed = new Set<string>();
+  let progress = true;
+  while (progress && order.length < Object.keys(stages).length) {
+    progress = false;
+    for (const [id, s] of Object.entries(stages)) {
+      if (placed.has(id)) continue;
+      if (!s.depends_on || placed.has(s.depends_on) || !(s.depends_on in stages)) {
+        order.push(id);
+        placed.add(id);
+        progress = true;
+      }
+    }
+  }
+  if (order.length < Object.keys(stages).length) {
+    const cyc = Object.keys(stages).filter((id) => !placed.has(id));
+    problems.push({ file, path: `${px}spec.progressive_chaos`, message: `depends_on forms a cycle: ${cyc.join(' -> ')}` });
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    name: doc.metadata.name,
+    engine,
+    stages: order.map((id) => ({
+      id,
+      name: stages[id].name,
+      chaosPercentage: stages[id].chaos_percentage,
+      durationMs: durations.get(id)!,
+      successThreshold: stages[id].success_threshold,
+      dependsOn: stages[id].depends_on,
+    })),
+  };
+}
