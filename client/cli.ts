@@ -13,7 +13,8 @@ import { blastRadiusRefusal } from '../config/blast-radius.js';
 import { formatMs } from '../config/duration.js';
 import { TempestClient } from './client.js';
 import { formatReport } from '../activities/report/format.js';
-import type { ProgressiveSpec } from '../config/spec.js';
+import type { GameDaySpec, ProgressiveSpec } from '../config/spec.js';
+import { completeStepSignal, gameDayStatusQuery, type GameDayResult } from '../workflows/gameday.js';
 import { progressiveStatusQuery, type ProgressiveResult } from '../workflows/progressive.js';
 import { resilienceScore, type WeightedRun } from '../workflows/score.js';
 import type { ExperimentResult, ExperimentStatus, Verdict } from '../activities/types.js';
@@ -133,7 +134,7 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
 
   program
     .command('validate')
-    .description('parse ChaosEngine / ChaosSchedule / ChaosHypothesis / ProgressiveChaos / experiment-list YAML files and print what Tempest would run')
+    .description('parse ChaosEngine / ChaosSchedule / ChaosHypothesis / ProgressiveChaos / GameDay / experiment-list YAML files and print what Tempest would run')
     .argument('<files...>')
     .action((files: string[]) => {
       for (const f of files) {
@@ -151,6 +152,10 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
             const pg = d.progressive;
             out(`${f}: ProgressiveChaos ${pg.name} on ${pg.engine.name} (${pg.engine.faults.map((x) => x.name).join(', ')})`);
             for (const s of pg.stages) out(`  ${s.id} "${s.name}": ${s.chaosPercentage}% for ${formatMs(s.durationMs)}, pass at >= ${s.successThreshold * 100}% probe checks${s.dependsOn ? `, after ${s.dependsOn}` : ''}`);
+          } else if (d.kind === 'GameDay') {
+            const gd = d.gameDay;
+            out(`${f}: GameDay ${gd.name} (${gd.frequency ?? 'on demand'}, ${formatMs(gd.durationMs)}; ${gd.participants.join(', ')})`);
+            for (const sc of gd.scenarios) out(`  "${sc.name}" ${formatMs(sc.durationMs)}: ${sc.steps.map((st) => `${st.experiment} [${st.kind === 'engine' ? st.engine.name : 'manual'}]`).join(', ')}`);
           } else {
             out(`${f}: experiment list: ${d.faults.map((x) => `${x.name} (${formatMs(x.durationMs)}, ${x.probes.length} probe(s))`).join(', ')}`);
           }
@@ -161,8 +166,8 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
 
   program
     .command('run')
-    .description('start a ChaosEngine, ChaosHypothesis or ProgressiveChaos as a durable workflow')
-    .argument('<file>', 'a file with one ChaosEngine, ChaosHypothesis or ProgressiveChaos')
+    .description('start a ChaosEngine, ChaosHypothesis, ProgressiveChaos or GameDay as a durable workflow')
+    .argument('<file>', 'a file with one ChaosEngine, ChaosHypothesis, ProgressiveChaos or GameDay')
     .option('-w, --wait', 'follow the run, print progress and the report; exit code from the verdict')
     .option('--dry-run', 'run guards and probes only; inject nothing')
     .option('--id <workflowId>', 'workflow id (default <engine>-<timestamp>-<random>)')
@@ -170,6 +175,8 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
     .action(async (file: string, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) => {
       const progressive = loadFile(file).find((d) => d.kind === 'ProgressiveChaos');
       if (progressive?.kind === 'ProgressiveChaos') return runProgressive(file, progressive.progressive, o);
+      const gameDay = loadFile(file).find((d) => d.kind === 'GameDay');
+      if (gameDay?.kind === 'GameDay') return runGameDay(file, gameDay.gameDay, o);
       const spec = loadEngine(file);
       const cfg = resolveConfig(g());
       const refusal = blastRadiusRefusal(cfg, spec.target);
@@ -231,6 +238,79 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
       await c.close();
     }
   }
+
+  async function runGameDay(file: string, spec: GameDaySpec, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) {
+    const cfg = resolveConfig(g());
+    for (const sc of spec.scenarios) for (const st of sc.steps) {
+      if (st.kind !== 'engine') continue;
+      const refusal = blastRadiusRefusal(cfg, st.engine.target);
+      if (refusal) throw new UsageError(`${file}: ${sc.name}/${st.experiment}: ${refusal}`);
+    }
+    const c = await connect(cfg);
+    try {
+      const h = await c.startGameDay(spec, { dryRun: o.dryRun, workflowId: o.id });
+      out(`started game day ${h.workflowId} (${spec.scenarios.map((s) => s.name).join(' -> ')})`);
+      out(`Temporal UI: ${uiLink(cfg, h.workflowId)}`);
+      if (!o.wait) return;
+      const resultP = h.result() as Promise<GameDayResult>;
+      let done = false;
+      resultP.then(() => (done = true), () => (done = true));
+      const seen = new Map<string, string>();
+      while (!done) {
+        try {
+          for (const s of await h.query(gameDayStatusQuery)) {
+            const key = `${s.scenario}/${s.experiment}`;
+            if (seen.get(key) === s.state) continue;
+            seen.set(key, s.state);
+            if (s.state === 'awaiting') {
+              out(`  ${key}: waiting for the team: ${s.instructions}`);
+              out(`      report it: tempest gameday complete ${h.workflowId} "${s.scenario}" ${s.experiment} --outcome pass|fail --notes "..."`);
+            } else if (s.state !== 'pending') out(`  ${key}: ${s.state}${s.workflowId && s.state === 'running' ? ` (${s.workflowId})` : ''}${s.notes ? ` - ${s.notes}` : ''}`);
+          }
+        } catch {
+          /* not started yet */
+        }
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      const r = await resultP;
+      out('');
+      if (o.json) out(JSON.stringify(r, null, 2));
+      else {
+        out(`Verdict: ${r.verdict}: ${r.reason}`);
+        for (const s of r.steps) out(`- ${s.state.padEnd(8)} ${s.scenario} / ${s.experiment}${s.by ? ` (by ${s.by})` : ''}${s.notes ? `: ${s.notes}` : ''}`);
+        out(`Resilience score (automated steps): ${r.resilienceScore.toFixed(1)}`);
+      }
+      process.exitCode = exitCodeFor(r.verdict);
+    } finally {
+      await c.close();
+    }
+  }
+
+  program
+    .command('gameday')
+    .description('game-day steps done by people')
+    .command('complete')
+    .description('report a manual game-day step as done (pass or fail), with notes')
+    .argument('<workflowId>')
+    .argument('<scenario>', 'scenario name, as in the game-day file')
+    .argument('<experiment>', 'experiment name, as in the scenario')
+    .requiredOption('--outcome <pass|fail>', 'what happened')
+    .option('--notes <text>', 'what the team saw')
+    .option('--by <who>', 'who reports it', process.env.USER)
+    .action(async (id: string, scenario: string, experiment: string, o: { outcome: string; notes?: string; by?: string }) => {
+      if (o.outcome !== 'pass' && o.outcome !== 'fail') throw new UsageError(`--outcome must be pass or fail (got "${o.outcome}")`);
+      const c = await connect(resolveConfig(g()));
+      try {
+        const steps = await c.handle(id).query(gameDayStatusQuery);
+        const step = steps.find((s) => s.scenario === scenario && s.experiment === experiment);
+        if (!step) throw new UsageError(`${id} has no step ${scenario}/${experiment} (steps: ${steps.map((s) => `"${s.scenario}"/${s.experiment}`).join(', ')})`);
+        if (step.kind !== 'manual') throw new UsageError(`${scenario}/${experiment} is automated; Tempest reports it`);
+        await c.handle(id).signal(completeStepSignal, { scenario, experiment, outcome: o.outcome, notes: o.notes, by: o.by });
+        out(`reported ${scenario}/${experiment}: ${o.outcome}`);
+      } finally {
+        await c.close();
+      }
+    });
 
   program
     .command('status')
@@ -298,8 +378,17 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
       const cfg = resolveConfig(g());
       const c = await connect(cfg);
       try {
-        const r = await c.result(id);
-        out(o.json ? JSON.stringify(r, null, 2) : formatReport(r, { uiUrl: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace }));
+        const r = (await c.result(id)) as ExperimentResult | ProgressiveResult | GameDayResult;
+        if (o.json) out(JSON.stringify(r, null, 2));
+        else if ('steps' in r) {
+          out(`Game day ${r.name}: ${r.verdict}: ${r.reason}`);
+          for (const s of r.steps) out(`- ${s.state.padEnd(8)} ${s.scenario} / ${s.experiment}${s.by ? ` (by ${s.by})` : ''}${s.notes ? `: ${s.notes}` : ''}`);
+          out(`Resilience score (automated steps): ${r.resilienceScore.toFixed(1)}`);
+        } else if ('stages' in r) {
+          out(`Progressive ${r.name}: ${r.verdict}: ${r.reason}`);
+          for (const s of r.stages) out(`- ${s.id.padEnd(8)} ${s.state.padEnd(8)} ${String(s.chaosPercentage).padStart(3)}%  ${s.reason}`);
+          out(`Resilience score: ${r.resilienceScore.toFixed(1)}`);
+        } else out(formatReport(r, { uiUrl: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace }));
         process.exitCode = exitCodeFor(r.verdict);
       } finally {
         await c.close();

@@ -1,7 +1,8 @@
 /** A small typed client for programmatic starts (CI jobs, game-day runners) and for the CLI. */
 import { Client, Connection, WorkflowHandle, ScheduleOverlapPolicy, ScheduleNotFoundError, DAYS_OF_WEEK } from '@temporalio/client';
-import type { ExperimentInput, ExperimentSpec, ProgressiveSpec, RunOptions, ScheduleSpec } from '../config/spec.js';
+import type { ExperimentInput, ExperimentSpec, GameDaySpec, ProgressiveSpec, RunOptions, ScheduleSpec } from '../config/spec.js';
 import type { ProgressiveInput } from '../workflows/progressive.js';
+import type { GameDayInput } from '../workflows/gameday.js';
 import { calendarFor } from '../workflows/gate.js';
 import type { ScheduleGateInput } from '../workflows/schedule-gate.js';
 import type { ExperimentResult, ExperimentStatus } from '../activities/types.js';
@@ -68,6 +69,18 @@ export class TempestClient {
       workflowId: opts.workflowId ?? runId(spec.name),
       args: [input],
       memo: { stages: spec.stages.map((s) => `${s.id}:${s.chaosPercentage}%`).join(','), engine: spec.engine.name },
+    });
+  }
+
+  /** Start a game day: scenarios of automated experiments and manual steps, each time-boxed. */
+  async startGameDay(spec: GameDaySpec, opts: StartOptions = {}): Promise<WorkflowHandle> {
+    const options = runOptionsFrom(this.config, { dryRun: opts.dryRun ?? false, ...opts.options });
+    const input: GameDayInput = { spec, options };
+    return this.client.workflow.start('gameDayWorkflow', {
+      taskQueue: this.config.temporal.taskQueue,
+      workflowId: opts.workflowId ?? runId(spec.name),
+      args: [input],
+      memo: { participants: spec.participants.join(','), scenarios: spec.scenarios.map((s) => s.name).join(' | ') },
     });
   }
 

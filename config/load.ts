@@ -15,7 +15,8 @@ import {
 } from './litmus.js';
 import { parseDurationMs } from './duration.js';
 import { applyHypothesis, engineFileOf, hypothesisSchema } from './hypothesis.js';
-import type { ExperimentSpec, FaultSpec, ProgressiveSpec, ScheduleSpec } from './spec.js';
+import type { ExperimentSpec, FaultSpec, GameDaySpec, ProgressiveSpec, ScheduleSpec } from './spec.js';
+import { gameDaySchema, toGameDay } from './gameday.js';
 import { engineFileOfProgressive, progressiveSchema, toProgressive } from './progressive.js';
 
 export type LoadedDoc =
@@ -23,7 +24,8 @@ export type LoadedDoc =
   | { kind: 'ChaosSchedule'; schedule: ScheduleSpec }
   | { kind: 'FaultBlock'; faults: FaultSpec[] }
   | { kind: 'ChaosHypothesis'; experiment: ExperimentSpec }
-  | { kind: 'ProgressiveChaos'; progressive: ProgressiveSpec };
+  | { kind: 'ProgressiveChaos'; progressive: ProgressiveSpec }
+  | { kind: 'GameDay'; gameDay: GameDaySpec };
 
 /** Parse YAML text into plain JS documents; syntax errors carry line and column. */
 export function parseYamlDocuments(text: string, file: string): unknown[] {
@@ -129,8 +131,12 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
     const engine = loadEngine(engineFile);
     return { kind: 'ProgressiveChaos', progressive: toProgressive(pdoc, engine, file, px) };
   }
+  if (kind === 'GameDay') {
+    const gdoc = parseWith(gameDaySchema, doc, file, prefix);
+    return { kind: 'GameDay', gameDay: toGameDay(gdoc, file, (f) => loadEngine(f), px) };
+  }
   throw new ConfigError([
-    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine, ChaosSchedule, ChaosHypothesis, ProgressiveChaos (or a list of experiments)', value: kind },
+    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine, ChaosSchedule, ChaosHypothesis, ProgressiveChaos, GameDay (or a list of experiments)', value: kind },
   ]);
 }
 

@@ -244,3 +244,17 @@ export interface ProgressiveSpec {
   /** In dependency order. */
   stages: Array<{ id: string; name: string; chaosPercentage: number; durationMs: number; successThreshold: number; dependsOn?: string }>;
 }
+
+/** A game day: scenarios of automated experiments (engines) and manual steps, each scenario time-boxed. */
+export interface GameDaySpec {
+  name: string;
+  frequency?: string;
+  durationMs: number;
+  participants: string[];
+  scenarios: Array<{
+    name: string;
+    description?: string;
+    durationMs: number;
+    steps: Array<{ experiment: string } & ({ kind: 'engine'; engine: ExperimentSpec } | { kind: 'manual'; instructions: string })>;
+  }>;
+}

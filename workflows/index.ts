@@ -2,3 +2,4 @@
 export { experimentWorkflow } from './experiment.js';
 export { scheduleGateWorkflow } from './schedule-gate.js';
 export { progressiveWorkflow } from './progressive.js';
+export { gameDayWorkflow } from './gameday.js';

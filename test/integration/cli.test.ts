@@ -151,3 +151,35 @@ spec:
   });
   expect((await fleet.client.owner()).ready).toBe(3);
 }, 180_000);
+
+test('game day from the CLI: a manual step reported with `tempest gameday complete`, result printed', async () => {
+  const cfg = testConfig(fleet);
+  writeEngine('engine.yaml', seedEngine().replace('value: "60"', 'value: "4"').replace('value: "10"', 'value: "2"'));
+  const gd = writeEngine('gameday.yaml', `apiVersion: tempest.io/v1alpha1
+kind: GameDay
+metadata: {name: cli-gameday}
+spec:
+  catalog:
+    zone_failure: {engine: engine.yaml}
+    database_failover: {manual: "switch the primary over"}
+  game_days:
+    duration: "10 minutes"
+    scenarios:
+      - {name: "Complete Region Failure", duration: "5 minutes", experiments: [zone_failure, database_failover]}
+`);
+  const worker = await createWorker({ config: cfg });
+  await worker.runUntil(async () => {
+    const started = await tempest(['--config', cfg.file, 'run', gd, '--id', `cli-gd-${Date.now()}`]);
+    expect(started.code).toBe(0);
+    const id = /started game day (\S+)/.exec(started.out)![1];
+    const notManual = await tempest(['--config', cfg.file, 'gameday', 'complete', id, 'Complete Region Failure', 'zone_failure', '--outcome', 'pass']);
+    expect(notManual.code).toBe(2);
+    expect(notManual.err).toContain('is automated; Tempest reports it');
+    const rep = await tempest(['--config', cfg.file, 'gameday', 'complete', id, 'Complete Region Failure', 'database_failover', '--outcome', 'pass', '--notes', 'failover took 14 s', '--by', 'alice']);
+    expect(rep.out).toContain('reported Complete Region Failure/database_failover: pass');
+    const res = await tempest(['--config', cfg.file, 'results', id]);
+    expect(res.code).toBe(0);
+    expect(res.out).toContain('Game day cli-gameday: Pass: all 2 step(s) passed');
+    expect(res.out).toContain('passed   Complete Region Failure / database_failover (by alice): failover took 14 s');
+  });
+}, 180_000);

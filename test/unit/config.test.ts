@@ -65,7 +65,7 @@ const bad = (name: string) => join(BAD, name);
 // ---------------------------------------------------------------- 1. the seed's documents
 
 describe('examples parse', () => {
-  const files = ['engines', 'faults', 'schedules', 'hypotheses', 'progressive'].flatMap((d) =>
+  const files = ['engines', 'faults', 'schedules', 'hypotheses', 'progressive', 'gamedays'].flatMap((d) =>
     readdirSync(join(EXAMPLES, d))
       .filter((f) => /\.ya?ml$/.test(f))
       .map((f) => join(EXAMPLES, d, f)),
@@ -79,7 +79,7 @@ describe('examples parse', () => {
     const docs = loadFile(file);
     expect(docs.length).toBeGreaterThanOrEqual(1);
     for (const d of docs) {
-      const faults = d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis' ? d.experiment.faults : d.kind === 'ChaosSchedule' ? d.schedule.engine.faults : d.kind === 'ProgressiveChaos' ? d.progressive.engine.faults : d.faults;
+      const faults = d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis' ? d.experiment.faults : d.kind === 'ChaosSchedule' ? d.schedule.engine.faults : d.kind === 'ProgressiveChaos' ? d.progressive.engine.faults : d.kind === 'GameDay' ? d.gameDay.scenarios.flatMap((sc) => sc.steps.flatMap((st) => (st.kind === 'engine' ? st.engine.faults : []))) : d.faults;
       expect(faults.length).toBeGreaterThanOrEqual(1);
       for (const f of faults) {
         expect(FAULT_NAMES).toContain(f.name);
@@ -399,7 +399,7 @@ describe('bad inputs give one ConfigError naming file, path and value', () => {
     ['bad-probe-mode.yaml', 'spec.experiments[0].spec.probe[0].mode', 'Sometimes', /Continuous/],
     ['bad-criteria.yaml', 'spec.experiments[0].spec.probe[0]["httpProbe/inputs"].method.get.criteria', '=~', /==, != or oneOf/],
     ['schedule-bad-start.yaml', 'spec.schedule.repeat.timeRange.startTime', '25:00', /HH:MM/],
-    ['unsupported-kind.yaml', 'kind', 'ChaosExperiment', /ChaosEngine, ChaosSchedule, ChaosHypothesis, ProgressiveChaos/],
+    ['unsupported-kind.yaml', 'kind', 'ChaosExperiment', /ChaosEngine, ChaosSchedule, ChaosHypothesis, ProgressiveChaos, GameDay/],
   ])('%s -> %s', (file, path, value, what) => {
     const { err, p } = oneProblem(() => loadFile(bad(file)));
     expect(p.file).toBe(bad(file));
