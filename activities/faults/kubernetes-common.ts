@@ -492,6 +492,42 @@ async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, c
   };
 }
 
+/**
+ * Verification of an ephemeral-container fault: until every recorded pod is clean (or the verify timeout), look at
+ * each live pod with `check` (a pod gone, replaced, or never given the fault container counts as clean: the fault
+ * went with it). `check` may throw NotYetClean when waiting will not help.
+ */
+async function verifyEphemeralPods(
+  what: string,
+  ctx: K8sFaultContext,
+  ledger: K8sLedger,
+  check: (name: string, r: EphemeralPodRecord, pod: V1Pod) => { clean: boolean; observed: string },
+): Promise<string> {
+  const rec = await ephemeralPods(ledger, await ledger.read());
+  if (!Object.keys(rec.pods).length) return 'nothing was injected';
+  return waitClean(
+    what,
+    async () => {
+      const seen: string[] = [];
+      let clean = true;
+      for (const [name, r] of Object.entries(rec.pods)) {
+        const { pod, why } = await livePod(ctx, name, r);
+        if (!pod) {
+          seen.push(`${name}: ${why}`);
+          continue;
+        }
+        const c = check(name, r, pod);
+        clean &&= c.clean;
+        seen.push(c.observed);
+      }
+      return { clean, observed: seen.join('; ') };
+    },
+    ctx,
+    ctx.settings.verifyTimeoutMs,
+    1000,
+  );
+}
+
 /** Per pod: the live pod for a record, or why there is nothing left to do there. */
 async function livePod(ctx: K8sFaultContext, name: string, r: EphemeralPodRecord): Promise<{ pod?: V1Pod; why?: string }> {
   const pod = await ctx.target.pod(name);
@@ -556,41 +592,20 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
       return undone;
     },
 
-    async verify(ref, ctx, ledger) {
-      const rec = await ephemeralPods(ledger, await ledger.read());
-      if (!Object.keys(rec.pods).length) return 'nothing was injected';
-      return waitClean(
-        `${ref.fault.name} stopped`,
-        async () => {
-          const seen: string[] = [];
-          let clean = true;
-          for (const [name, r] of Object.entries(rec.pods)) {
-            const { pod, why } = await livePod(ctx, name, r);
-            if (!pod) {
-              seen.push(`${name}: ${why}`);
-              continue;
-            }
-            const s = ephemeralStatus(pod, r.container);
-            const undo = r.undo[r.undo.length - 1];
-            const us = undo ? ephemeralStatus(pod, undo) : undefined;
-            if (!s?.state?.terminated && us?.state?.terminated && us.state.terminated.exitCode !== 0) {
-              throw tempestError('NotYetClean', `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode} and ${r.container} is ${describeState(s)}`);
-            }
-            if (s?.state?.terminated) seen.push(`${name}: ${r.container} ${describeState(s)}`);
-            else if (!s && noRuntimeBehind(pod)) {
-              seen.push(`${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: ${r.container} is in the spec, undo ${undo ?? 'none'} added`);
-            } else {
-              clean = false;
-              seen.push(`${name}: ${r.container} ${describeState(s)}${undo ? `, undo ${undo} ${describeState(ephemeralStatus(pod, undo))}` : ''}`);
-            }
-          }
-          return { clean, observed: seen.join('; ') };
-        },
-        ctx,
-        ctx.settings.verifyTimeoutMs,
-        1000,
-      );
-    },
+    verify: (ref, ctx, ledger) =>
+      verifyEphemeralPods(`${ref.fault.name} stopped`, ctx, ledger, (name, r, pod) => {
+        const s = ephemeralStatus(pod, r.container);
+        const undo = r.undo[r.undo.length - 1];
+        const us = undo ? ephemeralStatus(pod, undo) : undefined;
+        if (!s?.state?.terminated && us?.state?.terminated && us.state.terminated.exitCode !== 0) {
+          throw tempestError('NotYetClean', `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode} and ${r.container} is ${describeState(s)}`);
+        }
+        if (s?.state?.terminated) return { clean: true, observed: `${name}: ${r.container} ${describeState(s)}` };
+        if (!s && noRuntimeBehind(pod)) {
+          return { clean: true, observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: ${r.container} is in the spec, undo ${undo ?? 'none'} added` };
+        }
+        return { clean: false, observed: `${name}: ${r.container} ${describeState(s)}${undo ? `, undo ${undo} ${describeState(ephemeralStatus(pod, undo))}` : ''}` };
+      }),
   };
 }
 
@@ -686,48 +701,25 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
       return undone;
     },
 
-    async verify(ref, ctx, ledger) {
-      const rec = await ephemeralPods(ledger, await ledger.read());
-      if (!Object.keys(rec.pods).length) return 'nothing was injected';
-      return waitClean(
-        `${ref.fault.name} removed`,
-        async () => {
-          const seen: string[] = [];
-          let clean = true;
-          for (const [name, r] of Object.entries(rec.pods)) {
-            const { pod, why } = await livePod(ctx, name, r);
-            if (!pod) {
-              seen.push(`${name}: ${why}`);
-              continue;
-            }
-            if (r.undoMode === 'exec' && r.execObserved !== undefined) {
-              const ok = !/netem/.test(r.execObserved);
-              clean &&= ok;
-              seen.push(`${name}: exec in ${r.container}: tc qdisc show -> ${r.execObserved.replace(/\s+/g, ' ').slice(0, 120)}`);
-              continue;
-            }
-            const undo = r.undo[r.undo.length - 1];
-            const us = undo ? ephemeralStatus(pod, undo) : undefined;
-            if (us?.state?.terminated && us.state.terminated.exitCode !== 0) {
-              // waiting will not help: the next revert attempt adds another undo container
-              throw tempestError('NotYetClean', `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode}: netem may still be on ${netInterface(ref.fault)}`);
-            }
-            if (us?.state?.terminated?.exitCode === 0) seen.push(`${name}: ${undo} terminated (exit 0: no netem on ${netInterface(ref.fault)})`);
-            else if (!us && undo && noRuntimeBehind(pod)) {
-              seen.push(
-                `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: undo ${undo} added${r.execRefused ? ` after exec was refused (${r.execRefused.slice(0, 100)})` : ''}`,
-              );
-            } else {
-              clean = false;
-              seen.push(`${name}: ${undo ? `undo ${undo} ${describeState(us)}` : 'not undone yet'}`);
-            }
-          }
-          return { clean, observed: seen.join('; ') };
-        },
-        ctx,
-        ctx.settings.verifyTimeoutMs,
-        1000,
-      );
-    },
+    verify: (ref, ctx, ledger) =>
+      verifyEphemeralPods(`${ref.fault.name} removed`, ctx, ledger, (name, r, pod) => {
+        if (r.undoMode === 'exec' && r.execObserved !== undefined) {
+          return { clean: !/netem/.test(r.execObserved), observed: `${name}: exec in ${r.container}: tc qdisc show -> ${r.execObserved.replace(/\s+/g, ' ').slice(0, 120)}` };
+        }
+        const undo = r.undo[r.undo.length - 1];
+        const us = undo ? ephemeralStatus(pod, undo) : undefined;
+        if (us?.state?.terminated && us.state.terminated.exitCode !== 0) {
+          // waiting will not help: the next revert attempt adds another undo container
+          throw tempestError('NotYetClean', `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode}: netem may still be on ${netInterface(ref.fault)}`);
+        }
+        if (us?.state?.terminated?.exitCode === 0) return { clean: true, observed: `${name}: ${undo} terminated (exit 0: no netem on ${netInterface(ref.fault)})` };
+        if (!us && undo && noRuntimeBehind(pod)) {
+          return {
+            clean: true,
+            observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: undo ${undo} added${r.execRefused ? ` after exec was refused (${r.execRefused.slice(0, 100)})` : ''}`,
+          };
+        }
+        return { clean: false, observed: `${name}: ${undo ? `undo ${undo} ${describeState(us)}` : 'not undone yet'}` };
+      }),
   };
 }

@@ -31,6 +31,7 @@ import type {
   V1APIResourceList,
 } from '@kubernetes/client-node';
 import type { K8sProbeInputs } from '../../config/spec.js';
+import { describeOp, parseForbidden, statusOf, type K8sOp } from '../platform/k8s/status.js';
 import { abortableSleep, verdictOf } from './attempts.js';
 import { ProbeError, type AttemptContext, type AttemptResult, type ProbeDeps, type ProbeDriver } from './types.js';
 
@@ -148,38 +149,8 @@ function requireVerb(res: V1APIResource, apiVersion: string, verb: string): void
 
 // ---------------------------------------------------------------- API errors → reasons
 
-interface Status {
-  code?: number;
-  reason?: string;
-  message?: string;
-}
-
-function statusOf(err: unknown): Status | undefined {
-  const e = err as { code?: unknown; body?: unknown };
-  if (typeof e?.code !== 'number') return undefined;
-  let body: unknown = e.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      body = { message: body };
-    }
-  }
-  const b = (body ?? {}) as Status;
-  return { code: e.code, reason: b.reason, message: b.message };
-}
-
-interface Op {
-  verb: string;
-  resource: string;
-  namespace?: string;
-  name?: string;
-}
-
-const describeOp = (op: Op): string => `${op.verb} ${op.resource}${op.name ? ` ${op.name}` : ''}${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
-
 /** A failed API call as a ProbeError whose reason says what was refused and why. */
-function apiFailure(err: unknown, op: Op): ProbeError {
+function apiFailure(err: unknown, op: K8sOp): ProbeError {
   if (err instanceof ProbeError) return err;
   const s = statusOf(err);
   if (!s) {
@@ -191,10 +162,8 @@ function apiFailure(err: unknown, op: Op): ProbeError {
   const msg = s.message ?? s.reason ?? `HTTP ${s.code}`;
   switch (s.code) {
     case 403: {
-      // `User "u" cannot list resource "pods" in API group "" in the namespace "ns"`
-      const m = /User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/.exec(msg);
-      if (!m) return new ProbeError(`k8sProbe: ${describeOp(op)}: forbidden (403, RBAC or admission): ${msg}`);
-      const [, user, verb, resource, group, ns] = m;
+      const { user, verb, resource, group, namespace: ns } = parseForbidden(msg);
+      if (verb === undefined) return new ProbeError(`k8sProbe: ${describeOp(op)}: forbidden (403, RBAC or admission): ${msg}`);
       const where = ns ? ` in namespace ${ns}` : ' (cluster-wide)';
       return new ProbeError(
         `k8sProbe: forbidden: ${user} may not ${verb} ${resource}${where} (RBAC: grant verb "${verb}" on resource "${resource}"${group !== undefined ? ` in API group "${group}"` : ''}${ns ? ` with a Role in namespace ${ns}` : ' with a ClusterRole'}): ${msg}`,

@@ -2,17 +2,21 @@
 import { loadText } from '../../config/load.js';
 import type { ExperimentSpec } from '../../config/spec.js';
 
-export function engine(name: string, fault: string, env: Record<string, string>, probes = ''): ExperimentSpec {
+/**
+ * The Litmus YAML of a seed-shaped ChaosEngine on a Deployment `app` in `ns`: one experiment `fault` with `env`
+ * (`emptyEnv` stands for an empty env list) and, when given, `probes` (YAML list items at probe indentation).
+ */
+export function engineYaml(name: string, ns: string, app: string, fault: string, env: Record<string, string>, probes = '', emptyEnv = ''): string {
   const envYaml = Object.entries(env).map(([k, v]) => `            - name: ${k}\n              value: "${v}"`).join('\n');
-  const text = `apiVersion: litmuschaos.io/v1alpha1
+  return `apiVersion: litmuschaos.io/v1alpha1
 kind: ChaosEngine
 metadata:
   name: ${name}
-  namespace: footanalytics
+  namespace: ${ns}
 spec:
   appinfo:
-    appns: footanalytics
-    applabel: "app.kubernetes.io/name=api-gateway"
+    appns: ${ns}
+    applabel: "app.kubernetes.io/name=${app}"
     appkind: deployment
   chaosServiceAccount: chaos-service-account
   experiments:
@@ -20,8 +24,12 @@ spec:
       spec:
         components:
           env:
-${envYaml}
+${envYaml || emptyEnv}
 ${probes ? `        probe:\n${probes}` : ''}`;
+}
+
+export function engine(name: string, fault: string, env: Record<string, string>, probes = ''): ExperimentSpec {
+  const text = engineYaml(name, 'footanalytics', 'api-gateway', fault, env, probes);
   const [doc] = loadText(text, `${name}.yaml`);
   if (doc.kind !== 'ChaosEngine') throw new Error('not an engine');
   return doc.experiment;

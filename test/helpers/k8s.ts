@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { engineYaml } from './engines.js';
+import { waitFor as pollUntil } from './fleet.js';
 import { ROOT } from './temporal.js';
 import { loadText } from '../../config/load.js';
 import type { ExperimentSpec } from '../../config/spec.js';
@@ -97,20 +99,17 @@ export async function ensureSeedClean(a: Admin = admin()): Promise<void> {
   await scrubLedgers(a);
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** What a suite's beforeAll starts with: the cluster up, the seed applied with clean ledgers; the admin identity. */
+export async function seededCluster(): Promise<Admin> {
+  ensureCluster();
+  const a = admin();
+  await ensureSeedClean(a);
+  return a;
 }
+
+/** fleet.ts's waitFor with the longer defaults of a real control plane (60 s, every 250 ms). */
+export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> =>
+  pollUntil(what, fn, timeoutMs, everyMs);
 
 export async function pods(a: Admin, name: SeedApp): Promise<k8s.V1Pod[]> {
   const s = SEED[name];
@@ -227,25 +226,7 @@ export function k8sConfig(kubeconfig: string | undefined, over: Record<string, u
 /** A seed-shaped ChaosEngine for any of the two seed apps, parsed by the real Litmus parser. */
 export function k8sEngine(name: string, app: SeedApp, fault: string, env: Record<string, string>, probes = ''): ExperimentSpec {
   const ns = SEED[app].namespace;
-  const envYaml = Object.entries(env).map(([k, v]) => `            - name: ${k}\n              value: "${v}"`).join('\n');
-  const text = `apiVersion: litmuschaos.io/v1alpha1
-kind: ChaosEngine
-metadata:
-  name: ${name}
-  namespace: ${ns}
-spec:
-  appinfo:
-    appns: ${ns}
-    applabel: "app.kubernetes.io/name=${app}"
-    appkind: deployment
-  chaosServiceAccount: chaos-service-account
-  experiments:
-    - name: ${fault}
-      spec:
-        components:
-          env:
-${envYaml || '            []'}
-${probes ? `        probe:\n${probes}` : ''}`;
+  const text = engineYaml(name, ns, app, fault, env, probes, '            []');
   const [doc] = loadText(text, `${name}.yaml`);
   if (doc.kind !== 'ChaosHypothesis' && doc.kind !== 'ChaosEngine') throw new Error(`not an engine: ${doc.kind}`);
   return (doc as { experiment: ExperimentSpec }).experiment;

@@ -4,7 +4,6 @@
  * replicas) outlives it, as a fault outlives a crashed injector. A new worker process picks the run up
  * from its history and every fault is reverted and verified — asserted on the real state, not on logs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { TempestClient } from '../../client/client.js';
 import { findStressors } from '../../activities/faults/stressor.js';
@@ -12,44 +11,20 @@ import { ledgerKey } from '../../activities/faults/driver.js';
 import { startFleet, waitFor, isAlive, type TestFleet } from '../helpers/fleet.js';
 import { testConfig } from '../helpers/config.js';
 import { engine, healthProbe } from '../helpers/engines.js';
-import { ROOT } from '../helpers/temporal.js';
+import { killWorkerProcesses, sigkill, startWorkerProcess } from '../helpers/worker-process.js';
 
 let fleet: TestFleet;
 let connection: Connection;
-const workers: ChildProcess[] = [];
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   fleet = await startFleet();
 }, 90_000);
 afterAll(async () => {
-  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+  killWorkerProcesses();
   await fleet?.stop();
   await connection?.close();
 });
-
-function startWorkerProcess(configFile: string): Promise<ChildProcess> {
-  const child = spawn(`${ROOT}bin/tempest`, ['--config', configFile, 'worker'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('worker ready')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out}`)));
-    setTimeout(() => reject(new Error(`worker not ready after 90 s:\n${out}`)), 90_000);
-  });
-}
-
-function sigkill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 test('SIGKILL the worker mid-chaos: a new worker resumes the run and reverts the CPU stressors', async () => {
   const cfg = testConfig(fleet);

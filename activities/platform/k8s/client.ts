@@ -18,6 +18,9 @@ import { AppsV1Api, CoreV1Api, Exec, KubeConfig, PatchStrategy, setHeaderOptions
 import { ApplicationFailure } from '@temporalio/common';
 import type { TempestConfig } from '../../../config/tempest-config.js';
 import { tempestError } from '../../errors.js';
+import { describeOp, parseForbidden, statusOf, type K8sOp, type K8sStatus } from './status.js';
+
+export { describeOp, parseForbidden, type K8sOp, type K8sStatus } from './status.js';
 
 /** Where the mounted service-account token of a pod lives (in-cluster configuration). */
 export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -84,48 +87,6 @@ export function makeClients(kc: KubeConfig, source: string): K8sClients {
 /** Header options for patch calls (client-node 1.x sends application/json-patch+json unless told otherwise). */
 export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 export const STRATEGIC_MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
-
-/** What a call was trying to do: the words of the RBAC rule it needs. */
-export interface K8sOp {
-  verb: string;
-  /** plural resource, with subresource: "pods", "pods/exec", "deployments" */
-  resource: string;
-  namespace?: string;
-  name?: string;
-}
-
-export function describeOp(op: K8sOp): string {
-  return `${op.verb} ${op.resource}${op.name ? ` ${op.name}` : ''}${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
-}
-
-/** The Status object of a failed API call, whatever shape the client handed it over in. */
-export interface K8sStatus {
-  code?: number;
-  reason?: string;
-  message?: string;
-}
-
-function statusOf(err: unknown): K8sStatus | undefined {
-  const e = err as { code?: unknown; body?: unknown };
-  if (typeof e?.code !== 'number') return undefined;
-  let body: unknown = e.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      body = { message: body };
-    }
-  }
-  const b = (body ?? {}) as K8sStatus;
-  return { code: e.code, reason: b.reason, message: b.message };
-}
-
-/** `User "u" cannot list resource "pods" in API group "" in the namespace "ns"` -> its parts. */
-export function parseForbidden(message: string): { user?: string; verb?: string; resource?: string; group?: string; namespace?: string } {
-  const m = /User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/.exec(message);
-  if (!m) return {};
-  return { user: m[1], verb: m[2], resource: m[3], group: m[4], namespace: m[5] };
-}
 
 /** A Status (from an API error, or from an exec stream) as a typed failure. */
 export function failureFromStatus(s: K8sStatus, op: K8sOp, via = 'API'): ApplicationFailure {

@@ -14,10 +14,7 @@ import { K8sLedger, faultIds, type EphemeralRecord, type LedgerEntry } from '../
 import { podNetworkLatencyKubernetes } from '../../../activities/faults/pod-network-latency/kubernetes.js';
 import { GPU_HOG_SCRIPT } from '../../../activities/faults/gpu-memory-hog/kubernetes.js';
 import {
-  admin,
   cleanupTestFiles,
-  ensureCluster,
-  ensureSeedClean,
   failureOf,
   faultRef,
   freshPods,
@@ -29,6 +26,7 @@ import {
   ownerAnnotations,
   patchPodStatus,
   saKubeconfig,
+  seededCluster,
   waitFor,
   type Admin,
   type SeedApp
@@ -40,9 +38,7 @@ let ai: KubernetesPlatform;
 let footCfgFile: string;
 
 beforeAll(async () => {
-  ensureCluster();
-  a = admin();
-  await ensureSeedClean(a);
+  a = await seededCluster();
   footCfgFile = await saKubeconfig('footanalytics', a);
   foot = createKubernetesPlatform(k8sConfig(footCfgFile), { verifyTimeoutMs: 20_000 });
   ai = createKubernetesPlatform(k8sConfig(await saKubeconfig('ai-processing', a)), { verifyTimeoutMs: 20_000 });

@@ -6,15 +6,13 @@
  */
 import { createKubernetesPlatform, type KubernetesPlatform } from '../../../activities/platform/kubernetes.js';
 import { faultIds } from '../../../activities/faults/kubernetes-common.js';
-import { admin, ensureCluster, ensureSeedClean, failureOf, faultRef, injectReq, k8sConfig, k8sEngine, ledgerKeys, noCtx, pods, saKubeconfig, waitReady, type Admin, cleanupTestFiles } from '../../helpers/k8s.js';
+import { failureOf, faultRef, injectReq, k8sConfig, k8sEngine, ledgerKeys, noCtx, pods, saKubeconfig, waitReady, type Admin, cleanupTestFiles, seededCluster } from '../../helpers/k8s.js';
 
 let a: Admin;
 let ai: KubernetesPlatform;
 
 beforeAll(async () => {
-  ensureCluster();
-  a = admin();
-  await ensureSeedClean(a);
+  a = await seededCluster();
   ai = createKubernetesPlatform(k8sConfig(await saKubeconfig('ai-processing', a)), { verifyTimeoutMs: 10_000 });
 }, 900_000);
 

@@ -17,8 +17,6 @@ import {
   admin,
   cleanupTestFiles,
   apply,
-  ensureCluster,
-  ensureSeedClean,
   failureOf,
   faultRef,
   injectReq,
@@ -28,6 +26,7 @@ import {
   ownerAnnotations,
   saKubeconfig,
   waitFor,
+  seededCluster,
   type Admin
 } from '../../helpers/k8s.js';
 
@@ -36,9 +35,7 @@ let saFoot: string;
 let saAi: string;
 
 beforeAll(async () => {
-  ensureCluster();
-  a = admin();
-  await ensureSeedClean(a);
+  a = await seededCluster();
   saFoot = await saKubeconfig('footanalytics', a);
   saAi = await saKubeconfig('ai-processing', a);
 }, 900_000);

@@ -9,10 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { createKubernetesPlatform, type KubernetesPlatform } from '../../../activities/platform/kubernetes.js';
 import { faultIds, type LedgerEntry } from '../../../activities/faults/kubernetes-common.js';
 import {
-  admin,
   cleanupTestFiles,
-  ensureCluster,
-  ensureSeedClean,
   failureOf,
   faultRef,
   freshPods,
@@ -26,6 +23,7 @@ import {
   patchPodStatus,
   pods,
   saKubeconfig,
+  seededCluster,
   waitFor,
   waitReady,
   type Admin
@@ -35,9 +33,7 @@ let a: Admin;
 let platform: KubernetesPlatform;
 
 beforeAll(async () => {
-  ensureCluster();
-  a = admin();
-  await ensureSeedClean(a);
+  a = await seededCluster();
   platform = createKubernetesPlatform(k8sConfig(await saKubeconfig('footanalytics', a)), { verifyTimeoutMs: 30_000 });
 }, 900_000);
 

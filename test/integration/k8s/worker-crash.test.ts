@@ -5,51 +5,25 @@
  * process picks the run up from its history, reverts (undo containers on every pod), verifies, and clears the
  * ledger from the Deployment and every pod — asserted on the API, not on logs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { TempestClient } from '../../../client/client.js';
 import { faultIds } from '../../../activities/faults/kubernetes-common.js';
-import { ROOT } from '../../helpers/temporal.js';
-import { admin, ensureCluster, ensureSeedClean, freshPods, k8sConfig, k8sEngine, ledgerKeys, live, pods, saKubeconfig, waitFor, type Admin, cleanupTestFiles } from '../../helpers/k8s.js';
+import { killWorkerProcesses, sigkill, startWorkerProcess } from '../../helpers/worker-process.js';
+import { freshPods, k8sConfig, k8sEngine, ledgerKeys, live, pods, saKubeconfig, waitFor, type Admin, cleanupTestFiles, seededCluster } from '../../helpers/k8s.js';
 
 let a: Admin;
 let connection: Connection;
-const workers: ChildProcess[] = [];
 
 beforeAll(async () => {
-  ensureCluster();
-  a = admin();
-  await ensureSeedClean(a);
+  a = await seededCluster();
   connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
 }, 900_000);
 
 afterAll(async () => {
   cleanupTestFiles();
-  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  killWorkerProcesses();
   await connection?.close();
 });
-
-function startWorkerProcess(configFile: string): Promise<ChildProcess> {
-  const child = spawn(`${ROOT}bin/tempest`, ['--config', configFile, 'worker'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('worker ready')) resolve(child);
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out}`)));
-    setTimeout(() => reject(new Error(`worker not ready after 90 s:\n${out}`)), 90_000);
-  });
-}
-
-function sigkill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 test('SIGKILL the worker mid pod-network-latency: the netem containers and the ledger outlive it; the next worker reverts every pod and clears the ledger', async () => {
   const start = await freshPods(a, 'api-gateway');

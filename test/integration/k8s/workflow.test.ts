@@ -14,7 +14,7 @@ import type { ExperimentResult } from '../../../activities/types.js';
 import { runOptionsFrom } from '../../../client/client.js';
 import { createWorker } from '../../../workers/worker.js';
 import { timeSkippingEnv } from '../../helpers/temporal.js';
-import { admin, ensureCluster, ensureSeedClean, freshPods, k8sConfig, ledgerKeys, pods, saKubeconfig, waitReady, type Admin, cleanupTestFiles } from '../../helpers/k8s.js';
+import { freshPods, k8sConfig, ledgerKeys, pods, saKubeconfig, waitReady, type Admin, cleanupTestFiles, seededCluster } from '../../helpers/k8s.js';
 
 let a: Admin;
 let env: TestWorkflowEnvironment;
@@ -22,9 +22,7 @@ let gateway: http.Server;
 let hits = 0;
 
 beforeAll(async () => {
-  ensureCluster();
-  a = admin();
-  await ensureSeedClean(a);
+  a = await seededCluster();
   env = await timeSkippingEnv();
   gateway = http.createServer((req, res) => {
     hits++;

@@ -1,0 +1,37 @@
+/**
+ * Real worker PROCESSES (bin/tempest --config <file> worker) for the crash suites: start one and wait until it says
+ * "worker ready", SIGKILL one and wait for its exit, and kill whatever is still running when the suite ends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ROOT } from './temporal.js';
+
+const workers: ChildProcess[] = [];
+
+/** Spawns `bin/tempest --config <configFile> worker`; resolves once it prints "worker ready" (rejects on exit or after 90 s). */
+export function startWorkerProcess(configFile: string): Promise<ChildProcess> {
+  const child = spawn(`${ROOT}bin/tempest`, ['--config', configFile, 'worker'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  workers.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('worker ready')) resolve(child);
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out}`)));
+    setTimeout(() => reject(new Error(`worker not ready after 90 s:\n${out}`)), 90_000);
+  });
+}
+
+/** SIGKILL and wait for the exit. */
+export function sigkill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+/** SIGKILL every worker process started here that is still running (afterAll). */
+export function killWorkerProcesses(): void {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+}
