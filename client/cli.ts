@@ -197,6 +197,18 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
       }
     });
 
+  function printProgressive(r: ProgressiveResult) {
+    out(`Progressive ${r.name}: ${r.verdict}: ${r.reason}`);
+    for (const s of r.stages) out(`- ${s.id.padEnd(8)} ${s.state.padEnd(8)} ${String(s.chaosPercentage).padStart(3)}%  ${s.reason}`);
+    out(`Resilience score: ${r.resilienceScore.toFixed(1)}`);
+  }
+
+  function printGameDay(r: GameDayResult) {
+    out(`Game day ${r.name}: ${r.verdict}: ${r.reason}`);
+    for (const s of r.steps) out(`- ${s.state.padEnd(8)} ${s.scenario} / ${s.experiment}${s.by ? ` (by ${s.by})` : ''}${s.notes ? `: ${s.notes}` : ''}`);
+    out(`Resilience score (automated steps): ${r.resilienceScore.toFixed(1)}`);
+  }
+
   async function runProgressive(file: string, spec: ProgressiveSpec, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) {
     const cfg = resolveConfig(g());
     const refusal = blastRadiusRefusal(cfg, spec.engine.target);
@@ -228,11 +240,7 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
       const r = await resultP;
       out('');
       if (o.json) out(JSON.stringify(r, null, 2));
-      else {
-        out(`Verdict: ${r.verdict}: ${r.reason}`);
-        for (const s of r.stages) out(`- ${s.id.padEnd(8)} ${s.state.padEnd(8)} ${String(s.chaosPercentage).padStart(3)}%  ${s.reason}`);
-        out(`Resilience score: ${r.resilienceScore.toFixed(1)}`);
-      }
+      else printProgressive(r);
       process.exitCode = exitCodeFor(r.verdict);
     } finally {
       await c.close();
@@ -275,11 +283,7 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
       const r = await resultP;
       out('');
       if (o.json) out(JSON.stringify(r, null, 2));
-      else {
-        out(`Verdict: ${r.verdict}: ${r.reason}`);
-        for (const s of r.steps) out(`- ${s.state.padEnd(8)} ${s.scenario} / ${s.experiment}${s.by ? ` (by ${s.by})` : ''}${s.notes ? `: ${s.notes}` : ''}`);
-        out(`Resilience score (automated steps): ${r.resilienceScore.toFixed(1)}`);
-      }
+      else printGameDay(r);
       process.exitCode = exitCodeFor(r.verdict);
     } finally {
       await c.close();
@@ -344,8 +348,9 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
         await c.abort(id, o.reason);
         out(`abort sent to ${id}`);
         if (!o.wait) return;
-        const r = await c.result(id);
+        const r = (await c.result(id)) as ExperimentResult | ProgressiveResult | GameDayResult;
         out(`${r.verdict}: ${r.reason}`);
+        if (!('faults' in r)) return; // progressive / game day: each stage's experiment reports its own reverts
         for (const f of r.faults) out(`  ${f.name}: ${f.state}${f.revert ? ` (${f.revert.verification})` : ''}`);
         process.exitCode = r.faults.every((f) => f.state !== 'injected' && f.state !== 'injecting' && f.state !== 'reverting') ? EXIT.ok : EXIT.error;
       } finally {
@@ -380,15 +385,9 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
       try {
         const r = (await c.result(id)) as ExperimentResult | ProgressiveResult | GameDayResult;
         if (o.json) out(JSON.stringify(r, null, 2));
-        else if ('steps' in r) {
-          out(`Game day ${r.name}: ${r.verdict}: ${r.reason}`);
-          for (const s of r.steps) out(`- ${s.state.padEnd(8)} ${s.scenario} / ${s.experiment}${s.by ? ` (by ${s.by})` : ''}${s.notes ? `: ${s.notes}` : ''}`);
-          out(`Resilience score (automated steps): ${r.resilienceScore.toFixed(1)}`);
-        } else if ('stages' in r) {
-          out(`Progressive ${r.name}: ${r.verdict}: ${r.reason}`);
-          for (const s of r.stages) out(`- ${s.id.padEnd(8)} ${s.state.padEnd(8)} ${String(s.chaosPercentage).padStart(3)}%  ${s.reason}`);
-          out(`Resilience score: ${r.resilienceScore.toFixed(1)}`);
-        } else out(formatReport(r, { uiUrl: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace }));
+        else if ('steps' in r) printGameDay(r);
+        else if ('stages' in r) printProgressive(r);
+        else out(formatReport(r, { uiUrl: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace }));
         process.exitCode = exitCodeFor(r.verdict);
       } finally {
         await c.close();

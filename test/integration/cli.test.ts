@@ -146,7 +146,7 @@ spec:
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/started cli-progressive-\S+ \(progressive: stage_1 10% -> stage_2 67%\)/);
     expect(r.out).toMatch(/stage_1 "Single Pod Failure" 10%: running/);
-    expect(r.out).toContain('Verdict: Pass: all 2 stage(s) passed');
+    expect(r.out).toContain('Progressive cli-progressive: Pass: all 2 stage(s) passed');
     expect(r.out).toMatch(/- stage_2\s+passed\s+67%/);
   });
   expect((await fleet.client.owner()).ready).toBe(3);
