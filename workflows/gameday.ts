@@ -7,20 +7,18 @@
  * and the resilience score of the automated runs.
  */
 import {
-  ChildWorkflowCancellationType,
-  ParentClosePolicy,
   condition,
   defineQuery,
   defineSignal,
-  executeChild,
   getExternalWorkflowHandle,
   isCancellation,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ExperimentSpec, GameDaySpec, RunOptions } from '../config/spec.js';
-import type { ExperimentResult, Verdict } from '../activities/types.js';
+import type { Verdict } from '../activities/types.js';
 import { abortSignal } from './experiment.js';
+import { runExperimentChild } from './children.js';
 import { resilienceScore } from './score.js';
 
 export interface GameDayInput {
@@ -114,13 +112,7 @@ export async function gameDayWorkflow(input: GameDayInput): Promise<GameDayResul
         out.state = 'running';
         out.workflowId = childId;
         current = childId;
-        const r = await executeChild<(x: { spec: ExperimentSpec; options: RunOptions }) => Promise<ExperimentResult>>('experimentWorkflow', {
-          workflowId: childId,
-          args: [{ spec: st.engine, options }],
-          memo: { gameDay: spec.name, scenario: sc.name, step: st.experiment },
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        });
+        const r = await runExperimentChild(childId, st.engine, options, { memo: { gameDay: spec.name, scenario: sc.name, step: st.experiment } });
         current = undefined;
         out.verdict = r.verdict;
         out.probeSuccessPercentage = r.probeSuccessPercentage;

@@ -6,18 +6,16 @@
  * revert) if this workflow is cancelled or terminated — never left running unattended.
  */
 import {
-  ParentClosePolicy,
-  ChildWorkflowCancellationType,
   defineQuery,
-  executeChild,
   getExternalWorkflowHandle,
   isCancellation,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ProgressiveSpec, RunOptions, ExperimentSpec } from '../config/spec.js';
-import type { ExperimentResult, Verdict } from '../activities/types.js';
+import type { Verdict } from '../activities/types.js';
 import { abortSignal } from './experiment.js';
+import { runExperimentChild } from './children.js';
 import { probeCheckRatio, resilienceScore } from './score.js';
 
 export interface ProgressiveInput {
@@ -64,7 +62,6 @@ export async function progressiveWorkflow(input: ProgressiveInput): Promise<Prog
     if (current) void getExternalWorkflowHandle(current).signal(abortSignal, abortReason).catch(() => undefined);
   });
 
-  const results: ExperimentResult[] = [];
   try {
     for (let i = 0; i < spec.stages.length; i++) {
       const st = spec.stages[i];
@@ -88,15 +85,10 @@ export async function progressiveWorkflow(input: ProgressiveInput): Promise<Prog
       out.state = 'running';
       out.workflowId = childId;
       current = childId;
-      const r = await executeChild<(i: { spec: ExperimentSpec; options: RunOptions }) => Promise<ExperimentResult>>('experimentWorkflow', {
-        workflowId: childId,
-        args: [{ spec: engine, options }],
+      const r = await runExperimentChild(childId, engine, options, {
         memo: { progressive: spec.name, stage: `${st.id}: ${st.name}`, faults: engine.faults.map((f) => f.name).join(',') },
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
       });
       current = undefined;
-      results.push(r);
       const ratio = probeCheckRatio(r);
       out.verdict = r.verdict;
       out.successRatio = ratio;

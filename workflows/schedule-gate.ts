@@ -5,9 +5,10 @@
  * passed since the last run of this engine, and only then runs the experiment as a child workflow.
  * A skipped run says why (result + Temporal UI), so "why did chaos not run last night?" has an answer.
  */
-import { ChildWorkflowCancellationType, ParentClosePolicy, executeChild, proxyActivities, workflowInfo, log } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo, log } from '@temporalio/workflow';
 import type { RunOptions, ScheduleSpec } from '../config/spec.js';
 import type { ExperimentResult, TempestActivities } from '../activities/types.js';
+import { runExperimentChild } from './children.js';
 import { gateDecision } from './gate.js';
 import { SEARCH_ATTRIBUTES } from './experiment.js';
 
@@ -36,12 +37,7 @@ export async function scheduleGateWorkflow(input: ScheduleGateInput): Promise<Sc
   }
   const ts = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
   const childId = `${schedule.engine.name}-${ts}-${workflowInfo().workflowId.slice(-4)}`;
-  const result = await executeChild<(i: { spec: ScheduleSpec['engine']; options: RunOptions }) => Promise<ExperimentResult>>('experimentWorkflow', {
-    workflowId: childId,
-    args: [{ spec: schedule.engine, options }],
-    // If the gate is terminated, the experiment is asked to cancel (and so reverts), not killed mid-fault.
-    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-    cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+  const result = await runExperimentChild(childId, schedule.engine, options, {
     memo: { schedule: schedule.name, faults: schedule.engine.faults.map((f) => f.name).join(',') },
     // The same attributes a CLI start sets: the next gate finds this run by them (minChaosInterval).
     searchAttributes: options.searchAttributes
