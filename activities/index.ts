@@ -1,12 +1,21 @@
 /**
  * createActivities(deps): every activity the workflows call, built from the clients it is given.
  * Nothing here is global; tests build their own set against their own servers.
+ *
+ * The trust boundary lives here. A workflow's input comes from a client, so every activity that touches the
+ * world re-checks what it is asked against the WORKER's policy (config.policy) before it acts: the strict shape
+ * and bounds of the spec, the blast radius, probe reach, images, sockets. Guards, rollback triggers and
+ * rollback actions are the worker's own (looked up by name; whatever a run's input says about them is
+ * ignored), and their secrets are resolved here, by reference, at the moment of use.
  */
 import { Context } from '@temporalio/activity';
 import type { ExperimentSpec, GuardSpec, ProbeSpec, RollbackTriggerSpec } from '../config/spec.js';
-import type { TempestConfig } from '../config/tempest-config.js';
-import { blastRadiusRefusal } from '../config/blast-radius.js';
-import type { ExperimentResult, FaultRef, InjectRequest, InjectResult, PreflightResult, RevertResult, TempestActivities } from './types.js';
+import { runPolicyView, type TempestConfig } from '../config/tempest-config.js';
+import { blastRadiusRefusal, type Policy } from '../config/policy.js';
+import { checkFault, validateExperimentSpec, validateProbe } from '../config/validate-spec.js';
+import { formatProblem, type ConfigProblem } from '../config/errors.js';
+import { isDnsSubdomain } from '../config/selector.js';
+import type { ExperimentResult, FaultRef, InjectRequest, InjectResult, PreflightResult, PreparedRecord, RevertResult, RollbackActionsRequest, TempestActivities } from './types.js';
 import { tempestError } from './errors.js';
 import type { ActivityCtx, Platform } from './platform/types.js';
 import { createLocalPlatform } from './platform/local-platform.js';
@@ -14,7 +23,7 @@ import { runGuard } from './guards/index.js';
 import { evaluateTriggers } from './rollback/triggers.js';
 import { runRollbackActions } from './rollback/actions.js';
 import { createProbeActivities } from './probes/index.js';
-import type { ProbeContext, ProbeDeps } from './probes/types.js';
+import type { ProbeContext, ProbeDeps, ProbeOutcome } from './probes/types.js';
 import { writeReport } from './report/index.js';
 import { ChaosMetrics } from './metrics/index.js';
 
@@ -44,8 +53,32 @@ export function rewriteUrlFrom(cfg: TempestConfig): (url: string) => string {
   };
 }
 
+/** A refusal naming every problem (one per line), for a run that asked for more than the policy allows. */
+function refused(what: string, problems: ConfigProblem[]): Error {
+  const lines = problems.slice(0, 10).map((p) => formatProblem({ ...p, file: p.file === 'workflow input' ? '' : p.file }).replace(/^: /, ''));
+  return tempestError('FaultRefused', `${what} refused by the worker's policy:\n  ${lines.join('\n  ')}${problems.length > 10 ? `\n  (and ${problems.length - 10} more)` : ''}`);
+}
+
+/** The fault of an inject / prepare request: the strict shape and bounds, and the blast radius, again. */
+function checkFaultRequest(ref: FaultRef, policy: Policy): void {
+  const problems: ConfigProblem[] = [];
+  const c = { add: (path: string, message: string, value?: unknown) => problems.push({ file: '', path, message, value }) };
+  const targetWhy = ref.target && typeof ref.target === 'object' ? blastRadiusRefusal(policy, ref.target) : 'the request has no target';
+  if (targetWhy) c.add('target', targetWhy);
+  const shape = validateExperimentSpec({ name: ref.experiment, engineNamespace: ref.target?.namespace, target: ref.target, engineState: 'active', faults: [ref.fault] }, policy.limits, undefined, '');
+  if (!shape.ok) problems.push(...shape.problems);
+  else checkFault(ref.fault, 'fault', policy.limits, c, policy, ref.target.namespace);
+  if (problems.length) throw refused(`${String(ref.fault?.name).slice(0, 40)} on ${ref.target?.namespace}/${ref.target?.labelSelector}`, problems);
+}
+
+/** A metric label or file name from a run's name: the validated DNS name, or a placeholder for anything else. */
+function safeName(name: unknown): string {
+  return typeof name === 'string' && isDnsSubdomain(name) ? name : 'invalid-name';
+}
+
 export function createActivities(deps: ActivityDeps): TempestActivities {
   const { config } = deps;
+  const policy = config.policy;
   let platformP: Promise<Platform> | undefined;
   const platform = () => (platformP ??= Promise.resolve(deps.platform ?? platformFromConfig(config)));
   // Probes get the platform's Kubernetes client (k8sProbe) and pod exec (cmdProbe `source`) when it has them.
@@ -58,56 +91,85 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
         if (p.clients) fromPlatform.k8s = p.clients.kc;
         if (p.execInPod) fromPlatform.execInPod = p.execInPod;
       }
-      return createProbeActivities({ rewriteUrl: rewriteUrlFrom(config), ...fromPlatform, ...deps.probeDeps });
+      return createProbeActivities({ rewriteUrl: rewriteUrlFrom(config), policy, ...fromPlatform, ...deps.probeDeps });
     })());
   const activityCtx = (): ActivityCtx => {
     const ctx = Context.current();
     return { heartbeat: (d) => ctx.heartbeat(d), signal: ctx.cancellationSignal };
   };
+  const guardByName = new Map(config.guards.map((g) => [g.name, g]));
 
   return {
     async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
-      // Refused before any platform call: the blast radius is the operator's, not the engine's, to set.
-      const refusal = blastRadiusRefusal(config, spec.target);
-      if (refusal) throw tempestError('FaultRefused', refusal);
-      return (await platform()).preflight(spec);
+      // Everything the client sent is re-checked before any platform call: the blast radius, limits, probes,
+      // images are the operator's, not the engine's, to set.
+      const v = validateExperimentSpec(spec, policy.limits, policy);
+      if (!v.ok) throw refused(`run of ${String((spec as { name?: unknown })?.name).slice(0, 60)}`, v.problems);
+      const pf = await (await platform()).preflight(v.spec);
+      return { ...pf, policy: runPolicyView(config) };
     },
 
-    async runGuard(g: GuardSpec) {
-      return runGuard(g);
+    async runGuard(g: Pick<GuardSpec, 'name'>) {
+      // By name, from this worker's policy: a run cannot bring its own guard, or point one elsewhere.
+      const mine = guardByName.get(g?.name);
+      if (!mine) return { name: String(g?.name).slice(0, 128), type: 'http' as const, passed: false, reason: `no guard of that name in the worker's policy (${policy.source}); failing closed` };
+      return runGuard(mine);
     },
 
-    async runProbe(probe: ProbeSpec, ctx: ProbeContext) {
-      return (await probes()).runProbe(probe, ctx);
+    async runProbe(probe: ProbeSpec, ctx: ProbeContext): Promise<ProbeOutcome> {
+      const v = validateProbe(probe, policy.limits, policy);
+      if (!v.ok) {
+        const reason = `refused by the worker's policy: ${v.problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join('; ')}`;
+        return { name: String(probe?.name).slice(0, 128), type: probe?.type, mode: probe?.mode, phase: ctx.phase, iteration: ctx.iteration, status: 'Failed', failureKind: 'error', reason, attempts: 0, durationMs: 0, at: new Date().toISOString() };
+      }
+      return (await probes()).runProbe(v.probe, ctx);
+    },
+
+    async prepareFault(ref: FaultRef): Promise<PreparedRecord> {
+      checkFaultRequest(ref, policy);
+      const p = await platform();
+      if (!p.prepare) throw tempestError('UnsupportedFault', `${ref.fault.name} has no prepare step on the ${p.name} platform`);
+      return p.prepare(ref, activityCtx());
     },
 
     async injectFault(req: InjectRequest): Promise<InjectResult> {
+      checkFaultRequest(req, policy);
       const r = await (await platform()).inject(req, activityCtx());
       return { round: req.round, affected: r.affected, detail: r.detail, alreadyDone: r.alreadyDone, at: new Date().toISOString() };
     },
 
     async revertFault(ref: FaultRef): Promise<RevertResult> {
-      return (await platform()).revert(ref, activityCtx());
+      // A revert only ever undoes what this run's ledger records. If the target has left the blast radius since
+      // (the operator narrowed it mid-run), it still undoes that — and nothing else: no ledger, nothing to do.
+      const outside = ref?.target ? blastRadiusRefusal(policy, ref.target) : 'no target';
+      return (await platform()).revert(ref, activityCtx(), { ledgerOnly: !!outside });
     },
 
-    async evaluateTriggers(triggers: RollbackTriggerSpec[]) {
-      return evaluateTriggers(triggers);
+    async evaluateTriggers(_ignored?: unknown) {
+      // The worker's triggers, whatever the run's input lists.
+      return evaluateTriggers(config.rollbackTriggers.triggers as RollbackTriggerSpec[]);
     },
 
     async publishResult(result: ExperimentResult) {
-      deps.metrics?.finished(result);
-      const reportPath = writeReport(config.reports.dir, result, { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
+      const safe = { ...result, experiment: safeName(result.experiment) };
+      deps.metrics?.finished(safe);
+      const reportPath = writeReport(config.reports.dir, safe, { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
       return { reportPath };
     },
 
-    async runRollbackActions(req) {
-      return runRollbackActions(req, await platform());
+    async runRollbackActions(req: RollbackActionsRequest) {
+      const why = blastRadiusRefusal(policy, req.target);
+      if (why) return config.rollbackActions.map((a) => ({ name: a.name, type: a.type, status: 'failed' as const, detail: `refused: ${why}` }));
+      // The worker's actions (and their secrets, resolved inside), whatever the request lists.
+      return runRollbackActions({ ...req, actions: config.rollbackActions }, await platform());
     },
 
     async lastRunStart(experiment: string) {
-      // Visibility (the dev server's SQLite or a cluster's ES/SQL) via the worker's own client.
+      // Visibility (the dev server's SQLite or a cluster's ES/SQL) via the worker's own client; without the
+      // search attributes the last run cannot be found, and the gate must know that rather than see "none".
+      if (!config.temporal.searchAttributes) return 'unknown' as const;
       const client = Context.current().client;
-      const q = `WorkflowType = 'experimentWorkflow' AND TempestExperiment = '${experiment.replace(/'/g, '')}'`;
+      const q = `WorkflowType = 'experimentWorkflow' AND TempestExperiment = '${safeName(experiment)}'`;
       let latest: Date | null = null;
       for await (const w of client.workflow.list({ query: q, pageSize: 20 })) {
         if (!latest || w.startTime > latest) latest = w.startTime;
@@ -116,7 +178,7 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
     },
 
     async markRunning(info) {
-      deps.metrics?.running(info.experiment, info.namespace);
+      deps.metrics?.running(safeName(info?.experiment), safeName(info?.namespace));
     },
   };
 }

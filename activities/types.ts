@@ -2,7 +2,7 @@
  * Shapes exchanged between the workflows and the activities. Type-only for the workflows
  * (workflow code imports these with `import type`), so nothing here may do I/O.
  */
-import type { FaultSpec, GuardSpec, RollbackTriggerSpec, TargetSpec, ProbeMode, ProbeSpec, ExperimentSpec } from '../config/spec.js';
+import type { FaultSpec, GuardSpec, TargetSpec, ProbeMode, ProbeSpec, ExperimentSpec, RunPolicyView } from '../config/spec.js';
 import type { ProbeContext, ProbeOutcome } from './probes/types.js';
 
 export type { ProbeContext, ProbeOutcome };
@@ -14,7 +14,16 @@ export interface FaultRef {
   target: TargetSpec;
   fault: FaultSpec;
   faultIndex: number;
+  /**
+   * What a fault's read-only prepare step observed (e.g. the files and checksums it will corrupt), kept in the
+   * workflow and handed to inject, revert and verify: what a revert restores to comes from here, never from
+   * anything on the target. Absent for faults without a prepare step (and in runs recorded before it existed).
+   */
+  prepared?: PreparedRecord;
 }
+
+/** A prepare step's record: fault-specific, JSON, never a secret. */
+export type PreparedRecord = Record<string, unknown>;
 
 export interface InjectRequest extends FaultRef {
   /** Round of a periodic fault (0 for a sustained fault). Same round twice = same effect (idempotent). */
@@ -54,6 +63,8 @@ export interface PreflightResult {
   targets: string[];
   /** Faults this platform can run; the workflow refuses the run if one cannot. */
   platform: string;
+  /** The worker's policy for this run (guards, triggers, actions by name). Absent in runs recorded before it existed. */
+  policy?: RunPolicyView;
 }
 
 export interface TriggerBreach {
@@ -79,7 +90,8 @@ export interface RollbackActionsRequest {
   workflowId: string;
   reason: string;
   recoveryMs?: number;
-  actions: import('../config/spec.js').RollbackActionSpec[];
+  /** Runs recorded before the worker-side policy listed the client's actions here; the worker runs its own. */
+  actions?: Array<{ name: string; type: string }>;
 }
 
 export type Verdict = 'Pass' | 'Fail' | 'Aborted' | 'Error';
@@ -155,14 +167,18 @@ export interface ExperimentStatus {
 /** The activity interface the workflows call. Implemented by createActivities(deps). */
 export interface TempestActivities {
   preflight(spec: ExperimentSpec): Promise<PreflightResult>;
-  runGuard(guard: GuardSpec): Promise<GuardOutcome>;
+  /** The worker's guard of that name (a run's own guard fields are ignored). */
+  runGuard(guard: Pick<GuardSpec, 'name'>): Promise<GuardOutcome>;
   runProbe(probe: ProbeSpec, ctx: ProbeContext): Promise<ProbeOutcome>;
+  /** A fault's read-only prepare step (faults whose descriptor says `prepares`). */
+  prepareFault(ref: FaultRef): Promise<PreparedRecord>;
   injectFault(req: InjectRequest): Promise<InjectResult>;
   revertFault(ref: FaultRef): Promise<RevertResult>;
-  evaluateTriggers(triggers: RollbackTriggerSpec[]): Promise<TriggerBreach | null>;
+  /** The worker's rollback triggers (the argument, sent by runs recorded before the worker-side policy, is ignored). */
+  evaluateTriggers(ignored?: unknown): Promise<TriggerBreach | null>;
   publishResult(result: ExperimentResult): Promise<{ reportPath: string }>;
   markRunning(info: { experiment: string; namespace: string }): Promise<void>;
   runRollbackActions(req: RollbackActionsRequest): Promise<RollbackActionOutcome[]>;
-  /** ISO start time of the latest run of this engine (any run: scheduled or by hand), or null. */
-  lastRunStart(experiment: string): Promise<string | null>;
+  /** ISO start time of the latest run of this engine (any run: scheduled or by hand), null if none, 'unknown' without search attributes. */
+  lastRunStart(experiment: string): Promise<string | null | 'unknown'>;
 }

@@ -7,11 +7,11 @@ import { resolve as resolvePath } from 'node:path';
 import { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { ConfigError } from '../config/errors.js';
-import { loadFile, loadEngine } from '../config/load.js';
+import { loadFile, runnableEngine } from '../config/load.js';
 import { loadTempestConfig, type TempestConfig } from '../config/tempest-config.js';
-import { blastRadiusRefusal } from '../config/blast-radius.js';
 import { formatMs } from '../config/duration.js';
-import { TempestClient } from './client.js';
+import { TempestClient, checkWorkflowId } from './client.js';
+import type { LoadOptions } from '../config/load.js';
 import { formatReport } from '../activities/report/format.js';
 import type { GameDaySpec, ProgressiveSpec } from '../config/spec.js';
 import { completeStepSignal, gameDayStatusQuery, type GameDayResult } from '../workflows/gameday.js';
@@ -43,6 +43,11 @@ function resolveConfig(g: GlobalOpts): TempestConfig {
   if (g.taskQueue) cfg.temporal.taskQueue = g.taskQueue;
   if (g.kubeconfig) cfg.platform.kubernetes.kubeconfig = resolvePath(g.kubeconfig); // relative to the working directory
   return cfg;
+}
+
+/** What a load of the user's YAML is bounded by: this client's copy of the limits (and, to run, of the policy). */
+function loadOpts(cfg: TempestConfig, withPolicy: boolean): LoadOptions {
+  return { limits: cfg.policy.limits, documentLimits: cfg.documentLimits, policy: withPolicy ? cfg.policy : undefined };
 }
 
 async function connect(cfg: TempestConfig): Promise<TempestClient> {
@@ -137,17 +142,16 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
     .description('parse ChaosEngine / ChaosSchedule / ChaosHypothesis / ProgressiveChaos / GameDay / experiment-list YAML files and print what Tempest would run')
     .argument('<files...>')
     .action((files: string[]) => {
+      const cfg = resolveConfig(g());
       for (const f of files) {
-        for (const d of loadFile(f)) {
+        for (const d of loadFile(f, loadOpts(cfg, false))) {
           if (d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis') {
             const e = d.experiment;
             out(`${f}: ${d.kind} ${e.name} -> ${e.target.kind} ${e.target.namespace}/${e.target.labelSelector}`);
             if (e.hypothesis) out(`  hypothesis: ${e.hypothesis}`);
             for (const x of e.faults) out(`  ${x.name}: ${formatMs(x.durationMs)} every ${formatMs(x.intervalMs)}, ${x.probes.length} probe(s) ${x.probes.map((p) => `${p.name}[${p.type} ${p.mode}]`).join(', ')}`);
           } else if (d.kind === 'ChaosSchedule') {
-            const s = d.schedule;
-            const w = s.window ? `${hm(s.window.startMin)}-${hm(s.window.endMin)}` : 'any time';
-            out(`${f}: ChaosSchedule ${s.name}: ${w} on days ${s.days.join(',') || 'all'}, at least ${formatMs(s.minChaosIntervalMs)} apart; engine ${s.engine.faults.map((x) => x.name).join(', ')}`);
+            out(`${f}: ChaosSchedule ${d.schedule.name}: ${describeSchedule(d.schedule)}; engine ${d.schedule.engine.faults.map((x) => x.name).join(', ')}`);
           } else if (d.kind === 'ProgressiveChaos') {
             const pg = d.progressive;
             out(`${f}: ProgressiveChaos ${pg.name} on ${pg.engine.name} (${pg.engine.faults.map((x) => x.name).join(', ')})`);
@@ -173,14 +177,21 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
     .option('--id <workflowId>', 'workflow id (default <engine>-<timestamp>-<random>)')
     .option('--json', 'with --wait: print the result record as JSON instead of the report')
     .action(async (file: string, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) => {
-      const progressive = loadFile(file).find((d) => d.kind === 'ProgressiveChaos');
-      if (progressive?.kind === 'ProgressiveChaos') return runProgressive(file, progressive.progressive, o);
-      const gameDay = loadFile(file).find((d) => d.kind === 'GameDay');
-      if (gameDay?.kind === 'GameDay') return runGameDay(file, gameDay.gameDay, o);
-      const spec = loadEngine(file);
+      if (o.id !== undefined) {
+        try {
+          checkWorkflowId(o.id);
+        } catch (e) {
+          throw new UsageError(`--id: ${(e as Error).message}`);
+        }
+      }
       const cfg = resolveConfig(g());
-      const refusal = blastRadiusRefusal(cfg, spec.target);
-      if (refusal) throw new UsageError(`${file}: ${refusal}`);
+      // This client's copy of the policy refuses early what the worker would refuse anyway (the worker re-checks).
+      const docs = loadFile(file, loadOpts(cfg, true));
+      const progressive = docs.find((d) => d.kind === 'ProgressiveChaos');
+      if (progressive?.kind === 'ProgressiveChaos') return runProgressive(cfg, progressive.progressive, o);
+      const gameDay = docs.find((d) => d.kind === 'GameDay');
+      if (gameDay?.kind === 'GameDay') return runGameDay(cfg, gameDay.gameDay, o);
+      const spec = runnableEngine(docs, file);
       const c = await connect(cfg);
       try {
         const h = await c.start(spec, { dryRun: o.dryRun, workflowId: o.id });
@@ -209,10 +220,7 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
     out(`Resilience score (automated steps): ${r.resilienceScore.toFixed(1)}`);
   }
 
-  async function runProgressive(file: string, spec: ProgressiveSpec, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) {
-    const cfg = resolveConfig(g());
-    const refusal = blastRadiusRefusal(cfg, spec.engine.target);
-    if (refusal) throw new UsageError(`${file}: ${refusal}`);
+  async function runProgressive(cfg: TempestConfig, spec: ProgressiveSpec, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) {
     const c = await connect(cfg);
     try {
       const h = await c.startProgressive(spec, { dryRun: o.dryRun, workflowId: o.id });
@@ -247,13 +255,7 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
     }
   }
 
-  async function runGameDay(file: string, spec: GameDaySpec, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) {
-    const cfg = resolveConfig(g());
-    for (const sc of spec.scenarios) for (const st of sc.steps) {
-      if (st.kind !== 'engine') continue;
-      const refusal = blastRadiusRefusal(cfg, st.engine.target);
-      if (refusal) throw new UsageError(`${file}: ${sc.name}/${st.experiment}: ${refusal}`);
-    }
+  async function runGameDay(cfg: TempestConfig, spec: GameDaySpec, o: { wait?: boolean; dryRun?: boolean; id?: string; json?: boolean }) {
     const c = await connect(cfg);
     try {
       const h = await c.startGameDay(spec, { dryRun: o.dryRun, workflowId: o.id });
@@ -448,19 +450,21 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
     .description('create or update the Temporal Schedule of each ChaosSchedule in the file')
     .argument('<file>')
     .action(async (file: string) => {
-      const schedules = loadFile(file).flatMap((d) => (d.kind === 'ChaosSchedule' ? [d.schedule] : []));
-      if (!schedules.length) throw new UsageError(`${file}: no ChaosSchedule document in the file`);
       const cfg = resolveConfig(g());
+      const schedules = loadFile(file, loadOpts(cfg, true)).flatMap((d) => (d.kind === 'ChaosSchedule' ? [d.schedule] : []));
+      if (!schedules.length) throw new UsageError(`${file}: no ChaosSchedule document in the file`);
       for (const s of schedules) {
-        const refusal = blastRadiusRefusal(cfg, s.engine.target);
-        if (refusal) throw new UsageError(`${file}: ${refusal}`);
+        if (s.minChaosIntervalMs > 0 && !s.every && !cfg.temporal.searchAttributes) {
+          throw new UsageError(`${file}: ${s.name}: minChaosInterval needs search attributes to find the last run by (temporal.searchAttributes is false in ${cfg.file ?? 'the config'}); refusing a schedule that would not be enforced`);
+        }
+        if (s.once && Date.parse(s.once) <= Date.now()) throw new UsageError(`${file}: ${s.name}: once.executionTime ${s.once} is in the past`);
+        if (s.activeUntil && Date.parse(s.activeUntil) <= Date.now()) throw new UsageError(`${file}: ${s.name}: timeRange.endTime ${s.activeUntil} is in the past`);
       }
       const c = await connect(cfg);
       try {
         for (const s of schedules) {
           const r = await c.applySchedule(s);
-          const w = s.window ? `${hm(s.window.startMin)}-${hm(s.window.endMin)} UTC` : 'any time';
-          out(`${r.created ? 'created' : 'updated'} ${r.scheduleId}: ${w}, days ${s.days.join(',') || 'all'}, min interval ${formatMs(s.minChaosIntervalMs)}${s.state !== 'active' ? `, paused (${s.state})` : ''}${s.now ? ', triggered now' : ''}`);
+          out(`${r.created ? 'created' : 'updated'} ${r.scheduleId}: ${describeSchedule(s)}${s.state !== 'active' ? `, paused (${s.state})` : ''}${s.now ? ', triggered now' : ''}`);
         }
       } finally {
         await c.close();
@@ -514,6 +518,20 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
 
 function hm(min: number): string {
   return `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+}
+
+const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** What a schedule means, in one line (the same words `schedule apply` and `validate` print). */
+export function describeSchedule(s: import('../config/spec.js').ScheduleSpec): string {
+  const days = s.days.length ? s.days.map((d) => DAY_NAMES[d]).join(',') : 'every day';
+  if (s.now) return 'one run now';
+  if (s.once) return `one run at ${s.once}`;
+  const range = `${s.activeFrom ? ` from ${s.activeFrom}` : ''}${s.activeUntil ? ` until ${s.activeUntil}` : ''}`;
+  const hours = s.hours?.length ? `, hours ${s.hours.join(',')} UTC` : '';
+  if (s.every) return `every ${s.every.n} ${s.every.unit}(s)${hours}, ${days}${range}`;
+  const w = s.window ? `${hm(s.window.startMin)}-${hm(s.window.endMin)} UTC` : 'any time';
+  return `${w}, ${days}, at least ${formatMs(s.minChaosIntervalMs)} apart${range}`;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,20 +1,30 @@
 /** A small typed client for programmatic starts (CI jobs, game-day runners) and for the CLI. */
-import { Client, Connection, WorkflowHandle, ScheduleOverlapPolicy, ScheduleNotFoundError, DAYS_OF_WEEK } from '@temporalio/client';
+import { Client, Connection, WorkflowHandle, ScheduleOverlapPolicy, ScheduleNotFoundError, DAYS_OF_WEEK, MONTHS } from '@temporalio/client';
 import type { ExperimentInput, ExperimentSpec, GameDaySpec, ProgressiveSpec, RunOptions, ScheduleSpec } from '../config/spec.js';
 import type { ProgressiveInput } from '../workflows/progressive.js';
 import type { GameDayInput } from '../workflows/gameday.js';
-import { calendarFor } from '../workflows/gate.js';
+import { schedulePlan } from '../workflows/gate.js';
 import type { ScheduleGateInput } from '../workflows/schedule-gate.js';
 import type { ExperimentResult, ExperimentStatus } from '../activities/types.js';
 import type { TempestConfig } from '../config/tempest-config.js';
-import { guardsFromConfig, rollbackActionsFromConfig, triggersFromConfig } from '../config/tempest-config.js';
+import { temporalConnection } from './connection.js';
 import { abortSignal, pauseSignal, resumeSignal, statusQuery, SEARCH_ATTRIBUTES } from '../workflows/experiment.js';
 
 export interface StartOptions {
   workflowId?: string;
   dryRun?: boolean;
-  /** Override the run options derived from the config. */
+  /** Override the run options derived from the config (what a client may choose: dry run, search attributes). */
   options?: Partial<RunOptions>;
+}
+
+/** Workflow ids Tempest starts: letters, digits, `.`, `_`, `-`; starting with a letter or digit; at most 200. */
+export const WORKFLOW_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+export function checkWorkflowId(id: string): string {
+  if (!WORKFLOW_ID_RE.test(id) || id.includes('..')) {
+    throw new Error(`workflow id ${JSON.stringify(id.slice(0, 80))} is not allowed: use letters, digits, ".", "_" and "-" (starting with a letter or digit, no "..", at most 200)`);
+  }
+  return id;
 }
 
 /** `<engine>-<yyyymmddThhmmss>-<4 random>`: readable, sortable, unique per run. */
@@ -23,16 +33,12 @@ export function runId(engine: string, now = new Date()): string {
   return `${engine}-${ts}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
+/**
+ * What the client puts in a run's input: only what a client may choose. Guards, rollback triggers and actions,
+ * the blast radius, images, limits and secrets are the worker's policy: it applies its own, whatever this says.
+ */
 export function runOptionsFrom(config: TempestConfig, over: Partial<RunOptions> = {}): RunOptions {
-  return {
-    guards: guardsFromConfig(config),
-    rollbackTriggers: triggersFromConfig(config),
-    triggerPollMs: config.rollbackTriggers.pollInterval,
-    dryRun: false,
-    searchAttributes: config.temporal.searchAttributes,
-    rollbackActions: rollbackActionsFromConfig(config),
-    ...over,
-  };
+  return { dryRun: over.dryRun ?? false, searchAttributes: over.searchAttributes ?? config.temporal.searchAttributes };
 }
 
 export class TempestClient {
@@ -42,7 +48,7 @@ export class TempestClient {
   ) {}
 
   static async connect(config: TempestConfig): Promise<TempestClient> {
-    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+    const connection = await Connection.connect({ ...temporalConnection(config), connectTimeout: '5s' });
     return new TempestClient(new Client({ connection, namespace: config.temporal.namespace }), config);
   }
 
@@ -51,7 +57,7 @@ export class TempestClient {
     const input: ExperimentInput = { spec, options };
     return this.client.workflow.start('experimentWorkflow', {
       taskQueue: this.config.temporal.taskQueue,
-      workflowId: opts.workflowId ?? runId(spec.name),
+      workflowId: checkWorkflowId(opts.workflowId ?? runId(spec.name)),
       args: [input],
       memo: { hypothesis: spec.hypothesis ?? '', source: spec.source ?? '', faults: spec.faults.map((f) => f.name).join(',') },
       searchAttributes: options.searchAttributes
@@ -66,7 +72,7 @@ export class TempestClient {
     const input: ProgressiveInput = { spec, options };
     return this.client.workflow.start('progressiveWorkflow', {
       taskQueue: this.config.temporal.taskQueue,
-      workflowId: opts.workflowId ?? runId(spec.name),
+      workflowId: checkWorkflowId(opts.workflowId ?? runId(spec.name)),
       args: [input],
       memo: { stages: spec.stages.map((s) => `${s.id}:${s.chaosPercentage}%`).join(','), engine: spec.engine.name },
     });
@@ -78,7 +84,7 @@ export class TempestClient {
     const input: GameDayInput = { spec, options };
     return this.client.workflow.start('gameDayWorkflow', {
       taskQueue: this.config.temporal.taskQueue,
-      workflowId: opts.workflowId ?? runId(spec.name),
+      workflowId: checkWorkflowId(opts.workflowId ?? runId(spec.name)),
       args: [input],
       memo: { participants: spec.participants.join(','), scenarios: spec.scenarios.map((s) => s.name).join(' | ') },
     });
@@ -120,10 +126,17 @@ export class TempestClient {
    */
   async applySchedule(s: ScheduleSpec): Promise<{ scheduleId: string; created: boolean }> {
     const scheduleId = TempestClient.scheduleId(s);
-    const cal = calendarFor(s);
+    const plan = schedulePlan(s);
     const input: ScheduleGateInput = { schedule: s, options: runOptionsFrom(this.config) };
     const spec = {
-      calendars: [{ hour: cal.hour, minute: cal.minute, dayOfWeek: cal.dayOfWeek?.map((d) => DAYS_OF_WEEK[d]) ?? '*' as const, comment: `ChaosSchedule ${s.name}` }],
+      calendars: plan.calendars.map((c) => ({
+        ...c,
+        month: c.month?.map((m) => ({ start: MONTHS[m.start - 1], end: MONTHS[m.end - 1], step: m.step })),
+        dayOfWeek: c.dayOfWeek?.map((d) => DAYS_OF_WEEK[d]) ?? ('*' as const),
+        comment: `ChaosSchedule ${s.name}`,
+      })),
+      startAt: plan.startAt ? new Date(plan.startAt) : undefined,
+      endAt: plan.endAt ? new Date(plan.endAt) : undefined,
     };
     const action = {
       type: 'startWorkflow' as const,
@@ -134,12 +147,13 @@ export class TempestClient {
     };
     const paused = s.state !== 'active';
     const note = paused ? `scheduleState ${s.state}` : `from ${s.engine.source ?? 'a ChaosSchedule'}`;
+    const limits = plan.remainingActions !== undefined ? { remainingActions: plan.remainingActions } : { remainingActions: undefined };
     let created = false;
     try {
-      await this.client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action, state: { ...prev.state, paused, note } }));
+      await this.client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action, state: { ...prev.state, paused, note, ...limits } }));
     } catch (e) {
       if (!(e instanceof ScheduleNotFoundError)) throw e;
-      await this.client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' }, state: { paused, note } });
+      await this.client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' }, state: { paused, note, ...limits } });
       created = true;
     }
     if (s.now && !paused) await this.client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);

@@ -31,7 +31,10 @@ export const gameDaySchema = z.object({
 export type GameDayDoc = z.infer<typeof gameDaySchema>;
 
 /** `loadEngine` is passed in (config/load.ts owns file reading) to keep this module free of a cycle. */
-export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string) => ExperimentSpec, px = ''): GameDaySpec {
+/** Experiment names become part of workflow ids. */
+const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string, path: string) => ExperimentSpec, px = ''): GameDaySpec {
   const problems: ConfigProblem[] = [];
   const g = doc.spec.game_days;
   const dur = (v: string, path: string) => {
@@ -39,13 +42,17 @@ export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string)
     if (ms === undefined || ms <= 0) problems.push({ file, path, message: 'must be a duration like "2 hours" or "30 minutes"', value: v });
     return ms ?? 0;
   };
+  // A Map: an experiment named "constructor" must not find Object.prototype.constructor.
+  const catalog = new Map(Object.entries(doc.spec.catalog));
   const engines = new Map<string, ExperimentSpec>();
-  for (const [name, entry] of Object.entries(doc.spec.catalog)) {
+  for (const [name, entry] of catalog) {
+    if (!STEP_NAME.test(name)) problems.push({ file, path: `${px}spec.catalog`, message: 'experiment names are letters, digits, "_", ".", "-" (they become part of workflow ids)', value: name });
     if ('engine' in entry) {
       const f = resolve(dirname(file), entry.engine);
       try {
-        engines.set(name, loadEngine(f));
+        engines.set(name, loadEngine(f, `${px}spec.catalog.${name}.engine`));
       } catch (e) {
+        if (e instanceof ConfigError && e.problems.some((q) => /reference cycle|nest deeper/.test(q.message))) throw e;
         problems.push({ file, path: `${px}spec.catalog.${name}.engine`, message: `engine is not valid: ${(e as Error).message}`, value: entry.engine });
       }
     }
@@ -60,9 +67,9 @@ export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string)
       description: s.description,
       durationMs: dur(s.duration, `${px}spec.game_days.scenarios[${i}].duration`),
       steps: s.experiments.flatMap((x, j): GameDaySpec['scenarios'][number]['steps'] => {
-        const entry = doc.spec.catalog[x];
+        const entry = catalog.get(x);
         if (!entry) {
-          problems.push({ file, path: `${px}spec.game_days.scenarios[${i}].experiments[${j}]`, message: `not in spec.catalog (known: ${Object.keys(doc.spec.catalog).join(', ') || 'none'})`, value: x });
+          problems.push({ file, path: `${px}spec.game_days.scenarios[${i}].experiments[${j}]`, message: `not in spec.catalog (known: ${[...catalog.keys()].join(', ').slice(0, 200) || 'none'})`, value: x });
           return [];
         }
         if ('manual' in entry) return [{ experiment: x, kind: 'manual' as const, instructions: entry.manual }];

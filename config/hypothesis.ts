@@ -20,7 +20,8 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { Problems, normalizeProbe, probeSchema } from './litmus.js';
+import { DEFAULT_LOAD_CONTEXT, Problems, normalizeProbe, probeSchema, type LoadContext } from './litmus.js';
+import { checkProbe } from './validate-spec.js';
 import type { ExperimentSpec, HypothesisPlan } from './spec.js';
 
 const criterion = z.union([
@@ -36,7 +37,7 @@ export const hypothesisSchema = z.object({
     engine: z.string().min(1),
     env: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
     experiment_template: z.object({
-      hypothesis: z.string().min(1),
+      hypothesis: z.string().min(1).max(4096),
       steady_state: z.array(criterion).default([]),
       experiment: z.array(z.string()).default([]),
       success_criteria: z.array(criterion).default([]),
@@ -51,7 +52,7 @@ export type HypothesisDoc = z.infer<typeof hypothesisSchema>;
  * Combine a parsed hypothesis document with its engine (loaded by the caller from `engineFileOf`).
  * Env overrides are re-validated by re-normalizing through the engine loader (the caller passes them in).
  */
-export function applyHypothesis(doc: HypothesisDoc, engine: ExperimentSpec, file: string, px = ''): ExperimentSpec {
+export function applyHypothesis(doc: HypothesisDoc, engine: ExperimentSpec, file: string, px = '', ctx: LoadContext = DEFAULT_LOAD_CONTEXT): ExperimentSpec {
   const p = new Problems(file);
   const t = doc.spec.experiment_template;
   const spec: ExperimentSpec = structuredClone(engine);
@@ -63,8 +64,9 @@ export function applyHypothesis(doc: HypothesisDoc, engine: ExperimentSpec, file
     list.forEach((c, i) => {
       if (typeof c === 'string') return into.push({ description: c });
       const path = `${px}spec.experiment_template.${key}[${i}].probe`;
-      const probe = normalizeProbe({ ...c.probe, mode: c.probe.mode ?? defaultMode } as never, path, p);
+      const probe = normalizeProbe({ ...c.probe, mode: c.probe.mode ?? defaultMode } as never, path, p, ctx, spec.target.namespace);
       if (!probe) return;
+      checkProbe(probe, path, ctx.limits, p, ctx.policy);
       if (spec.faults[0].probes.some((x) => x.name === probe.name)) p.add(`${path}.name`, 'a probe of this name already exists in the engine', probe.name);
       spec.faults[0].probes.push(probe);
       into.push({ description: c.description, probe: probe.name });

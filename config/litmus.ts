@@ -7,17 +7,11 @@
 import { z } from 'zod';
 import { ConfigProblem, ConfigError, joinPath } from './errors.js';
 import { parseDurationMs } from './duration.js';
-import {
-  ExperimentSpec,
-  FaultName,
-  FaultSpec,
-  FAULT_NAMES,
-  ProbeSpec,
-  RunProperties,
-  NumericCriteria,
-  StringCriteria,
-  TargetSpec,
-} from './spec.js';
+import type { ExperimentSpec, FaultName, FaultSpec, ProbeSpec, RunProperties, NumericCriteria, StringCriteria, TargetSpec } from './spec.js';
+import { DEFAULT_LIMITS, type Limits, type Policy } from './policy.js';
+import { checkEngine, checkFault } from './validate-spec.js';
+import { FAULT_NAMES, faultDescriptor } from '../activities/faults/registry.js';
+import { paramName, setParam } from '../activities/faults/params.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -122,7 +116,7 @@ const appinfoSchema = z
   })
   .passthrough();
 
-const engineSpecSchema = z
+export const engineSpecSchema = z
   .object({
     appinfo: appinfoSchema,
     chaosServiceAccount: z.string().optional(),
@@ -149,39 +143,7 @@ export const chaosEngineSchema = z
   })
   .passthrough();
 
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24h)');
-
-export const chaosScheduleSchema = z
-  .object({
-    apiVersion: z.string().regex(/^litmuschaos\.io\//, 'must be litmuschaos.io/<version>'),
-    kind: z.literal('ChaosSchedule'),
-    metadata: z.object({ name: z.string().min(1), namespace: z.string().optional() }).passthrough(),
-    spec: z
-      .object({
-        schedule: z
-          .object({
-            now: z.boolean().optional(),
-            once: z.object({ executionTime: z.string() }).passthrough().optional(),
-            repeat: z
-              .object({
-                timeRange: z.object({ startTime: hhmm.optional(), endTime: hhmm.optional() }).passthrough().optional(),
-                workDays: z.object({ includedDays: z.string() }).passthrough().optional(),
-                workHours: z.object({ includedHours: z.string() }).passthrough().optional(),
-                minChaosInterval: z.string().optional(),
-              })
-              .passthrough()
-              .optional(),
-          })
-          .passthrough(),
-        engineTemplateSpec: engineSpecSchema,
-        scheduleState: z.enum(['active', 'halt', 'complete']).optional(),
-      })
-      .passthrough(),
-  })
-  .passthrough();
-
 export type ChaosEngineDoc = z.infer<typeof chaosEngineSchema>;
-export type ChaosScheduleDoc = z.infer<typeof chaosScheduleSchema>;
 export type ExperimentEntry = z.infer<typeof experimentEntrySchema>;
 type ProbeDoc = z.infer<typeof probeSchema>;
 
@@ -192,23 +154,33 @@ type ProbeDoc = z.infer<typeof probeSchema>;
 /** Collects problems while normalizing so the user sees all of them at once. */
 export class Problems {
   readonly list: ConfigProblem[] = [];
+  private readonly seen = new Set<string>();
   constructor(readonly file: string) {}
   add(path: string, message: string, value?: unknown) {
+    const key = `${path}|${message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
     this.list.push({ file: this.file, path, message, value });
   }
 }
 
-/** Litmus defaults, per fault, for TOTAL_CHAOS_DURATION (s). */
-const DEFAULT_DURATION_S: Partial<Record<FaultName, number>> = { 'pod-delete': 15 };
-const COMMON_ENV = new Set([
-  'TOTAL_CHAOS_DURATION', 'CHAOS_INTERVAL', 'RAMP_TIME', 'PODS_AFFECTED_PERC', 'TARGET_PODS', 'SEQUENCE',
-  'FORCE', 'CONTAINER_RUNTIME', 'SOCKET_PATH', 'TARGET_CONTAINER', 'CPU_CORES', 'CPU_LOAD', 'MEMORY_CONSUMPTION',
-  'NUMBER_OF_WORKERS', 'NETWORK_LATENCY', 'JITTER', 'NETWORK_PACKET_LOSS_PERCENTAGE', 'GPU_MEMORY_PERCENTAGE',
-  'FILE_PATH', 'CORRUPTION_TYPE',
-]);
+/** What normalization is bounded by: the operator's limits, and (for `run`) the policy's allowlists. */
+export interface LoadContext {
+  limits: Limits;
+  /** With a policy, allowlists are checked too (blast radius, images, probe namespaces, ...). */
+  policy?: Policy;
+}
 
-function envMap(entry: ExperimentEntry, base: string, p: Problems): Map<string, { value: string; path: string }> {
-  const map = new Map<string, { value: string; path: string }>();
+export const DEFAULT_LOAD_CONTEXT: LoadContext = { limits: DEFAULT_LIMITS };
+
+/** The Litmus env every fault reads (FaultSpec's own fields). */
+const COMMON_ENV = new Set(['TOTAL_CHAOS_DURATION', 'CHAOS_INTERVAL', 'RAMP_TIME', 'PODS_AFFECTED_PERC', 'TARGET_PODS', 'SEQUENCE']);
+
+type EnvMap = Map<string, { value: string; path: string }>;
+
+/** The env list of a fault entry. An empty value means "not set" (as Litmus reads its own templates). */
+function envMap(entry: ExperimentEntry, base: string, p: Problems): EnvMap {
+  const map: EnvMap = new Map();
   (entry.spec?.components?.env ?? []).forEach((e, i) => {
     const path = `${base}.spec.components.env[${i}]`;
     if (e.value === undefined) {
@@ -216,41 +188,15 @@ function envMap(entry: ExperimentEntry, base: string, p: Problems): Map<string, 
       return;
     }
     if (map.has(e.name)) p.add(`${path}.name`, `duplicate env ${e.name}`, e.name);
-    map.set(e.name, { value: String(e.value).trim(), path: `${path}.value` });
+    const value = String(e.value).trim();
+    if (value === '') return;
+    map.set(e.name, { value, path: `${path}.value` });
   });
   return map;
 }
 
-function intEnv(env: ReturnType<typeof envMap>, key: string, p: Problems, opts: { min?: number; max?: number } = {}): number | undefined {
-  const e = env.get(key);
-  if (!e) return undefined;
-  if (!/^-?\d+$/.test(e.value)) {
-    p.add(e.path, `${key} must be a whole number`, e.value);
-    return undefined;
-  }
-  const n = Number(e.value);
-  if (opts.min !== undefined && n < opts.min) p.add(e.path, `${key} must be >= ${opts.min}`, e.value);
-  else if (opts.max !== undefined && n > opts.max) p.add(e.path, `${key} must be <= ${opts.max}`, e.value);
-  else return n;
-  return undefined;
-}
-
-function numEnv(env: ReturnType<typeof envMap>, key: string, p: Problems, opts: { min?: number; max?: number } = {}): number | undefined {
-  const e = env.get(key);
-  if (!e) return undefined;
-  const n = Number(e.value);
-  if (e.value === '' || !Number.isFinite(n)) {
-    p.add(e.path, `${key} must be a number`, e.value);
-    return undefined;
-  }
-  if (opts.min !== undefined && n < opts.min) p.add(e.path, `${key} must be >= ${opts.min}`, e.value);
-  else if (opts.max !== undefined && n > opts.max) p.add(e.path, `${key} must be <= ${opts.max}`, e.value);
-  else return n;
-  return undefined;
-}
-
-/** Seconds env (TOTAL_CHAOS_DURATION, CHAOS_INTERVAL, RAMP_TIME): bare numbers are seconds, "30s"/"1m" accepted. */
-function secondsEnvMs(env: ReturnType<typeof envMap>, key: string, p: Problems, min: number): number | undefined {
+/** Seconds env (TOTAL_CHAOS_DURATION, CHAOS_INTERVAL, RAMP_TIME): bare numbers are seconds, "30s"/"1m" accepted. Bounds: checkFault. */
+function secondsEnvMs(env: EnvMap, key: string, p: Problems): number | undefined {
   const e = env.get(key);
   if (!e) return undefined;
   const ms = parseDurationMs(e.value, 's');
@@ -258,26 +204,7 @@ function secondsEnvMs(env: ReturnType<typeof envMap>, key: string, p: Problems, 
     p.add(e.path, `${key} must be a duration in seconds (e.g. "60" or "1m")`, e.value);
     return undefined;
   }
-  if (ms < min * 1000) {
-    p.add(e.path, `${key} must be >= ${min} seconds`, e.value);
-    return undefined;
-  }
   return ms;
-}
-
-function enumEnv<T extends string>(env: ReturnType<typeof envMap>, key: string, allowed: readonly T[], p: Problems): T | undefined {
-  const e = env.get(key);
-  if (!e) return undefined;
-  if (!(allowed as readonly string[]).includes(e.value)) {
-    p.add(e.path, `${key} must be one of ${allowed.join(', ')}`, e.value);
-    return undefined;
-  }
-  return e.value as T;
-}
-
-function boolEnv(env: ReturnType<typeof envMap>, key: string, p: Problems): boolean | undefined {
-  const v = enumEnv(env, key, ['true', 'false'] as const, p);
-  return v === undefined ? undefined : v === 'true';
 }
 
 const NUMERIC_CRITERIA: readonly NumericCriteria[] = ['>=', '<=', '>', '<', '==', '!=', 'oneOf', 'between'];
@@ -330,7 +257,7 @@ function numericCriteria(raw: string, path: string, p: Problems): NumericCriteri
   return '==';
 }
 
-export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems): ProbeSpec | undefined {
+export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems, ctx: LoadContext = DEFAULT_LOAD_CONTEXT, defaultNamespace?: string): ProbeSpec | undefined {
   const base = { name: doc.name, mode: doc.mode, runProperties: normalizeRunProperties(doc.runProperties, `${path}.runProperties`, p) };
   const inputsKey = `${doc.type}/inputs` as const;
   const inputs = (doc as Record<string, unknown>)[inputsKey];
@@ -415,16 +342,28 @@ export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems): ProbeS
         command: c.command,
         comparator: { type, criteria: c.comparator.criteria, value: String(c.comparator.value) } as never,
       };
-      if (typeof c.source === 'object' && c.source !== null) {
-        const s = c.source as Record<string, unknown>;
-        cmd.source = {
-          namespace: s.namespace as string | undefined,
-          pod: (s.pod ?? s.podName) as string | undefined,
-          labelSelector: s.labelSelector as string | undefined,
-          container: s.container as string | undefined,
+      if (typeof c.source === 'object' && c.source !== null && !Array.isArray(c.source)) {
+        const src = c.source as Record<string, unknown>;
+        const str = (k: string, v: unknown): string | undefined => {
+          if (v === undefined || v === '') return undefined;
+          if (typeof v !== 'string') p.add(`${ip}.source.${k}`, 'must be a string', v);
+          return typeof v === 'string' ? v : undefined;
         };
+        cmd.source = {
+          namespace: str('namespace', src.namespace) ?? defaultNamespace,
+          pod: str('pod', src.pod ?? src.podName),
+          labelSelector: str('labelSelector', src.labelSelector),
+          container: str('container', src.container),
+        };
+        for (const k of Object.keys(src)) {
+          if (!['namespace', 'pod', 'podName', 'labelSelector', 'container'].includes(k)) {
+            p.add(`${ip}.source.${k}`, 'Tempest runs cmdProbe sources in an existing pod: give namespace, pod or labelSelector, and container (a Litmus source image is not supported)');
+          }
+        }
       } else if (typeof c.source === 'string' && c.source !== 'inline') {
-        cmd.source = { pod: c.source };
+        cmd.source = { namespace: defaultNamespace, pod: c.source };
+      } else if (c.source !== undefined && c.source !== 'inline') {
+        p.add(`${ip}.source`, 'must be "inline" or a pod (namespace, pod or labelSelector, container)', c.source);
       }
       return { ...base, type: 'cmdProbe', cmd };
     }
@@ -437,9 +376,9 @@ export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems): ProbeS
           group: k.group ?? '',
           version: k.version,
           resource: k.resource,
-          namespace: k.namespace,
-          fieldSelector: k.fieldSelector,
-          labelSelector: k.labelSelector,
+          namespace: k.namespace || defaultNamespace,
+          fieldSelector: k.fieldSelector || undefined,
+          labelSelector: k.labelSelector || undefined,
           operation: k.operation,
           data: k.data ?? doc.data,
         },
@@ -448,84 +387,72 @@ export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems): ProbeS
   }
 }
 
-/** One Litmus experiment entry (a "fault block") -> FaultSpec. */
-export function normalizeFault(entry: ExperimentEntry, path: string, p: Problems): FaultSpec | undefined {
-  if (!(FAULT_NAMES as readonly string[]).includes(entry.name)) {
+/** One Litmus experiment entry (a "fault block") -> FaultSpec: the descriptor's typed params, Litmus defaults, bounds. */
+export function normalizeFault(entry: ExperimentEntry, path: string, p: Problems, ctx: LoadContext = DEFAULT_LOAD_CONTEXT, defaultNamespace?: string): FaultSpec | undefined {
+  const d = faultDescriptor(entry.name);
+  if (!d) {
     p.add(`${path}.name`, `unknown fault; known faults: ${FAULT_NAMES.join(', ')}`, entry.name);
     return undefined;
   }
-  const name = entry.name as FaultName;
   const env = envMap(entry, path, p);
-  const durationMs = secondsEnvMs(env, 'TOTAL_CHAOS_DURATION', p, 1) ?? (DEFAULT_DURATION_S[name] ?? 60) * 1000;
-  const intervalMs = secondsEnvMs(env, 'CHAOS_INTERVAL', p, 1) ?? 5000;
-  const rampTimeMs = secondsEnvMs(env, 'RAMP_TIME', p, 0) ?? 0;
+  const at = (key: string) => env.get(key)?.path ?? `${path}.spec.components.env`;
   const fault: FaultSpec = {
-    name,
-    durationMs,
-    intervalMs,
-    rampTimeMs,
-    podsAffectedPerc: intEnv(env, 'PODS_AFFECTED_PERC', p, { min: 0, max: 100 }) ?? 0,
+    name: d.name as FaultName,
+    durationMs: secondsEnvMs(env, 'TOTAL_CHAOS_DURATION', p) ?? d.defaultDurationS * 1000,
+    intervalMs: secondsEnvMs(env, 'CHAOS_INTERVAL', p) ?? 5000,
+    rampTimeMs: secondsEnvMs(env, 'RAMP_TIME', p) ?? 0,
+    podsAffectedPerc: 0,
     targetPods: (env.get('TARGET_PODS')?.value ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    sequence: enumEnv(env, 'SEQUENCE', ['parallel', 'serial'] as const, p) ?? 'parallel',
+    sequence: 'parallel',
     params: {},
     extraEnv: {},
     probes: [],
   };
-  const prm = fault.params;
-  const set = <K extends keyof typeof prm>(k: K, v: (typeof prm)[K] | undefined) => {
-    if (v !== undefined) prm[k] = v;
+  const perc = env.get('PODS_AFFECTED_PERC');
+  if (perc) {
+    if (!/^\d{1,3}$/.test(perc.value)) p.add(perc.path, 'PODS_AFFECTED_PERC must be a whole number from 0 to 100', perc.value);
+    else fault.podsAffectedPerc = Number(perc.value);
+  }
+  const seq = env.get('SEQUENCE');
+  if (seq) {
+    if (seq.value !== 'parallel' && seq.value !== 'serial') p.add(seq.path, 'SEQUENCE must be one of parallel, serial', seq.value);
+    else fault.sequence = seq.value;
+  }
+  const declared = new Set<string>(COMMON_ENV);
+  for (const def of d.params) {
+    declared.add(def.env);
+    const e = env.get(def.env);
+    if (e) {
+      const r = def.parse(e.value, ctx.limits);
+      if (r.ok) setParam(fault.params, def, r.value);
+      else p.add(e.path, r.error, e.value);
+    } else if (def.default) setParam(fault.params, def, def.default(ctx.limits));
+  }
+  for (const [k, v] of env) if (!declared.has(k)) fault.extraEnv[k] = v.value;
+  // Bounds, cross-field rules and (with a policy) allowlists: the worker's own checks, reported at the env entries.
+  const envOfKey = new Map(d.params.map((def) => [paramName(def), def.env]));
+  /** A problem the shared checks report at a spec path, moved to the env entry it is about (with the YAML's own value). */
+  const report = (specPath: string, message: string, value: unknown): void => {
+    const rest = specPath.slice(path.length);
+    const m = /^\.(TOTAL_CHAOS_DURATION|CHAOS_INTERVAL|RAMP_TIME|PODS_AFFECTED_PERC|TARGET_PODS)$/.exec(rest);
+    const pm = /^\.params\.(.+)$/.exec(rest);
+    const envName = m ? m[1] : pm ? (envOfKey.get(pm[1]) ?? pm[1]) : undefined;
+    if (envName !== undefined) {
+      const e = env.get(envName);
+      p.add(at(envName), message, e ? e.value : value);
+    } else if (rest === '.env') p.add(`${path}.spec.components.env`, message, value);
+    else if (rest.startsWith('.probe')) p.add(`${path}.spec${rest}`, message, value);
+    else p.add(specPath, message, value);
   };
-  set('force', boolEnv(env, 'FORCE', p));
-  set('containerRuntime', enumEnv(env, 'CONTAINER_RUNTIME', ['containerd', 'docker', 'crio'] as const, p));
-  set('socketPath', env.get('SOCKET_PATH')?.value);
-  set('targetContainer', env.get('TARGET_CONTAINER')?.value);
-  set('cpuCores', intEnv(env, 'CPU_CORES', p, { min: 0 }));
-  set('cpuLoad', intEnv(env, 'CPU_LOAD', p, { min: 0, max: 100 }));
-  set('memoryConsumptionMb', intEnv(env, 'MEMORY_CONSUMPTION', p, { min: 1 }));
-  set('numberOfWorkers', intEnv(env, 'NUMBER_OF_WORKERS', p, { min: 1 }));
-  set('networkLatencyMs', intEnv(env, 'NETWORK_LATENCY', p, { min: 0 }));
-  set('jitterMs', intEnv(env, 'JITTER', p, { min: 0 }));
-  set('packetLossPercentage', numEnv(env, 'NETWORK_PACKET_LOSS_PERCENTAGE', p, { min: 0, max: 100 }));
-  set('gpuMemoryPercentage', numEnv(env, 'GPU_MEMORY_PERCENTAGE', p, { min: 0, max: 100 }));
-  set('filePath', env.get('FILE_PATH')?.value);
-  set('corruptionType', enumEnv(env, 'CORRUPTION_TYPE', ['random_bytes', 'truncate', 'zero'] as const, p));
-  // Litmus defaults for the fault-specific parameters.
-  if (name === 'pod-delete') prm.force ??= false;
-  if (name === 'container-kill') prm.containerRuntime ??= 'containerd';
-  if (name === 'pod-cpu-hog') { prm.cpuCores ??= 1; prm.cpuLoad ??= 100; }
-  if (name === 'pod-memory-hog') { prm.memoryConsumptionMb ??= 500; prm.numberOfWorkers ??= 1; }
-  if (name === 'pod-network-latency') { prm.networkLatencyMs ??= 2000; prm.jitterMs ??= 0; }
-  if (name === 'pod-network-loss') prm.packetLossPercentage ??= 100;
-  if (name === 'gpu-memory-hog') prm.gpuMemoryPercentage ??= 50;
-  if (name === 'model-corruption') {
-    prm.corruptionType ??= 'random_bytes';
-    if (!prm.filePath) p.add(`${path}.spec.components.env`, 'model-corruption needs FILE_PATH');
-  }
-  for (const [k, v] of env) if (!COMMON_ENV.has(k)) fault.extraEnv[k] = v.value;
-  if (intervalMs > durationMs && FAULT_STYLE_PERIODIC.has(name)) {
-    p.add(env.get('CHAOS_INTERVAL')?.path ?? `${path}.spec.components.env`, `CHAOS_INTERVAL (${intervalMs / 1000}s) is longer than TOTAL_CHAOS_DURATION (${durationMs / 1000}s)`, env.get('CHAOS_INTERVAL')?.value);
-  }
-  const names = new Set<string>();
   (entry.spec?.probe ?? []).forEach((pd, i) => {
-    const pp = `${path}.spec.probe[${i}]`;
-    if (names.has(pd.name)) p.add(`${pp}.name`, 'duplicate probe name', pd.name);
-    names.add(pd.name);
-    const probe = normalizeProbe(pd, pp, p);
+    const probe = normalizeProbe(pd, `${path}.spec.probe[${i}]`, p, ctx, defaultNamespace);
     if (probe) fault.probes.push(probe);
   });
+  checkFault(fault, path, ctx.limits, { add: report }, ctx.policy, defaultNamespace);
   return fault;
 }
 
-const FAULT_STYLE_PERIODIC = new Set<FaultName>(['pod-delete', 'container-kill']);
-
-function normalizeTarget(appinfo: z.infer<typeof appinfoSchema>, path: string, p: Problems): TargetSpec {
-  const kind = appinfo.appkind ?? 'deployment';
-  if (!/^[\w./-]+(=|==|!=)[\w.-]*(,[\w./-]+(=|==|!=)[\w.-]*)*$/.test(appinfo.applabel)) {
-    p.add(`${path}.applabel`, 'must be a label selector like key=value', appinfo.applabel);
-  }
-  if (kind === 'deploymentconfig' || kind === 'rollout') p.add(`${path}.appkind`, `appkind ${kind} is not supported by Tempest yet`, kind);
-  return { namespace: appinfo.appns, labelSelector: appinfo.applabel, kind: kind as TargetSpec['kind'] };
-}
+const APPKINDS = ['deployment', 'statefulset', 'daemonset', 'replicaset', 'pod'] as const;
 
 export function engineSpecToExperiment(
   name: string,
@@ -533,31 +460,45 @@ export function engineSpecToExperiment(
   spec: z.infer<typeof engineSpecSchema>,
   file: string,
   pathPrefix: string,
+  ctx: LoadContext = DEFAULT_LOAD_CONTEXT,
+  metaPrefix = '',
 ): ExperimentSpec {
   const p = new Problems(file);
-  const target = normalizeTarget(spec.appinfo, `${pathPrefix}.appinfo`, p);
+  const kind = spec.appinfo.appkind ?? 'deployment';
+  if (!(APPKINDS as readonly string[]).includes(kind)) p.add(`${pathPrefix}.appinfo.appkind`, `appkind ${kind} is not supported by Tempest yet`, kind);
+  const target: TargetSpec = { namespace: spec.appinfo.appns, labelSelector: spec.appinfo.applabel, kind: kind as TargetSpec['kind'] };
   const faults: FaultSpec[] = [];
   spec.experiments.forEach((e, i) => {
-    const f = normalizeFault(e, `${pathPrefix}.experiments[${i}]`, p);
+    const f = normalizeFault(e, `${pathPrefix}.experiments[${i}]`, p, ctx, target.namespace);
     if (f) faults.push(f);
   });
-  if (p.list.length) throw new ConfigError(p.list);
-  return {
+  const out: ExperimentSpec = {
     name,
     engineNamespace,
     target,
-    serviceAccount: spec.chaosServiceAccount,
+    serviceAccount: spec.chaosServiceAccount || undefined,
     engineState: spec.engineState ?? 'active',
     faults,
     source: file,
   };
+  checkEngine(out, ctx.limits, p, ctx.policy, {
+    name: `${metaPrefix}metadata.name`,
+    engineNamespace: `${metaPrefix}metadata.namespace`,
+    appns: `${pathPrefix}.appinfo.appns`,
+    applabel: `${pathPrefix}.appinfo.applabel`,
+    serviceAccount: `${pathPrefix}.chaosServiceAccount`,
+    faults: `${pathPrefix}.experiments`,
+    fault: (i) => `${pathPrefix}.experiments[${i}]`,
+  });
+  if (p.list.length) throw new ConfigError(p.list);
+  return out;
 }
 
-export function normalizeFaultBlock(entries: ExperimentEntry[], file: string, pathPrefix = ''): FaultSpec[] {
+export function normalizeFaultBlock(entries: ExperimentEntry[], file: string, pathPrefix = '', ctx: LoadContext = DEFAULT_LOAD_CONTEXT): FaultSpec[] {
   const p = new Problems(file);
   const faults: FaultSpec[] = [];
   entries.forEach((e, i) => {
-    const f = normalizeFault(e, joinPath(pathPrefix, `[${i}]`), p);
+    const f = normalizeFault(e, joinPath(pathPrefix, `[${i}]`), p, ctx);
     if (f) faults.push(f);
   });
   if (p.list.length) throw new ConfigError(p.list);

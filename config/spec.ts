@@ -90,35 +90,22 @@ export type ProbeSpec =
   | (ProbeBase & { type: 'cmdProbe'; cmd: CmdProbeInputs })
   | (ProbeBase & { type: 'k8sProbe'; k8s: K8sProbeInputs });
 
-export const FAULT_NAMES = [
-  'pod-delete',
-  'container-kill',
-  'pod-cpu-hog',
-  'pod-memory-hog',
-  'pod-network-latency',
-  'pod-network-loss',
-  'gpu-memory-hog',
-  'model-corruption',
-] as const;
-export type FaultName = (typeof FAULT_NAMES)[number];
+export type { FaultName } from '../activities/faults/registry.js';
+import type { FaultName } from '../activities/faults/registry.js';
+import type { ImageRole } from './policy.js';
 
-/** Periodic faults are injected again every CHAOS_INTERVAL; sustained ones are injected once and held. */
-export const FAULT_STYLE: Record<FaultName, 'periodic' | 'sustained'> = {
-  'pod-delete': 'periodic',
-  'container-kill': 'periodic',
-  'pod-cpu-hog': 'sustained',
-  'pod-memory-hog': 'sustained',
-  'pod-network-latency': 'sustained',
-  'pod-network-loss': 'sustained',
-  'gpu-memory-hog': 'sustained',
-  'model-corruption': 'sustained',
-};
-
+/**
+ * Fault-specific parameters, each parsed from its Litmus env variable to a strict shape by the fault's
+ * descriptor (activities/faults/<fault>/descriptor.ts). A fault may only carry the keys its descriptor declares;
+ * drivers read nothing else (the rest of the env is kept in FaultSpec.extraEnv for the record only).
+ */
 export interface FaultParams {
   force?: boolean;
   containerRuntime?: 'containerd' | 'docker' | 'crio';
   socketPath?: string;
   targetContainer?: string;
+  chaosMode?: 'helper' | 'exec';
+  signal?: 'SIGKILL' | 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'SIGQUIT' | 'SIGUSR1' | 'SIGUSR2' | 'SIGSTOP' | 'SIGCONT';
   cpuCores?: number;
   cpuLoad?: number;
   memoryConsumptionMb?: number;
@@ -126,9 +113,13 @@ export interface FaultParams {
   networkLatencyMs?: number;
   jitterMs?: number;
   packetLossPercentage?: number;
+  networkInterface?: string;
   gpuMemoryPercentage?: number;
+  gpuVisibleDevices?: string;
   filePath?: string;
   corruptionType?: 'random_bytes' | 'truncate' | 'zero';
+  /** *_IMAGE overrides (STRESS_IMAGE, NETEM_IMAGE, ...): run only if the worker's images.allow lists them. */
+  images?: Partial<Record<ImageRole, string>>;
 }
 
 export interface FaultSpec {
@@ -170,14 +161,20 @@ export interface ExperimentSpec {
   source?: string;
 }
 
-/** Pre-experiment safety checks (the seed's ChaosGuards). Configured in tempest.yaml, evaluated by activities. */
+/** A secret, by reference: resolved by the activity that needs it, on the worker, never carried in a workflow. */
+export type SecretRef = { env: string } | { file: string };
+
+/**
+ * Pre-experiment safety checks (the seed's ChaosGuards): part of the WORKER's policy (its tempest.yaml),
+ * evaluated by activities. A run names none of them and can skip none of them.
+ */
 export type GuardSpec =
   | { type: 'http'; name: string; url: string; expectStatus?: number; timeoutMs?: number }
   | { type: 'prometheus'; name: string; endpoint: string; query: string; criteria: NumericCriteria; value: string; onEmpty?: 'fail' | 'pass' }
-  | { type: 'pagerduty'; name: string; apiUrl: string; token?: string; serviceIds?: string[]; statuses?: string[] }
+  | { type: 'pagerduty'; name: string; apiUrl: string; tokenRef?: SecretRef; serviceIds?: string[]; statuses?: string[] }
   | { type: 'freeze'; name: string; file?: string; url?: string };
 
-/** Rollback triggers: conditions evaluated continuously while faults are active. */
+/** Rollback triggers (worker policy): conditions evaluated continuously while faults are active. */
 export interface RollbackTriggerSpec {
   name: string;
   endpoint: string;
@@ -187,26 +184,45 @@ export interface RollbackTriggerSpec {
   threshold: string;
 }
 
-/** The seed's rollback_actions, run after an emergency rollback (trigger breach or stopOnFailure probe). */
+/** The seed's rollback_actions (worker policy), run after an emergency rollback (trigger breach or stopOnFailure probe). */
 export type RollbackActionSpec =
   /** "Scale up replicas" when ready pods < minReplicas. */
   | { type: 'scale'; name: string; minReplicas: number }
   /** "Restart unhealthy pods": delete pods not ready, or restarted more than restartThreshold times. */
   | { type: 'restartUnhealthy'; name: string; restartThreshold: number }
   /** "Trigger incident" (PagerDuty Events API v2) when recovery took longer than afterRecoveryMs (0 = always). */
-  | { type: 'pagerduty'; name: string; eventsUrl: string; routingKey: string; afterRecoveryMs: number; severity: 'critical' | 'error' | 'warning' | 'info' };
+  | { type: 'pagerduty'; name: string; eventsUrl: string; routingKeyRef: SecretRef; afterRecoveryMs: number; severity: 'critical' | 'error' | 'warning' | 'info' };
 
-export interface RunOptions {
-  guards: GuardSpec[];
-  rollbackTriggers: RollbackTriggerSpec[];
-  /** How often rollback triggers are evaluated. */
+/**
+ * What the worker's policy applies to one run, as the workflow records it (preflight's answer): names, types
+ * and thresholds only — never a secret, never an address with credentials.
+ */
+export interface RunPolicyView {
+  /** Which policy (the worker's tempest.yaml), for the record. */
+  source: string;
+  guards: Array<{ name: string; type: GuardSpec['type'] }>;
+  triggers: Array<{ name: string; query: string; criteria: NumericCriteria; threshold: string }>;
   triggerPollMs: number;
+  rollbackActions: Array<{ name: string; type: RollbackActionSpec['type'] }>;
+}
+
+/**
+ * What a client may choose about a run. Everything that protects the system (blast radius, guards, rollback
+ * triggers and actions, images, file roots, limits, secrets) is the worker's policy, not an option.
+ */
+export interface RunOptions {
   /** Dry run: guards and probes only, no injection. */
   dryRun: boolean;
   /** Upsert Tempest's custom search attributes (registered by scripts/temporal-dev; off on the test server). */
   searchAttributes: boolean;
-  /** Absent in runs started before rollback actions existed. */
-  rollbackActions?: RollbackActionSpec[];
+  /**
+   * Runs started before the worker-side policy carried client-side copies of guards, triggers and actions.
+   * Kept only so their histories replay; the worker ignores what they say (it evaluates its own policy).
+   */
+  guards?: Array<{ name: string; type: string }>;
+  rollbackTriggers?: Array<{ name: string }>;
+  triggerPollMs?: number;
+  rollbackActions?: Array<{ name: string; type: string }>;
 }
 
 export interface ExperimentInput {
@@ -214,16 +230,28 @@ export interface ExperimentInput {
   options: RunOptions;
 }
 
-/** A Litmus ChaosSchedule, normalized: when the gate may start the templated engine. */
+/** A Litmus ChaosSchedule, normalized (config/schedule.ts): when the gate may start the templated engine. Times are UTC. */
 export interface ScheduleSpec {
   name: string;
   namespace: string;
-  /** Start at once (Litmus `now: true`). */
+  /** Start one gated run at once (Litmus `now: true`). */
   now: boolean;
-  /** Allowed window, minutes after midnight (UTC unless the worker sets TZ). */
+  /** Has a repeat policy (false: `now` or `once` only, so the schedule never fires by itself again). Absent = repeats (older specs). */
+  repeats?: boolean;
+  /** Litmus `once.executionTime` (ISO): exactly one run, at that time. */
+  once?: string;
+  /** The seed's daily window, minutes after midnight: the schedule fires at its start. */
   window?: { startMin: number; endMin: number };
+  /** Litmus timeRange timestamps (ISO): no run before / after. */
+  activeFrom?: string;
+  activeUntil?: string;
+  /** Litmus workHours: hours of the day a run may start (empty or absent = any hour). */
+  hours?: number[];
   /** 0 = Sunday ... 6 = Saturday. Empty = every day. */
   days: number[];
+  /** Litmus properties.minChaosInterval: the schedule's cadence (a run every n minutes / hours). */
+  every?: { unit: 'minute' | 'hour'; n: number };
+  /** At least this long between two runs of the engine (the gate checks it against visibility). */
   minChaosIntervalMs: number;
   state: 'active' | 'halt' | 'complete';
   engine: ExperimentSpec;

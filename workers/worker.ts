@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TempestConfig } from '../config/tempest-config.js';
 import { createActivities } from '../activities/index.js';
+import { temporalConnection } from '../client/connection.js';
 import { ChaosMetrics } from '../activities/metrics/index.js';
 import type { ProbeDeps } from '../activities/probes/types.js';
 
@@ -41,7 +42,7 @@ export interface WorkerOptions {
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
   const { config } = opts;
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const connection = opts.connection ?? (await NativeConnection.connect(temporalConnection(config)));
   return Worker.create({
     connection,
     namespace: opts.namespace ?? config.temporal.namespace,

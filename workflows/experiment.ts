@@ -10,6 +10,9 @@
  * retried until the activity verifies the target is clean — on success, failure, abort, cancellation and
  * across worker crashes.
  *
+ * Policy: guards, rollback triggers and rollback actions are the WORKER's (preflight answers which apply to this
+ * run, by name; the activities evaluate the worker's own definitions). The input only says what to run.
+ *
  * Deterministic code only: no I/O, no Node built-ins; activities are imported as types.
  */
 import {
@@ -26,8 +29,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ExperimentInput, FaultSpec, ProbeSpec } from '../config/spec.js';
-import { FAULT_STYLE } from '../config/spec.js';
+import type { ExperimentInput, FaultSpec, ProbeSpec, RunOptions, RunPolicyView } from '../config/spec.js';
+import { faultDescriptor } from '../activities/faults/registry.js';
 import { probeSuccessPercentage } from './score.js';
 import type {
   ExperimentResult,
@@ -132,6 +135,8 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   /** When chaos of the latest fault ended (deadline, abort, breach); recovery is measured from here. */
   let chaosEndedAt: number | undefined;
   let recoveryMs: number | undefined;
+  /** The worker's policy for this run (set by preflight). */
+  let policy: RunPolicyView = legacyPolicy(options);
 
   setHandler(abortSignal, (why?: string) => {
     if (abortReason) return;
@@ -219,9 +224,11 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     phase = 'preflight';
     const pf = await quick.preflight(spec);
     note(`preflight on ${pf.platform}: ${pf.targets.length} target(s): ${pf.targets.join(', ') || 'none'}`);
+    // The worker's policy for this run; runs recorded before it existed carried client-side copies instead.
+    policy = pf.policy ?? legacyPolicy(options);
     phase = 'guards';
-    if (options.guards.length) {
-      guards.push(...(await Promise.all(options.guards.map((g) => quick.runGuard(g)))));
+    if (policy.guards.length) {
+      guards.push(...(await Promise.all(policy.guards.map((g) => quick.runGuard({ name: g.name })))));
       for (const g of guards) note(`guard ${g.name}: ${g.passed ? 'ok' : 'FAILED'} - ${g.reason}`);
     }
     const failedGuards = guards.filter((g) => !g.passed);
@@ -287,7 +294,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
 
   // ---- Rollback actions (scale up, restart unhealthy, incident) after an emergency rollback ----
   // Added after the first recorded histories: patched() keeps those replaying.
-  const actions = options.rollbackActions ?? [];
+  const actions = policy.rollbackActions;
   if (emergency && actions.length && patched('rollback-actions-v1')) {
     note(`emergency rollback: running ${actions.length} rollback action(s)`);
     actionOutcomes = await CancellationScope.nonCancellable(() =>
@@ -364,6 +371,12 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       note(`ramp time ${fault.rampTimeMs} ms before ${fault.name}`);
       await condition(() => !!stopReason, fault.rampTimeMs);
     }
+    // A fault with a read-only prepare step (model-corruption: files and checksums) records what it will touch
+    // and how it is now; inject, revert and verify get that record from here, never from the target.
+    if (faultDescriptor(fault.name)?.prepares && patched('fault-prepare-v1')) {
+      ref.prepared = await injecting.prepareFault(ref);
+      note(`${fault.name}: prepared (${Object.keys(ref.prepared).length} field(s) recorded)`);
+    }
     let chaosOver = false;
     chaosDeadline = Date.now() + fault.durationMs;
     const expiresAt = new Date(chaosDeadline + DEAD_MAN_MARGIN_MS).toISOString();
@@ -373,7 +386,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     for (const p of fault.probes) {
       if (p.mode === 'Continuous' || p.mode === 'OnChaos') monitors.push(probeLoop(fault, p, () => chaosOver));
     }
-    if (options.rollbackTriggers.length) monitors.push(triggerLoop(() => chaosOver));
+    if (policy.triggers.length) monitors.push(triggerLoop(() => chaosOver));
     // A monitor must never take the workflow down; its failures are recorded and it stops.
     const settled = monitors.map((m) => m.catch((err) => { if (!isCancellation(err)) note(`monitor stopped: ${errorMessage(err)}`); }));
 
@@ -381,7 +394,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     pendingReverts.push(ref);
     summary.state = 'injecting';
     try {
-      if (FAULT_STYLE[fault.name] === 'periodic') {
+      if (faultDescriptor(fault.name)?.style === 'periodic') {
         for (let round = 0; !stopReason && Date.now() < chaosDeadline; round++) {
           if (paused) {
             await condition(() => !paused || !!stopReason || Date.now() >= chaosDeadline!, Math.max(1, chaosDeadline - Date.now()));
@@ -430,16 +443,27 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
 
   async function triggerLoop(over: () => boolean) {
     while (!over() && !breach) {
-      const b = await quick.evaluateTriggers(options.rollbackTriggers);
+      const b = await quick.evaluateTriggers(policy.triggers.map((t) => t.name));
       if (b) {
         breach = b;
         note(`rollback trigger ${b.name} fired: ${b.value} ${b.criteria} ${b.threshold}`);
         stopReason ??= `rollback trigger ${b.name} fired: value ${b.value} ${b.criteria} ${b.threshold}`;
         break;
       }
-      await condition(over, options.triggerPollMs);
+      await condition(over, policy.triggerPollMs);
     }
   }
+}
+
+/** The policy a run recorded before the worker-side policy carried in its own input (replay of such runs only). */
+function legacyPolicy(o: RunOptions): RunPolicyView {
+  return {
+    source: 'run input (recorded before the worker-side policy)',
+    guards: (o.guards ?? []).map((g) => ({ name: g.name, type: g.type as RunPolicyView['guards'][number]['type'] })),
+    triggers: (o.rollbackTriggers ?? []).map((t) => ({ name: t.name, query: '', criteria: '>=' as const, threshold: '' })),
+    triggerPollMs: o.triggerPollMs ?? 5000,
+    rollbackActions: (o.rollbackActions ?? []).map((a) => ({ name: a.name, type: a.type as RunPolicyView['rollbackActions'][number]['type'] })),
+  };
 }
 
 /** How long past the chaos deadline a fault may live on by itself if Tempest is gone. */

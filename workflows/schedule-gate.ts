@@ -29,8 +29,9 @@ const { lastRunStart } = proxyActivities<TempestActivities>({ startToCloseTimeou
 export async function scheduleGateWorkflow(input: ScheduleGateInput): Promise<ScheduleGateResult> {
   const { schedule, options } = input;
   const now = new Date();
+  // The last run is found by search attribute; a worker without them answers 'unknown' (the gate then fails closed).
   const last = schedule.minChaosIntervalMs > 0 ? await lastRunStart(schedule.engine.name) : null;
-  const d = gateDecision(schedule, now, last ? new Date(last) : null);
+  const d = gateDecision(schedule, now, last === 'unknown' ? undefined : last ? new Date(last) : null);
   if (!d.run) {
     log.info(`schedule ${schedule.name}: skipped: ${d.reason}`);
     return { ran: false, reason: d.reason };

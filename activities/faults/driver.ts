@@ -4,7 +4,8 @@
  * intent before any action, so a retry — on this worker or another after a crash — finds what was done.
  */
 import type { FaultSpec } from '../../config/spec.js';
-import type { FaultRef, InjectRequest } from '../types.js';
+import type { FaultRef, InjectRequest, PreparedRecord } from '../types.js';
+import type { Policy } from '../../config/policy.js';
 import type { FleetClient, LocalPlatform, LocalPod } from '../platform/local.js';
 import { tempestError } from '../errors.js';
 import { selectTargets } from './select.js';
@@ -25,6 +26,10 @@ export interface LedgerEntry {
 export interface LocalFaultContext {
   platform: LocalPlatform;
   fleet: FleetClient;
+  /** The worker's policy (limits, roots, ...). */
+  policy: Policy;
+  /** Tempest's own state directory (backups), readable by the worker only. */
+  stateDir: string;
   heartbeat: (details?: unknown) => void;
   /** Rejects/aborts when the activity is cancelled. */
   signal: AbortSignal;
@@ -32,7 +37,9 @@ export interface LocalFaultContext {
 
 export interface LocalFaultDriver {
   /** Throws UnsupportedFault / FaultRefused for specs this driver cannot honour. */
-  check?(fault: FaultSpec, platform: LocalPlatform): void;
+  check?(fault: FaultSpec, platform: LocalPlatform, policy: Policy): void | Promise<void>;
+  /** Read-only: what the fault will touch and how it is now; the workflow keeps the record (FaultRef.prepared). */
+  prepare?(ref: FaultRef, ctx: LocalFaultContext): Promise<PreparedRecord>;
   /** Do round `req.round`; must be idempotent given the ledger entry. Returns affected + detail. */
   inject(req: InjectRequest, ctx: LocalFaultContext, ledger: Ledger): Promise<{ affected: string[]; detail: string }>;
   /** Undo everything this run's fault did. Returns what was undone. */

@@ -17,7 +17,8 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { V1ContainerStatus, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
 import type { FaultSpec } from '../../config/spec.js';
-import type { FaultRef, InjectRequest } from '../types.js';
+import type { ImageRole, Policy } from '../../config/policy.js';
+import type { FaultRef, InjectRequest, PreparedRecord } from '../types.js';
 import type { LedgerEntry } from './driver.js';
 import { waitClean } from './driver.js';
 import { tempestError } from '../errors.js';
@@ -45,6 +46,8 @@ export interface K8sFaultContext {
   heartbeat: (details?: unknown) => void;
   signal: AbortSignal;
   settings: K8sSettings;
+  /** The worker's policy: images, sockets, roots, limits. */
+  policy: Policy;
 }
 
 export interface K8sInjectResult {
@@ -58,6 +61,8 @@ export interface K8sFaultDriver {
   readonly rbac: string[];
   /** Refuse what cannot be honoured, before anything is injected (may read the cluster). */
   check?(fault: FaultSpec, ctx: K8sFaultContext): Promise<void>;
+  /** Read-only: what the fault will touch and how it is now; the workflow keeps the record (FaultRef.prepared). */
+  prepare?(ref: FaultRef, ctx: K8sFaultContext): Promise<PreparedRecord>;
   /** One idempotent round; the ledger is written before acting. */
   inject(req: InjectRequest, ctx: K8sFaultContext, ledger: K8sLedger): Promise<K8sInjectResult>;
   /** Undo everything the ledger (and the pod marks) say this fault did. Returns what was undone. */
@@ -66,10 +71,29 @@ export interface K8sFaultDriver {
   verify(ref: FaultRef, ctx: K8sFaultContext, ledger: K8sLedger): Promise<string>;
 }
 
-/** A fault parameter Tempest reads from the engine's env beyond the common Litmus ones (FaultSpec.extraEnv). */
-export function envOpt(fault: FaultSpec, name: string, fallback: string): string {
-  const v = fault.extraEnv[name];
-  return v === undefined || v === '' ? fallback : v;
+const ROLE_WHAT: Record<ImageRole, string> = {
+  stress: 'stress-ng (stress-ng on PATH)',
+  tools: 'busybox-like tools (sh, tr, grep, kill)',
+  netem: 'iproute2 (tc) and a shell',
+  runtimeHelper: 'container-runtime CLI (crictl / docker)',
+  gpu: 'CUDA + PyTorch',
+};
+
+/**
+ * The image a fault runs for `role`: the engine's *_IMAGE override only when the worker's images.allow lists it
+ * (or it is the worker's own default), else the worker's images.<role>. Never an image the operator did not name.
+ */
+export function imageFor(ctx: Pick<K8sFaultContext, 'policy'>, fault: FaultSpec, role: ImageRole): string {
+  const own = fault.params.images?.[role];
+  const dflt = ctx.policy.images[role];
+  if (own !== undefined) {
+    if (own !== dflt && !ctx.policy.images.allow.includes(own)) {
+      throw tempestError('FaultRefused', `${fault.name}: the ${role} image ${own.slice(0, 200)} is not in images.allow of ${ctx.policy.source}`);
+    }
+    return own;
+  }
+  if (!dflt) throw tempestError('FaultRefused', `${fault.name}: images.${role} is not set in ${ctx.policy.source}: pin a ${ROLE_WHAT[role]} image there (see docs/security.md)`);
+  return dflt;
 }
 
 // ------------------------------------------------------------------------------------------ ids and ledger
@@ -213,20 +237,6 @@ export function deadManSeconds(req: InjectRequest, now = Date.now()): number {
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'tempest' } as const;
 
-/** Default images; each can be overridden per fault with the env named in the comment. */
-export const DEFAULT_IMAGES = {
-  /** STRESS_IMAGE: stress-ng's own image (Debian, `stress-ng` on PATH) */
-  stress: 'ghcr.io/colinianking/stress-ng:latest',
-  /** TOOLS_IMAGE: the undo container of process faults (sh, tr, grep, kill) */
-  tools: 'busybox:1.36',
-  /** NETEM_IMAGE: tc (iproute2) and a shell */
-  netem: 'nicolaka/netshoot:v0.13',
-  /** LIB_IMAGE (Litmus' name): container-kill helper pod, needs crictl / docker CLI */
-  lib: 'litmuschaos/go-runner:3.16.0',
-  /** GPU_STRESS_IMAGE: CUDA + PyTorch */
-  gpu: 'pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime',
-} as const;
-
 export interface EphemeralContainerSpec {
   name: string;
   image: string;
@@ -277,30 +287,24 @@ export function describeState(s: V1ContainerStatus | undefined): string {
   return 'unknown state';
 }
 
-/** A shell line, quoted for `sh -c`. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /**
- * Shell text (busybox/iproute2 images) that signals every process carrying env TEMPEST_FAULT=<id> in the
- * PID namespace it shares (TERM, then KILL), and exits 0 only when none is left.
+ * Constant shell text (busybox/iproute2 images) that signals every process carrying env TEMPEST_FAULT=<marker>
+ * in the PID namespace it shares (TERM, then KILL), and exits 0 only when none is left. The marker comes from
+ * the container's env TEMPEST_KILL, never from the script text.
  */
-export function killByMarkerScript(id: string): string {
-  return [
-    'sig=TERM; left=""',
-    'for n in 1 2 3 4 5 6 7 8; do',
-    '  left=""',
-    '  for d in /proc/[0-9]*; do',
-    '    p=${d#/proc/}; [ "$p" = "$$" ] && continue',
-    `    if tr '\\0' '\\n' < "$d/environ" 2>/dev/null | grep -qx 'TEMPEST_FAULT=${id}'; then kill -$sig "$p" 2>/dev/null && left="$left $p"; fi`,
-    '  done',
-    `  if [ -z "$left" ]; then echo "no process with TEMPEST_FAULT=${id} left"; break; fi`,
-    '  echo "sent $sig to$left"; sleep 1; [ $n -ge 3 ] && sig=KILL',
-    'done',
-    '[ -z "$left" ]',
-  ].join('\n');
-}
+export const KILL_BY_MARKER_SCRIPT = [
+  'set -f; sig=TERM; left=""',
+  'for n in 1 2 3 4 5 6 7 8; do',
+  '  left=""',
+  '  for d in /proc/[0-9]*; do',
+  '    p=${d#/proc/}; [ "$p" = "$$" ] && continue',
+  `    if tr '\\0' '\\n' < "$d/environ" 2>/dev/null | grep -qxF "TEMPEST_FAULT=$TEMPEST_KILL"; then kill -$sig "$p" 2>/dev/null && left="$left $p"; fi`,
+  '  done',
+  '  if [ -z "$left" ]; then echo "no process with TEMPEST_FAULT=$TEMPEST_KILL left"; break; fi',
+  '  echo "sent $sig to$left"; sleep 1; [ $n -ge 3 ] && sig=KILL',
+  'done',
+  '[ -z "$left" ]',
+].join('\n');
 
 // ------------------------------------------------------------------------------------------ exec
 
@@ -309,17 +313,33 @@ export interface ExecResult {
   exitCode: number | null;
   stdout: string;
   stderr: string;
+  /** Output went past the cap (MAX_EXEC_OUTPUT per stream): the exec was closed there. */
+  truncated?: boolean;
 }
 
-function collector(): { stream: Writable; text: () => string } {
+/** At most this much of an exec's stdout (and of its stderr) is kept; past it the exec is closed. */
+export const MAX_EXEC_OUTPUT = 1024 * 1024;
+
+function collector(onOverflow: () => void): { stream: Writable; text: () => string; overflowed: () => boolean } {
   const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
   const stream = new Writable({
     write(c: Buffer, _e, cb) {
-      chunks.push(Buffer.from(c));
+      if (!over) {
+        const b = Buffer.from(c);
+        const room = MAX_EXEC_OUTPUT - size;
+        chunks.push(b.length > room ? b.subarray(0, room) : b);
+        size += Math.min(b.length, room);
+        if (b.length > room) {
+          over = true;
+          onOverflow();
+        }
+      }
       cb();
     },
   });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8'), overflowed: () => over };
 }
 
 /**
@@ -329,15 +349,17 @@ function collector(): { stream: Writable; text: () => string } {
 export async function execIn(ctx: K8sFaultContext, pod: string, container: string, command: string[], timeoutMs = ctx.settings.execTimeoutMs): Promise<ExecResult> {
   const namespace = ctx.target.namespace;
   const op: K8sOp = { verb: 'create', resource: 'pods/exec', namespace, name: pod };
-  const out = collector();
-  const err = collector();
+  let ws: Awaited<ReturnType<K8sClients['exec']['exec']>> | undefined;
+  const overflow = () => ws?.close();
+  const out = collector(overflow);
+  const err = collector(overflow);
   let status: V1Status | undefined;
-  let ws: Awaited<ReturnType<K8sClients['exec']['exec']>>;
   try {
     ws = await ctx.k8s.exec.exec(namespace, pod, container, command, out.stream, err.stream, null, false, (s) => (status = s));
   } catch (e) {
     throw k8sFailure(e, op);
   }
+  const socket = ws;
   await new Promise<void>((resolve, reject) => {
     const started = Date.now();
     const beat = setInterval(() => ctx.heartbeat({ exec: command.join(' ').slice(0, 80), pod, container, ms: Date.now() - started }), 5000);
@@ -349,18 +371,20 @@ export async function execIn(ctx: K8sFaultContext, pod: string, container: strin
       else resolve();
     };
     const timer = setTimeout(() => {
-      ws.close();
+      socket.close();
       done(tempestError('PlatformUnavailable', `exec in ${namespace}/${pod}/${container} did not finish within ${Math.round(timeoutMs / 1000)} s: ${command.join(' ').slice(0, 120)}`));
     }, timeoutMs);
     const onAbort = () => {
-      ws.close();
+      socket.close();
       done(tempestError('PlatformUnavailable', `exec in ${namespace}/${pod}/${container} abandoned: the activity was cancelled`));
     };
     ctx.signal.addEventListener('abort', onAbort);
-    if (ws.readyState === ws.CLOSED) done();
-    else ws.on('close', () => done());
-    ws.on('error', (e: Error) => done(k8sFailure(e, op)));
+    if (socket.readyState === socket.CLOSED) done();
+    else socket.on('close', () => done());
+    socket.on('error', (e: Error) => done(k8sFailure(e, op)));
   });
+  const truncated = out.overflowed() || err.overflowed();
+  if (truncated) return { exitCode: null, stdout: out.text(), stderr: err.text(), truncated };
   const st = status as (V1Status & { details?: { causes?: { reason?: string; message?: string }[] } }) | undefined;
   if (!st) return { exitCode: null, stdout: out.text(), stderr: err.text() };
   if (st.status === 'Success') return { exitCode: 0, stdout: out.text(), stderr: err.text() };
@@ -385,9 +409,9 @@ export interface EphemeralPodRecord {
   container: string;
   /** the container whose process (and, with targetContainerName, PID namespace) it joins */
   target: string;
+  /** For the record only: what was run. A retry or revert recomputes it from the request and the policy. */
   image: string;
   command: string[];
-  /** its environment (marker and fault parameters), fixed when the intent is recorded */
   env?: Record<string, string>;
   /** undo ephemeral containers added by reverts, in order */
   undo: string[];
@@ -411,37 +435,55 @@ export const PROCESS_FAULT_RBAC = [
   'get/list/patch the owner (ledger)',
 ];
 
+/**
+ * One ephemeral-container fault. Its command is an argv of validated numbers (stress-ng) or a CONSTANT script
+ * whose values arrive through the container's env: nothing from YAML is ever spliced into shell text.
+ */
 export interface EphemeralFaultShape {
   /** short name in container names: cpu, mem, gpu, netem */
   abbrev: string;
   what: (f: FaultSpec) => string;
-  image: (f: FaultSpec) => string;
-  command: (f: FaultSpec, seconds: number, id: string) => string[];
+  /** The helper image's role (the worker's images.<role>, or an allowed override). */
+  role: ImageRole;
+  command: (f: FaultSpec, seconds: number) => string[];
   env?: (f: FaultSpec, seconds: number) => Record<string, string>;
   capabilities?: string[];
   rbac: string[];
-  check?: (f: FaultSpec) => void;
+  check?: (f: FaultSpec, ctx: K8sFaultContext) => void;
 }
 
 function recordOf(entry: LedgerEntry | undefined): EphemeralRecord {
   const d = entry?.data as EphemeralRecord | undefined;
-  return d?.mode === 'ephemeral' ? d : { mode: 'ephemeral', pods: {} };
+  return d?.mode === 'ephemeral' && d.pods && typeof d.pods === 'object' ? d : { mode: 'ephemeral', pods: {} };
 }
 
-/** The pods a revert must look at: from the ledger, plus any pod that carries the mark (ledger lost/partial). */
-async function ephemeralPods(ledger: K8sLedger, entry: LedgerEntry | undefined): Promise<EphemeralRecord> {
+/** The fault container's name in every pod: derived from the run, never read from the target. */
+const faultContainer = (abbrev: string, id: string) => `tempest-${abbrev}-${id}`;
+
+/**
+ * The pods a revert must look at: the ledger's, plus any pod that carries this fault's mark (ledger lost or
+ * partial). Only pods the target selects count (a ledger or a mark naming another pod is ignored), and container
+ * names are derived from the run, not taken from what the target says.
+ */
+async function ephemeralPods(ctx: K8sFaultContext, ledger: K8sLedger, entry: LedgerEntry | undefined, abbrev: string, id: string): Promise<EphemeralRecord> {
   const rec = recordOf(entry);
-  for (const { pod, mark } of await ledger.markedPods()) {
+  const targetPods = new Map((await ctx.target.pods()).map((p) => [p.metadata!.name!, p]));
+  for (const name of Object.keys(rec.pods)) if (!targetPods.has(name)) delete rec.pods[name];
+  const container = faultContainer(abbrev, id);
+  for (const [name, r] of Object.entries(rec.pods)) {
+    r.container = container;
+    if (!Array.isArray(r.undo) || !r.undo.every((u) => typeof u === 'string' && u.startsWith(`tempest-undo-${id}-`))) r.undo = [];
+  }
+  for (const { pod } of await ledger.markedPods()) {
     const name = pod.metadata!.name!;
-    if (rec.pods[name] || !mark.detail) continue;
-    const c = pod.spec?.ephemeralContainers?.find((e) => e.name === mark.detail);
+    if (rec.pods[name]) continue;
+    const c = pod.spec?.ephemeralContainers?.find((e) => e.name === container);
     // undo containers an earlier revert added (their ledger write may be what was lost)
-    const id = mark.detail.replace(/^tempest-[a-z]+-/, '');
     const undo = (pod.spec?.ephemeralContainers ?? [])
       .map((e) => e.name)
       .filter((n) => n.startsWith(`tempest-undo-${id}-`))
       .sort((x, y) => Number(x.slice(x.lastIndexOf('-') + 1)) - Number(y.slice(y.lastIndexOf('-') + 1)));
-    rec.pods[name] = { uid: pod.metadata!.uid!, container: mark.detail, target: c?.targetContainerName ?? '', image: c?.image ?? '', command: c?.command ?? [], undo };
+    rec.pods[name] = { uid: pod.metadata!.uid!, container, target: c?.targetContainerName ?? '', image: c?.image ?? '', command: c?.command ?? [], undo };
   }
   return rec;
 }
@@ -451,43 +493,44 @@ async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, c
   const { id } = faultIds(req);
   const entry = await ledger.open(req);
   if (entry.done.includes(0)) return { affected: entry.rounds['0'] ?? [], detail: 'already injected', alreadyDone: true };
+  const image = imageFor(ctx, req.fault, shape.role);
+  const seconds = deadManSeconds(req);
+  const container = faultContainer(shape.abbrev, id);
+  const env = { TEMPEST_FAULT: id, ...shape.env?.(req.fault, seconds) };
+  const command = shape.command(req.fault, seconds);
+  const live = new Map((await ctx.target.runningPods()).map((p) => [p.metadata!.name!, p]));
   const rec = recordOf(entry);
   if (!entry.rounds['0']) {
-    const seconds = deadManSeconds(req);
-    const chosen = selectPods(await ctx.target.runningPods(), req.fault);
+    const chosen = selectPods([...live.values()], req.fault);
     for (const p of chosen) {
-      rec.pods[p.metadata!.name!] = {
-        uid: p.metadata!.uid!,
-        container: `tempest-${shape.abbrev}-${id}`,
-        target: targetContainerOf(p, req.fault),
-        image: shape.image(req.fault),
-        command: shape.command(req.fault, seconds, id),
-        env: { TEMPEST_FAULT: id, ...shape.env?.(req.fault, seconds) },
-        undo: [],
-      };
+      rec.pods[p.metadata!.name!] = { uid: p.metadata!.uid!, container, target: targetContainerOf(p, req.fault), image, command, env, undo: [] };
     }
     entry.rounds['0'] = chosen.map((p) => p.metadata!.name!);
     entry.data = rec as unknown as Record<string, unknown>;
-    await ledger.write(entry); // intent (pods, container names, exact commands) before acting
+    await ledger.write(entry); // intent (pods, container names, what will run) before acting
   }
   const results: string[] = [];
-  await forEachTarget(entry.rounds['0'], req.fault.sequence, async (name) => {
-    const r = rec.pods[name];
-    await ledger.markPod(name, { run: req.runId, fault: req.fault.name, faultIndex: req.faultIndex, detail: r.container });
+  // A retried round acts on the pods it chose, if they are still target pods; what runs is recomputed here.
+  await forEachTarget(entry.rounds['0'].filter((n) => typeof n === 'string'), req.fault.sequence, async (name) => {
+    const pod = live.get(name);
+    if (!pod) {
+      results.push(`${name}: no longer a running target pod`);
+      return;
+    }
+    await ledger.markPod(name, { run: req.runId, fault: req.fault.name, faultIndex: req.faultIndex, detail: container });
     const added = await addEphemeralContainer(
       ctx,
       name,
-      { name: r.container, image: r.image, command: r.command, targetContainerName: r.target, env: r.env ?? { TEMPEST_FAULT: id }, capabilities: shape.capabilities },
-      r.uid,
+      { name: container, image, command, targetContainerName: targetContainerOf(pod, req.fault), env, capabilities: shape.capabilities },
+      pod.metadata!.uid!,
     );
     results.push(`${name}: ${added}`);
   });
   entry.done.push(0);
   await ledger.write(entry);
-  const first = Object.values(rec.pods)[0];
   return {
     affected: entry.rounds['0'],
-    detail: `${shape.what(req.fault)}: ephemeral container ${first?.container} (${first?.image}) \`${first?.command.join(' ').slice(0, 160)}\` in ${results.join(', ')}; expires on its own by ${req.expiresAt}`,
+    detail: `${shape.what(req.fault)}: ephemeral container ${container} (${image}) \`${command.join(' ').slice(0, 160)}\` in ${results.join(', ')}; expires on its own by ${req.expiresAt}`,
     alreadyDone: false,
   };
 }
@@ -500,10 +543,9 @@ async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, c
 async function verifyEphemeralPods(
   what: string,
   ctx: K8sFaultContext,
-  ledger: K8sLedger,
+  rec: EphemeralRecord,
   check: (name: string, r: EphemeralPodRecord, pod: V1Pod) => { clean: boolean; observed: string },
 ): Promise<string> {
-  const rec = await ephemeralPods(ledger, await ledger.read());
   if (!Object.keys(rec.pods).length) return 'nothing was injected';
   return waitClean(
     what,
@@ -533,6 +575,7 @@ async function livePod(ctx: K8sFaultContext, name: string, r: EphemeralPodRecord
   const pod = await ctx.target.pod(name);
   if (!pod) return { why: 'pod gone (the fault went with it)' };
   if (pod.metadata?.uid !== r.uid) return { why: 'pod replaced (the fault went with the old one)' };
+  if (!ctx.target.selects(pod)) return { why: 'not a target pod (ignored)' };
   if (!pod.spec?.ephemeralContainers?.some((e) => e.name === r.container)) return { why: 'fault container was never added' };
   return { pod };
 }
@@ -549,25 +592,37 @@ function needsUndo(pod: V1Pod, r: EphemeralPodRecord): boolean {
   return !!s?.state?.terminated && s.state.terminated.exitCode !== 0;
 }
 
+/** The container the undo joins: TARGET_CONTAINER (or the first) of the live pod, as the fault was given it. */
+function undoTarget(pod: V1Pod, fault: FaultSpec): string {
+  try {
+    return targetContainerOf(pod, fault);
+  } catch {
+    return pod.spec?.containers?.[0]?.name ?? '';
+  }
+}
+
 /**
  * Process faults (pod-cpu-hog, pod-memory-hog, gpu-memory-hog): the stressor runs in an ephemeral container
  * joined to the target container's process namespace; it expires on its own at the dead-man time.
- * Revert: an undo ephemeral container (TOOLS_IMAGE, busybox) kills every process carrying the marker.
+ * Revert: an undo ephemeral container (images.tools) kills every process carrying the marker.
  * Verify: the API shows the stressor container terminated (on a node with no container runtime behind it,
  * e.g. kwok, the kubelet reports no ephemeral status at all: verified on the API content, and said so).
  */
 export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDriver {
   return {
     rbac: shape.rbac,
-    async check(fault) {
-      shape.check?.(fault);
+    async check(fault, ctx) {
+      imageFor(ctx, fault, shape.role);
+      imageFor(ctx, fault, 'tools');
+      shape.check?.(fault, ctx);
     },
     inject: (req, ctx, ledger) => injectEphemeral(shape, req, ctx, ledger),
 
     async revert(ref, ctx, ledger) {
       const { id } = faultIds(ref);
       const entry = await ledger.read();
-      const rec = await ephemeralPods(ledger, entry);
+      const rec = await ephemeralPods(ctx, ledger, entry, shape.abbrev, id);
+      const tools = imageFor(ctx, ref.fault, 'tools');
       const undone: string[] = [];
       for (const [name, r] of Object.entries(rec.pods)) {
         const { pod } = await livePod(ctx, name, r);
@@ -584,7 +639,7 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
         await addEphemeralContainer(
           ctx,
           name,
-          { name: undo, image: envOpt(ref.fault, 'TOOLS_IMAGE', DEFAULT_IMAGES.tools), command: ['sh', '-c', killByMarkerScript(id)], targetContainerName: r.target, env: { TEMPEST_UNDO: id }, capabilities: ['SYS_PTRACE'] },
+          { name: undo, image: tools, command: ['sh', '-c', KILL_BY_MARKER_SCRIPT], targetContainerName: undoTarget(pod, ref.fault), env: { TEMPEST_UNDO: id, TEMPEST_KILL: id }, capabilities: ['SYS_PTRACE'] },
           r.uid,
         );
         undone.push(`${name}: ${undo} kills TEMPEST_FAULT=${id}`);
@@ -592,8 +647,10 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
       return undone;
     },
 
-    verify: (ref, ctx, ledger) =>
-      verifyEphemeralPods(`${ref.fault.name} stopped`, ctx, ledger, (name, r, pod) => {
+    async verify(ref, ctx, ledger) {
+      const { id } = faultIds(ref);
+      const rec = await ephemeralPods(ctx, ledger, await ledger.read(), shape.abbrev, id);
+      return verifyEphemeralPods(`${ref.fault.name} stopped`, ctx, rec, (name, r, pod) => {
         const s = ephemeralStatus(pod, r.container);
         const undo = r.undo[r.undo.length - 1];
         const us = undo ? ephemeralStatus(pod, undo) : undefined;
@@ -605,56 +662,76 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
           return { clean: true, observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: ${r.container} is in the spec, undo ${undo ?? 'none'} added` };
         }
         return { clean: false, observed: `${name}: ${r.container} ${describeState(s)}${undo ? `, undo ${undo} ${describeState(ephemeralStatus(pod, undo))}` : ''}` };
-      }),
+      });
+    },
   };
 }
 
-/** The interface tc works on (Litmus NETWORK_INTERFACE, default eth0). */
+/** The interface tc works on (Litmus NETWORK_INTERFACE, default eth0), re-checked before it reaches a command. */
 export function netInterface(fault: FaultSpec): string {
-  const i = envOpt(fault, 'NETWORK_INTERFACE', 'eth0');
-  if (!/^[A-Za-z0-9_.@-]{1,15}$/.test(i)) throw tempestError('FaultRefused', `NETWORK_INTERFACE ${JSON.stringify(i)} is not an interface name`);
+  const i = fault.params.networkInterface ?? 'eth0';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(i)) throw tempestError('FaultRefused', `NETWORK_INTERFACE ${JSON.stringify(i.slice(0, 40))} is not an interface name`);
   return i;
 }
 
+/** Netem arguments from validated numbers only. */
+function netemArgs(words: Array<string | number>): string {
+  const text = words.map(String).join(' ');
+  if (!/^[a-z]+( [0-9.]+(ms|%)?)+$/.test(text)) throw tempestError('FaultRefused', `netem arguments ${JSON.stringify(text.slice(0, 80))} are not of the expected shape`);
+  return text;
+}
+
+/** The netem holder: constant text; interface, netem arguments and the dead-man seconds come from its env. */
+const NETEM_HOLD_SCRIPT = [
+  'set -f',
+  'tc qdisc replace dev "$TEMPEST_IF" root netem $TEMPEST_NETEM || exit 1',
+  'echo $$ > /tmp/tempest-fault.pid',
+  `trap 'tc qdisc del dev "$TEMPEST_IF" root 2>/dev/null; exit 0' TERM INT`,
+  'sleep "$TEMPEST_SECONDS" & wait $!',
+  'tc qdisc del dev "$TEMPEST_IF" root 2>/dev/null',
+  'exit 0',
+].join('; ');
+
+/** Revert by exec into the holder: the interface is the script's $1. */
+const NETEM_EXEC_UNDO = 'tc qdisc del dev "$1" root 2>/dev/null; tc qdisc show dev "$1"; (sleep 1; kill $(cat /tmp/tempest-fault.pid) 2>/dev/null) >/dev/null 2>&1 &';
+
+/** Revert by an undo container: delete the qdisc, stop the holder, exit 0 only if no netem is left. */
+const NETEM_UNDO_SCRIPT = [
+  'tc qdisc del dev "$TEMPEST_IF" root 2>/dev/null',
+  KILL_BY_MARKER_SCRIPT.replace(/\n\[ -z "\$left" \]$/, ''),
+  'out=$(tc qdisc show dev "$TEMPEST_IF"); echo "$out"',
+  'if echo "$out" | grep -q netem; then exit 1; fi',
+  'exit 0',
+].join('\n');
+
 /**
- * Netem faults (pod-network-latency, pod-network-loss). The fault container (NETEM_IMAGE, NET_ADMIN) runs
+ * Netem faults (pod-network-latency, pod-network-loss). The fault container (images.netem, NET_ADMIN) runs
  *   tc qdisc replace dev IF root netem <args>; then holds it in a shell that deletes it on TERM or at the
  *   dead-man time (sleep <seconds>).
  * Revert, per pod: exec into the fault container (`tc qdisc del dev IF root; tc qdisc show dev IF`) when it
  * can, else an undo ephemeral container that deletes the qdisc, stops the holder and exits 0 only if
  * `tc qdisc show` has no netem. Which one ran is recorded in the ledger.
  */
-export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec) => string; netem: (f: FaultSpec) => string }): K8sFaultDriver {
-  const image = (f: FaultSpec) => envOpt(f, 'NETEM_IMAGE', DEFAULT_IMAGES.netem);
+export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec) => string; netem: (f: FaultSpec) => Array<string | number> }): K8sFaultDriver {
   const shape: EphemeralFaultShape = {
     abbrev: opts.abbrev,
     what: opts.what,
-    image,
+    role: 'netem',
     capabilities: ['NET_ADMIN'],
     rbac: ['get/list pods', 'patch pods (ledger mark)', 'patch pods/ephemeralcontainers', 'create pods/exec (revert, when the fault container still runs)', 'get/list/patch the owner (ledger)'],
     check: (f) => {
       netInterface(f);
+      netemArgs(opts.netem(f));
     },
-    command: (f, seconds) => {
-      const dev = netInterface(f);
-      const script = [
-        `tc qdisc replace dev ${dev} root netem ${opts.netem(f)} || exit 1`,
-        'echo $$ > /tmp/tempest-fault.pid',
-        `trap 'tc qdisc del dev ${dev} root 2>/dev/null; exit 0' TERM INT`,
-        `sleep ${seconds} & wait $!`,
-        `tc qdisc del dev ${dev} root 2>/dev/null`,
-        'exit 0',
-      ].join('; ');
-      return ['sh', '-c', script];
-    },
+    command: () => ['sh', '-c', NETEM_HOLD_SCRIPT],
+    env: (f, seconds) => ({ TEMPEST_IF: netInterface(f), TEMPEST_NETEM: netemArgs(opts.netem(f)), TEMPEST_SECONDS: String(seconds) }),
   };
-  const undoScript = (dev: string, id: string) =>
-    [`tc qdisc del dev ${dev} root 2>/dev/null`, killByMarkerScript(id), `out=$(tc qdisc show dev ${dev}); echo "$out"`, 'if echo "$out" | grep -q netem; then exit 1; fi', 'exit 0'].join('\n');
 
   return {
     rbac: shape.rbac,
-    async check(fault) {
-      shape.check?.(fault);
+    async check(fault, ctx) {
+      imageFor(ctx, fault, 'netem');
+      shape.check?.(fault, ctx);
     },
     inject: (req, ctx, ledger) => injectEphemeral(shape, req, ctx, ledger),
 
@@ -662,7 +739,8 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
       const { id } = faultIds(ref);
       const dev = netInterface(ref.fault);
       const entry = await ledger.read();
-      const rec = await ephemeralPods(ledger, entry);
+      const rec = await ephemeralPods(ctx, ledger, entry, shape.abbrev, id);
+      const image = imageFor(ctx, ref.fault, 'netem');
       const save = async () => {
         if (!entry) return;
         entry.data = rec as unknown as Record<string, unknown>;
@@ -672,14 +750,14 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
       for (const [name, r] of Object.entries(rec.pods)) {
         const { pod } = await livePod(ctx, name, r);
         if (!pod) continue;
-        if (r.undoMode === 'exec' && r.execObserved !== undefined && !/netem/.test(r.execObserved)) continue; // done by exec
+        if (r.undoMode === 'exec' && typeof r.execObserved === 'string' && !/netem/.test(r.execObserved)) continue; // done by exec
         const s = ephemeralStatus(pod, r.container);
         // 1. exec into the fault container while it runs (or while nobody reports that it does not)
         if (!s?.state?.terminated && r.undoMode !== 'ephemeral') {
           try {
-            const x = await execIn(ctx, name, r.container, ['sh', '-c', `tc qdisc del dev ${dev} root 2>/dev/null; tc qdisc show dev ${dev}; (sleep 1; kill $(cat /tmp/tempest-fault.pid) 2>/dev/null) >/dev/null 2>&1 &`]);
+            const x = await execIn(ctx, name, r.container, ['sh', '-c', NETEM_EXEC_UNDO, 'sh', dev]);
             r.undoMode = 'exec';
-            r.execObserved = x.stdout.trim() || '(no qdisc)';
+            r.execObserved = x.stdout.trim().slice(0, 2000) || '(no qdisc)';
             await save();
             if (!/netem/.test(r.execObserved)) {
               undone.push(`${name}: tc qdisc del by exec in ${r.container}`);
@@ -695,15 +773,22 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
         r.undo.push(undo);
         r.undoMode = 'ephemeral';
         await save(); // record the undo before adding it
-        await addEphemeralContainer(ctx, name, { name: undo, image: image(ref.fault), command: ['sh', '-c', undoScript(dev, id)], targetContainerName: r.target, env: { TEMPEST_UNDO: id }, capabilities: ['NET_ADMIN', 'SYS_PTRACE'] }, r.uid);
+        await addEphemeralContainer(
+          ctx,
+          name,
+          { name: undo, image, command: ['sh', '-c', NETEM_UNDO_SCRIPT], targetContainerName: undoTarget(pod, ref.fault), env: { TEMPEST_UNDO: id, TEMPEST_KILL: id, TEMPEST_IF: dev }, capabilities: ['NET_ADMIN', 'SYS_PTRACE'] },
+          r.uid,
+        );
         undone.push(`${name}: ${undo} (tc qdisc del dev ${dev} root)`);
       }
       return undone;
     },
 
-    verify: (ref, ctx, ledger) =>
-      verifyEphemeralPods(`${ref.fault.name} removed`, ctx, ledger, (name, r, pod) => {
-        if (r.undoMode === 'exec' && r.execObserved !== undefined) {
+    async verify(ref, ctx, ledger) {
+      const { id } = faultIds(ref);
+      const rec = await ephemeralPods(ctx, ledger, await ledger.read(), shape.abbrev, id);
+      return verifyEphemeralPods(`${ref.fault.name} removed`, ctx, rec, (name, r, pod) => {
+        if (r.undoMode === 'exec' && typeof r.execObserved === 'string') {
           return { clean: !/netem/.test(r.execObserved), observed: `${name}: exec in ${r.container}: tc qdisc show -> ${r.execObserved.replace(/\s+/g, ' ').slice(0, 120)}` };
         }
         const undo = r.undo[r.undo.length - 1];
@@ -716,10 +801,11 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
         if (!us && undo && noRuntimeBehind(pod)) {
           return {
             clean: true,
-            observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: undo ${undo} added${r.execRefused ? ` after exec was refused (${r.execRefused.slice(0, 100)})` : ''}`,
+            observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: undo ${undo} added${r.execRefused ? ` after exec was refused (${String(r.execRefused).slice(0, 100)})` : ''}`,
           };
         }
         return { clean: false, observed: `${name}: ${undo ? `undo ${undo} ${describeState(us)}` : 'not undone yet'}` };
-      }),
+      });
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { GuardSpec } from '../../config/spec.js';
 import type { GuardOutcome } from '../types.js';
 import { compareNumeric } from '../probes/comparators.js';
 import { promInstant } from '../prometheus.js';
+import { readSecret } from '../secrets.js';
 
 async function httpGuard(g: Extract<GuardSpec, { type: 'http' }>): Promise<Omit<GuardOutcome, 'name' | 'type'>> {
   const expect = g.expectStatus ?? 200;
@@ -33,7 +34,8 @@ async function pagerdutyGuard(g: Extract<GuardSpec, { type: 'pagerduty' }>): Pro
   for (const s of g.statuses ?? ['triggered', 'acknowledged']) u.searchParams.append('statuses[]', s);
   for (const id of g.serviceIds ?? []) u.searchParams.append('service_ids[]', id);
   const headers: Record<string, string> = { Accept: 'application/vnd.pagerduty+json;version=2' };
-  if (g.token) headers.Authorization = `Token token=${g.token}`;
+  // Resolved here, at the moment of use, from the worker's env or a mounted file; never returned or logged.
+  if (g.tokenRef) headers.Authorization = `Token token=${readSecret(g.tokenRef)}`;
   const res = await fetch(u, { headers, signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`PagerDuty ${u.origin} answered ${res.status}`);
   const body = (await res.json()) as { incidents?: Array<{ id?: string; title?: string; status?: string }> };

@@ -10,7 +10,9 @@
 import type { ExperimentSpec, FaultName, TargetSpec } from '../../config/spec.js';
 import type { TempestConfig } from '../../config/tempest-config.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
-import type { ActivityCtx, Platform } from './types.js';
+import type { ActivityCtx, Platform, RevertOptions } from './types.js';
+import { namespaceAllowed, type Policy } from '../../config/policy.js';
+import { isDnsLabel, isDnsSubdomain, parseLabelSelector } from '../../config/selector.js';
 import { tempestError } from '../errors.js';
 import type { ExecInPod } from '../probes/types.js';
 import { execIn } from '../faults/kubernetes-common.js';
@@ -47,6 +49,8 @@ export interface K8sWorkloadState {
 export interface KubernetesPlatform extends Platform {
   readonly clients: K8sClients;
   readonly settings: K8sSettings;
+  /** The worker's policy the drivers act under. */
+  readonly policy: Policy;
   /** Rollback actions: the owner's desired/ready replicas and its live pods. */
   workload(target: TargetSpec): Promise<K8sWorkloadState>;
   /** Rollback actions: set the owner's replicas through its scale subresource (not for DaemonSets). */
@@ -73,20 +77,27 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     heartbeat: ctx.heartbeat,
     signal: ctx.signal,
     settings,
+    policy: config.policy,
   });
   const noCtx: ActivityCtx = { heartbeat: () => undefined, signal: new AbortController().signal };
 
+  /** cmdProbe `source`: only a pod of an allowed namespace, found by name or selector (re-checked here). */
   const execInPod: ExecInPod = async ({ source, command, signal, timeoutMs }) => {
     const namespace = source.namespace;
-    if (!namespace) throw tempestError('FaultRefused', 'cmdProbe source needs a namespace');
+    if (!namespace || !isDnsLabel(namespace)) throw tempestError('FaultRefused', 'cmdProbe source needs a namespace');
+    if (!namespaceAllowed(config.policy, namespace)) throw tempestError('FaultRefused', `cmdProbe source: namespace ${namespace} is not in blastRadius.allow of ${config.policy.source}`);
     let pod = source.pod;
+    if (pod !== undefined && !isDnsSubdomain(pod)) throw tempestError('FaultRefused', 'cmdProbe source: pod must be a pod name');
     if (!pod) {
-      const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => clients.core.listNamespacedPod({ namespace, labelSelector: source.labelSelector }));
+      const sel = parseLabelSelector(source.labelSelector ?? '');
+      if (!sel.ok || !sel.value.requirements.length) throw tempestError('FaultRefused', 'cmdProbe source: needs pod or a non-empty labelSelector');
+      const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => clients.core.listNamespacedPod({ namespace, labelSelector: sel.value.text }));
       pod = list.items.find(isRunning)?.metadata?.name;
-      if (!pod) throw tempestError('TargetNotFound', `cmdProbe source: no running pod in ${namespace} matches ${source.labelSelector ?? '(no selector)'}`);
+      if (!pod) throw tempestError('TargetNotFound', `cmdProbe source: no running pod in ${namespace} matches ${sel.value.text}`);
     }
+    if (source.container !== undefined && !isDnsLabel(source.container)) throw tempestError('FaultRefused', 'cmdProbe source: container must be a container name');
     const container = source.container ?? (await kcall({ verb: 'get', resource: 'pods', namespace, name: pod }, () => clients.core.readNamespacedPod({ name: pod!, namespace }))).spec?.containers[0]?.name ?? '';
-    const ctx = { k8s: clients, target: { namespace } as K8sTarget, heartbeat: () => undefined, signal, settings } as unknown as K8sFaultContext;
+    const ctx = { k8s: clients, target: { namespace } as K8sTarget, heartbeat: () => undefined, signal, settings, policy: config.policy } as unknown as K8sFaultContext;
     const r = await execIn(ctx, pod, container, ['/bin/sh', '-c', command], timeoutMs);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? undefined };
   };
@@ -96,6 +107,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     name: 'kubernetes',
     clients,
     settings,
+    policy: config.policy,
 
     async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
       for (const f of spec.faults) driverFor(f.name);
@@ -105,6 +117,12 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       if (!pods.length) throw tempestError('TargetNotFound', `no running pod in namespace ${spec.target.namespace} matches ${spec.target.labelSelector}`);
       for (const f of spec.faults) await driverFor(f.name).check?.(f, c);
       return { platform: 'kubernetes', targets: pods.map((p) => p.metadata!.name!) };
+    },
+
+    async prepare(ref: FaultRef, ctx: ActivityCtx) {
+      const d = driverFor(ref.fault.name);
+      if (!d.prepare) throw tempestError('UnsupportedFault', `${ref.fault.name} has no prepare step on the kubernetes platform`);
+      return d.prepare(ref, context(ref.target, ctx));
     },
 
     async inject(req: InjectRequest, ctx: ActivityCtx) {
@@ -156,9 +174,12 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       await kcallGone({ verb: 'delete', resource: 'pods', namespace, name: pod }, () => clients.core.deleteNamespacedPod({ name: pod, namespace }));
     },
 
-    async revert(ref: FaultRef, ctx: ActivityCtx): Promise<RevertResult> {
+    async revert(ref: FaultRef, ctx: ActivityCtx, opts: RevertOptions = {}): Promise<RevertResult> {
       const c = context(ref.target, ctx);
       const ledger = new K8sLedger(c.target, faultIds(ref).key);
+      if (opts.ledgerOnly && !(await ledger.presentOn()).length) {
+        return { undone: [], verification: 'target is outside the blast radius now and holds no ledger entry of this run: nothing touched', at: new Date().toISOString() };
+      }
       const driver = driverFor(ref.fault.name);
       const undone = await driver.revert(ref, c, ledger);
       ctx.heartbeat({ undone });

@@ -2,7 +2,7 @@
 import type { ExperimentSpec, FaultName } from '../../config/spec.js';
 import type { TempestConfig } from '../../config/tempest-config.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
-import type { ActivityCtx, Platform } from './types.js';
+import type { ActivityCtx, Platform, RevertOptions } from './types.js';
 import { LocalPlatform } from './local.js';
 import { tempestError } from '../errors.js';
 import { LOCAL_FAULTS, LOCAL_UNSUPPORTED } from '../faults/index.js';
@@ -16,7 +16,14 @@ export function createLocalPlatform(config: TempestConfig): Platform {
     if (!d) throw tempestError('UnsupportedFault', `${name} cannot run on the local platform: ${LOCAL_UNSUPPORTED[name] ?? 'no driver'}`);
     return d;
   };
-  const context = (ref: FaultRef, ctx: ActivityCtx): LocalFaultContext => ({ platform: local, fleet: local.fleetFor(ref.target), heartbeat: ctx.heartbeat, signal: ctx.signal });
+  const context = (ref: FaultRef, ctx: ActivityCtx): LocalFaultContext => ({
+    platform: local,
+    fleet: local.fleetFor(ref.target),
+    policy: config.policy,
+    stateDir: config.state.dir,
+    heartbeat: ctx.heartbeat,
+    signal: ctx.signal,
+  });
 
   return {
     name: 'local',
@@ -32,7 +39,7 @@ export function createLocalPlatform(config: TempestConfig): Platform {
       await local.fleetFor(target).deletePod(pod, 0);
     },
     async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
-      for (const f of spec.faults) driverFor(f.name).check?.(f, local);
+      for (const f of spec.faults) await driverFor(f.name).check?.(f, local, config.policy);
       const pods = await local.fleetFor(spec.target).pods();
       if (!pods.length) throw tempestError('TargetNotFound', `${spec.target.namespace}/${spec.target.labelSelector} has no pods`);
       return { platform: 'local', targets: pods.map((p) => p.name) };
@@ -42,9 +49,17 @@ export function createLocalPlatform(config: TempestConfig): Platform {
       const r = await driverFor(req.fault.name).inject(req, c, new Ledger(c.fleet, ledgerKey(req)));
       return { ...r, alreadyDone: /^(round )?already\b/.test(r.detail) }; // the drivers' own wording, not a path or pod name in it
     },
-    async revert(ref: FaultRef, ctx: ActivityCtx): Promise<RevertResult> {
+    async prepare(ref: FaultRef, ctx: ActivityCtx) {
+      const d = driverFor(ref.fault.name);
+      if (!d.prepare) throw tempestError('UnsupportedFault', `${ref.fault.name} has no prepare step on the local platform`);
+      return d.prepare(ref, context(ref, ctx));
+    },
+    async revert(ref: FaultRef, ctx: ActivityCtx, opts: RevertOptions = {}): Promise<RevertResult> {
       const c = context(ref, ctx);
       const ledger = new Ledger(c.fleet, ledgerKey(ref));
+      if (opts.ledgerOnly && !(await ledger.read())) {
+        return { undone: [], verification: 'target is outside the blast radius now and holds no ledger entry of this run: nothing touched', at: new Date().toISOString() };
+      }
       const driver = driverFor(ref.fault.name);
       const undone = await driver.revert(ref, c, ledger);
       ctx.heartbeat({ undone });

@@ -4,7 +4,7 @@
  * fault ledger on the target. The activities in activities/index.ts are thin wrappers over this.
  */
 import type { ExperimentSpec, TargetSpec } from '../../config/spec.js';
-import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
+import type { FaultRef, InjectRequest, PreflightResult, PreparedRecord, RevertResult } from '../types.js';
 
 /** What an activity gives a platform: heartbeats and the cancellation signal. */
 export interface ActivityCtx {
@@ -15,11 +15,13 @@ export interface ActivityCtx {
 export interface Platform {
   readonly name: string;
   /** Targets resolve, every fault has a driver here and its parameters are honoured; throws typed failures. */
-  preflight(spec: ExperimentSpec): Promise<PreflightResult>;
+  preflight(spec: ExperimentSpec): Promise<Omit<PreflightResult, 'policy'>>;
+  /** A fault's read-only prepare step (what it will touch and how it is now), for faults that have one. */
+  prepare?(ref: FaultRef, ctx: ActivityCtx): Promise<PreparedRecord>;
   /** One idempotent round of one fault; writes the ledger before acting. */
   inject(req: InjectRequest, ctx: ActivityCtx): Promise<{ affected: string[]; detail: string; alreadyDone: boolean }>;
   /** Undo everything this run's fault did, verify the target is clean (throw NotYetClean if not), clear the ledger. */
-  revert(ref: FaultRef, ctx: ActivityCtx): Promise<RevertResult>;
+  revert(ref: FaultRef, ctx: ActivityCtx, opts?: RevertOptions): Promise<RevertResult>;
   /** For rollback actions: the owner's replicas and its pods' health. */
   workload?(target: TargetSpec): Promise<WorkloadState>;
   /** For rollback actions: set the owner's desired replicas. */
@@ -32,4 +34,12 @@ export interface WorkloadState {
   desired: number;
   ready: number;
   pods: Array<{ name: string; ready: boolean; restarts: number }>;
+}
+
+export interface RevertOptions {
+  /**
+   * The target is outside the worker's blast radius now: undo only what this run's ledger records there, and if
+   * there is no ledger entry, touch nothing.
+   */
+  ledgerOnly?: boolean;
 }

@@ -1,8 +1,8 @@
 /** cmdProbe: run a command (locally via /bin/sh, or in a pod through the platform) and compare its trimmed stdout. */
-import { spawn } from 'node:child_process';
 import type { CmdProbeInputs } from '../../config/spec.js';
 import { verdictOf } from './attempts.js';
 import { compare, quote } from './comparators.js';
+import { runLocalCommand } from './local-command.js';
 import { ProbeError, type AttemptResult, type ProbeDeps, type ProbeDriver } from './types.js';
 
 const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -15,47 +15,26 @@ export interface CommandResult {
   killedBy?: string | null;
 }
 
+/** The whole environment a local cmdProbe command gets: nothing of the worker's own environment leaks in. */
+const MINIMAL_ENV: Record<string, string> = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  LANG: 'C.UTF-8',
+  HOME: '/tmp',
+};
+
 /**
- * Run `/bin/sh -c command` in its own process group. When `signal` aborts (attempt timeout or activity
- * cancellation) the whole group is SIGKILLed, so `sh -c "a | b"` or background children do not survive.
+ * Run `/bin/sh -c command` with a minimal environment. When `signal` aborts (attempt timeout or activity
+ * cancellation), and also when the shell exits, every process it started is SIGKILLed (process group,
+ * environment marker, per-run cgroup: see local-command.ts), so `setsid`/double-forked children do not survive.
  */
-export function runLocal(command: string, signal: AbortSignal): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outBytes = 0;
-    let errBytes = 0;
-    child.stdout.on('data', (b: Buffer) => {
-      if (outBytes < MAX_OUTPUT_BYTES) out.push(b);
-      outBytes += b.length;
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      if (errBytes < MAX_OUTPUT_BYTES) err.push(b);
-      errBytes += b.length;
-    });
-    const killGroup = () => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    };
-    const onAbort = () => {
-      killGroup();
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (e) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(new ProbeError(`cannot run /bin/sh: ${e.message}`));
-    });
-    child.on('close', (code, killedBy) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code, killedBy });
-    });
-  });
+export async function runLocal(command: string, signal: AbortSignal): Promise<CommandResult> {
+  try {
+    const r = await runLocalCommand({ command, signal, env: { ...MINIMAL_ENV }, maxOutputBytes: MAX_OUTPUT_BYTES });
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, killedBy: r.killedBy };
+  } catch (e) {
+    if (signal.aborted && e === signal.reason) throw e;
+    throw new ProbeError(e instanceof Error ? e.message : `cannot run /bin/sh: ${String(e)}`);
+  }
 }
 
 /** The trimmed stdout, with exit code / signal and stderr tail when the command did not exit 0. */
@@ -77,6 +56,9 @@ function judge(r: CommandResult, inputs: CmdProbeInputs, where: string): Attempt
 export function cmdDriver(inputs: CmdProbeInputs, deps: ProbeDeps): ProbeDriver {
   const source = inputs.source;
   if (!source) {
+    if (deps.policy && !deps.policy.probes.allowLocalCommands) {
+      throw new ProbeError(`refused by the worker's policy: a cmdProbe without source would run /bin/sh on the worker host (probes.allowLocalCommands is off in ${deps.policy.source})`, `local: ${inputs.command}`);
+    }
     return {
       target: `local: ${inputs.command}`,
       sleepAfterEveryTry: false,

@@ -6,6 +6,7 @@
  * Every function answers `{ ok, reason }`; invalid comparator input (a `between` with one value, a bad regex,
  * a non-number where a number is needed) is `ok: false` with a reason naming the problem, never an exception.
  */
+import { RE2JS } from 're2js';
 import type { Comparator, NumericCriteria, StringCriteria } from '../../config/spec.js';
 
 export interface CheckResult {
@@ -135,20 +136,23 @@ export function compareNumeric(actual: number, criteria: NumericCriteria, value:
   }
 }
 
+/** A compiled Litmus pattern: Go RE2 syntax and semantics, matched in linear time (re2js), unanchored like Go's MatchString. */
+export interface Pattern {
+  test(s: string): boolean;
+}
+
+/** Longest pattern accepted from YAML. */
+export const MAX_PATTERN_LENGTH = 1024;
+
 /**
- * Build a RegExp from a Litmus (Go RE2) pattern. A leading inline flag group such as `(?i)` becomes a JS flag;
- * everything else is passed to JS RegExp unchanged. Like Go's MatchString, matching is unanchored.
+ * Compile a Litmus (Go RE2) pattern with RE2's own engine: no backtracking, so no pattern from YAML can hold the
+ * worker's event loop (a JS RegExp such as `(a+)+$` is exponential). Inline flags such as `(?i)` are RE2 syntax.
  */
-export function toRegExp(pattern: string): RegExp | { error: string } {
-  let source = pattern;
-  let flags = '';
-  const inline = /^\(\?([ims]+)\)/.exec(source);
-  if (inline) {
-    flags = [...new Set(inline[1])].join('');
-    source = source.slice(inline[0].length);
-  }
+export function toRegExp(pattern: string): Pattern | { error: string } {
+  if (pattern.length > MAX_PATTERN_LENGTH) return { error: `pattern longer than ${MAX_PATTERN_LENGTH} characters` };
   try {
-    return new RegExp(source, flags);
+    const re = RE2JS.compile(pattern);
+    return { test: (s: string) => re.matcher(s).find() };
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }
@@ -177,7 +181,7 @@ export function compareString(actual: string, criteria: StringCriteria, value: s
     case 'matches':
     case 'notMatches': {
       const re = toRegExp(value);
-      if (!(re instanceof RegExp)) return invalid(criteria, value, `bad regular expression: ${re.error}`);
+      if ('error' in re) return invalid(criteria, value, `bad regular expression: ${re.error}`);
       const matched = re.test(actual);
       const ok = criteria === 'matches' ? matched : !matched;
       return say(ok, matched ? 'matches' : 'does not match', `/${value}/`, criteria === 'notMatches' ? ' (criteria notMatches)' : '');

@@ -1,5 +1,6 @@
 /** httpProbe: one request per attempt; responseCode, responseTime and responseBody criteria must all hold. */
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { hostRefusal, pathWithin } from '../../config/policy.js';
 import type { HttpProbeInputs, RunProperties } from '../../config/spec.js';
 import { compareNumeric, compareString, type CheckResult } from './comparators.js';
 import { verdictOf } from './attempts.js';
@@ -12,13 +13,28 @@ export function httpDriver(inputs: HttpProbeInputs, rp: RunProperties, deps: Pro
   }
   const url = deps.rewriteUrl ? deps.rewriteUrl(inputs.url) : inputs.url;
   const target = `${inputs.method} ${url}`;
+  const policy = deps.policy;
+  // The URL as this worker reaches it (after rewrites) must pass the operator's host rules too.
+  const allowUrl = (u: string) => (policy ? hostRefusal(policy, u) : null);
+  const refusedHere = allowUrl(url);
+  if (refusedHere) throw new ProbeError(`refused by the worker's policy: ${refusedHere}`, target);
   let body: Promise<string | undefined> | undefined;
+  const readBody = async (path: string): Promise<string> => {
+    // Only a regular file inside the operator's files.probeBodyRoots (symlinks resolved), at most 1 MiB.
+    const real = await realpath(path);
+    if (policy && !(await Promise.all(policy.files.probeBodyRoots.map((r) => realpath(r).catch(() => '')))).some((r) => r && pathWithin(real, r))) {
+      throw new Error(`${real} is not inside files.probeBodyRoots of ${policy.source}`);
+    }
+    const st = await stat(real);
+    if (!st.isFile() || st.size > 1024 * 1024) throw new Error(`${real} is not a regular file of at most 1 MiB`);
+    return readFile(real, 'utf8');
+  };
   const loadBody = () =>
     (body ??=
       inputs.method !== 'POST'
         ? Promise.resolve(undefined)
         : inputs.bodyPath
-          ? readFile(inputs.bodyPath, 'utf8').catch((err: Error) => {
+          ? readBody(inputs.bodyPath).catch((err: Error) => {
               body = undefined; // a later attempt may find the file
               throw new ProbeError(`cannot read bodyPath ${inputs.bodyPath}: ${err.message}`, target);
             })
@@ -39,6 +55,8 @@ export function httpDriver(inputs: HttpProbeInputs, rp: RunProperties, deps: Pro
         timeoutMs: Math.min(inputs.responseTimeoutMs ?? rp.probeTimeoutMs, timeoutMs),
         signal,
         insecureSkipTLS: inputs.insecureSkipTLS,
+        followRedirects: policy?.probes.followRedirects ?? false,
+        allowUrl,
       }).catch((err: unknown) => {
         throw err instanceof ProbeError ? new ProbeError(err.message, target) : err;
       });

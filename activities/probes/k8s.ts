@@ -31,6 +31,7 @@ import type {
   V1APIResourceList,
 } from '@kubernetes/client-node';
 import type { K8sProbeInputs } from '../../config/spec.js';
+import { namespaceAllowed } from '../../config/policy.js';
 import { describeOp, parseForbidden, statusOf, type K8sOp } from '../platform/k8s/status.js';
 import { abortableSleep, verdictOf } from './attempts.js';
 import { ProbeError, type AttemptContext, type AttemptResult, type ProbeDeps, type ProbeDriver } from './types.js';
@@ -383,6 +384,29 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
     };
   }
 
+  /**
+   * What the worker's policy lets this probe reach, once discovery has said what the resource is: a namespaced
+   * resource only in a namespace of the blast radius (never across all namespaces); a cluster-scoped one only if
+   * probes.k8sClusterScoped lists it, and then only to read (present / absent).
+   */
+  function reachable(res: V1APIResource, apiVersion: string): void {
+    const policy = deps.policy;
+    if (!policy) return;
+    const gr = inputs.group && inputs.group !== 'core' ? `${inputs.group}/${res.name}` : res.name;
+    if (res.namespaced) {
+      if (!namespace) throw new ProbeError(`k8sProbe: ${res.name} (${apiVersion}) is namespaced: the probe must name a namespace (it never lists across namespaces)`, target);
+      if (!namespaceAllowed(policy, namespace)) throw new ProbeError(`refused by the worker's policy: namespace ${namespace} is not in blastRadius.allow of ${policy.source}`, target);
+    } else {
+      if (!policy.probes.k8sClusterScoped.includes(gr) && !policy.probes.k8sClusterScoped.includes(res.name)) {
+        throw new ProbeError(`refused by the worker's policy: ${gr} is cluster-scoped and not in probes.k8sClusterScoped of ${policy.source}`, target);
+      }
+      if (inputs.operation === 'create' || inputs.operation === 'delete') throw new ProbeError(`refused by the worker's policy: ${inputs.operation} on the cluster-scoped ${gr}`, target);
+    }
+    if ((inputs.operation === 'create' || inputs.operation === 'delete') && !policy.probes.k8sWritable.includes(gr) && !policy.probes.k8sWritable.includes(res.name)) {
+      throw new ProbeError(`refused by the worker's policy: ${inputs.operation} on ${gr} (probes.k8sWritable of ${policy.source}: ${policy.probes.k8sWritable.join(', ') || 'none'})`, target);
+    }
+  }
+
   return {
     target,
     sleepAfterEveryTry: false,
@@ -390,6 +414,7 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
       const started = Date.now();
       const api = await objectApi(kc, ctx.signal);
       const { apiVersion, res } = await resolveResource(api, kc, inputs);
+      reachable(res, apiVersion);
       api.seed(apiVersion, res);
       switch (inputs.operation) {
         case 'present':

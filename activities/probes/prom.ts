@@ -1,5 +1,6 @@
 /** promProbe: instant query `<endpoint>/api/v1/query`, first sample compared as float. */
 import type { PromProbeInputs } from '../../config/spec.js';
+import { hostRefusal } from '../../config/policy.js';
 import { compareNumeric, parseNumber, quote } from './comparators.js';
 import { verdictOf } from './attempts.js';
 import { request } from './request.js';
@@ -38,6 +39,8 @@ export function promDriver(inputs: PromProbeInputs, deps: ProbeDeps): ProbeDrive
   const endpoint = (deps.rewriteUrl ? deps.rewriteUrl(inputs.endpoint) : inputs.endpoint).replace(/\/+$/, '');
   const url = `${endpoint}/api/v1/query`;
   const target = `${url} query=${inputs.query}`;
+  const refused = deps.policy ? hostRefusal(deps.policy, url) : null;
+  if (refused) throw new ProbeError(`refused by the worker's policy: ${refused}`, target);
   return {
     target,
     sleepAfterEveryTry: false,

@@ -13,6 +13,10 @@ export interface RequestOptions {
   timeoutMs: number;
   signal: AbortSignal;
   insecureSkipTLS?: boolean;
+  /** Follow redirects (default: no). Each hop's URL must pass `allowUrl`. */
+  followRedirects?: boolean;
+  /** null when a URL may be reached, else why not (checked for every redirect hop). */
+  allowUrl?: (url: string) => string | null;
 }
 
 export interface RequestResult {
@@ -44,6 +48,14 @@ export async function request(opts: RequestOptions): Promise<RequestResult> {
       validateStatus: () => true,
       proxy: false,
       maxContentLength: MAX_BODY_BYTES,
+      maxBodyLength: MAX_BODY_BYTES,
+      // A redirect is a result (3xx) unless the operator allows following them; each hop is re-checked.
+      maxRedirects: opts.followRedirects ? 5 : 0,
+      beforeRedirect: (o: { href?: string; protocol?: string; hostname?: string; port?: string | number; path?: string }) => {
+        const href = o.href ?? `${o.protocol}//${o.hostname}${o.port ? `:${o.port}` : ''}${o.path ?? ''}`;
+        const why = opts.allowUrl?.(href);
+        if (why) throw new ProbeError(`redirect to ${href.slice(0, 200)} refused: ${why}`);
+      },
       httpAgent: new http.Agent({ keepAlive: false }),
       httpsAgent: new https.Agent({ keepAlive: false, rejectUnauthorized: !opts.insecureSkipTLS }),
     });

@@ -36,6 +36,8 @@ export type ExecInPod = (req: {
 }) => Promise<{ stdout: string; stderr?: string; exitCode?: number }>;
 
 export interface ProbeDeps {
+  /** The worker's policy: what probes may reach (hosts, body roots, local commands, k8sProbe writes). */
+  policy?: import('../../config/policy.js').Policy;
   /** Worker-side mapping of cluster URLs (`http://svc.ns:4000`) to reachable ones. */
   rewriteUrl?: (url: string) => string;
   /** A `KubeConfig` from @kubernetes/client-node (typed loosely so this module does not load the client). */

@@ -1,12 +1,20 @@
 /** The result record of every run: JSON (machine-readable) and Markdown (the printed report), in the reports dir. */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { ExperimentResult } from '../types.js';
 import { formatReport } from './format.js';
 
+/** The report's file name: the workflow id when it is a plain name, else a hash of it; never a path. */
+export function reportName(workflowId: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(workflowId) && !workflowId.includes('..')) return workflowId;
+  return `run-${createHash('sha256').update(String(workflowId)).digest('hex').slice(0, 16)}`;
+}
+
 export function writeReport(dir: string, r: ExperimentResult, opts: { uiUrl?: string; namespace?: string } = {}): string {
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, r.workflowId.replace(/[^\w.-]/g, '_'));
+  const base = join(dir, reportName(r.workflowId));
+  if (!resolve(base).startsWith(resolve(dir) + sep)) throw new Error(`report path ${base} is outside ${dir}`);
   writeFileSync(`${base}.json`, JSON.stringify(r, null, 2) + '\n');
   writeFileSync(`${base}.md`, formatReport(r, opts));
   return `${base}.md`;

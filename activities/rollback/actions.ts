@@ -10,6 +10,7 @@
 import type { RollbackActionSpec } from '../../config/spec.js';
 import type { RollbackActionOutcome, RollbackActionsRequest } from '../types.js';
 import type { Platform } from '../platform/types.js';
+import { readSecret } from '../secrets.js';
 
 async function one(a: RollbackActionSpec, req: RollbackActionsRequest, platform: Platform): Promise<Omit<RollbackActionOutcome, 'name' | 'type'>> {
   switch (a.type) {
@@ -38,7 +39,8 @@ async function one(a: RollbackActionSpec, req: RollbackActionsRequest, platform:
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          routing_key: a.routingKey,
+          // Resolved here, at the moment of use; never in a workflow input, a result or a log line.
+          routing_key: readSecret(a.routingKeyRef),
           event_action: 'trigger',
           dedup_key: `tempest-${req.workflowId}`,
           payload: {
@@ -57,7 +59,8 @@ async function one(a: RollbackActionSpec, req: RollbackActionsRequest, platform:
   }
 }
 
-export async function runRollbackActions(req: RollbackActionsRequest, platform: Platform): Promise<RollbackActionOutcome[]> {
+/** Run the WORKER's rollback actions (the caller passes its own policy's list). */
+export async function runRollbackActions(req: RollbackActionsRequest & { actions: RollbackActionSpec[] }, platform: Platform): Promise<RollbackActionOutcome[]> {
   const out: RollbackActionOutcome[] = [];
   for (const a of req.actions) {
     try {

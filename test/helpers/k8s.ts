@@ -208,12 +208,19 @@ export function cleanupTestFiles(): void {
 }
 
 /** A tempest.yaml on the kubernetes platform (its own task queue), loaded through the real loader. */
+/** The stress image the test policy pins, and one more it allows an engine's STRESS_IMAGE to name. */
+export const TEST_STRESS_IMAGE = 'registry.example/stress-ng:0.18.06';
+export const ALLOWED_STRESS_OVERRIDE = 'registry.example/stress-ng:0.18';
+
 export function k8sConfig(kubeconfig: string | undefined, over: Record<string, unknown> = {}): TempestConfig & { file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tempest-k8s-cfg-'));
   const doc = {
     temporal: { address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: 'default', taskQueue: `k8s-${Math.random().toString(36).slice(2, 10)}`, searchAttributes: true },
     platform: { driver: 'kubernetes', kubernetes: kubeconfig ? { kubeconfig } : {} },
     blastRadius: { allow: [{ namespace: 'footanalytics' }, { namespace: 'ai-processing' }] },
+    // The operator's helper images (no stress-ng image has a default) and one more a test engine may name.
+    images: { stress: TEST_STRESS_IMAGE, allow: [ALLOWED_STRESS_OVERRIDE] },
+    files: { corruptionRoots: ['/models'] },
     reports: { dir: join(dir, 'reports') },
     metrics: { port: 0 },
     ...over,

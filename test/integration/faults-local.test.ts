@@ -8,7 +8,7 @@
  * Every test reverts in a finally (even on failure) and every wait is bounded.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -538,6 +538,7 @@ describe('pod-network-latency', () => {
 // ---------------------------------------------------------------- model-corruption
 describe('model-corruption', () => {
   let dir: string;
+  let stateDir: string;
   let mcfg: TempestConfig & { file: string };
   let macts: TempestActivities;
   const MODEL = 'football_analysis_v2.pth';
@@ -545,12 +546,13 @@ describe('model-corruption', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'tempest-models-'));
-    tempDirs.push(dir);
+    stateDir = mkdtempSync(join(tmpdir(), 'tempest-state-'));
+    tempDirs.push(dir, stateDir);
     mcfg = modelConfig('/models');
     macts = createActivities({ config: mcfg });
   });
 
-  function modelConfig(from: string): TempestConfig & { file: string } {
+  function modelConfig(from: string, over: Record<string, unknown> = {}): TempestConfig & { file: string } {
     return testConfig(fleet, {
       platform: {
         driver: 'local',
@@ -559,21 +561,34 @@ describe('model-corruption', () => {
           pathRewrites: [{ from, to: dir }],
         },
       },
+      files: { corruptionRoots: [dir] },
+      state: { dir: stateDir },
+      ...over,
     });
   }
 
-  function writeModel(name = MODEL): { file: string; original: Buffer; sum: string } {
+  function writeModel(name = MODEL, size = SIZE): { file: string; original: Buffer; sum: string } {
     const file = join(dir, name);
-    const original = randomBytes(SIZE);
+    const original = randomBytes(size);
     writeFileSync(file, original);
     return { file, original, sum: sha256(file) };
   }
+
+  /** What the workflow does: prepare (read-only, its record kept), then inject with that record. */
+  async function prepared(spec: ExperimentSpec, a: TempestActivities = macts, over: Partial<InjectRequest> = {}): Promise<InjectRequest> {
+    const req = request(spec, over);
+    req.prepared = await mockEnv().run(a.prepareFault, req);
+    return req;
+  }
+
+  const backups = () => (existsSync(join(stateDir, 'backups')) ? readdirSync(join(stateDir, 'backups')) : []);
 
   test.each(['random_bytes', 'truncate', 'zero'] as const)('CORRUPTION_TYPE=%s changes the sha256; revert restores byte-identical content', async (type) => {
     const { file, original, sum } = writeModel();
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${MODEL}`, CORRUPTION_TYPE: type });
     expect(await mockEnv().run(macts.preflight, spec)).toMatchObject({ platform: 'local' });
-    const req = request(spec);
+    const req = await prepared(spec);
+    expect(req.prepared).toEqual({ path: file, size: SIZE, sha256: sum }); // the record the workflow keeps
     const { reverted } = await withRevert(
       req,
       async () => {
@@ -585,22 +600,24 @@ describe('model-corruption', () => {
         if (type === 'truncate') expect(now.length).toBe(SIZE / 2);
         else expect(now.length).toBe(SIZE);
         if (type === 'zero') expect(now.subarray(0, 64 * 1024).every((b) => b === 0)).toBe(true);
-        // Backup + checksum recorded in the ledger before the file was touched.
-        const b = (await ledgerOf(req))?.data as { file: string; backup: string; sha256: string; size: number };
-        expect(b).toMatchObject({ file, sha256: sum, size: SIZE });
-        expect(readFileSync(b.backup).equals(original)).toBe(true);
+        // The backup lives in Tempest's own state (0700), not beside the target; the ledger only records intent.
+        expect(readdirSync(dir).filter((f) => f !== MODEL && f.includes(MODEL.split('.')[0]))).toEqual([]);
+        const [b] = backups();
+        expect(statSync(join(stateDir, 'backups', b)).mode & 0o777).toBe(0o700);
+        expect(readFileSync(join(stateDir, 'backups', b, 'data')).equals(original)).toBe(true);
+        expect((await ledgerOf(req))?.data).toMatchObject({ file, sha256: sum });
         // Same fault again: not corrupted twice.
         const corrupted = sha256(file);
         expect((await inject({ ...req }, macts)).alreadyDone).toBe(true);
         expect(sha256(file)).toBe(corrupted);
-        return b;
       },
       macts,
     );
     expect(reverted.undone).toEqual([file]);
     expect(reverted.verification).toMatch(/^sha256 [0-9a-f]{12}… == recorded [0-9a-f]{12}…; ledger clean$/);
     expect(readFileSync(file).equals(original)).toBe(true);
-    expect(readdirSync(dir).filter((f) => f.includes('tempest-'))).toEqual([]); // backup and restore temp removed
+    expect(readdirSync(dir).filter((f) => f.includes('tempest-'))).toEqual([]); // no restore temp left
+    expect(backups()).toEqual([]); // backup removed after the verified restore
     expect(await ledgerOf(req)).toBeUndefined();
   });
 
@@ -621,7 +638,7 @@ describe('model-corruption', () => {
     const sacts = createActivities({ config: scfg });
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${name}`, CORRUPTION_TYPE: 'zero' });
     await mockEnv().run(sacts.preflight, spec);
-    const req = request(spec);
+    const req = await prepared(spec, sacts);
     await withRevert(req, async () => {
       const r = await inject(req, sacts);
       expect(r.affected).toEqual([file]);
@@ -635,7 +652,7 @@ describe('model-corruption', () => {
     const name = 'already-quantized.pth';
     const { file, original } = writeModel(name);
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${name}`, CORRUPTION_TYPE: 'truncate' });
-    const req = request(spec);
+    const req = await prepared(spec);
     await withRevert(req, async () => {
       const first = await inject(req, macts);
       expect(first.alreadyDone).toBe(false);
@@ -653,6 +670,117 @@ describe('model-corruption', () => {
     expect(r.verification).toBe('nothing was corrupted; ledger clean');
     expect(sha256(file)).toBe(sum);
   });
+
+  // ---- the trust boundary: only files inside the operator's roots, never what the target-side ledger says
+
+  test('a path outside files.corruptionRoots (unmapped, absolute) is refused before anything is touched', async () => {
+    const victimDir = mkdtempSync(join(tmpdir(), 'tempest-victim-'));
+    tempDirs.push(victimDir);
+    const victim = join(victimDir, 'precious.bin');
+    writeFileSync(victim, 'keep me');
+    const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: victim });
+    const f = await failureOf(mockEnv().run(macts.preflight, spec));
+    expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
+    expect(f.message).toContain(`not inside files.corruptionRoots of ${mcfg.file}`);
+    const g = await failureOf(mockEnv().run(macts.prepareFault, request(spec)));
+    expect(g.type).toBe('FaultRefused');
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+  });
+
+  test('a "..", a relative path and a symlink out of the root are refused; no policy roots = nothing may be corrupted', async () => {
+    // ".." never gets past the loader
+    expect(() => engine('model-chaos', 'model-corruption', { FILE_PATH: '/models/../../etc/passwd' })).toThrow(/FILE_PATH must be an absolute path without/);
+    // a crafted workflow input that skips the loader is refused by the worker's own check
+    const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${MODEL}` });
+    const crafted = structuredClone(spec);
+    crafted.faults[0].params.filePath = '/models/../../etc/passwd';
+    const f = await failureOf(mockEnv().run(macts.preflight, crafted));
+    expect(f.type).toBe('FaultRefused');
+    expect(f.message).toContain('faults[0].params.filePath');
+    // a symlink inside the root that points outside it
+    const outside = mkdtempSync(join(tmpdir(), 'tempest-outside-'));
+    tempDirs.push(outside);
+    writeFileSync(join(outside, 'secret.bin'), 'not yours');
+    symlinkSync(join(outside, 'secret.bin'), join(dir, 'link.pth'));
+    const viaLink = engine('model-chaos', 'model-corruption', { FILE_PATH: '/models/link.pth' });
+    const g = await failureOf(mockEnv().run(macts.preflight, viaLink));
+    expect(g.type).toBe('FaultRefused');
+    expect(g.message).toContain(`resolves to ${join(outside, 'secret.bin')}, which is not inside files.corruptionRoots`);
+    expect(readFileSync(join(outside, 'secret.bin'), 'utf8')).toBe('not yours');
+    // without roots in the policy, nothing may be corrupted
+    const noRoots = createActivities({ config: modelConfig('/models', { files: { corruptionRoots: [] } }) });
+    writeModel();
+    const h = await failureOf(mockEnv().run(noRoots.preflight, spec));
+    expect(h.message).toContain('declares no files.corruptionRoots');
+  });
+
+  test('a tampered ledger cannot turn restore into an overwrite nor verify into a delete', async () => {
+    const { file, original } = writeModel();
+    const victimDir = mkdtempSync(join(tmpdir(), 'tempest-victim-'));
+    tempDirs.push(victimDir);
+    const victim = join(victimDir, 'precious.bin');
+    const evil = join(victimDir, 'evil.bin');
+    writeFileSync(victim, 'keep me');
+    writeFileSync(evil, 'attacker content');
+    const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${MODEL}`, CORRUPTION_TYPE: 'zero' });
+    const req = await prepared(spec);
+    await inject(req, macts);
+    // Anyone who can reach the fleet's control API rewrites the ledger, as with the old driver's {file, backup}.
+    const entry = (await ledgerOf(req))!;
+    entry.data = { file: victim, backup: evil, sha256: sha256(evil), size: 16 };
+    await fleet.client.annotateOwner({ [ledgerKey(req)]: JSON.stringify(entry) });
+    const r = await revert(req, macts);
+    expect(r.undone).toEqual([file]);
+    expect(readFileSync(file).equals(original)).toBe(true); // the real file restored from Tempest's own backup
+    expect(readFileSync(victim, 'utf8')).toBe('keep me'); // not overwritten
+    expect(readFileSync(evil, 'utf8')).toBe('attacker content'); // not deleted
+  });
+
+  test('a file that changes between prepare and inject is not corrupted', async () => {
+    const { file } = writeModel();
+    const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${MODEL}` });
+    const req = await prepared(spec);
+    writeFileSync(file, 'a new model was deployed meanwhile');
+    const f = await failureOf(inject(req, macts));
+    expect(f.type).toBe('FaultRefused');
+    expect(f.message).toContain('changed since it was prepared');
+    expect(readFileSync(file, 'utf8')).toBe('a new model was deployed meanwhile');
+    await revert(req, macts);
+    expect(readFileSync(file, 'utf8')).toBe('a new model was deployed meanwhile');
+  });
+
+  test('a file over 2 GiB (sparse) is prepared, corrupted and restored by streaming', async () => {
+    const name = 'big.bin';
+    const file = join(dir, name);
+    const size = 2 * 1024 ** 3 + 4096 * 3;
+    const fd = openSync(file, 'w');
+    writeSync(fd, Buffer.from('header of a big model'), 0, 21, 0);
+    writeSync(fd, Buffer.from('tail'), 0, 4, size - 4);
+    closeSync(fd);
+    expect(statSync(file).size).toBe(size);
+    const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${name}`, CORRUPTION_TYPE: 'random_bytes' });
+    const req = await prepared(spec);
+    const rec = req.prepared as { size: number; sha256: string };
+    expect(rec.size).toBe(size);
+    try {
+      await inject(req, macts);
+      const head = Buffer.alloc(21);
+      const h = openSync(file, 'r');
+      readSync(h, head, 0, 21, 0);
+      closeSync(h);
+      expect(head.toString()).not.toBe('header of a big model');
+      const r = await revert(req, macts);
+      expect(r.undone).toEqual([file]);
+      expect(statSync(file).size).toBe(size);
+      const back = Buffer.alloc(21);
+      const h2 = openSync(file, 'r');
+      readSync(h2, back, 0, 21, 0);
+      closeSync(h2);
+      expect(back.toString()).toBe('header of a big model');
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }, 300_000);
 });
 
 // ---------------------------------------------------------------- preflight

@@ -102,11 +102,13 @@ describe('pagerduty guard (local PagerDuty: REST API v2 + Events API v2)', () =>
   });
   beforeEach(() => pd.reset());
 
+  // The token by reference (the worker's env), as tempest.yaml's tokenEnv gives it.
+  process.env.TEMPEST_TEST_PD_TOKEN = TOKEN;
   const guard = (extra: Partial<Extract<GuardSpec, { type: 'pagerduty' }>> = {}): GuardSpec => ({
     type: 'pagerduty',
     name: 'ongoing-incidents',
     apiUrl: pd.url,
-    token: TOKEN,
+    tokenRef: { env: 'TEMPEST_TEST_PD_TOKEN' },
     ...extra,
   });
   const trigger = (service: string, dedupKey: string, summary: string) =>
@@ -190,8 +192,9 @@ describe('pagerduty guard (local PagerDuty: REST API v2 + Events API v2)', () =>
 
   test('a wrong or missing token fails closed with a clear reason', async () => {
     await trigger('api-gateway', 'k1', 'something is on fire');
-    for (const token of ['not-the-token', undefined]) {
-      const out = await runGuard(guard({ token }));
+    process.env.TEMPEST_TEST_PD_WRONG = 'not-the-token';
+    for (const tokenRef of [{ env: 'TEMPEST_TEST_PD_WRONG' }, undefined]) {
+      const out = await runGuard(guard({ tokenRef }));
       expect(out.passed).toBe(false);
       expect(out.reason).toBe(`could not evaluate: PagerDuty ${pd.url} answered 401`);
     }

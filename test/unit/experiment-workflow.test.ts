@@ -84,9 +84,9 @@ test('abort mid-chaos: reverted, verdict Aborted with the reason', async () => {
 test('a failed safety guard aborts before anything is injected', async () => {
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
   const acts = fakeActivities(calls, {
-    async runGuard(g) { return { name: g.name, type: g.type, passed: false, reason: '2 active incident(s)' }; },
-  });
-  const r = await run(seed(), opts({ guards: [{ type: 'pagerduty', name: 'incidents', apiUrl: 'http://127.0.0.1:1' }] }), acts);
+    async runGuard(g) { return { name: g.name, type: 'pagerduty', passed: false, reason: '2 active incident(s)' }; },
+  }, { guards: [{ type: 'pagerduty', name: 'incidents' }] });
+  const r = await run(seed(), opts(), acts);
   expect(r.verdict).toBe('Aborted');
   expect(r.reason).toContain('incidents (2 active incident(s))');
   expect(calls.injected).toBe(0);
@@ -146,9 +146,9 @@ test('rollback trigger breach stops chaos early with the trigger recorded', asyn
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
   let n = 0;
   const acts = fakeActivities(calls, {
-    async evaluateTriggers(ts) { n++; return n >= 3 ? { name: ts[0].name, query: ts[0].query, value: 2.4, criteria: '>=', threshold: '2', at: new Date().toISOString() } : null; },
-  });
-  const r = await run(seed(), opts({ rollbackTriggers: [{ name: 'p95-latency', endpoint: 'http://127.0.0.1:9090', query: 'x', criteria: '>=', threshold: '2' }], triggerPollMs: 5000 }), acts);
+    async evaluateTriggers() { n++; return n >= 3 ? { name: 'p95-latency', query: 'x', value: 2.4, criteria: '>=', threshold: '2', at: new Date().toISOString() } : null; },
+  }, { triggers: [{ name: 'p95-latency', query: 'x', criteria: '>=', threshold: '2' }], triggerPollMs: 5000 });
+  const r = await run(seed(), opts(), acts);
   expect(r.verdict).toBe('Fail');
   expect(r.breach).toMatchObject({ name: 'p95-latency', value: 2.4 });
   expect(calls.reverted).toBe(1);
@@ -213,23 +213,23 @@ test('several faults run one after the other, each reverted before the next is i
 
 test('rollback actions run after an emergency rollback (breach), not after a plain abort', async () => {
   const actions = [
-    { type: 'scale' as const, name: 'Scale up replicas', minReplicas: 3 },
-    { type: 'pagerduty' as const, name: 'Trigger incident', eventsUrl: 'http://127.0.0.1:1/v2/enqueue', routingKey: 'k'.repeat(32), afterRecoveryMs: 300_000, severity: 'critical' as const },
+    { type: 'scale' as const, name: 'Scale up replicas' },
+    { type: 'pagerduty' as const, name: 'Trigger incident' },
   ];
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
   let n = 0;
+  const triggers = [{ name: 'error-rate', query: 'x', criteria: '>=' as const, threshold: '0.05' }];
   const breachActs = fakeActivities(calls, {
-    async evaluateTriggers(ts) { n++; return n >= 2 ? { name: ts[0].name, query: ts[0].query, value: 0.2, criteria: '>=', threshold: '0.05', at: new Date().toISOString() } : null; },
-  });
-  const triggers = [{ name: 'error-rate', endpoint: 'http://127.0.0.1:9090', query: 'x', criteria: '>=' as const, threshold: '0.05' }];
-  const r = await run(seed(), opts({ rollbackTriggers: triggers, rollbackActions: actions }), breachActs);
+    async evaluateTriggers() { n++; return n >= 2 ? { name: 'error-rate', query: 'x', value: 0.2, criteria: '>=', threshold: '0.05', at: new Date().toISOString() } : null; },
+  }, { triggers, rollbackActions: actions });
+  const r = await run(seed(), opts(), breachActs);
   expect(r.verdict).toBe('Fail');
   expect(r.rollbackActions?.map((a) => a.name)).toEqual(['Scale up replicas', 'Trigger incident']);
   // actions come after the verified revert
   expect(calls.log.indexOf('actions:scale,pagerduty')).toBeGreaterThan(calls.log.indexOf('revert:pod-delete'));
 
   const calls2 = callsWithFirstInject();
-  const aborted = await run(seed(), opts({ rollbackActions: actions }), fakeActivities(calls2), async (h) => {
+  const aborted = await run(seed(), opts(), fakeActivities(calls2, {}, { rollbackActions: actions }), async (h) => {
     await calls2.firstInject;
     await h.signal(abortSignal, 'done for today');
   });

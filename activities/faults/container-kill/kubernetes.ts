@@ -6,28 +6,33 @@
  *       crictl -r unix://<SOCKET_PATH> stop <container-id>                  (CONTAINER_RUNTIME containerd, crio)
  *       docker -H unix://<SOCKET_PATH> kill --signal <SIGNAL> <container-id> (CONTAINER_RUNTIME docker)
  *     When the pod status has no container id yet, the helper looks the container up by its CRI labels
- *     (pod uid + container name) and stops what it finds. The helper pod is labelled
+ *     (pod uid + container name) and stops what it finds: a CONSTANT script, every value in the helper's env
+ *     (socket, pod uid, container name, signal), so nothing from YAML is ever spliced into shell text. The
+ *     helper pod is labelled
  *     tempest.io/fault-id=<id>, owned by the target pod (garbage-collected with it), carries the ledger key,
- *     and has activeDeadlineSeconds up to the dead-man time. Image: LIB_IMAGE (needs crictl / docker CLI).
+ *     and has activeDeadlineSeconds up to the dead-man time. Image: the worker's images.runtimeHelper (or an
+ *     allowed LIB_IMAGE); SOCKET_PATH must be one of the worker's platform.kubernetes.runtimeSockets.
  *   exec: `kill 1` (or `kill -<SIGNAL> 1`) in TARGET_CONTAINER through pods/exec. The container's PID 1 must
  *     handle the signal (PID 1 ignores signals it has no handler for, except from outside its namespace).
  *
+ * A retried round acts on the pods its ledger entry chose only if the target still selects them (same uid);
+ * what runs, and on which node, is recomputed from the request and the live pod, never read from the ledger.
  * Revert deletes every helper pod of this fault (found by label: anyone can) after recording how each
  * ended. Verify: no helper pod left; every kill that ran (helper Succeeded, exec answered) shows in the
  * target container's restartCount and the container is ready again; the owner is whole.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { FaultSpec } from '../../../config/spec.js';
+import { normalAbsolutePath } from '../../../config/policy.js';
 import { tempestError } from '../../errors.js';
 import { isAlreadyExists, k8sFailure, kcall, kcallGone, type K8sOp } from '../../platform/k8s/client.js';
 import {
-  DEFAULT_IMAGES,
   MANAGED_BY,
   deadManSeconds,
-  envOpt,
   execIn,
   faultIds,
   forEachTarget,
+  imageFor,
   selectPods,
   targetContainerOf,
   waitClean,
@@ -38,8 +43,8 @@ import {
 export type ContainerKillMode = 'helper' | 'exec';
 
 export function chaosMode(f: FaultSpec): ContainerKillMode {
-  const m = envOpt(f, 'CHAOS_MODE', 'helper').toLowerCase();
-  if (m !== 'helper' && m !== 'exec') throw tempestError('FaultRefused', `container-kill: CHAOS_MODE must be helper or exec (got ${JSON.stringify(m)})`);
+  const m = f.params.chaosMode ?? 'helper';
+  if (m !== 'helper' && m !== 'exec') throw tempestError('FaultRefused', `container-kill: CHAOS_MODE must be helper or exec (got ${JSON.stringify(String(m).slice(0, 40))})`);
   return m;
 }
 
@@ -49,8 +54,21 @@ const DEFAULT_SOCKET: Record<string, string> = {
   docker: '/var/run/docker.sock',
 };
 
-export function socketPath(f: FaultSpec): string {
-  return f.params.socketPath || DEFAULT_SOCKET[f.params.containerRuntime ?? 'containerd'];
+/** SOCKET_PATH (or the runtime's default), only if the worker's policy lists it. */
+export function socketPath(f: FaultSpec, ctx: Pick<K8sFaultContext, 'policy'>): string {
+  const sock = f.params.socketPath || DEFAULT_SOCKET[f.params.containerRuntime ?? 'containerd'];
+  if (normalAbsolutePath(sock) !== sock || !/^[A-Za-z0-9._/-]+$/.test(sock)) throw tempestError('FaultRefused', `container-kill: SOCKET_PATH ${JSON.stringify(sock.slice(0, 120))} is not a plain absolute path`);
+  if (!ctx.policy.runtimeSockets.includes(sock)) {
+    throw tempestError('FaultRefused', `container-kill: SOCKET_PATH ${sock} is not one of the runtime sockets of ${ctx.policy.source} (${ctx.policy.runtimeSockets.join(', ')})`);
+  }
+  return sock;
+}
+
+const SIGNALS = new Set(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGSTOP', 'SIGCONT']);
+function signalOf(f: FaultSpec): string {
+  const sig = f.params.signal ?? 'SIGKILL';
+  if (!SIGNALS.has(sig)) throw tempestError('FaultRefused', `container-kill: SIGNAL ${JSON.stringify(String(sig).slice(0, 40))} is not a signal name`);
+  return sig;
 }
 
 interface KillTarget {
@@ -61,24 +79,34 @@ interface KillTarget {
   containerID?: string;
 }
 
-/** The helper's command line, exactly as it will run. */
-export function helperCommand(f: FaultSpec, t: KillTarget): string[] {
-  const sock = `unix://${socketPath(f)}`;
-  const signal = envOpt(f, 'SIGNAL', 'SIGKILL');
+/** The helper's script when the container id is not known yet: constant text; every value comes from its env. */
+const FIND_AND_KILL = {
+  crictl: 'id=$(crictl -r "$TEMPEST_SOCK" ps -q --state running --label "io.kubernetes.pod.uid=$TEMPEST_POD_UID" --name "^$TEMPEST_CONTAINER\$"); [ -n "$id" ] || { echo "no running container $TEMPEST_CONTAINER in pod $TEMPEST_POD" >&2; exit 1; }; crictl -r "$TEMPEST_SOCK" stop $id',
+  docker:
+    'id=$(docker -H "$TEMPEST_SOCK" ps -q --filter "label=io.kubernetes.pod.uid=$TEMPEST_POD_UID" --filter "label=io.kubernetes.container.name=$TEMPEST_CONTAINER"); [ -n "$id" ] || { echo "no running container $TEMPEST_CONTAINER in pod $TEMPEST_POD" >&2; exit 1; }; docker -H "$TEMPEST_SOCK" kill --signal "$TEMPEST_SIGNAL" $id',
+};
+
+const CONTAINER_ID = /^[0-9a-f]{8,128}$/;
+const POD_UID = /^[0-9a-f-]{36}$/;
+
+/** The helper's command line and env, exactly as they will run (an argv; values validated or passed as env). */
+export function helperCommand(f: FaultSpec, t: KillTarget, ctx: Pick<K8sFaultContext, 'policy'>): { command: string[]; env: Record<string, string> } {
+  const sock = `unix://${socketPath(f, ctx)}`;
+  const signal = signalOf(f);
   const docker = f.params.containerRuntime === 'docker';
-  if (t.containerID) {
-    return docker ? ['docker', '-H', sock, 'kill', '--signal', signal, t.containerID] : ['crictl', '-r', sock, 'stop', t.containerID];
+  if (t.containerID && CONTAINER_ID.test(t.containerID)) {
+    return { command: docker ? ['docker', '-H', sock, 'kill', '--signal', signal, t.containerID] : ['crictl', '-r', sock, 'stop', t.containerID], env: {} };
   }
-  const find = docker
-    ? `docker -H ${sock} ps -q --filter label=io.kubernetes.pod.uid=${t.uid} --filter label=io.kubernetes.container.name=${t.container}`
-    : `crictl -r ${sock} ps -q --state running --label io.kubernetes.pod.uid=${t.uid} --name "^${t.container}$"`;
-  const kill = docker ? `docker -H ${sock} kill --signal ${signal} $id` : `crictl -r ${sock} stop $id`;
-  return ['sh', '-c', `id=$(${find}); [ -n "$id" ] || { echo "no running container ${t.container} in pod ${t.namespace}/${t.pod}" >&2; exit 1; }; ${kill}`];
+  if (!POD_UID.test(t.uid)) throw tempestError('FaultRefused', `container-kill: pod uid ${JSON.stringify(t.uid.slice(0, 40))} is not a uid`);
+  return {
+    command: ['sh', '-c', docker ? FIND_AND_KILL.docker : FIND_AND_KILL.crictl],
+    env: { TEMPEST_SOCK: sock, TEMPEST_POD_UID: t.uid, TEMPEST_CONTAINER: t.container, TEMPEST_POD: `${t.namespace}/${t.pod}`, TEMPEST_SIGNAL: signal },
+  };
 }
 
 function execCommand(f: FaultSpec): string[] {
-  const sig = f.extraEnv.SIGNAL;
-  return sig ? ['kill', `-${sig.replace(/^SIG/, '')}`, '1'] : ['kill', '1'];
+  // PID 1 ignores signals it has no handler for when they come from inside its namespace: TERM unless told otherwise.
+  return f.params.signal ? ['kill', `-${signalOf(f).replace(/^SIG/, '')}`, '1'] : ['kill', '1'];
 }
 
 interface KillRecord {
@@ -91,7 +119,9 @@ interface KillRecord {
   mode: ContainerKillMode;
   /** helper pod name (helper mode) */
   helper?: string;
+  /** For the record only: recomputed from the request and the live pod before anything runs. */
   command: string[];
+  env?: Record<string, string>;
   /** how it ended: helper phase + exit code, or the exec's exit; unset = not known to have run */
   outcome?: string;
   /** true when the kill is known to have been delivered (helper Succeeded, exec answered) */
@@ -107,7 +137,7 @@ function restartsOf(pod: V1Pod | undefined, container: string): number {
 }
 
 function helperPod(ctx: K8sFaultContext, f: FaultSpec, k: KillRecord, meta: { id: string; key: string; run: string; faultIndex: number; round: number; deadMan: number }): V1Pod {
-  const sock = socketPath(f);
+  const sock = socketPath(f, ctx);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -130,9 +160,10 @@ function helperPod(ctx: K8sFaultContext, f: FaultSpec, k: KillRecord, meta: { id
       containers: [
         {
           name: 'container-kill',
-          image: envOpt(f, 'LIB_IMAGE', DEFAULT_IMAGES.lib),
+          image: imageFor(ctx, f, 'runtimeHelper'),
           imagePullPolicy: 'IfNotPresent',
           command: k.command,
+          env: Object.entries(k.env ?? {}).map(([name, value]) => ({ name, value })),
           volumeMounts: [{ name: 'cri-socket', mountPath: sock }],
           securityContext: { runAsUser: 0 },
         },
@@ -144,7 +175,8 @@ function helperPod(ctx: K8sFaultContext, f: FaultSpec, k: KillRecord, meta: { id
 async function helperPods(ctx: K8sFaultContext, id: string): Promise<V1Pod[]> {
   const namespace = ctx.target.namespace;
   const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => ctx.k8s.core.listNamespacedPod({ namespace, labelSelector: `tempest.io/fault-id=${id}` }));
-  return list.items;
+  // Ours by label AND by name: a pod someone else labelled is never deleted.
+  return list.items.filter((p) => p.metadata?.name?.startsWith(`tempest-ck-${id}-`));
 }
 
 function helperOutcome(p: V1Pod): { outcome: string; ran: boolean } {
@@ -162,8 +194,13 @@ export const containerKillKubernetes: K8sFaultDriver = {
     'get/list/patch the owner (ledger)',
   ],
 
-  async check(fault) {
-    chaosMode(fault);
+  async check(fault, ctx) {
+    const mode = chaosMode(fault);
+    signalOf(fault);
+    if (mode === 'helper') {
+      socketPath(fault, ctx);
+      imageFor(ctx, fault, 'runtimeHelper');
+    }
   },
 
   async inject(req, ctx, ledger) {
@@ -173,26 +210,47 @@ export const containerKillKubernetes: K8sFaultDriver = {
     if (entry.done.includes(req.round)) return { affected: entry.rounds[round] ?? [], detail: 'round already done', alreadyDone: true };
     const data = (entry.data as unknown as ContainerKillData | undefined) ?? { kills: {} };
     const mode = chaosMode(req.fault);
-    let kills = data.kills[round];
+    const live = new Map((await ctx.target.runningPods()).map((p) => [p.metadata!.name!, p]));
+    let kills = Array.isArray(data.kills[round]) ? data.kills[round] : undefined;
     if (!kills) {
-      const chosen = selectPods(await ctx.target.runningPods(), req.fault);
+      const chosen = selectPods([...live.values()], req.fault);
       kills = chosen.map((p, i) => {
         const container = targetContainerOf(p, req.fault);
         const cs = p.status?.containerStatuses?.find((c) => c.name === container);
-        const t: KillTarget = { namespace: ctx.target.namespace, pod: p.metadata!.name!, uid: p.metadata!.uid!, container, containerID: cs?.containerID?.replace(/^[a-z-]+:\/\//, '') || undefined };
         return {
-          pod: t.pod,
-          uid: t.uid,
+          pod: p.metadata!.name!,
+          uid: p.metadata!.uid!,
           container,
-          containerID: t.containerID,
-          node: p.spec?.nodeName,
           restartsBefore: cs?.restartCount ?? 0,
           mode,
           helper: mode === 'helper' ? `tempest-ck-${id}-r${req.round}-${i}` : undefined,
-          command: mode === 'helper' ? helperCommand(req.fault, t) : execCommand(req.fault),
+          command: [],
         };
       });
       data.kills[round] = kills;
+    }
+    // What runs is recomputed from the request and the LIVE pod (never taken from the ledger); a pod the target
+    // no longer selects, or a replaced one, is skipped.
+    // Helper names keep the position the round first gave them (a retry must find its own helpers).
+    kills = kills
+      .map((k, i) => ({ k, i }))
+      .filter(({ k }) => {
+        const p = live.get(k.pod);
+        return !!p && p.metadata?.uid === k.uid;
+      })
+      .map(({ k, i }) => Object.assign(k, { helper: mode === 'helper' ? `tempest-ck-${id}-r${req.round}-${i}` : undefined }));
+    kills.forEach((k) => {
+      const p = live.get(k.pod)!;
+      k.container = targetContainerOf(p, req.fault);
+      const cs = p.status?.containerStatuses?.find((c) => c.name === k.container);
+      k.containerID = cs?.containerID?.replace(/^[a-z-]+:\/\//, '') || undefined;
+      k.node = p.spec?.nodeName;
+      k.mode = mode;
+      const cmd = mode === 'helper' ? helperCommand(req.fault, { namespace: ctx.target.namespace, pod: k.pod, uid: k.uid, container: k.container, containerID: k.containerID }, ctx) : { command: execCommand(req.fault), env: {} };
+      k.command = cmd.command;
+      k.env = cmd.env;
+    });
+    if (!entry.rounds[round]) {
       entry.rounds[round] = kills.map((k) => `${k.pod}/${k.container}`);
       entry.data = data as unknown as Record<string, unknown>;
       await ledger.write(entry); // intent (targets, helper names, exact commands) before acting
@@ -256,7 +314,7 @@ export const containerKillKubernetes: K8sFaultDriver = {
     const { id } = faultIds(ref);
     const entry = await ledger.read();
     const data = (entry?.data as unknown as ContainerKillData | undefined) ?? { kills: {} };
-    const byHelper = new Map(Object.values(data.kills).flat().filter((k) => k.helper).map((k) => [k.helper!, k]));
+    const byHelper = new Map(Object.values(data.kills ?? {}).flat().filter((k) => k && typeof k.helper === 'string').map((k) => [k.helper!, k]));
     const helpers = await helperPods(ctx, id);
     // record how each helper ended, before the evidence is deleted
     for (const h of helpers) {

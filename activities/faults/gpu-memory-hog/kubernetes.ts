@@ -1,5 +1,5 @@
 /**
- * gpu-memory-hog on Kubernetes: an ephemeral container (GPU_STRESS_IMAGE, CUDA + PyTorch) in the target pod
+ * gpu-memory-hog on Kubernetes: an ephemeral container (the worker's images.gpu, CUDA + PyTorch) in the target pod
  * allocates GPU_MEMORY_PERCENTAGE % of every visible GPU's memory (capped by what is free) and holds it until
  * the dead-man time. Which GPUs it sees is the NVIDIA container runtime's business: ephemeral containers
  * cannot request `nvidia.com/gpu`, so NVIDIA_VISIBLE_DEVICES is set from GPU_VISIBLE_DEVICES (default "all"),
@@ -8,7 +8,7 @@
  * Cannot be exercised without a GPU node: the tests assert the API content only.
  */
 import { tempestError } from '../../errors.js';
-import { DEFAULT_IMAGES, PROCESS_FAULT_RBAC, envOpt, ephemeralProcessFault } from '../kubernetes-common.js';
+import { PROCESS_FAULT_RBAC, ephemeralProcessFault } from '../kubernetes-common.js';
 
 /** Holds pct % of each visible GPU until `seconds` have passed; exits 1 if no GPU is visible. */
 export const GPU_HOG_SCRIPT = [
@@ -29,12 +29,12 @@ export const GPU_HOG_SCRIPT = [
 export const gpuMemoryHogKubernetes = ephemeralProcessFault({
   abbrev: 'gpu',
   what: (f) => `GPU memory hog, ${f.params.gpuMemoryPercentage ?? 50}% of each visible GPU`,
-  image: (f) => envOpt(f, 'GPU_STRESS_IMAGE', DEFAULT_IMAGES.gpu),
+  role: 'gpu',
   command: () => ['python3', '-c', GPU_HOG_SCRIPT],
   env: (f, seconds) => ({
     GPU_MEMORY_PERCENTAGE: String(f.params.gpuMemoryPercentage ?? 50),
     TEMPEST_SECONDS: String(seconds),
-    NVIDIA_VISIBLE_DEVICES: envOpt(f, 'GPU_VISIBLE_DEVICES', 'all'),
+    NVIDIA_VISIBLE_DEVICES: f.params.gpuVisibleDevices ?? 'all',
   }),
   check: (f) => {
     const p = f.params.gpuMemoryPercentage ?? 50;

@@ -1,15 +1,15 @@
 /**
- * pod-cpu-hog on Kubernetes: an ephemeral container (STRESS_IMAGE) joined to TARGET_CONTAINER's process
- * namespace runs `stress-ng --cpu CPU_CORES --cpu-load CPU_LOAD --timeout <s>s` (0 cores = all), where <s>
+ * pod-cpu-hog on Kubernetes: an ephemeral container (the worker's images.stress) joined to TARGET_CONTAINER's
+ * process namespace runs `stress-ng --cpu CPU_CORES --cpu-load CPU_LOAD --timeout <s>s` (0 cores = all), where <s>
  * runs to the dead-man time, so the stress ends by itself if Tempest is gone. Revert: an undo ephemeral
- * container kills it (see kubernetes-common.ts).
+ * container kills it (see kubernetes-common.ts). Every value is a validated number in an argv: no shell.
  */
-import { DEFAULT_IMAGES, PROCESS_FAULT_RBAC, envOpt, ephemeralProcessFault } from '../kubernetes-common.js';
+import { PROCESS_FAULT_RBAC, ephemeralProcessFault } from '../kubernetes-common.js';
 
 export const podCpuHogKubernetes = ephemeralProcessFault({
   abbrev: 'cpu',
   what: (f) => `CPU stress, ${f.params.cpuCores ?? 1} core(s) at ${f.params.cpuLoad ?? 100}% load`,
-  image: (f) => envOpt(f, 'STRESS_IMAGE', DEFAULT_IMAGES.stress),
+  role: 'stress',
   command: (f, seconds) => ['stress-ng', '--cpu', String(f.params.cpuCores ?? 1), '--cpu-load', String(f.params.cpuLoad ?? 100), '--timeout', `${seconds}s`, '--metrics-brief'],
   rbac: PROCESS_FAULT_RBAC,
 });

@@ -35,8 +35,12 @@ export const podDeleteKubernetes: K8sFaultDriver = {
     const grace = req.fault.params.force ? 0 : undefined;
     const namespace = ctx.target.namespace;
     const deleted: string[] = [];
+    // A retried round deletes only pods the target still selects (a ledger naming another pod is ignored);
+    // the uid precondition keeps it from deleting a namesake the owner recreated.
+    const selected = new Set((await ctx.target.pods()).map((p) => p.metadata!.name!));
+    const mine = targets.filter((t) => typeof t === 'string' && selected.has(t) && typeof data.uids?.[t] === 'string');
     await forEachTarget(
-      targets,
+      mine,
       req.fault.sequence,
       async (name) => {
         const r = await kcallGone({ verb: 'delete', resource: 'pods', namespace, name }, async () => {

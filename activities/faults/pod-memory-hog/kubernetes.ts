@@ -1,15 +1,15 @@
 /**
- * pod-memory-hog on Kubernetes: an ephemeral container (STRESS_IMAGE) joined to TARGET_CONTAINER's process
- * namespace runs `stress-ng --vm NUMBER_OF_WORKERS --vm-bytes MEMORY_CONSUMPTION M --vm-keep --timeout <s>s`
+ * pod-memory-hog on Kubernetes: an ephemeral container (the worker's images.stress) joined to TARGET_CONTAINER's
+ * process namespace runs `stress-ng --vm NUMBER_OF_WORKERS --vm-bytes MEMORY_CONSUMPTION M --vm-keep --timeout <s>s`
  * (Litmus' meaning: MEMORY_CONSUMPTION MB per worker), ending by itself at the dead-man time.
  * Note: an ephemeral container has no resources of its own; the memory is charged to the pod's cgroup.
  */
-import { DEFAULT_IMAGES, PROCESS_FAULT_RBAC, envOpt, ephemeralProcessFault } from '../kubernetes-common.js';
+import { PROCESS_FAULT_RBAC, ephemeralProcessFault } from '../kubernetes-common.js';
 
 export const podMemoryHogKubernetes = ephemeralProcessFault({
   abbrev: 'mem',
   what: (f) => `memory stress, ${f.params.numberOfWorkers ?? 1} worker(s) x ${f.params.memoryConsumptionMb ?? 500} MB`,
-  image: (f) => envOpt(f, 'STRESS_IMAGE', DEFAULT_IMAGES.stress),
+  role: 'stress',
   command: (f, seconds) => [
     'stress-ng', '--vm', String(f.params.numberOfWorkers ?? 1), '--vm-bytes', `${f.params.memoryConsumptionMb ?? 500}M`, '--vm-keep', '--timeout', `${seconds}s`, '--metrics-brief',
   ],

@@ -9,5 +9,5 @@ import { ephemeralNetemFault } from '../kubernetes-common.js';
 export const podNetworkLatencyKubernetes = ephemeralNetemFault({
   abbrev: 'netem',
   what: (f) => `network latency +${f.params.networkLatencyMs ?? 2000} ms (jitter ${f.params.jitterMs ?? 0} ms)`,
-  netem: (f) => `delay ${f.params.networkLatencyMs ?? 2000}ms ${f.params.jitterMs ?? 0}ms`,
+  netem: (f) => ['delay', `${f.params.networkLatencyMs ?? 2000}ms`, `${f.params.jitterMs ?? 0}ms`],
 });

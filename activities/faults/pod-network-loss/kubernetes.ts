@@ -8,5 +8,5 @@ import { ephemeralNetemFault } from '../kubernetes-common.js';
 export const podNetworkLossKubernetes = ephemeralNetemFault({
   abbrev: 'netem',
   what: (f) => `packet loss ${f.params.packetLossPercentage ?? 100}%`,
-  netem: (f) => `loss ${f.params.packetLossPercentage ?? 100}%`,
+  netem: (f) => ['loss', `${f.params.packetLossPercentage ?? 100}%`],
 });

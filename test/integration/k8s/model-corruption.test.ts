@@ -1,8 +1,9 @@
 /**
  * model-corruption on the real control plane, as ai-processing's chaos-service-account, against the seed's
  * ml-pipeline. The driver works by exec in the target container, which kwok cannot run: the refusal must be
- * clean (typed, retryable, naming the pod, container and the API server's answer) at preflight and at
- * injection, and NOTHING may be recorded as injected (the read-only checksum comes before any ledger write).
+ * clean (typed, retryable, naming the pod, container and the API server's answer) at preflight and at the
+ * prepare step, and NOTHING may be recorded as injected (the read-only fingerprint comes before any ledger write;
+ * an inject without the workflow's prepared record touches nothing).
  */
 import { createKubernetesPlatform, type KubernetesPlatform } from '../../../activities/platform/kubernetes.js';
 import { faultIds } from '../../../activities/faults/kubernetes-common.js';
@@ -27,29 +28,38 @@ test('preflight: FILE_PATH is checked by exec in the target container; kwok refu
   expect(f.type).toBe('PlatformUnavailable');
   expect(f.nonRetryable).toBe(false);
   expect(f.message).toContain(`exec in ai-processing/${pod.metadata!.name}/ml-pipeline could not run`);
-  expect(f.message).toContain('sha256sum');
+  expect(f.message).toContain('readlink -f'); // the read-only fingerprint (realpath inside the roots, then sha256sum)
   expect(f.message).toMatch(/500 InternalError: .*unable to upgrade connection/);
   expect(f.details?.[0]).toMatchObject({ status: 500, verb: 'create', resource: 'pods/exec', namespace: 'ai-processing' });
 });
 
-test('inject: the read-only checksum fails first, so no ledger, no pod mark, nothing corrupted; revert is clean', async () => {
+test('prepare: the read-only fingerprint fails first, so no ledger, no pod mark, nothing corrupted; an inject without the prepared record touches nothing; revert is clean', async () => {
   const spec = seedFault();
   const ref = faultRef(spec);
   const { key } = faultIds(ref);
   const before = (await pods(a, 'ml-pipeline')).map((p) => p.metadata!.uid);
-  const f = await failureOf(ai.inject(injectReq(ref), noCtx()));
+  const f = await failureOf(ai.prepare!(ref, noCtx()));
   expect(f.type).toBe('PlatformUnavailable');
   expect(f.message).toMatch(/exec in ai-processing\/ml-pipeline-\S+\/ml-pipeline could not run/);
+  const g = await failureOf(ai.inject(injectReq(ref), noCtx()));
+  expect(g).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
+  expect(g.message).toContain('no prepared record');
   expect(await ledgerKeys(a, 'ml-pipeline', key)).toEqual([]); // nothing recorded as injected, anywhere
   expect((await pods(a, 'ml-pipeline')).map((p) => p.metadata!.uid)).toEqual(before);
   const rv = await ai.revert(ref, noCtx());
   expect(rv.undone).toEqual([]);
-  expect(rv.verification).toBe('nothing was corrupted (no backup was ever recorded); ledger clean');
+  expect(rv.verification).toBe('nothing was corrupted (no prepared record); ledger clean');
 });
 
-test('a relative FILE_PATH is refused before any exec', async () => {
-  const spec = k8sEngine('m', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: 'models/x.pth' });
+test('a relative or ".." FILE_PATH never gets past the loader; a crafted one, or none inside the roots, is refused before any exec', async () => {
+  expect(() => k8sEngine('m', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: 'models/x.pth' })).toThrow(/FILE_PATH must be an absolute path/);
+  expect(() => k8sEngine('m', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: '/models/../etc/shadow' })).toThrow(/FILE_PATH must be an absolute path without/);
+  const spec = k8sEngine('m', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: '/models/x.pth' });
+  spec.faults[0].params.filePath = 'models/x.pth';
   const f = await failureOf(ai.preflight(spec));
   expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
   expect(f.message).toContain('FILE_PATH must be an absolute path');
+  const noRoots = createKubernetesPlatform(k8sConfig(await saKubeconfig('ai-processing', a), { files: { corruptionRoots: [] } }), { verifyTimeoutMs: 10_000 });
+  const g = await failureOf(noRoots.preflight(seedFault()));
+  expect(g.message).toContain('declares no files.corruptionRoots');
 });

@@ -178,7 +178,7 @@ describe('API errors become typed failures', () => {
     // the footanalytics identity may exec in footanalytics but not in ai-processing
     const t = new K8sTarget(p.clients, { namespace: 'ai-processing', labelSelector: 'app.kubernetes.io/name=ml-pipeline', kind: 'deployment' });
     const { execIn, DEFAULT_SETTINGS } = await import('../../../activities/faults/kubernetes-common.js');
-    const f = await failureOf(execIn({ k8s: p.clients, target: t, heartbeat: () => undefined, signal: new AbortController().signal, settings: DEFAULT_SETTINGS }, 'ml-pipeline-x', 'ml-pipeline', ['true']));
+    const f = await failureOf(execIn({ k8s: p.clients, target: t, heartbeat: () => undefined, signal: new AbortController().signal, settings: DEFAULT_SETTINGS, policy: p.policy }, 'ml-pipeline-x', 'ml-pipeline', ['true']));
     expect(f.type).toBe('Forbidden');
     expect(f.message).toContain('create pods/exec in namespace ai-processing');
   });

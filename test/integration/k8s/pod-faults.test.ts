@@ -132,14 +132,19 @@ describe('container-kill', () => {
       expect(h.spec!.activeDeadlineSeconds).toBeLessThanOrEqual(91);
       expect(h.spec!.volumes).toEqual([{ name: 'cri-socket', hostPath: { path: '/run/containerd/containerd.sock', type: 'Socket' } }]);
       const c = h.spec!.containers[0];
-      expect(c.image).toBe('litmuschaos/go-runner:3.16.0');
+      expect(c.image).toBe('docker.io/litmuschaos/go-runner:3.16.0');
       expect(c.volumeMounts).toEqual([{ name: 'cri-socket', mountPath: '/run/containerd/containerd.sock' }]);
-      // kwok reports no container ids, so the helper finds the container by its CRI labels
-      expect(c.command).toEqual([
-        'sh',
-        '-c',
-        `id=$(crictl -r unix:///run/containerd/containerd.sock ps -q --state running --label io.kubernetes.pod.uid=${target.metadata!.uid} --name "^api-gateway$"); [ -n "$id" ] || { echo "no running container api-gateway in pod footanalytics/${target.metadata!.name}" >&2; exit 1; }; crictl -r unix:///run/containerd/containerd.sock stop $id`,
-      ]);
+      // kwok reports no container ids, so the helper finds the container by its CRI labels: a constant script,
+      // every value in its env (nothing from YAML spliced into shell text)
+      expect(c.command!.slice(0, 2)).toEqual(['sh', '-c']);
+      expect(c.command![2]).toContain('crictl -r "$TEMPEST_SOCK" ps -q --state running --label "io.kubernetes.pod.uid=$TEMPEST_POD_UID" --name "^$TEMPEST_CONTAINER$"');
+      expect(Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]))).toEqual({
+        TEMPEST_SOCK: 'unix:///run/containerd/containerd.sock',
+        TEMPEST_POD_UID: target.metadata!.uid,
+        TEMPEST_CONTAINER: 'api-gateway',
+        TEMPEST_POD: `footanalytics/${target.metadata!.name}`,
+        TEMPEST_SIGNAL: 'SIGKILL',
+      });
       // the touched pod carries the mark
       const p = await a.core.readNamespacedPod({ name: target.metadata!.name!, namespace: 'footanalytics' });
       expect(JSON.parse(p.metadata!.annotations![key])).toMatchObject({ run: ref.runId, fault: 'container-kill' });
@@ -167,7 +172,11 @@ describe('container-kill', () => {
     const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', CHAOS_INTERVAL: '10', TARGET_PODS: name, SOCKET_PATH: '/run/k3s/containerd/containerd.sock' });
     const ref = faultRef(spec);
     const { id } = faultIds(ref);
-    await platform.inject(injectReq(ref, 0), noCtx());
+    // a socket the operator has not listed is refused; this worker lists k3s's
+    const f = await failureOf(platform.inject(injectReq(ref, 0), noCtx()));
+    expect(f.message).toContain('SOCKET_PATH /run/k3s/containerd/containerd.sock is not one of the runtime sockets');
+    const k3s = createKubernetesPlatform(k8sConfig(await saKubeconfig('footanalytics', a), { platform: { driver: 'kubernetes', kubernetes: { kubeconfig: await saKubeconfig('footanalytics', a), runtimeSockets: ['/run/k3s/containerd/containerd.sock'] } } }), { verifyTimeoutMs: 30_000 });
+    await k3s.inject(injectReq(ref, 0), noCtx());
     const [helper] = await helpersOf(id);
     expect(helper.spec!.containers[0].command).toEqual(['crictl', '-r', 'unix:///run/k3s/containerd/containerd.sock', 'stop', '0123abcd']);
 
@@ -222,10 +231,26 @@ describe('container-kill', () => {
     expect(await ledgerKeys(a, 'api-gateway', faultIds(ref).key)).toEqual([]);
   });
 
-  test('an unknown CHAOS_MODE is refused at preflight', async () => {
-    const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', CHAOS_MODE: 'ssh' });
+  test('an unknown CHAOS_MODE never gets past the loader; a crafted one is refused at preflight', async () => {
+    expect(() => k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', CHAOS_MODE: 'ssh' })).toThrow(/CHAOS_MODE must be one of helper, exec/);
+    const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20' });
+    (spec.faults[0].params as Record<string, unknown>).chaosMode = 'ssh';
     const f = await failureOf(platform.preflight(spec));
     expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
     expect(f.message).toContain('CHAOS_MODE must be helper or exec');
+  });
+
+  test("SIGNAL 'KILL; touch x #' (the reported escape) and every shell metacharacter are refused at validate time; a crafted spec at preflight", async () => {
+    for (const bad of ['KILL; touch x #', 'KILL && id', '$(id)', '`id`', 'KILL|sh', "KILL'", 'KILL\nid']) {
+      expect(() => k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', SIGNAL: bad })).toThrow(/SIGNAL must be one of SIGKILL, SIGTERM/);
+    }
+    for (const bad of ['/run/containerd.sock; id', '/run/../etc/shadow', 'relative.sock']) {
+      expect(() => k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', SOCKET_PATH: bad })).toThrow(/SOCKET_PATH must be an absolute socket path/);
+    }
+    const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20' });
+    (spec.faults[0].params as Record<string, unknown>).signal = 'KILL; touch x #';
+    const f = await failureOf(platform.preflight(spec));
+    expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
+    expect(f.message).toContain('SIGNAL');
   });
 });

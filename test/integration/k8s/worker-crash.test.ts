@@ -51,7 +51,7 @@ test('SIGKILL the worker mid pod-network-latency: the netem containers and the l
   expect(orphaned.map((p) => p.metadata!.uid).sort()).toEqual(start.map((p) => p.metadata!.uid).sort());
   for (const p of orphaned) {
     const c = p.spec!.ephemeralContainers!.find((e) => e.name === netem)!;
-    expect(c.command![2]).toContain('tc qdisc replace dev eth0 root netem delay 300ms 0ms');
+    expect(Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]))).toMatchObject({ TEMPEST_IF: 'eth0', TEMPEST_NETEM: 'delay 300ms 0ms' });
     expect(p.spec!.ephemeralContainers!.some((e) => e.name.startsWith('tempest-undo-'))).toBe(false);
   }
   expect((await ledgerKeys(a, 'api-gateway', key)).sort()).toEqual([`deployment:${key}`, ...orphaned.map((p) => `pod/${p.metadata!.name}:${key}`)].sort());
