@@ -11,6 +11,7 @@ import { loadFile, runnableEngine } from '../config/load.js';
 import { loadTempestConfig, type TempestConfig } from '../config/tempest-config.js';
 import { formatMs } from '../config/duration.js';
 import { TempestClient, checkWorkflowId } from './client.js';
+import { temporalConnection, tlsDiagnosis } from './connection.js';
 import type { LoadOptions } from '../config/load.js';
 import { formatReport } from '../activities/report/format.js';
 import type { GameDaySpec, ProgressiveSpec } from '../config/spec.js';
@@ -50,11 +51,18 @@ function loadOpts(cfg: TempestConfig, withPolicy: boolean): LoadOptions {
   return { limits: cfg.policy.limits, documentLimits: cfg.documentLimits, policy: withPolicy ? cfg.policy : undefined };
 }
 
+/** One line, whatever the SDK says. */
+const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+
 async function connect(cfg: TempestConfig): Promise<TempestClient> {
   try {
     return await TempestClient.connect(cfg);
   } catch (e) {
-    throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address}: ${(e as Error).message}\n(start a local server with scripts/temporal-dev, or pass --address)`);
+    if (e instanceof ConfigError) throw e; // a bad temporal.tls file or API key reference: name the field
+    const settings = temporalConnection(cfg);
+    if (!settings.tls) throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address}: ${oneLine((e as Error).message)} (start a local server with scripts/temporal-dev, or pass --address)`);
+    const why = await tlsDiagnosis(settings);
+    throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address} over TLS: ${oneLine((e as Error).message)}${why ? `; ${why}` : ''}`);
   }
 }
 
@@ -510,7 +518,14 @@ export function buildCli(out: (s: string) => void = (s) => console.log(s)): Comm
     .action(async () => {
       const cfg = resolveConfig(g());
       const { runWorker } = await import('../workers/worker.js');
-      await runWorker(cfg, out);
+      try {
+        await runWorker(cfg, out);
+      } catch (e) {
+        // The native connection's errors (TLS refused, unreachable) are one line; their stacks say nothing more.
+        const overTls = cfg.temporal.tls || cfg.temporal.apiKeyEnv || cfg.temporal.apiKeyFile ? ' over TLS' : '';
+        if ((e as Error).name === 'TransportError') throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address}${overTls}: ${oneLine((e as Error).message)}`);
+        throw e;
+      }
     });
 
   return program;

@@ -11,7 +11,10 @@ export function parseDurationMs(input: unknown, bareUnit: 'ms' | 's'): number | 
   if (typeof input !== 'string') return undefined;
   const s = input.trim();
   if (s === '') return undefined;
-  if (/^-?\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * UNIT_MS[bareUnit]);
+  if (/^-?\d+(\.\d+)?$/.test(s)) {
+    const ms = Math.round(Number(s) * UNIT_MS[bareUnit]);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let total = 0;
   let consumed = 0;

@@ -24,8 +24,9 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}: ${p.message}${got}`;
 }
 
+/** A bad value as a message shows it: long values are cut (a 1 MB value is never echoed whole). */
 export function showValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return v.length > 80 ? `${JSON.stringify(`${v.slice(0, 77)}…`)} (${v.length} characters)` : JSON.stringify(v);
   if (v === null) return 'null';
   if (typeof v === 'object') {
     const s = JSON.stringify(v);
@@ -82,7 +83,8 @@ export function zodProblems(file: string, err: ZodError, root: unknown, prefix =
     const key = path + '|' + issue.message;
     if (seen.has(key)) return;
     seen.add(key);
-    const value = valueAt(root, issue.path);
+    // A literal secret where a reference belongs is reported without its value.
+    const value = issue.code === 'custom' && issue.params?.secret ? undefined : valueAt(root, issue.path);
     out.push({
       file,
       path,

@@ -100,7 +100,7 @@ export const experimentEntrySchema = z
     name: z.string().min(1),
     spec: z
       .object({
-        components: z.object({ env: z.array(envVar).optional() }).passthrough().optional(),
+        components: z.object({ env: z.array(envVar).nullable().optional() }).passthrough().optional(),
         probe: z.array(probeSchema).optional(),
       })
       .passthrough()
@@ -419,13 +419,18 @@ export function normalizeFault(entry: ExperimentEntry, path: string, p: Problems
     else fault.sequence = seq.value;
   }
   const declared = new Set<string>(COMMON_ENV);
+  /** Env entries already refused: one problem per entry (a later rule about the same variable stays quiet). */
+  const refused = new Set<string>();
   for (const def of d.params) {
     declared.add(def.env);
     const e = env.get(def.env);
     if (e) {
       const r = def.parse(e.value, ctx.limits);
       if (r.ok) setParam(fault.params, def, r.value);
-      else p.add(e.path, r.error, e.value);
+      else {
+        p.add(e.path, r.error, e.value);
+        refused.add(def.env);
+      }
     } else if (def.default) setParam(fault.params, def, def.default(ctx.limits));
   }
   for (const [k, v] of env) if (!declared.has(k)) fault.extraEnv[k] = v.value;
@@ -437,6 +442,7 @@ export function normalizeFault(entry: ExperimentEntry, path: string, p: Problems
     const m = /^\.(TOTAL_CHAOS_DURATION|CHAOS_INTERVAL|RAMP_TIME|PODS_AFFECTED_PERC|TARGET_PODS)$/.exec(rest);
     const pm = /^\.params\.(.+)$/.exec(rest);
     const envName = m ? m[1] : pm ? (envOfKey.get(pm[1]) ?? pm[1]) : undefined;
+    if (envName !== undefined && refused.has(envName)) return;
     if (envName !== undefined) {
       const e = env.get(envName);
       p.add(at(envName), message, e ? e.value : value);

@@ -9,7 +9,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser, type Document } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, zodProblems } from './errors.js';
 import { DEFAULT_LOAD_CONTEXT, chaosEngineSchema, engineSpecToExperiment, experimentEntrySchema, normalizeFaultBlock, type LoadContext } from './litmus.js';
@@ -75,15 +75,20 @@ function checkTree(v: unknown, file: string, where: string, depth = 0): void {
 export function parseYamlDocuments(text: string, file: string, limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS): unknown[] {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > limits.maxBytes) throw new ConfigError([{ file, path: '', message: `is ${bytes} bytes, more than the ${limits.maxBytes} a document may have (limits.document.maxBytes)` }]);
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [];
-  if (list.length > limits.maxDocuments) throw new ConfigError([{ file, path: '', message: `holds ${list.length} YAML documents, more than ${limits.maxDocuments} (limits.document.maxDocuments)` }]);
+  // Compose document by document and stop past the limit (a file of 20 000 documents is not parsed whole).
+  const lines = new LineCounter();
+  const composer = new Composer({ uniqueKeys: true });
+  const list: Document.Parsed[] = [];
+  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) {
+    list.push(doc);
+    if (list.length > limits.maxDocuments) throw new ConfigError([{ file, path: '', message: `holds more than ${limits.maxDocuments} YAML documents (limits.document.maxDocuments)` }]);
+  }
   const out: unknown[] = [];
   list.forEach((d, i) => {
     const where = list.length > 1 ? `document ${i + 1}` : '';
     if (d.errors.length) {
       const e = d.errors[0];
-      const pos = e.linePos?.[0];
+      const pos = e.linePos?.[0] ?? (e.pos ? lines.linePos(e.pos[0]) : undefined);
       throw new ConfigError([{ file: pos ? `${file}:${pos.line}:${pos.col}` : file, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}` }]);
     }
     let js: unknown;

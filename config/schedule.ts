@@ -175,7 +175,7 @@ export function toSchedule(s: ChaosScheduleDoc, file: string, px: string, ctx: L
       if (ms === undefined || ms <= 0) problems.push({ file, path: at('repeat.minChaosInterval'), message: 'must be a positive duration like "8h" or "30m"', value: rep.minChaosInterval });
       else out.minChaosIntervalMs = ms;
     }
-    if (!out.window && !out.every && !daily) {
+    if (!out.window && !out.every && !daily && !lit) {
       problems.push({ file, path: at('repeat'), message: 'needs a daily timeRange window (startTime/endTime as HH:MM) or a cadence (properties.minChaosInterval: minute.everyNthMinute or hour.everyNthHour)' });
     }
   }

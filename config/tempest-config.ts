@@ -44,7 +44,8 @@ const httpUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be 
 const name = z.string().min(1).max(128);
 const literalSecret = (field: string, ref: string) =>
   z.unknown().superRefine((v, ctx) => {
-    if (v !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `secrets are never written in tempest.yaml: reference it with ${ref}Env (an environment variable) or ${ref}File (a file, e.g. a mounted Secret) instead of ${field}` });
+    // params.secret: the error never shows the value found (it is the secret).
+    if (v !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, params: { secret: true }, message: `secrets are never written in tempest.yaml: reference it with ${ref}Env (an environment variable) or ${ref}File (a file, e.g. a mounted Secret) instead of ${field}` });
   });
 const pinnedImage = z.string().refine(isPinnedImage, 'must be a pinned image reference (a tag other than latest, or @sha256:<digest>)');
 

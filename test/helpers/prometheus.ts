@@ -2,7 +2,7 @@
  * Real Prometheus for integration tests, scraping a real local fleet (test/helpers/fleet.ts).
  *
  *   const prom = await ensurePrometheus();            // installs it (scripts/prometheus/install) if missing
- *   if (!prom.ok) -> skip, with prom.reason
+ *   describeWithPrometheus(prom)('...', () => { ... })   // when it could not be installed: ONE failing test, never a skip
  *   const fleet = await startFleet({ name: 'api-gateway', replicas: 3 });
  *   const p = await startPrometheus({ bin: prom.bin, targets: fleet.targets, job: fleet.name });
  *   await p.waitForTargetsUp();
@@ -259,4 +259,18 @@ export function breachTimings(r: ExperimentResult): BreachTimings {
   }
   const [injected, breached, reverted] = [fault.injectedAt, r.breach.at, fault.revertedAt].map((t) => Date.parse(t)) as [number, number, number];
   return { injectionToBreachMs: breached - injected, breachToRevertMs: reverted - breached, injectionToRevertMs: reverted - injected, recoveryMs: r.recoveryMs };
+}
+
+/**
+ * `describe` when Prometheus is available; otherwise a describe block with one test that FAILS with the reason
+ * (a test that needs a server the set-up could not start must fail, never skip).
+ */
+export function describeWithPrometheus(a: PrometheusAvailability): (name: string, fn: () => void) => void {
+  if (a.ok) return describe;
+  return (name: string) =>
+    describe(name, () => {
+      test('Prometheus is available', () => {
+        throw new Error(`Prometheus could not be installed or found: ${a.reason}`);
+      });
+    });
 }

@@ -9,7 +9,7 @@
  *    at once, the latency is reverted and verified long before 120 s, and the service answers fast again.
  *  - control: 100 ms for 15 s: nothing fires, verdict by probes (none: Pass), reverted.
  *
- * Skipped, with the reason, only when Prometheus cannot be installed.
+ * When Prometheus cannot be installed the suite FAILS with the reason (never skips).
  */
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -18,7 +18,7 @@ import { TempestClient } from '../../client/client.js';
 import type { ExperimentResult } from '../../activities/types.js';
 import type { RollbackTriggerSpec } from '../../config/spec.js';
 import { startFleet, startTraffic, type TestFleet, type TrafficStats } from '../helpers/fleet.js';
-import { breachTimings, ensurePrometheus, seedTriggers, startPrometheus, waitForQuietTriggers, type PrometheusHandle } from '../helpers/prometheus.js';
+import { breachTimings, ensurePrometheus, describeWithPrometheus, seedTriggers, startPrometheus, waitForQuietTriggers, type PrometheusHandle } from '../helpers/prometheus.js';
 import { testConfig } from '../helpers/config.js';
 import { engine } from '../helpers/engines.js';
 
@@ -26,11 +26,7 @@ const JOB = 'api-gateway';
 const RPS = 20;
 
 const availability = await ensurePrometheus();
-if (!availability.ok) {
-  // eslint-disable-next-line no-console
-  console.warn(`SKIPPING the breach tests: ${availability.reason}`);
-}
-const describePrometheus = availability.ok ? describe : describe.skip;
+const describePrometheus = describeWithPrometheus(availability);
 
 describePrometheus('rollback triggers stop a real experiment when the system breaks (workflow, Prometheus, fleet)', () => {
   let connection: Connection | undefined;

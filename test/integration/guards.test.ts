@@ -16,7 +16,7 @@ import { runGuard } from '../../activities/guards/index.js';
 import type { GuardSpec } from '../../config/spec.js';
 import { startPagerDuty, type PagerDutyHandle } from '../helpers/pagerduty.js';
 import { freePort, startFleet, type TestFleet } from '../helpers/fleet.js';
-import { ensurePrometheus, startPrometheus, type PrometheusHandle } from '../helpers/prometheus.js';
+import { ensurePrometheus, describeWithPrometheus, startPrometheus, type PrometheusHandle } from '../helpers/prometheus.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -334,11 +334,7 @@ describe('freeze guard', () => {
 
 // ---------------------------------------------------------------- prometheus
 const availability = await ensurePrometheus();
-if (!availability.ok) {
-  // eslint-disable-next-line no-console
-  console.warn(`SKIPPING the prometheus guard tests: ${availability.reason}`);
-}
-const describePrometheus = availability.ok ? describe : describe.skip;
+const describePrometheus = describeWithPrometheus(availability);
 
 describePrometheus('prometheus guard (real Prometheus scraping a real fleet)', () => {
   const JOB = 'api-gateway';

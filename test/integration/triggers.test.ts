@@ -14,7 +14,7 @@ import { evaluateTriggers } from '../../activities/rollback/triggers.js';
 import type { RollbackTriggerSpec } from '../../config/spec.js';
 import type { TriggerBreach } from '../../activities/types.js';
 import { freePort, startFleet, startTraffic, waitFor, type TestFleet, type Traffic } from '../helpers/fleet.js';
-import { ensurePrometheus, seedTriggers, startPrometheus, type PrometheusHandle } from '../helpers/prometheus.js';
+import { ensurePrometheus, describeWithPrometheus, seedTriggers, startPrometheus, type PrometheusHandle } from '../helpers/prometheus.js';
 
 const JOB = 'api-gateway';
 
@@ -44,11 +44,7 @@ async function pollTriggers(
 }
 
 const availability = await ensurePrometheus();
-if (!availability.ok) {
-  // eslint-disable-next-line no-console
-  console.warn(`SKIPPING the rollback trigger tests: ${availability.reason}`);
-}
-const describePrometheus = availability.ok ? describe : describe.skip;
+const describePrometheus = describeWithPrometheus(availability);
 
 describePrometheus('rollback triggers (real Prometheus scraping a real fleet under traffic)', () => {
   let fleet: TestFleet | undefined;

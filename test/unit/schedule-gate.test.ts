@@ -1,7 +1,8 @@
 /** The ChaosSchedule gate: window, workDays, minChaosInterval, state — as pure logic and as a workflow. */
 import { Worker } from '@temporalio/worker';
-import { gateDecision, inWindow, calendarFor } from '../../workflows/gate.js';
-import { loadFile } from '../../config/load.js';
+import { gateDecision, inWindow, calendarFor, schedulePlan } from '../../workflows/gate.js';
+import { loadFile, loadText } from '../../config/load.js';
+import type { ConfigError } from '../../config/errors.js';
 import type { ScheduleSpec } from '../../config/spec.js';
 import type { ScheduleGateResult } from '../../workflows/schedule-gate.js';
 import { useTimeSkippingEnv } from '../helpers/temporal.js';
@@ -81,5 +82,91 @@ describe('scheduleGateWorkflow under the time-skipping server', () => {
     expect(r.ran).toBe(false);
     expect(r.reason).toMatch(/^last run \d+ min ago, minChaosInterval is 480 min$/);
     expect(calls.injected).toBe(0);
+  });
+});
+
+describe('ChaosSchedule means what it says (Litmus and the seed form)', () => {
+  const doc = (schedule: string) => `apiVersion: litmuschaos.io/v1alpha1
+kind: ChaosSchedule
+metadata: { name: s, namespace: chaos-engineering }
+spec:
+  schedule:
+${schedule}
+  engineTemplateSpec:
+    appinfo: { appns: footanalytics, applabel: "app.kubernetes.io/name=api-gateway", appkind: deployment }
+    experiments:
+      - name: pod-delete
+`;
+  const parse = (schedule: string): ScheduleSpec => {
+    const [d] = loadText(doc(schedule), 's.yaml');
+    if (d.kind !== 'ChaosSchedule') throw new Error(d.kind);
+    return d.schedule;
+  };
+  const problems = (schedule: string): string[] => {
+    try {
+      parse(schedule);
+    } catch (e) {
+      return (e as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  test('once: exactly one run at executionTime (never a daily schedule)', () => {
+    const s = parse('    once: { executionTime: "2027-01-15T03:30:00Z" }');
+    expect(s).toMatchObject({ once: '2027-01-15T03:30:00.000Z', now: false, repeats: false });
+    expect(schedulePlan(s)).toEqual({
+      calendars: [{ year: [{ start: 2027, end: 2027, step: 1 }], month: [{ start: 1, end: 1, step: 1 }], dayOfMonth: [{ start: 15, end: 15, step: 1 }], hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] }],
+      remainingActions: 1,
+    });
+    expect(gateDecision(s, new Date('2027-01-15T03:30:05Z'), null)).toEqual({ run: true, reason: 'once at 2027-01-15T03:30:00.000Z; no earlier run' });
+    expect(problems('    once: { executionTime: "tomorrow" }')).toEqual(['spec.schedule.once.executionTime: must be an RFC 3339 UTC timestamp like "2026-12-24T02:00:00Z"']);
+    expect(problems('    once: { executionTime: "2027-01-15T03:30:00Z" }\n    repeat: { timeRange: { startTime: "02:00", endTime: "04:00" } }')).toContain('spec.schedule.once: give once alone (not with repeat)');
+  });
+
+  test('now alone: one run, and no calendar at all', () => {
+    const s = parse('    now: true');
+    expect(s).toMatchObject({ now: true, repeats: false });
+    expect(schedulePlan(s)).toEqual({ calendars: [] });
+  });
+
+  test('Litmus repeat: a cadence within workHours, workDays and a timestamp range', () => {
+    const s = parse(`    repeat:
+      timeRange: { startTime: "2026-12-01T00:00:00Z", endTime: "2027-06-01T00:00:00Z" }
+      properties: { minChaosInterval: { minute: { everyNthMinute: 15 } } }
+      workHours: { includedHours: "9-17" }
+      workDays: { includedDays: "Mon,Tue,Wed,Thu,Fri" }`);
+    expect(s).toMatchObject({ every: { unit: 'minute', n: 15 }, hours: [9, 10, 11, 12, 13, 14, 15, 16, 17], days: [1, 2, 3, 4, 5], minChaosIntervalMs: 900_000, activeFrom: '2026-12-01T00:00:00.000Z', activeUntil: '2027-06-01T00:00:00.000Z' });
+    expect(schedulePlan(s)).toEqual({
+      calendars: [{ hour: [{ start: 9, end: 17, step: 1 }], minute: [{ start: 0, end: 59, step: 15 }], dayOfWeek: [1, 2, 3, 4, 5] }],
+      startAt: '2026-12-01T00:00:00.000Z',
+      endAt: '2027-06-01T00:00:00.000Z',
+    });
+    // Thursday 10:15 inside the hours: runs; 18:00: outside workHours; before the range: not yet
+    expect(gateDecision(s, new Date('2026-12-03T10:15:00Z'), null).run).toBe(true);
+    expect(gateDecision(s, new Date('2026-12-03T18:00:00Z'), null)).toEqual({ run: false, reason: '18:00 UTC is outside workHours (9,10,11,12,13,14,15,16,17)' });
+    expect(gateDecision(s, new Date('2026-11-30T10:15:00Z'), null)).toEqual({ run: false, reason: 'before the schedule\'s timeRange (starts 2026-12-01T00:00:00.000Z)' });
+    expect(gateDecision(s, new Date('2027-07-01T10:15:00Z'), null)).toEqual({ run: false, reason: 'after the schedule\'s timeRange (ended 2027-06-01T00:00:00.000Z)' });
+    // the cadence's own spacing (minus a little clock slack) is not "too soon"
+    expect(gateDecision(s, new Date('2026-12-03T10:15:00Z'), new Date('2026-12-03T10:00:10Z')).run).toBe(true);
+    const hourly = parse('    repeat:\n      properties: { minChaosInterval: { hour: { everyNthHour: 6 } } }');
+    expect(schedulePlan(hourly).calendars).toEqual([{ hour: [{ start: 0, end: 23, step: 6 }], minute: [{ start: 0, end: 0, step: 1 }], dayOfWeek: undefined }]);
+  });
+
+  test('anything Tempest cannot honour is an error naming the field, never a different schedule', () => {
+    expect(problems('    repeat:\n      timeRange: { startTime: "02:00" }')).toEqual(['spec.schedule.repeat.timeRange: a daily window needs endTime too (HH:MM, 24h, UTC)']);
+    expect(problems('    repeat:\n      timeRange: { startTime: "02:00", endTime: "04:00" }\n      workHours: { includedHours: "9-17" }')).toEqual(['spec.schedule.repeat.workHours: give either a daily timeRange window (HH:MM) or workHours, not both']);
+    expect(problems('    repeat:\n      workHours: { includedHours: "25" }\n      properties: { minChaosInterval: { minute: { everyNthMinute: 5 } } }')).toEqual(['spec.schedule.repeat.workHours.includedHours: must be hours of the day (UTC) like "9-17" or "1,3,5"']);
+    expect(problems('    repeat:\n      workDays: { includedDays: "Mon" }')[0]).toContain('spec.schedule.repeat: needs a daily timeRange window');
+    expect(problems('    repeat:\n      properties: { minChaosInterval: { minute: { everyNthMinute: 90 } } }')).toEqual(['spec.schedule.repeat.properties.minChaosInterval.minute.everyNthMinute: must be 1..59']);
+    expect(problems('    repeat:\n      timeRange: { startTime: "02:00", endTime: "04:00" }\n      cron: "* * * * *"')).toEqual(['spec.schedule.repeat.cron: unknown key']);
+    expect(problems('    {}')).toEqual(['spec.schedule: needs one of now: true, once or repeat']);
+  });
+
+  test('minChaosInterval that cannot be checked (no search attributes) blocks the run, unless the cadence is the schedule\'s own', () => {
+    const seed = seedSchedule();
+    const inWindow = new Date('2026-11-26T02:30:00Z');
+    expect(gateDecision(seed, inWindow, undefined)).toEqual({ run: false, reason: 'minChaosInterval cannot be checked: this run has no search attributes to find the last run by (set temporal.searchAttributes: true)' });
+    const cadence = parse('    repeat:\n      properties: { minChaosInterval: { minute: { everyNthMinute: 30 } } }');
+    expect(gateDecision(cadence, inWindow, undefined).run).toBe(true);
   });
 });

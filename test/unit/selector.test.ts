@@ -367,7 +367,7 @@ describe('name validators', () => {
   ])('isLabelValue(%j) → %p', (s, ok) => expect(isLabelValue(s)).toBe(ok));
 });
 
-test('property: 2000 random hostile strings never throw, answer fast, and round-trip when valid', () => {
+test('property: 2000 random hostile strings never throw, and round-trip when valid', () => {
   const alphabet = ['a', 'b', 'k', 'Z', '0', '9', '-', '_', '.', '/', '=', '==', '!=', '!', ',', ' ', '(', ')', 'in', ' in ',
     ' notin ', '<', '>', ';', '$', '`', '"', "'", '\n', '\t', '\u0000', '\\', '|', '&', '*', 'é', '\u{1f600}', '\ud800', 'x'.repeat(70)];
   let seed = 0x2545f491; // xorshift32: deterministic, no dependency
@@ -376,13 +376,10 @@ test('property: 2000 random hostile strings never throw, answer fast, and round-
     return (seed >>> 0) % n;
   };
   let valid = 0;
-  let slowest = 0;
   for (let i = 0; i < 2000; i++) {
     const s = Array.from({ length: 1 + rand(24) }, () => alphabet[rand(alphabet.length)]).join('');
-    const t0 = performance.now();
     const p = parseLabelSelector(s);
     const f = parseFieldSelector(s);
-    slowest = Math.max(slowest, performance.now() - t0);
     if (p.ok) {
       valid++;
       expect(sel(p.value.text).text).toBe(p.value.text);
@@ -393,5 +390,4 @@ test('property: 2000 random hostile strings never throw, answer fast, and round-
     if (!f.ok) expect(f.error).toMatch(/^field selector: [^\n]+$/);
   }
   expect(valid).toBeGreaterThan(0);
-  expect(slowest).toBeLessThan(20); // typically well under 1ms; generous for a loaded CI machine
 });
