@@ -320,7 +320,8 @@ export interface ExecResult {
 /** At most this much of an exec's stdout (and of its stderr) is kept; past it the exec is closed. */
 export const MAX_EXEC_OUTPUT = 1024 * 1024;
 
-function collector(onOverflow: () => void): { stream: Writable; text: () => string; overflowed: () => boolean } {
+/** A stream that keeps at most MAX_EXEC_OUTPUT bytes and calls onOverflow (the exec is closed) past that. */
+export function collector(onOverflow: () => void, cap = MAX_EXEC_OUTPUT): { stream: Writable; text: () => string; overflowed: () => boolean } {
   const chunks: Buffer[] = [];
   let size = 0;
   let over = false;
@@ -328,7 +329,7 @@ function collector(onOverflow: () => void): { stream: Writable; text: () => stri
     write(c: Buffer, _e, cb) {
       if (!over) {
         const b = Buffer.from(c);
-        const room = MAX_EXEC_OUTPUT - size;
+        const room = cap - size;
         chunks.push(b.length > room ? b.subarray(0, room) : b);
         size += Math.min(b.length, room);
         if (b.length > room) {

@@ -77,9 +77,12 @@ async function runOne(driver: ProbeDriver, attempt: number, limitMs: number, tim
   // Settles as soon as the attempt is aborted, even if the driver ignores its signal.
   const aborted = new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true }));
   aborted.catch(() => undefined);
+  let pending: Promise<AttemptResult> | undefined;
   try {
     if (parent.aborted) throw parent.reason;
-    return await Promise.race([driver.attempt({ attempt, signal: ac.signal, timeoutMs: limitMs }), aborted]);
+    pending = driver.attempt({ attempt, signal: ac.signal, timeoutMs: limitMs });
+    pending.catch(() => undefined);
+    return await Promise.race([pending, aborted]);
   } catch (err) {
     if (parent.aborted) throw parent.reason;
     const observed = err instanceof ProbeError && err.observed ? err.observed : driver.target;
@@ -90,10 +93,15 @@ async function runOne(driver: ProbeDriver, attempt: number, limitMs: number, tim
   } finally {
     clearTimeout(timer);
     parent.removeEventListener('abort', onParentAbort);
-    // Release whatever the attempt still holds (sockets, child processes).
+    // Release whatever the attempt still holds (sockets, child processes), and give the driver a bounded moment
+    // to finish releasing it: a timed-out cmdProbe's process tree is dead before the outcome is reported.
     if (!ac.signal.aborted) ac.abort(new Error('attempt finished'));
+    if (pending) await Promise.race([pending.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, CLEANUP_WAIT_MS).unref?.())]);
   }
 }
+
+/** How long an aborted attempt may take to release what it holds before the loop goes on without it. */
+const CLEANUP_WAIT_MS = 3000;
 
 export async function runAttempts(rp: RunProperties, driver: ProbeDriver, hooks: LoopHooks, beat: Record<string, unknown> = {}): Promise<LoopResult> {
   const started = Date.now();

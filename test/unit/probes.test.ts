@@ -514,6 +514,32 @@ describe('cmdProbe', () => {
     expect(stat === '' || / Z /.test(stat)).toBe(true); // gone, or a zombie waiting to be reaped
   });
 
+  test('a setsid child (its own session, outside the process group) does not outlive the probe timeout', async () => {
+    const pidFile = join(tmp, 'setsid.pid');
+    const out = await run(cmdProbe({ command: `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 300' & sleep 30` }, { probeTimeoutMs: 600 }));
+    expect(out).toMatchObject({ status: 'Failed', failureKind: 'error', reason: 'attempt timed out after 600ms (probeTimeout)' });
+    const pid = readFileSync(pidFile, 'utf8').trim();
+    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+    expect(stat === '' || / Z /.test(stat)).toBe(true);
+  });
+
+  test("the worker's policy: no local commands unless allowed; when allowed, none of the worker's environment", async () => {
+    const { defaultPolicy } = await import('../../config/policy.js');
+    const off = await run(cmdProbe({ command: 'echo hi' }), { policy: defaultPolicy('/etc/tempest.yaml') });
+    expect(off).toMatchObject({ status: 'Failed', failureKind: 'error', attempts: 0 });
+    expect(off.reason).toContain('a cmdProbe without source would run /bin/sh on the worker host (probes.allowLocalCommands is off in /etc/tempest.yaml)');
+    process.env.TEMPEST_TEST_WORKER_SECRET = 'hunter2';
+    const p = defaultPolicy();
+    const on = await run(cmdProbe({ command: 'env', comparator: { type: 'string', criteria: 'notMatches', value: 'hunter2' } }), { policy: { ...p, probes: { ...p.probes, allowLocalCommands: true } } });
+    expect(on.status).toBe('Passed');
+    delete process.env.TEMPEST_TEST_WORKER_SECRET;
+  });
+
+  test('a pathological pattern from YAML, (a+)+$, is matched in linear time (RE2, as Litmus/Go)', async () => {
+    const out = await run(cmdProbe({ command: `printf 'a%.0s' $(seq 1 5000); echo b`, comparator: { type: 'string', criteria: 'matches', value: '(a+)+$' } }));
+    expect(out).toMatchObject({ status: 'Failed', failureKind: 'criteria' }); // no match, and it returned (a backtracking engine would not)
+  });
+
   test('cancellation kills the command promptly', async () => {
     const env = new MockActivityEnvironment();
     const t0 = Date.now();
