@@ -140,7 +140,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
 
   setHandler(abortSignal, (why?: string) => {
     if (abortReason) return;
-    abortReason = why?.trim() || 'abort requested';
+    abortReason = signalText(why) || 'abort requested';
     stopReason ??= `aborted: ${abortReason}`;
     note(`abort requested: ${abortReason}`);
   });
@@ -453,6 +453,13 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       await condition(over, policy.triggerPollMs);
     }
   }
+}
+
+/** Text a signal carries (an abort reason, game-day notes): a string, trimmed, cut to `max` characters. */
+export function signalText(v: unknown, max = 1000): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const t = v.trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t || undefined;
 }
 
 /** The policy a run recorded before the worker-side policy carried in its own input (replay of such runs only). */

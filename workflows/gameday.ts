@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { ExperimentSpec, GameDaySpec, RunOptions } from '../config/spec.js';
 import type { Verdict } from '../activities/types.js';
-import { abortSignal } from './experiment.js';
+import { abortSignal, signalText } from './experiment.js';
 import { runExperimentChild } from './children.js';
 import { resilienceScore } from './score.js';
 
@@ -69,16 +69,17 @@ export async function gameDayWorkflow(input: GameDayInput): Promise<GameDayResul
   let current: string | undefined;
   setHandler(gameDayStatusQuery, () => steps);
   setHandler(completeStepSignal, (c: CompleteStep) => {
+    if (!c || typeof c.scenario !== 'string' || typeof c.experiment !== 'string') return;
     const s = find(c.scenario, c.experiment);
     // Only a manual step that is waiting (or still pending in its scenario) can be reported.
     if (!s || s.kind !== 'manual' || !['awaiting', 'pending'].includes(s.state)) return;
     s.state = c.outcome === 'pass' ? 'passed' : 'failed';
-    s.notes = c.notes;
-    s.by = c.by;
+    s.notes = signalText(c.notes);
+    s.by = signalText(c.by, 128);
     s.at = new Date().toISOString();
   });
   setHandler(abortSignal, (why?: string) => {
-    abortReason ??= why?.trim() || 'abort requested';
+    abortReason ??= signalText(why) || 'abort requested';
     if (current) void getExternalWorkflowHandle(current).signal(abortSignal, abortReason).catch(() => undefined);
   });
 

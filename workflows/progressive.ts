@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { ProgressiveSpec, RunOptions, ExperimentSpec } from '../config/spec.js';
 import type { Verdict } from '../activities/types.js';
-import { abortSignal } from './experiment.js';
+import { abortSignal, signalText } from './experiment.js';
 import { runExperimentChild } from './children.js';
 import { probeCheckRatio, resilienceScore } from './score.js';
 
@@ -57,7 +57,7 @@ export async function progressiveWorkflow(input: ProgressiveInput): Promise<Prog
   let current: string | undefined;
   setHandler(progressiveStatusQuery, () => stages);
   setHandler(abortSignal, (why?: string) => {
-    abortReason ??= why?.trim() || 'abort requested';
+    abortReason ??= signalText(why) || 'abort requested';
     // Forward to the running stage: it stops its chaos and reverts at once.
     if (current) void getExternalWorkflowHandle(current).signal(abortSignal, abortReason).catch(() => undefined);
   });
