@@ -832,6 +832,26 @@ describe('preflight', () => {
   });
 });
 
+// ---------------------------------------------------------------- the blast radius in every activity, not only preflight
+describe('the blast radius is re-checked by inject and revert themselves', () => {
+  test('inject of a target outside the radius (a crafted request, no preflight) is refused; a revert there touches nothing', async () => {
+    const before = await steadyPods();
+    const spec = engine('api-gateway-chaos', 'pod-delete', { FORCE: 'true', PODS_AFFECTED_PERC: '100' });
+    const narrow = createActivities({ config: testConfig(fleet, { blastRadius: { allow: [{ namespace: 'payments' }] } }) });
+    const req = request(spec);
+    const f = await failureOf(mockEnv().run(narrow.injectFault, req));
+    expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
+    expect(f.message).toContain('blast radius: target footanalytics/app.kubernetes.io/name=api-gateway is not in blastRadius.allow');
+    const crafted = { ...req, fault: { ...req.fault, params: { force: true, signal: 'KILL; id' } } } as unknown as InjectRequest;
+    const g = await failureOf(mockEnv().run(acts.injectFault, crafted));
+    expect(g.message).toContain('faults[0].params.signal: pod-delete has no parameter signal');
+    const r = await mockEnv().run(narrow.revertFault, req);
+    expect(r.verification).toBe('target is outside the blast radius now and holds no ledger entry of this run: nothing touched');
+    const after = await fleet.client.pods();
+    expect(after.map((p) => `${p.name}:${p.pid}`).sort()).toEqual(before.map((p) => `${p.name}:${p.pid}`).sort());
+  });
+});
+
 // ---------------------------------------------------------------- revert with nothing injected
 describe('revert when nothing was injected', () => {
   test.each([

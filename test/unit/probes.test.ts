@@ -3,7 +3,7 @@
  * MockActivityEnvironment so heartbeats and cancellation go through the real activity Context.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -112,6 +112,8 @@ function app(req: http.IncomingMessage, res: http.ServerResponse) {
         return res.writeHead(200).end('status: healthy version=2.3.1');
       case '/echo':
         return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: req.method }));
+      case '/redirect': // to wherever ?to= says
+        return res.writeHead(302, { location: u.searchParams.get('to') ?? '/ok' }).end();
       default:
         return res.writeHead(404).end('not found');
     }
@@ -273,6 +275,42 @@ describe('httpProbe', () => {
     expect(req.headers['content-type']).toBe('application/json');
     expect(req.headers['x-tempest-run']).toBe('run-1');
     expect(req.headers.authorization).toBe('Bearer abc');
+  });
+
+  test("the worker's policy: bodyPath only inside probeBodyRoots (a symlink out of the root is refused)", async () => {
+    const { defaultPolicy } = await import('../../config/policy.js');
+    const root = join(tmp, 'bodies');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, 'query.json'), '{"query":"{ health }"}');
+    const secret = join(tmp, 'secret.txt');
+    writeFileSync(secret, 'worker secret');
+    symlinkSync(secret, join(root, 'innocent.json'));
+    const p = defaultPolicy('/etc/tempest.yaml');
+    const policy = { ...p, files: { ...p.files, probeBodyRoots: [root] } };
+    const ok = await run(httpProbe({ url: `${base}/echo?key=bodyroot`, method: 'POST', bodyPath: join(root, 'query.json') }), { policy });
+    expect(ok.status).toBe('Passed');
+    const before = seen.length;
+    const out = await run(httpProbe({ url: `${base}/echo?key=bodyroot2`, method: 'POST', bodyPath: join(root, 'innocent.json') }), { policy });
+    expect(out).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(out.reason).toContain(`${secret} is not inside files.probeBodyRoots of /etc/tempest.yaml`);
+    expect(seen.slice(before).some((r) => r.body.includes('worker secret'))).toBe(false); // never sent
+  });
+
+  test('redirects are a result unless the policy follows them; a followed hop is re-checked against the host rules', async () => {
+    const { defaultPolicy } = await import('../../config/policy.js');
+    const to = encodeURIComponent(`${base}/ok`);
+    const plain = await run(httpProbe({ url: `${base}/redirect?to=${to}` }));
+    expect(plain).toMatchObject({ status: 'Failed', failureKind: 'criteria', reason: 'response code 302 is not == 200' });
+    const p = defaultPolicy();
+    const follow = { ...p, probes: { ...p.probes, followRedirects: true } };
+    expect((await run(httpProbe({ url: `${base}/redirect?to=${to}` }), { policy: follow })).status).toBe('Passed');
+    const toMeta = encodeURIComponent('http://169.254.169.254/latest/meta-data/');
+    const meta = await run(httpProbe({ url: `${base}/redirect?to=${toMeta}` }), { policy: follow });
+    expect(meta).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(meta.reason).toContain('redirect to http://169.254.169.254/latest/meta-data/ refused: host 169.254.169.254 is a link-local / metadata address');
+    const hostOnly = { ...follow, probes: { ...follow.probes, allowHosts: [new URL(base).host] } };
+    const elsewhere = await run(httpProbe({ url: `${base}/redirect?to=${encodeURIComponent('http://localhost:1/')}` }), { policy: hostOnly });
+    expect(elsewhere.reason).toContain('redirect to http://localhost:1/ refused: host localhost:1 is not in probes.allowHosts');
   });
 
   test('POST bodyPath reads the file; a missing file is an error', async () => {

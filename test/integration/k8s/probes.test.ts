@@ -378,3 +378,34 @@ describe('any group/version/resource: a CRD installed while the worker runs', ()
     expect(await runProbe(p({ operation: 'absent' }))).toMatchObject({ status: 'Passed', reason: 'no probewidgets present (absent as required)' });
   });
 });
+
+describe("the worker's policy bounds what a k8sProbe reaches (checked after discovery, against the real API)", () => {
+  const withPolicy = async (p: ProbeSpec, over: Partial<import('../../../config/policy.js').ProbePolicy> = {}, allow = [{ namespace: NS }]) => {
+    const { defaultPolicy } = await import('../../../config/policy.js');
+    const base = defaultPolicy('/etc/tempest.yaml');
+    const policy = { ...base, blastRadius: { allow, protectedNamespaces: [] }, probes: { ...base.probes, ...over } };
+    return new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, policy }).runProbe, p, ctx);
+  };
+
+  test('a namespace outside the blast radius (kube-system), and a namespaced resource without a namespace, are refused', async () => {
+    const ks = await withPolicy(probe({ operation: 'present', resource: 'secrets', namespace: 'kube-system' }));
+    expect(ks).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(ks.reason).toContain("refused by the worker's policy: namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml");
+    const all = await withPolicy(probe({ operation: 'present', resource: 'secrets', namespace: undefined }));
+    expect(all.reason).toContain('secrets (v1) is namespaced: the probe must name a namespace (it never lists across namespaces)');
+    expect(await withPolicy(probe({ operation: 'present', resource: 'configmaps' }))).toMatchObject({ status: 'Passed', reason: expect.stringContaining('configmaps present') }); // allowed: it runs (kube-root-ca.crt)
+  });
+
+  test('cluster-scoped reads only when listed, and never a write; create/delete only on k8sWritable resources', async () => {
+    const nodes = probe({ operation: 'present', resource: 'nodes', namespace: undefined });
+    expect((await withPolicy(nodes)).reason).toContain('nodes is cluster-scoped and not in probes.k8sClusterScoped of /etc/tempest.yaml');
+    expect((await withPolicy(nodes, { k8sClusterScoped: ['nodes'] })).status).toBe('Passed');
+    const delNs = probe({ operation: 'delete', resource: 'namespaces', namespace: undefined, labelSelector: `${LABEL}=${RUN}` });
+    expect((await withPolicy(delNs, { k8sClusterScoped: ['namespaces'], k8sWritable: ['namespaces'] })).reason).toContain('delete on the cluster-scoped namespaces');
+    const create = probe({ operation: 'create', data: cmYaml(`policy-${RUN}`) });
+    expect((await withPolicy(create)).reason).toContain('create on configmaps (probes.k8sWritable of /etc/tempest.yaml: none)');
+    expect(await configMapNames()).not.toContain(`policy-${RUN}`);
+    expect((await withPolicy(create, { k8sWritable: ['configmaps'] })).status).toBe('Passed');
+    expect(await configMapNames()).toContain(`policy-${RUN}`);
+  });
+});
