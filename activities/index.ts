@@ -59,16 +59,34 @@ function refused(what: string, problems: ConfigProblem[]): Error {
   return tempestError('FaultRefused', `${what} refused by the worker's policy:\n  ${lines.join('\n  ')}${problems.length > 10 ? `\n  (and ${problems.length - 10} more)` : ''}`);
 }
 
-/** The fault of an inject / prepare request: the strict shape and bounds, and the blast radius, again. */
-function checkFaultRequest(ref: FaultRef, policy: Policy): void {
+/** A fault request's prepared record: JSON of bounded size (what it says is checked by the driver that uses it). */
+function checkPrepared(ref: FaultRef, c: { add(path: string, message: string): void }): void {
+  if (ref.prepared === undefined) return;
+  if (ref.prepared === null || typeof ref.prepared !== 'object' || Array.isArray(ref.prepared) || JSON.stringify(ref.prepared).length > 64 * 1024) c.add('prepared', 'must be a JSON object of at most 64 KiB');
+}
+
+/**
+ * The fault of an inject / prepare / revert request: the strict shape and bounds, and (except for a revert, which
+ * then undoes only what its ledger records) the blast radius, again. Activities are scheduled by workflows, and
+ * any workflow in the Temporal namespace can schedule them: their input is as untrusted as a workflow input.
+ */
+function checkFaultRequest(ref: FaultRef, policy: Policy, opts: { blastRadius: boolean } = { blastRadius: true }): void {
   const problems: ConfigProblem[] = [];
   const c = { add: (path: string, message: string, value?: unknown) => problems.push({ file: '', path, message, value }) };
-  const targetWhy = ref.target && typeof ref.target === 'object' ? blastRadiusRefusal(policy, ref.target) : 'the request has no target';
+  if (typeof ref?.runId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/.test(ref.runId)) c.add('runId', 'must be a workflow id');
+  if (!Number.isSafeInteger(ref?.faultIndex) || ref.faultIndex < 0 || ref.faultIndex >= policy.limits.maxFaults) c.add('faultIndex', 'must be a fault index');
+  checkPrepared(ref, c);
+  const targetWhy = ref?.target && typeof ref.target === 'object' ? (opts.blastRadius ? blastRadiusRefusal(policy, ref.target) : null) : 'the request has no target';
   if (targetWhy) c.add('target', targetWhy);
   const shape = validateExperimentSpec({ name: ref.experiment, engineNamespace: ref.target?.namespace, target: ref.target, engineState: 'active', faults: [ref.fault] }, policy.limits, undefined, '');
   if (!shape.ok) problems.push(...shape.problems);
   else checkFault(ref.fault, 'fault', policy.limits, c, policy, ref.target.namespace);
-  if (problems.length) throw refused(`${String(ref.fault?.name).slice(0, 40)} on ${ref.target?.namespace}/${ref.target?.labelSelector}`, problems);
+  if (problems.length) throw refused(`${String(ref?.fault?.name).slice(0, 40)} on ${String(ref?.target?.namespace).slice(0, 63)}/${String(ref?.target?.labelSelector).slice(0, 120)}`, problems);
+}
+
+/** Text from a request, for a message that leaves the worker (a PagerDuty summary): printable, bounded. */
+function plainText(v: unknown, max: number): string {
+  return String(v ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, max);
 }
 
 /** A metric label or file name from a run's name: the validated DNS name, or a placeholder for anything else. */
@@ -139,9 +157,11 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
     },
 
     async revertFault(ref: FaultRef): Promise<RevertResult> {
-      // A revert only ever undoes what this run's ledger records. If the target has left the blast radius since
-      // (the operator narrowed it mid-run), it still undoes that — and nothing else: no ledger, nothing to do.
-      const outside = ref?.target ? blastRadiusRefusal(policy, ref.target) : 'no target';
+      // The same strict shape as an injection. A revert only ever undoes what this run's ledger records: if the
+      // target has left the blast radius since (the operator narrowed it mid-run), it still undoes that — and
+      // nothing else: no ledger, nothing to do.
+      checkFaultRequest(ref, policy, { blastRadius: false });
+      const outside = blastRadiusRefusal(policy, ref.target);
       return (await platform()).revert(ref, activityCtx(), { ledgerOnly: !!outside });
     },
 
@@ -151,25 +171,35 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
     },
 
     async publishResult(result: ExperimentResult) {
-      const safe = { ...result, experiment: safeName(result.experiment) };
+      // Names from a run's input (refused runs included) become metric labels and a file name: only valid names.
+      const safe = { ...result, experiment: safeName(result.experiment), target: { ...result.target, namespace: safeName(result.target?.namespace) } };
       deps.metrics?.finished(safe);
       const reportPath = writeReport(config.reports.dir, safe, { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
       return { reportPath };
     },
 
     async runRollbackActions(req: RollbackActionsRequest) {
-      const why = blastRadiusRefusal(policy, req.target);
+      const why = req?.target && typeof req.target === 'object' ? blastRadiusRefusal(policy, req.target) : 'the request has no target';
       if (why) return config.rollbackActions.map((a) => ({ name: a.name, type: a.type, status: 'failed' as const, detail: `refused: ${why}` }));
-      // The worker's actions (and their secrets, resolved inside), whatever the request lists.
-      return runRollbackActions({ ...req, actions: config.rollbackActions }, await platform());
+      // The worker's actions (and their secrets, resolved inside), whatever the request lists; the request's own
+      // text only as plain, bounded text.
+      const clean: RollbackActionsRequest = {
+        target: req.target,
+        experiment: safeName(req.experiment),
+        workflowId: plainText(req.workflowId, 256),
+        reason: plainText(req.reason, 512),
+        recoveryMs: typeof req.recoveryMs === 'number' && Number.isFinite(req.recoveryMs) ? req.recoveryMs : undefined,
+      };
+      return runRollbackActions({ ...clean, actions: config.rollbackActions }, await platform());
     },
 
-    async lastRunStart(experiment: string) {
+    async lastRunStart(experiment: string, namespace?: string) {
       // Visibility (the dev server's SQLite or a cluster's ES/SQL) via the worker's own client; without the
       // search attributes the last run cannot be found, and the gate must know that rather than see "none".
       if (!config.temporal.searchAttributes) return 'unknown' as const;
       const client = Context.current().client;
-      const q = `WorkflowType = 'experimentWorkflow' AND TempestExperiment = '${safeName(experiment)}'`;
+      // By name AND target namespace: a run elsewhere with the same engine name does not hold this schedule back.
+      const q = `WorkflowType = 'experimentWorkflow' AND TempestExperiment = '${safeName(experiment)}'${namespace !== undefined ? ` AND TempestNamespace = '${safeName(namespace)}'` : ''}`;
       let latest: Date | null = null;
       for await (const w of client.workflow.list({ query: q, pageSize: 20 })) {
         if (!latest || w.startTime > latest) latest = w.startTime;

@@ -180,5 +180,5 @@ export interface TempestActivities {
   markRunning(info: { experiment: string; namespace: string }): Promise<void>;
   runRollbackActions(req: RollbackActionsRequest): Promise<RollbackActionOutcome[]>;
   /** ISO start time of the latest run of this engine (any run: scheduled or by hand), null if none, 'unknown' without search attributes. */
-  lastRunStart(experiment: string): Promise<string | null | 'unknown'>;
+  lastRunStart(experiment: string, namespace?: string): Promise<string | null | 'unknown'>;
 }

@@ -13,7 +13,7 @@ import { formatMs } from '../config/duration.js';
 import { TempestClient, checkWorkflowId } from './client.js';
 import { temporalConnection, tlsDiagnosis } from './connection.js';
 import type { LoadOptions } from '../config/load.js';
-import { formatReport } from '../activities/report/format.js';
+import { formatReport, printable } from '../activities/report/format.js';
 import type { GameDaySpec, ProgressiveSpec } from '../config/spec.js';
 import { completeStepSignal, gameDayStatusQuery, type GameDayResult } from '../workflows/gameday.js';
 import { progressiveStatusQuery, type ProgressiveResult } from '../workflows/progressive.js';
@@ -127,7 +127,9 @@ async function follow(c: TempestClient, workflowId: string, out: (s: string) => 
   return resultP;
 }
 
-export function buildCli(out: (s: string) => void = (s) => console.log(s)): Command {
+export function buildCli(print: (s: string) => void = (s) => console.log(s)): Command {
+  // Everything the CLI prints may carry a run's content (abort reasons, notes, probe output): no terminal escapes.
+  const out = (s: string) => print(printable(s));
   const program = new Command();
   program
     .name('tempest')

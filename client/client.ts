@@ -3,7 +3,7 @@ import { Client, Connection, WorkflowHandle, ScheduleOverlapPolicy, ScheduleNotF
 import type { ExperimentInput, ExperimentSpec, GameDaySpec, ProgressiveSpec, RunOptions, ScheduleSpec } from '../config/spec.js';
 import type { ProgressiveInput } from '../workflows/progressive.js';
 import type { GameDayInput } from '../workflows/gameday.js';
-import { schedulePlan } from '../workflows/gate.js';
+import { schedulePlan, type SchedulePlan } from '../workflows/gate.js';
 import type { ScheduleGateInput } from '../workflows/schedule-gate.js';
 import type { ExperimentResult, ExperimentStatus } from '../activities/types.js';
 import type { TempestConfig } from '../config/tempest-config.js';
@@ -115,7 +115,13 @@ export class TempestClient {
   }
 
   /** Schedule id of a ChaosSchedule. */
-  static scheduleId(s: ScheduleSpec): string {
+  static scheduleId(s: Pick<ScheduleSpec, 'namespace' | 'name'>): string {
+    // `.` cannot appear in a namespace (a DNS label): namespace and name can never run into each other.
+    return `tempest-schedule-${s.namespace}.${s.name}`;
+  }
+
+  /** The id schedules had before: `-` between namespace and name was ambiguous (`a-b` + `c` vs `a` + `b-c`). */
+  static legacyScheduleId(s: Pick<ScheduleSpec, 'namespace' | 'name'>): string {
     return `tempest-schedule-${s.namespace}-${s.name}`;
   }
 
@@ -128,13 +134,16 @@ export class TempestClient {
     const scheduleId = TempestClient.scheduleId(s);
     const plan = schedulePlan(s);
     const input: ScheduleGateInput = { schedule: s, options: runOptionsFrom(this.config) };
+    const calendar = (c: SchedulePlan['calendars'][number]) => ({
+      ...c,
+      month: c.month?.map((m) => ({ start: MONTHS[m.start - 1], end: MONTHS[m.end - 1], step: m.step })),
+      dayOfWeek: c.dayOfWeek?.map((d) => DAYS_OF_WEEK[d]) ?? ('*' as const),
+      comment: `ChaosSchedule ${s.name}`,
+    });
     const spec = {
-      calendars: plan.calendars.map((c) => ({
-        ...c,
-        month: c.month?.map((m) => ({ start: MONTHS[m.start - 1], end: MONTHS[m.end - 1], step: m.step })),
-        dayOfWeek: c.dayOfWeek?.map((d) => DAYS_OF_WEEK[d]) ?? ('*' as const),
-        comment: `ChaosSchedule ${s.name}`,
-      })),
+      calendars: plan.calendars.map(calendar),
+      intervals: plan.intervals?.map((i) => ({ every: i.everyMs })),
+      skip: plan.skip?.map(calendar),
       startAt: plan.startAt ? new Date(plan.startAt) : undefined,
       endAt: plan.endAt ? new Date(plan.endAt) : undefined,
     };
@@ -155,6 +164,16 @@ export class TempestClient {
       if (!(e instanceof ScheduleNotFoundError)) throw e;
       await this.client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' }, state: { paused, note, ...limits } });
       created = true;
+    }
+    // A schedule this ChaosSchedule created under the old, ambiguous id is replaced by this one — only if it is
+    // really this ChaosSchedule's (same namespace and name in its action), never another team's.
+    const legacy = this.client.schedule.getHandle(TempestClient.legacyScheduleId(s));
+    try {
+      const d = await legacy.describe();
+      const args = d.action.type === 'startWorkflow' ? (d.action.args as Array<{ schedule?: { namespace?: string; name?: string } }>) : [];
+      if (args[0]?.schedule?.namespace === s.namespace && args[0]?.schedule?.name === s.name) await legacy.delete();
+    } catch (e) {
+      if (!(e instanceof ScheduleNotFoundError)) throw e;
     }
     if (s.now && !paused) await this.client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
     return { scheduleId, created };

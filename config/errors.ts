@@ -12,14 +12,28 @@ export interface ConfigProblem {
 export class ConfigError extends Error {
   readonly problems: ConfigProblem[];
   constructor(problems: ConfigProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
+    const shown = problems.slice(0, MAX_SHOWN_PROBLEMS).map(formatProblem);
+    if (problems.length > MAX_SHOWN_PROBLEMS) shown.push(`… and ${problems.length - MAX_SHOWN_PROBLEMS} more problems`);
+    super(shown.join('\n').split('\n').map((l) => cutEnd(l, MAX_LINE)).join('\n'));
     this.name = 'ConfigError';
     this.problems = problems;
   }
 }
 
+/** Problems a message lists (a list of 400 000 wrong entries is not 400 000 lines). */
+const MAX_SHOWN_PROBLEMS = 20;
+
+/** Longest line of a ConfigError's message, and the most of a file name or field path it shows. */
+const MAX_LINE = 500;
+const MAX_WHERE = 200;
+const cutEnd = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** A file name keeps its end (the base name). */
+const cutStart = (s: string, n: number) => (s.length > n ? `…${s.slice(s.length - n + 1)}` : s);
+
+/** One line per problem (a 100 kB key in a path or a 5 kB file name is cut, like a long value). */
 export function formatProblem(p: ConfigProblem): string {
-  const where = p.path ? `${p.file}: ${p.path}` : p.file;
+  const file = cutStart(p.file, MAX_WHERE);
+  const where = p.path ? `${file}: ${cutEnd(p.path, MAX_WHERE)}` : file;
   const got = p.value === undefined ? '' : ` (got ${showValue(p.value)})`;
   return `${where}: ${p.message}${got}`;
 }
@@ -29,7 +43,12 @@ export function showValue(v: unknown): string {
   if (typeof v === 'string') return v.length > 80 ? `${JSON.stringify(`${v.slice(0, 77)}…`)} (${v.length} characters)` : JSON.stringify(v);
   if (v === null) return 'null';
   if (typeof v === 'object') {
-    const s = JSON.stringify(v);
+    let s: string;
+    try {
+      s = JSON.stringify(v);
+    } catch {
+      s = Array.isArray(v) ? '[…]' : '{…}'; // a cycle (a recursive alias) or a bigint
+    }
     return s.length > 80 ? s.slice(0, 77) + '...' : s;
   }
   return String(v);

@@ -5,6 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { engineRefSchema } from './reference.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { parseHumanDuration } from './progressive.js';
 import type { ExperimentSpec, GameDaySpec } from './spec.js';
@@ -14,7 +15,7 @@ export const gameDaySchema = z.object({
   kind: z.literal('GameDay'),
   metadata: z.object({ name: z.string().min(1) }).passthrough(),
   spec: z.object({
-    catalog: z.record(z.string(), z.union([z.object({ engine: z.string().min(1) }).strict(), z.object({ manual: z.string().min(1) }).strict()])),
+    catalog: z.record(z.string(), z.union([z.object({ engine: engineRefSchema }).strict(), z.object({ manual: z.string().min(1) }).strict()])),
     game_days: z
       .object({
         frequency: z.string().optional(),

@@ -19,6 +19,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { engineRefSchema } from './reference.js';
 import { ConfigError } from './errors.js';
 import { DEFAULT_LOAD_CONTEXT, Problems, normalizeProbe, probeSchema, type LoadContext } from './litmus.js';
 import { checkProbe } from './validate-spec.js';
@@ -34,7 +35,7 @@ export const hypothesisSchema = z.object({
   kind: z.literal('ChaosHypothesis'),
   metadata: z.object({ name: z.string().min(1) }).passthrough(),
   spec: z.object({
-    engine: z.string().min(1),
+    engine: engineRefSchema,
     env: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
     experiment_template: z.object({
       hypothesis: z.string().min(1).max(4096),

@@ -51,9 +51,11 @@ export interface DocumentLimits {
   maxAliases: number;
   /** Engine references followed from one document (hypothesis -> engine, game-day catalog -> engine). */
   maxDepth: number;
+  /** YAML nodes (scalars, lists, mappings) in one file, before alias expansion: the parser's work is bounded too. */
+  maxNodes: number;
 }
 
-export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = { maxBytes: 1024 * 1024, maxDocuments: 100, maxAliases: 100, maxDepth: 8 };
+export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = { maxBytes: 1024 * 1024, maxDocuments: 100, maxAliases: 100, maxDepth: 8, maxNodes: 20_000 };
 
 /** Helper images a fault may run (Kubernetes). */
 export const IMAGE_ROLES = ['stress', 'tools', 'netem', 'runtimeHelper', 'gpu'] as const;
@@ -102,8 +104,10 @@ export interface ProbePolicy {
   allowLocalCommands: boolean;
   /** httpProbe: follow redirects (each hop re-checked against the host rules). */
   followRedirects: boolean;
-  /** httpProbe / promProbe hosts (host or host:port); empty = any host except link-local / metadata addresses. */
+  /** httpProbe / promProbe hosts (host or host:port); empty = any host except link-local / metadata addresses and loopback. */
   allowHosts: string[];
+  /** Probes may reach the worker's own host (loopback): the local platform's fleets live there. Off by default. */
+  allowLoopback: boolean;
   /** k8sProbe create/delete only on these resources (`resource` or `group/resource`); present/absent on any namespaced one. */
   k8sWritable: string[];
   /** Cluster-scoped resources a k8sProbe may read (present/absent), e.g. `nodes`. */
@@ -137,7 +141,7 @@ export function defaultPolicy(source = 'the default policy'): Policy {
     blastRadius: { allow: [], protectedNamespaces: [] },
     images: { ...DEFAULT_IMAGES, allow: [] },
     files: { corruptionRoots: [], probeBodyRoots: [] },
-    probes: { allowLocalCommands: false, followRedirects: false, allowHosts: [], k8sWritable: [], k8sClusterScoped: [] },
+    probes: { allowLocalCommands: false, followRedirects: false, allowHosts: [], allowLoopback: false, k8sWritable: [], k8sClusterScoped: [] },
     runtimeSockets: [...DEFAULT_RUNTIME_SOCKETS],
   };
 }
@@ -182,10 +186,91 @@ export function policySelector(s: string): LabelSelector | undefined {
 
 // ------------------------------------------------------------------------------------------ hosts and paths
 
-/** Link-local and cloud metadata addresses: never reached by a probe unless listed by the operator. */
-export function isMetadataHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return /^169\.254\./.test(h) || h === 'metadata.google.internal' || h === 'metadata' || /^fe80:/i.test(h) || h === 'fd00:ec2::254' || h === '100.100.100.200';
+// ------------------------------------------------------------------------------------------ addresses
+
+/** a.b.c.d -> 32-bit number, or undefined. */
+function ipv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const o = m.slice(1).map(Number);
+  return o.some((x) => x > 255) ? undefined : ((o[0] << 24) >>> 0) + (o[1] << 16) + (o[2] << 8) + o[3];
+}
+
+/** An IPv6 literal -> its 8 groups, or undefined (embedded dotted IPv4 tails allowed). */
+function ipv6(s: string): number[] | undefined {
+  let t = s.toLowerCase().replace(/%.*$/, '');
+  if (!/^[0-9a-f:.]+$/.test(t) || !t.includes(':')) return undefined;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(t);
+  if (dotted) {
+    const v = ipv4(dotted[1]);
+    if (v === undefined) return undefined;
+    t = `${t.slice(0, -dotted[1].length)}${(v >>> 16).toString(16)}:${(v & 0xffff).toString(16)}`;
+  }
+  const halves = t.split('::');
+  if (halves.length > 2) return undefined;
+  const part = (h: string) => (h === '' ? [] : h.split(':'));
+  const head = part(halves[0]);
+  const tail = halves.length === 2 ? part(halves[1]) : [];
+  const missing = 8 - head.length - tail.length;
+  if ((halves.length === 1 && missing !== 0) || missing < 0) return undefined;
+  const groups = [...head, ...Array(halves.length === 2 ? missing : 0).fill('0'), ...tail].map((g) => (/^[0-9a-f]{1,4}$/.test(g) ? parseInt(g, 16) : NaN));
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g)) ? groups : undefined;
+}
+
+export type AddressClass = 'metadata' | 'link-local' | 'loopback' | 'unspecified' | 'other';
+
+/**
+ * What kind of address an IP literal is, IPv6 forms that carry an IPv4 address (mapped ::ffff:a.b.c.d, compatible
+ * ::a.b.c.d, NAT64 64:ff9b::/96) judged by that IPv4 address. undefined: not an IP literal.
+ */
+export function addressClass(host: string): AddressClass | undefined {
+  const h = host.replace(/^\[|\]$/g, '');
+  let v4 = ipv4(h);
+  const g = v4 === undefined ? ipv6(h) : undefined;
+  if (v4 === undefined && !g) return undefined;
+  if (g) {
+    const zeros = (n: number) => g.slice(0, n).every((x) => x === 0);
+    const embedded = (g[6] << 16) + g[7];
+    if ((zeros(5) && g[5] === 0xffff) || (zeros(6) && (g[6] !== 0 || g[7] > 1)) || (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0))) v4 = embedded >>> 0;
+    else {
+      if (g.every((x) => x === 0)) return 'unspecified';
+      if (zeros(7) && g[7] === 1) return 'loopback';
+      if ((g[0] & 0xffc0) === 0xfe80) return 'link-local';
+      if (g[0] === 0xfd00 && g[1] === 0x0ec2 && zeros(0) && g.slice(2, 7).every((x) => x === 0) && g[7] === 0x254) return 'metadata';
+      return 'other';
+    }
+  }
+  const a = v4!;
+  if (a >>> 16 === (169 << 8) + 254) return 'link-local'; // 169.254.0.0/16, where every cloud's metadata endpoint lives
+  if (a === ((100 << 24) >>> 0) + (100 << 16) + (100 << 8) + 200) return 'metadata'; // Alibaba
+  if (a >>> 24 === 127) return 'loopback';
+  if (a >>> 24 === 0) return 'unspecified';
+  return 'other';
+}
+
+const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal', 'metadata.azure.com']);
+
+/** Why a probe may not reach this host (an IP literal or a name), or null. Names are checked again when they resolve. */
+export function addressRefusal(p: Pick<Policy, 'probes' | 'source'>, host: string, port?: string): string | null {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const listed = p.probes.allowHosts.map((x) => x.toLowerCase().replace(/^\[|\]$/g, ''));
+  if (listed.includes(h) || (port && (listed.includes(`${h}:${port}`) || listed.includes(`[${h}]:${port}`)))) return null;
+  if (listed.length) return `host ${port ? `${h}:${port}` : h} is not in probes.allowHosts of ${p.source}`;
+  const cls = addressClass(h) ?? (METADATA_NAMES.has(h) ? 'metadata' : h === 'localhost' || h.endsWith('.localhost') ? 'loopback' : undefined);
+  if (cls === 'metadata' || cls === 'link-local') return `host ${h} is a link-local / metadata address (list it in probes.allowHosts of ${p.source} to allow it)`;
+  if ((cls === 'loopback' || cls === 'unspecified') && !p.probes.allowLoopback) {
+    return `host ${h} is the worker's own host (loopback): set probes.allowLoopback in ${p.source}, or list it in probes.allowHosts`;
+  }
+  return null;
+}
+
+/**
+ * At connect time: may a probe reach `host` at the address it resolved to? A host the operator lists by name is
+ * trusted wherever it resolves; otherwise the address itself must pass (loopback, link-local, metadata refused).
+ */
+export function resolvedAddressRefusal(p: Pick<Policy, 'probes' | 'source'>, host: string, address: string): string | null {
+  if (p.probes.allowHosts.some((x) => addressRefusal(p, host, /:(\d{1,5})$/.exec(x)?.[1]) === null)) return null; // listed as host, or host:port (the port was checked on the URL)
+  return addressRefusal(p, address);
 }
 
 /** null when a probe may reach this URL's host, else why not. */
@@ -198,15 +283,14 @@ export function hostRefusal(p: Pick<Policy, 'probes' | 'source'>, url: string): 
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return `${u.protocol} URLs are not allowed (http or https only)`;
   if (u.username || u.password) return 'credentials in a URL are not allowed (they would be recorded in the history)';
-  const host = u.hostname.toLowerCase();
-  const hostPort = u.port ? `${host}:${u.port}` : host;
-  const allow = p.probes.allowHosts.map((h) => h.toLowerCase());
-  if (allow.length) {
-    if (allow.includes(host) || allow.includes(hostPort)) return null;
-    return `host ${hostPort} is not in probes.allowHosts of ${p.source}`;
-  }
-  if (isMetadataHost(host)) return `host ${host} is a link-local / metadata address (list it in probes.allowHosts of ${p.source} to allow it)`;
-  return null;
+  return addressRefusal(p, u.hostname, u.port);
+}
+
+/** Kept for callers that only know a host name (lexical: names are checked again after they resolve). */
+export function isMetadataHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const cls = addressClass(h);
+  return cls === 'metadata' || cls === 'link-local' || METADATA_NAMES.has(h);
 }
 
 /**

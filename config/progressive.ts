@@ -5,6 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { engineRefSchema } from './reference.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import type { ExperimentSpec, ProgressiveSpec } from './spec.js';
 import { DEFAULT_LOAD_CONTEXT, type LoadContext } from './litmus.js';
@@ -35,7 +36,7 @@ export const progressiveSchema = z.object({
   kind: z.literal('ProgressiveChaos'),
   metadata: z.object({ name: z.string().min(1) }).passthrough(),
   spec: z.object({
-    engine: z.string().min(1),
+    engine: engineRefSchema,
     progressive_chaos: z.record(z.string(), stageSchema).refine((r) => Object.keys(r).length > 0, 'needs at least one stage').refine((r) => Object.keys(r).length <= 20, 'at most 20 stages'),
   }),
 });

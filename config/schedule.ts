@@ -69,11 +69,22 @@ const DAYS: ReadonlyMap<string, number> = new Map([
   ['sat', 6],
 ]);
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-](\d{2}):(\d{2}))$/;
+/** At most this long between two runs (longer is never again, not a schedule). */
+const MAX_MIN_CHAOS_INTERVAL_MS = 366 * 86_400_000;
+
+/** The fields of an RFC 3339 timestamp are a real date and time (Date.parse turns 2026-02-30 into March 2nd). */
+function realDateTime(m: RegExpExecArray): boolean {
+  const [y, mo, d, h, mi, s, oh, om] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) => Number(m[i] ?? 0));
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  return days !== undefined && d >= 1 && d <= days && h <= 23 && mi <= 59 && s <= 59 && oh <= 23 && om <= 59;
+}
 
 function timestamp(v: string, path: string, problems: ConfigProblem[], file: string): string | undefined {
   const t = Date.parse(v);
-  if (!RFC3339.test(v) || Number.isNaN(t)) {
+  const m = RFC3339.exec(v);
+  if (!m || !realDateTime(m) || Number.isNaN(t)) {
     problems.push({ file, path, message: 'must be an RFC 3339 UTC timestamp like "2026-12-24T02:00:00Z"', value: v });
     return undefined;
   }
@@ -173,6 +184,7 @@ export function toSchedule(s: ChaosScheduleDoc, file: string, px: string, ctx: L
     } else if (rep.minChaosInterval !== undefined) {
       const ms = parseDurationMs(rep.minChaosInterval, 's');
       if (ms === undefined || ms <= 0) problems.push({ file, path: at('repeat.minChaosInterval'), message: 'must be a positive duration like "8h" or "30m"', value: rep.minChaosInterval });
+      else if (ms > MAX_MIN_CHAOS_INTERVAL_MS) problems.push({ file, path: at('repeat.minChaosInterval'), message: 'must be at most 366 days (8784h)', value: rep.minChaosInterval });
       else out.minChaosIntervalMs = ms;
     }
     if (!out.window && !out.every && !daily && !lit) {

@@ -154,6 +154,7 @@ const limitsSchema = z
         maxDocuments: z.number().int().min(1).max(10_000).default(DEFAULT_DOCUMENT_LIMITS.maxDocuments),
         maxAliases: z.number().int().min(0).max(10_000).default(DEFAULT_DOCUMENT_LIMITS.maxAliases),
         maxDepth: z.number().int().min(1).max(32).default(DEFAULT_DOCUMENT_LIMITS.maxDepth),
+        maxNodes: z.number().int().min(100).max(1_000_000).default(DEFAULT_DOCUMENT_LIMITS.maxNodes),
       })
       .strict()
       .default({}),
@@ -257,6 +258,8 @@ export const tempestConfigSchema = z
         /** cmdProbe without `source` runs /bin/sh on the worker host, with a minimal environment: off by default. */
         allowLocalCommands: z.boolean().default(false),
         followRedirects: z.boolean().default(false),
+        /** Probes may reach the worker's own host (127.0.0.0/8, ::1, localhost): the local platform needs it. */
+        allowLoopback: z.boolean().default(false),
         allowHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, 'must be host or host:port')).default([]),
         k8sWritable: z.array(z.string().regex(/^([a-z0-9.-]+\/)?[a-z0-9-]+$/, 'must be resource or group/resource')).default([]),
         k8sClusterScoped: z.array(z.string().regex(/^([a-z0-9.-]+\/)?[a-z0-9-]+$/, 'must be resource or group/resource')).default([]),
@@ -268,7 +271,24 @@ export const tempestConfigSchema = z
     reports: z.object({ dir: z.string().default('.tempest/reports') }).strict().default({}),
     metrics: z.object({ port: z.number().int().min(0).max(65535).default(9464) }).strict().default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Guards, triggers and actions are looked up by name: a second one of the same name would never run.
+    const dup = (list: Array<{ name: string }>, path: string) => {
+      const seen = new Set<string>();
+      list.forEach((x, i) => {
+        if (seen.has(x.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path, i, 'name'], message: `a second ${path.replace(/s$/, '')} named ${JSON.stringify(x.name)}: names must be unique` });
+        seen.add(x.name);
+      });
+    };
+    dup(c.guards, 'guards');
+    dup(c.rollbackActions, 'rollbackActions');
+    const seenT = new Set<string>();
+    c.rollbackTriggers.triggers.forEach((t, i) => {
+      if (seenT.has(t.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rollbackTriggers', 'triggers', i, 'name'], message: `a second trigger named ${JSON.stringify(t.name)}: names must be unique` });
+      seenT.add(t.name);
+    });
+  });
 
 type Parsed = z.infer<typeof tempestConfigSchema>;
 type ParsedGuard = Parsed['guards'][number];

@@ -105,12 +105,15 @@ const faultS = z
   })
   .strict();
 
+/** Prose shown in reports, the Temporal UI and terminals: line breaks and tabs, no other control characters. */
+const text = (max: number) => str(max).refine((s) => !/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(s), 'must be printable text (no control characters)');
+
 const planS = z
   .object({
-    steadyState: z.array(z.object({ description: str(1024), probe: str(128).optional() }).strict()).max(100),
-    experiment: z.array(str(1024)).max(100),
-    successCriteria: z.array(z.object({ description: str(1024), probe: str(128).optional() }).strict()).max(100),
-    rollbackPlan: z.array(str(1024)).max(100),
+    steadyState: z.array(z.object({ description: text(1024), probe: str(128).optional() }).strict()).max(100),
+    experiment: z.array(text(1024)).max(100),
+    successCriteria: z.array(z.object({ description: text(1024), probe: str(128).optional() }).strict()).max(100),
+    rollbackPlan: z.array(text(1024)).max(100),
   })
   .strict();
 
@@ -122,7 +125,7 @@ export const experimentSpecSchema = z
     serviceAccount: str(253).optional(),
     engineState: z.enum(['active', 'stop']),
     faults: z.array(faultS).min(1).max(100),
-    hypothesis: str(4096).optional(),
+    hypothesis: text(4096).optional(),
     hypothesisPlan: planS.optional(),
     source: str(1024).optional(),
   })
@@ -143,6 +146,16 @@ function range(c: Checker, path: string, v: number, min: number, max: number, wh
   if (!Number.isSafeInteger(v)) c.add(path, `${what} must be a whole number`, v);
   else if (v < min) c.add(path, `${what} must be >= ${min}`, v);
   else if (v > max) c.add(path, `${what} must be <= ${max}${limit ? ` (limits.${limit})` : ''}`, v);
+}
+
+/**
+ * A string bound of the strict shape above, also checked here so that the YAML loader, which runs these checks
+ * and not the shape, refuses what the worker would (naming the field) instead of accepting it.
+ */
+function within(c: Checker, path: string, v: string | undefined, max: number): boolean {
+  if (v === undefined || v.length <= max) return true;
+  c.add(path, `must be at most ${max} characters`, v);
+  return false;
 }
 
 /** A duration bound, said in the units an author writes (5s, 6h), not in ms. */
@@ -188,6 +201,7 @@ function checkUrl(c: Checker, path: string, url: string): void {
 
 export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker, policy?: Policy, targetNamespace?: string): void {
   if (!p.name.trim() || !PRINTABLE.test(p.name)) c.add(`${at}.name`, 'must be printable text', p.name);
+  within(c, `${at}.name`, p.name, 128);
   const rp = p.runProperties;
   const rpp = `${at}.runProperties`;
   rangeDur(c, `${rpp}.probeTimeout`, rp.probeTimeoutMs, 1, limits.maxProbeTimeoutMs, 'probeTimeout', 'maxProbeTimeout');
@@ -200,8 +214,12 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
     case 'httpProbe': {
       const h = p.http;
       const ip = `${at}["httpProbe/inputs"]`;
-      checkUrl(c, `${ip}.url`, h.url);
+      if (within(c, `${ip}.url`, h.url, 2048)) checkUrl(c, `${ip}.url`, h.url);
+      within(c, `${ip}.method.post.body`, h.body, 64 * 1024);
+      within(c, `${ip}.method.post.bodyPath`, h.bodyPath, 4096);
+      within(c, `${ip}.method.contentType`, h.contentType, 256);
       for (const [k, v] of Object.entries(h.headers)) {
+        within(c, `${ip}.headers.${k}`, v, 4096);
         if (!HEADER_NAME.test(k)) c.add(`${ip}.headers`, 'header names must be HTTP tokens', k);
         if (/[\r\n\u0000]/.test(v)) c.add(`${ip}.headers.${k}`, 'header values must not contain CR, LF or NUL', v);
       }
@@ -214,9 +232,9 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
           c.add(`${ip}.method.post.bodyPath`, `is not inside files.probeBodyRoots of ${policy.source} (${policy.files.probeBodyRoots.join(', ') || 'none declared'})`, h.bodyPath);
         }
       }
-      if (h.responseCode) checkComparatorValue(c, `${ip}.method.responseCode`, 'int', h.responseCode.criteria, h.responseCode.value);
+      if (h.responseCode && within(c, `${ip}.method.responseCode`, h.responseCode.value, 1024)) checkComparatorValue(c, `${ip}.method.responseCode`, 'int', h.responseCode.criteria, h.responseCode.value);
       if (h.responseTime) rangeDur(c, `${ip}.method.responseTimeout`, h.responseTime.valueMs, 0, limits.maxProbeTimeoutMs, 'response time', 'maxProbeTimeout');
-      if (h.responseBody) checkComparatorValue(c, `${ip}.method.responseBody.value`, 'string', h.responseBody.criteria, h.responseBody.value);
+      if (h.responseBody && within(c, `${ip}.method.responseBody.value`, h.responseBody.value, 4096)) checkComparatorValue(c, `${ip}.method.responseBody.value`, 'string', h.responseBody.criteria, h.responseBody.value);
       if (h.responseTimeoutMs !== undefined) rangeDur(c, `${ip}.responseTimeout`, h.responseTimeoutMs, 1, limits.maxProbeTimeoutMs, 'responseTimeout', 'maxProbeTimeout');
       if (!h.responseCode && !h.responseTime && !h.responseBody) c.add(`${ip}.method`, 'needs a criterion: responseCode, responseTimeout with criteria, or responseBody');
       if (policy) {
@@ -227,9 +245,10 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
     }
     case 'promProbe': {
       const ip = `${at}["promProbe/inputs"]`;
-      checkUrl(c, `${ip}.endpoint`, p.prom.endpoint);
+      if (within(c, `${ip}.endpoint`, p.prom.endpoint, 2048)) checkUrl(c, `${ip}.endpoint`, p.prom.endpoint);
       if (!p.prom.query.trim()) c.add(`${ip}.query`, 'must not be empty');
-      checkComparatorValue(c, `${ip}.comparator.value`, 'float', p.prom.comparator.criteria, p.prom.comparator.value);
+      within(c, `${ip}.query`, p.prom.query, 4096);
+      if (within(c, `${ip}.comparator.value`, p.prom.comparator.value, 1024)) checkComparatorValue(c, `${ip}.comparator.value`, 'float', p.prom.comparator.criteria, p.prom.comparator.value);
       if (policy) {
         const why = hostRefusal(policy, p.prom.endpoint);
         if (why) c.add(`${ip}.endpoint`, why, p.prom.endpoint);
@@ -240,10 +259,11 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
       const ip = `${at}["cmdProbe/inputs"]`;
       const cmd = p.cmd;
       if (!cmd.command.trim() || /\u0000/.test(cmd.command)) c.add(`${ip}.command`, 'must be a non-empty command without NUL characters', cmd.command);
+      within(c, `${ip}.command`, cmd.command, 4096);
       const cmpType = cmd.comparator.type;
       if (cmpType === 'string' ? !(STRING_CRITERIA as readonly string[]).includes(cmd.comparator.criteria) : !(NUMERIC_CRITERIA as readonly string[]).includes(cmd.comparator.criteria)) {
         c.add(`${ip}.comparator.criteria`, `criteria for type ${cmpType} must be one of ${(cmpType === 'string' ? STRING_CRITERIA : NUMERIC_CRITERIA).join(' ')}`, cmd.comparator.criteria);
-      } else checkComparatorValue(c, `${ip}.comparator.value`, cmpType, cmd.comparator.criteria, cmd.comparator.value);
+      } else if (within(c, `${ip}.comparator.value`, cmd.comparator.value, 4096)) checkComparatorValue(c, `${ip}.comparator.value`, cmpType, cmd.comparator.criteria, cmd.comparator.value);
       const s = cmd.source;
       if (!s) {
         if (policy && !policy.probes.allowLocalCommands) {
@@ -262,6 +282,7 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
     case 'k8sProbe': {
       const ip = `${at}["k8sProbe/inputs"]`;
       const k = p.k8s;
+      within(c, `${ip}.data`, k.data, 64 * 1024);
       if (k.group !== '' && k.group !== 'core' && !isDnsSubdomain(k.group)) c.add(`${ip}.group`, 'must be an API group name', k.group);
       if (!/^v\d{1,3}((alpha|beta)\d{1,3})?$/.test(k.version)) c.add(`${ip}.version`, 'must be an API version like v1 or v1beta1', k.version);
       if (!/^[a-z][a-z0-9-]{0,62}$/.test(k.resource)) c.add(`${ip}.resource`, 'must be a resource name like pods or deployments', k.resource);
@@ -344,7 +365,10 @@ export function checkFault(f: FaultSpec, at: string, limits: Limits, c: Checker,
   if (f.targetPods.length > limits.maxTargetPods) c.add(`${at}.TARGET_PODS`, `at most ${limits.maxTargetPods} pods (limits.maxTargetPods)`, f.targetPods.length);
   for (const pod of f.targetPods) if (!isDnsSubdomain(pod)) c.add(`${at}.TARGET_PODS`, 'must be a comma list of pod names', pod);
   if (Object.keys(f.extraEnv).length > 64) c.add(`${at}.env`, 'at most 64 env entries Tempest does not use');
-  for (const k of Object.keys(f.extraEnv)) if (!ENV_NAME.test(k)) c.add(`${at}.env`, 'env names must be letters, digits and _', k);
+  for (const [k, v] of Object.entries(f.extraEnv)) {
+    if (!ENV_NAME.test(k)) c.add(`${at}.env`, 'env names must be letters, digits and _', k);
+    else if (v.length > 4096) c.add(`${at}.env`, `the value of ${k} must be at most 4096 characters`, v);
+  }
   checkFaultParams(f, at, limits, c, policy);
   if (f.probes.length > limits.maxProbesPerFault) c.add(`${at}.probe`, `at most ${limits.maxProbesPerFault} probes per fault (limits.maxProbesPerFault)`, f.probes.length);
   const names = new Set<string>();

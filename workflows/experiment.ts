@@ -32,6 +32,7 @@ import {
 import type { ExperimentInput, FaultSpec, ProbeSpec, RunOptions, RunPolicyView } from '../config/spec.js';
 import { faultDescriptor } from '../activities/faults/registry.js';
 import { probeSuccessPercentage } from './score.js';
+import { experimentInputProblem } from './input.js';
 import type {
   ExperimentResult,
   ExperimentStatus,
@@ -98,8 +99,18 @@ function probeActivities(probe: ProbeSpec) {
 }
 
 export async function experimentWorkflow(input: ExperimentInput): Promise<ExperimentResult> {
-  const { spec, options } = input;
   const info = workflowInfo();
+  const malformed = experimentInputProblem(input);
+  if (malformed) {
+    // Nothing of it is read, nothing is touched: the run ends with the reason.
+    const now = new Date().toISOString();
+    return {
+      workflowId: info.workflowId, runId: info.runId, experiment: 'invalid-input', target: { namespace: '', labelSelector: '', kind: 'deployment' },
+      verdict: 'Error', reason: `the run's input is malformed: ${malformed}`, probeSuccessPercentage: 0, dryRun: false, startedAt: now, endedAt: now,
+      guards: [], faults: [], probes: [], timeline: [],
+    };
+  }
+  const { spec, options } = input;
   const startedAt = new Date().toISOString();
   const timeline: TimelineEvent[] = [];
   const note = (message: string) => {
@@ -131,6 +142,10 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   const pendingReverts: FaultRef[] = [];
   /** Set when chaos was stopped by the system breaking (breach, stopOnFailure probe): the seed's emergency rollback. */
   let emergency: string | undefined;
+  /** What stopped the current fault's chaos first, when it was the system breaking (not an abort). */
+  let emergencyCause: string | undefined;
+  /** Runs from 'emergency-before-abort-v1' on: an abort that arrives after the breach no longer cancels the emergency. */
+  let emergencySticky = false;
   let actionOutcomes: RollbackActionOutcome[] | undefined;
   /** When chaos of the latest fault ended (deadline, abort, breach); recovery is measured from here. */
   let chaosEndedAt: number | undefined;
@@ -173,7 +188,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       s.status = 'Failed';
       s.lastReason = o.reason;
       note(`probe ${probe.name} (${o.phase}) failed: ${o.reason}`);
-      if (probe.runProperties.stopOnFailure && !stopReason) stopReason = `probe ${probe.name} failed with stopOnFailure: ${o.reason}`;
+      if (probe.runProperties.stopOnFailure && !stopReason) stopReason = emergencyCause = `probe ${probe.name} failed with stopOnFailure: ${o.reason}`;
     } else {
       if (s.status !== 'Failed') s.status = 'Passed';
       if (!s.lastReason || s.status !== 'Failed') s.lastReason = o.reason;
@@ -259,11 +274,16 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       const ref: FaultRef = { runId: info.workflowId, experiment: spec.name, target: spec.target, fault, faultIndex: i };
       currentFault = fault.name;
       stopReason = abortReason ? `aborted: ${abortReason}` : undefined;
+      emergencyCause = undefined;
       await runFault(ref);
-      if (stopReason && !abortReason) {
+      // A breach (or stopOnFailure) that came before any abort is an emergency, even if an abort arrives while the
+      // fault is being reverted: the operator's rollback actions still run. (Older runs: only without an abort.)
+      emergencySticky = patched('emergency-before-abort-v1');
+      const cause = emergencySticky ? emergencyCause : stopReason && !abortReason ? stopReason : undefined;
+      if (cause && !verdict) {
         verdict = 'Fail';
-        reason = stopReason;
-        emergency = stopReason;
+        reason = cause;
+        emergency = cause;
       }
     }
 
@@ -308,7 +328,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   for (const p of probeList) if (p.status === 'Awaited') p.status = 'N/A';
   const passed = probeList.filter((p) => p.status === 'Passed').length;
   const psp = probeSuccessPercentage(passed, probeList.length);
-  if (abortReason && verdict !== 'Error') {
+  if (abortReason && verdict !== 'Error' && !(emergencySticky && emergency)) {
     verdict = 'Aborted';
     reason = abortReason;
   } else if (!verdict) {
@@ -370,6 +390,19 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     if (fault.rampTimeMs > 0) {
       note(`ramp time ${fault.rampTimeMs} ms before ${fault.name}`);
       await condition(() => !!stopReason, fault.rampTimeMs);
+    }
+    // The safety checks again, right before this fault acts: a freeze declared (or an incident opened) during the
+    // ramp time, the steady-state probes or an earlier fault stops the run before anything more is injected.
+    if (policy.guards.length && patched('guards-before-inject-v1')) {
+      const again = await Promise.all(policy.guards.map((g) => quick.runGuard({ name: g.name })));
+      const bad = again.filter((g) => !g.passed);
+      if (bad.length) {
+        for (const g of bad) note(`guard ${g.name} before ${fault.name}: FAILED - ${g.reason}`);
+        verdict = 'Aborted';
+        reason = `safety checks failed before ${fault.name}: ${bad.map((g) => `${g.name} (${g.reason})`).join('; ')}`;
+        summary.state = 'skipped';
+        return;
+      }
     }
     // A fault with a read-only prepare step (model-corruption: files and checksums) records what it will touch
     // and how it is now; inject, revert and verify get that record from here, never from the target.
@@ -447,7 +480,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       if (b) {
         breach = b;
         note(`rollback trigger ${b.name} fired: ${b.value} ${b.criteria} ${b.threshold}`);
-        stopReason ??= `rollback trigger ${b.name} fired: value ${b.value} ${b.criteria} ${b.threshold}`;
+        if (!stopReason) stopReason = emergencyCause = `rollback trigger ${b.name} fired: value ${b.value} ${b.criteria} ${b.threshold}`;
         break;
       }
       await condition(over, policy.triggerPollMs);
@@ -458,7 +491,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
 /** Text a signal carries (an abort reason, game-day notes): a string, trimmed, cut to `max` characters. */
 export function signalText(v: unknown, max = 1000): string | undefined {
   if (typeof v !== 'string') return undefined;
-  const t = v.trim();
+  const t = v.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd').trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t || undefined;
 }
 

@@ -19,6 +19,7 @@ import type { ExperimentSpec, GameDaySpec, RunOptions } from '../config/spec.js'
 import type { Verdict } from '../activities/types.js';
 import { abortSignal, signalText } from './experiment.js';
 import { runExperimentChild } from './children.js';
+import { gameDayInputProblem } from './input.js';
 import { resilienceScore } from './score.js';
 
 export interface GameDayInput {
@@ -60,6 +61,8 @@ export const completeStepSignal = defineSignal<[CompleteStep]>('completeStep');
 export const gameDayStatusQuery = defineQuery<StepOutcome[]>('gameDayStatus');
 
 export async function gameDayWorkflow(input: GameDayInput): Promise<GameDayResult> {
+  const malformed = gameDayInputProblem(input);
+  if (malformed) return { name: 'invalid-input', verdict: 'Error', reason: `the run's input is malformed: ${malformed}`, steps: [], resilienceScore: 0 };
   const { spec, options } = input;
   const steps: StepOutcome[] = spec.scenarios.flatMap((sc) =>
     sc.steps.map((st) => ({ scenario: sc.name, experiment: st.experiment, kind: st.kind, state: 'pending' as const, instructions: st.kind === 'manual' ? st.instructions : undefined })),

@@ -40,6 +40,9 @@ export function gateDecision(s: ScheduleSpec, now: Date, lastRun: Date | null | 
   if (s.minChaosIntervalMs > 0 && lastRun === undefined && !s.every && !s.once) {
     return { run: false, reason: 'minChaosInterval cannot be checked: this run has no search attributes to find the last run by (set temporal.searchAttributes: true)' };
   }
+  if (s.once && now.getTime() < Date.parse(s.once) - 60_000) {
+    return { run: false, reason: `before once.executionTime (${s.once}): a one-shot schedule runs at its time, not before` };
+  }
   if (lastRun && s.minChaosIntervalMs > 0) {
     const since = now.getTime() - lastRun.getTime();
     // A cadence of N minutes fires every N minutes: allow a little clock slack on the schedule's own spacing.
@@ -62,8 +65,14 @@ export interface CalendarRange {
 const r = (start: number, end = start, step = 1): CalendarRange => ({ start, end, step });
 
 /** A Temporal Schedule calendar spec (one entry), plus the schedule's active period and how many runs it may start. */
+type Calendar = { year?: CalendarRange[]; month?: CalendarRange[]; dayOfMonth?: CalendarRange[]; hour: CalendarRange[]; minute: CalendarRange[]; dayOfWeek?: number[] };
+
 export interface SchedulePlan {
-  calendars: Array<{ year?: CalendarRange[]; month?: CalendarRange[]; dayOfMonth?: CalendarRange[]; hour: CalendarRange[]; minute: CalendarRange[]; dayOfWeek?: number[] }>;
+  calendars: Calendar[];
+  /** A Litmus cadence: exactly every `everyMs` (epoch-aligned), minus the `skip` times. */
+  intervals?: Array<{ everyMs: number }>;
+  /** Times the cadence must not fire: hours outside workHours, days outside workDays. */
+  skip?: Calendar[];
   startAt?: string;
   endAt?: string;
   /** 1 for `once`; undefined = unlimited. */
@@ -103,16 +112,20 @@ export function schedulePlan(s: ScheduleSpec): SchedulePlan {
     };
   }
   if (s.every) {
+    // Exactly every n minutes / hours (not a cron step, which gives uneven gaps when n does not divide 60 or 24),
+    // skipping the hours outside workHours and the days outside workDays.
+    const everyMs = s.every.n * (s.every.unit === 'minute' ? 60_000 : 3_600_000);
+    const skip: Calendar[] = [];
     const hours = s.hours ?? [];
-    if (s.every.unit === 'minute') {
-      return { calendars: [{ hour: hourRanges(hours), minute: [r(0, 59, s.every.n)], dayOfWeek }], startAt: s.activeFrom, endAt: s.activeUntil };
+    if (hours.length) {
+      const off = Array.from({ length: 24 }, (_, h) => h).filter((h) => !hours.includes(h));
+      if (off.length) skip.push({ hour: hourRanges(off), minute: [r(0, 59)] });
     }
-    const hourly = hours.length ? hours.filter((_, i) => i % s.every!.n === 0) : [];
-    return {
-      calendars: [{ hour: hours.length ? hourRanges(hourly) : [r(0, 23, s.every.n)], minute: [r(0)], dayOfWeek }],
-      startAt: s.activeFrom,
-      endAt: s.activeUntil,
-    };
+    if (s.days.length) {
+      const offDays = [0, 1, 2, 3, 4, 5, 6].filter((d) => !s.days.includes(d));
+      if (offDays.length) skip.push({ dayOfWeek: offDays, hour: [r(0, 23)], minute: [r(0, 59)] });
+    }
+    return { calendars: [], intervals: [{ everyMs }], skip, startAt: s.activeFrom, endAt: s.activeUntil };
   }
   const start = s.window?.startMin ?? 0;
   return { calendars: [{ hour: [r(Math.floor(start / 60))], minute: [r(start % 60)], dayOfWeek }], startAt: s.activeFrom, endAt: s.activeUntil };

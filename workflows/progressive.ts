@@ -16,6 +16,7 @@ import type { ProgressiveSpec, RunOptions, ExperimentSpec } from '../config/spec
 import type { Verdict } from '../activities/types.js';
 import { abortSignal, signalText } from './experiment.js';
 import { runExperimentChild } from './children.js';
+import { progressiveInputProblem } from './input.js';
 import { probeCheckRatio, resilienceScore } from './score.js';
 
 export interface ProgressiveInput {
@@ -49,6 +50,8 @@ export interface ProgressiveResult {
 export const progressiveStatusQuery = defineQuery<StageOutcome[]>('progressiveStatus');
 
 export async function progressiveWorkflow(input: ProgressiveInput): Promise<ProgressiveResult> {
+  const malformed = progressiveInputProblem(input);
+  if (malformed) return { name: 'invalid-input', verdict: 'Error', reason: `the run's input is malformed: ${malformed}`, stages: [], resilienceScore: 0 };
   const { spec, options } = input;
   const stages: StageOutcome[] = spec.stages.map((s) => ({
     id: s.id, name: s.name, chaosPercentage: s.chaosPercentage, state: 'pending', successThreshold: s.successThreshold, reason: '',

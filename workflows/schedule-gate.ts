@@ -5,11 +5,12 @@
  * passed since the last run of this engine, and only then runs the experiment as a child workflow.
  * A skipped run says why (result + Temporal UI), so "why did chaos not run last night?" has an answer.
  */
-import { proxyActivities, workflowInfo, log } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo, log } from '@temporalio/workflow';
 import type { RunOptions, ScheduleSpec } from '../config/spec.js';
 import type { ExperimentResult, TempestActivities } from '../activities/types.js';
 import { runExperimentChild } from './children.js';
 import { gateDecision } from './gate.js';
+import { specProblem } from './input.js';
 import { SEARCH_ATTRIBUTES } from './experiment.js';
 
 export interface ScheduleGateInput {
@@ -27,17 +28,22 @@ export interface ScheduleGateResult {
 const { lastRunStart } = proxyActivities<TempestActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
 
 export async function scheduleGateWorkflow(input: ScheduleGateInput): Promise<ScheduleGateResult> {
+  const shape = !input || typeof input !== 'object' || !input.schedule || typeof input.schedule !== 'object' ? 'the input needs a schedule' : specProblem(input.schedule.engine, 'schedule.engine');
+  if (shape) return { ran: false, reason: `the gate's input is malformed: ${shape}` };
   const { schedule, options } = input;
   const now = new Date();
   // The last run is found by search attribute; a worker without them answers 'unknown' (the gate then fails closed).
-  const last = schedule.minChaosIntervalMs > 0 ? await lastRunStart(schedule.engine.name) : null;
+  const last = schedule.minChaosIntervalMs > 0 ? await lastRunStart(schedule.engine.name, schedule.engine.target.namespace) : null;
   const d = gateDecision(schedule, now, last === 'unknown' ? undefined : last ? new Date(last) : null);
   if (!d.run) {
     log.info(`schedule ${schedule.name}: skipped: ${d.reason}`);
     return { ran: false, reason: d.reason };
   }
   const ts = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
-  const childId = `${schedule.engine.name}-${ts}-${workflowInfo().workflowId.slice(-4)}`;
+  // The gate's own id ends with the schedule's timestamp (`...-2026-12-01T02:00:00Z`): its last characters are not
+  // unique and not plain; the run id is both. (Older gates used the workflow id's tail.)
+  const suffix = patched('gate-child-id-v1') ? workflowInfo().runId.replace(/[^a-f0-9]/g, '').slice(0, 6) : workflowInfo().workflowId.slice(-4);
+  const childId = `${schedule.engine.name}-${ts}-${suffix}`;
   const result = await runExperimentChild(childId, schedule.engine, options, {
     memo: { schedule: schedule.name, faults: schedule.engine.faults.map((f) => f.name).join(',') },
     // The same attributes a CLI start sets: the next gate finds this run by them (minChaosInterval).

@@ -3,6 +3,7 @@
  * run's fault), verify (prove the target is clean; throw NotYetClean otherwise). The fault ledger records
  * intent before any action, so a retry — on this worker or another after a crash — finds what was done.
  */
+import { createHash } from 'node:crypto';
 import type { FaultSpec } from '../../config/spec.js';
 import type { FaultRef, InjectRequest, PreparedRecord } from '../types.js';
 import type { Policy } from '../../config/policy.js';
@@ -48,8 +49,15 @@ export interface LocalFaultDriver {
   verify(ref: FaultRef, ctx: LocalFaultContext, ledger: Ledger): Promise<string>;
 }
 
+/**
+ * The ledger key of a run's fault. Run ids that are already plain keep their readable key; any other id (one with
+ * characters a key cannot hold, which are replaced) gets a hash of the FULL id too, so two ids that differ only
+ * there (`a:1` and `a_1`) never share a ledger, a stressor marker or a backup.
+ */
 export function ledgerKey(ref: Pick<FaultRef, 'runId' | 'faultIndex'>): string {
-  return `tempest.io/fault.${ref.runId.replace(/[^A-Za-z0-9_.-]/g, '_')}.${ref.faultIndex}`;
+  const clean = ref.runId.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const name = clean === ref.runId ? clean : `${clean}-${createHash('sha256').update(ref.runId).digest('hex').slice(0, 12)}`;
+  return `tempest.io/fault.${name}.${ref.faultIndex}`;
 }
 
 /** The fault ledger of one run's fault, kept as an annotation on the target's owner. */

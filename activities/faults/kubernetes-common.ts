@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { V1ContainerStatus, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
 import type { FaultSpec } from '../../config/spec.js';
-import type { ImageRole, Policy } from '../../config/policy.js';
+import type { ImageRole, Limits, Policy } from '../../config/policy.js';
 import type { FaultRef, InjectRequest, PreparedRecord } from '../types.js';
 import type { LedgerEntry } from './driver.js';
 import { waitClean } from './driver.js';
@@ -109,7 +109,8 @@ export function faultIds(ref: Pick<FaultRef, 'runId' | 'faultIndex'>): { key: st
   const idx = String(ref.faultIndex);
   const clean = ref.runId.replace(/[^A-Za-z0-9_.-]/g, '_');
   let name = `fault.${clean}.${idx}`;
-  if (name.length > 63 || !/^[A-Za-z0-9]/.test(clean)) {
+  // Shortened, or not plain (characters were replaced: two ids could meet), the key carries a hash of the full id.
+  if (name.length > 63 || !/^[A-Za-z0-9]/.test(clean) || clean !== ref.runId) {
     const room = 63 - 'fault.'.length - 1 - idx.length - 13; // "-" + 12 hex
     const head = clean.slice(0, Math.max(0, room)).replace(/[^A-Za-z0-9]+$/, '');
     name = `fault.${head ? `${head}-` : ''}${hash.slice(0, 12)}.${idx}`;
@@ -446,7 +447,7 @@ export interface EphemeralFaultShape {
   what: (f: FaultSpec) => string;
   /** The helper image's role (the worker's images.<role>, or an allowed override). */
   role: ImageRole;
-  command: (f: FaultSpec, seconds: number) => string[];
+  command: (f: FaultSpec, seconds: number, limits: Limits) => string[];
   env?: (f: FaultSpec, seconds: number) => Record<string, string>;
   capabilities?: string[];
   rbac: string[];
@@ -498,7 +499,7 @@ async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, c
   const seconds = deadManSeconds(req);
   const container = faultContainer(shape.abbrev, id);
   const env = { TEMPEST_FAULT: id, ...shape.env?.(req.fault, seconds) };
-  const command = shape.command(req.fault, seconds);
+  const command = shape.command(req.fault, seconds, ctx.policy.limits);
   const live = new Map((await ctx.target.runningPods()).map((p) => [p.metadata!.name!, p]));
   const rec = recordOf(entry);
   if (!entry.rounds['0']) {

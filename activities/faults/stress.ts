@@ -7,8 +7,9 @@ import type { LocalFaultDriver } from './driver.js';
 import { waitClean } from './driver.js';
 import { findStressors, killStressors, startStressors, StressKind } from './stressor.js';
 import type { FaultSpec } from '../../config/spec.js';
+import type { Limits } from '../../config/policy.js';
 
-export function stressDriver(kind: StressKind, plan: (f: FaultSpec) => { count: number; amount: number; describe: string }): LocalFaultDriver {
+export function stressDriver(kind: StressKind, plan: (f: FaultSpec, limits: Limits) => { count: number; amount: number; describe: string }): LocalFaultDriver {
   return {
     async inject(req, ctx, ledger) {
       const entry = await ledger.open(req);
@@ -16,7 +17,7 @@ export function stressDriver(kind: StressKind, plan: (f: FaultSpec) => { count: 
       if (entry.done.includes(0) || existing.length) {
         return { affected: existing.map((x) => `pid ${x}`), detail: `already running: pids ${existing.join(', ')}` };
       }
-      const p = plan(req.fault);
+      const p = plan(req.fault, ctx.policy.limits);
       entry.rounds['0'] = [`${p.count} ${kind} stressor(s)`];
       await ledger.write(entry); // intent before action
       const pids = startStressors(kind, ledger.key, p.count, req.expiresAt, p.amount);

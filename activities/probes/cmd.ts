@@ -1,7 +1,8 @@
 /** cmdProbe: run a command (locally via /bin/sh, or in a pod through the platform) and compare its trimmed stdout. */
 import type { CmdProbeInputs } from '../../config/spec.js';
 import { verdictOf } from './attempts.js';
-import { compare, quote } from './comparators.js';
+import { quote } from './comparators.js';
+import { compareBounded } from './match.js';
 import { runLocalCommand } from './local-command.js';
 import { ProbeError, type AttemptResult, type ProbeDeps, type ProbeDriver } from './types.js';
 
@@ -47,10 +48,10 @@ function describe(r: CommandResult, stdout: string): string {
 }
 
 /** Litmus: a non-zero exit is still judged on stdout; the exit code is kept in `observed`. */
-function judge(r: CommandResult, inputs: CmdProbeInputs, where: string): AttemptResult {
+async function judge(r: CommandResult, inputs: CmdProbeInputs, where: string, signal: AbortSignal): Promise<AttemptResult> {
   const stdout = r.stdout.trim();
   const observed = `${describe(r, stdout)} (${where})`;
-  return verdictOf([compare(stdout, inputs.comparator, { subject: 'output' })], observed);
+  return verdictOf([await compareBounded(stdout, inputs.comparator, { subject: 'output', signal })], observed);
 }
 
 export function cmdDriver(inputs: CmdProbeInputs, deps: ProbeDeps): ProbeDriver {
@@ -62,7 +63,7 @@ export function cmdDriver(inputs: CmdProbeInputs, deps: ProbeDeps): ProbeDriver 
     return {
       target: `local: ${inputs.command}`,
       sleepAfterEveryTry: false,
-      attempt: async ({ signal }) => judge(await runLocal(inputs.command, signal), inputs, 'local'),
+      attempt: async ({ signal }) => judge(await runLocal(inputs.command, signal), inputs, 'local', signal),
     };
   }
   const execInPod = deps.execInPod;
@@ -71,6 +72,6 @@ export function cmdDriver(inputs: CmdProbeInputs, deps: ProbeDeps): ProbeDriver 
   return {
     target: `${where}: ${inputs.command}`,
     sleepAfterEveryTry: false,
-    attempt: async ({ signal, timeoutMs }) => judge(await execInPod({ source, command: inputs.command, signal, timeoutMs }), inputs, where),
+    attempt: async ({ signal, timeoutMs }) => judge(await execInPod({ source, command: inputs.command, signal, timeoutMs }), inputs, where, signal),
   };
 }

@@ -21,6 +21,11 @@ export interface CompareOptions {
   subject?: string;
   /** Integer comparator (Litmus `type: int`): the actual value and the expected values must be integers. */
   integer?: boolean;
+  /**
+   * For `matches`/`notMatches`: whether the pattern matched, already computed off the event loop
+   * (probes/match.ts) because matching it here would cost more than INLINE_MATCH_BUDGET.
+   */
+  matched?: boolean;
 }
 
 export const NUMERIC_CRITERIA: readonly NumericCriteria[] = ['>=', '<=', '>', '<', '==', '!=', 'oneOf', 'between'];
@@ -139,10 +144,19 @@ export function compareNumeric(actual: number, criteria: NumericCriteria, value:
 /** A compiled Litmus pattern: Go RE2 syntax and semantics, matched in linear time (re2js), unanchored like Go's MatchString. */
 export interface Pattern {
   test(s: string): boolean;
+  /**
+   * The work a match against `length` characters may take, in NFA steps (program size x length): linear,
+   * but a 1 KiB pattern such as `(a?){120}a{120}$` has 600 instructions, and 600 x 1 MiB holds the event
+   * loop for ~20 s. Above INLINE_MATCH_BUDGET a probe matches in a worker thread with a deadline.
+   */
+  cost(length: number): number;
 }
 
 /** Longest pattern accepted from YAML. */
 export const MAX_PATTERN_LENGTH = 1024;
+
+/** NFA steps (program size x text length) matched inline, on the event loop: ~0.3 s at worst. */
+export const INLINE_MATCH_BUDGET = 10_000_000;
 
 /**
  * Compile a Litmus (Go RE2) pattern with RE2's own engine: no backtracking, so no pattern from YAML can hold the
@@ -152,10 +166,17 @@ export function toRegExp(pattern: string): Pattern | { error: string } {
   if (pattern.length > MAX_PATTERN_LENGTH) return { error: `pattern longer than ${MAX_PATTERN_LENGTH} characters` };
   try {
     const re = RE2JS.compile(pattern);
-    return { test: (s: string) => re.matcher(s).find() };
+    const size = programSize(re);
+    return { test: (s: string) => re.matcher(s).find(), cost: (length: number) => size * Math.max(1, length) };
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** The compiled program's instruction count (re2js keeps it on the compiled RE2; a conservative guess if not). */
+function programSize(re: RE2JS): number {
+  const prog = (re as unknown as { re2Input?: { prog?: { inst?: unknown[] } } }).re2Input?.prog?.inst;
+  return Array.isArray(prog) ? prog.length : MAX_PATTERN_LENGTH * 4;
 }
 
 /** Compare a string with a Litmus string criteria, e.g. `compareString(out, 'contains', 'accepting connections')`. */
@@ -182,7 +203,10 @@ export function compareString(actual: string, criteria: StringCriteria, value: s
     case 'notMatches': {
       const re = toRegExp(value);
       if ('error' in re) return invalid(criteria, value, `bad regular expression: ${re.error}`);
-      const matched = re.test(actual);
+      if (opts.matched === undefined && re.cost(actual.length) > INLINE_MATCH_BUDGET) {
+        return invalid(criteria, value, `matching it against ${actual.length} characters is too costly to do inline (use probes/match.ts)`);
+      }
+      const matched = opts.matched ?? re.test(actual);
       const ok = criteria === 'matches' ? matched : !matched;
       return say(ok, matched ? 'matches' : 'does not match', `/${value}/`, criteria === 'notMatches' ? ' (criteria notMatches)' : '');
     }
@@ -206,7 +230,7 @@ export function compare(actual: string, comparator: Comparator, opts: Omit<Compa
   const subject = opts.subject ?? 'value';
   switch (comparator.type) {
     case 'string':
-      return compareString(actual, comparator.criteria, comparator.value, { subject });
+      return compareString(actual, comparator.criteria, comparator.value, { subject, matched: opts.matched });
     case 'int':
     case 'float': {
       const integer = comparator.type === 'int';

@@ -1,8 +1,9 @@
 /** httpProbe: one request per attempt; responseCode, responseTime and responseBody criteria must all hold. */
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { hostRefusal, pathWithin } from '../../config/policy.js';
+import { hostRefusal, pathWithin, resolvedAddressRefusal } from '../../config/policy.js';
 import type { HttpProbeInputs, RunProperties } from '../../config/spec.js';
-import { compareNumeric, compareString, type CheckResult } from './comparators.js';
+import { compareNumeric, type CheckResult } from './comparators.js';
+import { compareStringBounded } from './match.js';
 import { verdictOf } from './attempts.js';
 import { request } from './request.js';
 import { ProbeError, type AttemptResult, type ProbeDeps, type ProbeDriver } from './types.js';
@@ -57,6 +58,7 @@ export function httpDriver(inputs: HttpProbeInputs, rp: RunProperties, deps: Pro
         insecureSkipTLS: inputs.insecureSkipTLS,
         followRedirects: policy?.probes.followRedirects ?? false,
         allowUrl,
+        allowAddress: policy ? (host, ip) => resolvedAddressRefusal(policy, host, ip) : undefined,
       }).catch((err: unknown) => {
         throw err instanceof ProbeError ? new ProbeError(err.message, target) : err;
       });
@@ -68,7 +70,7 @@ export function httpDriver(inputs: HttpProbeInputs, rp: RunProperties, deps: Pro
         checks.push(compareNumeric(res.elapsedMs, inputs.responseTime.criteria, String(inputs.responseTime.valueMs), { subject: 'response time (ms)' }));
       }
       if (inputs.responseBody) {
-        checks.push(compareString(res.body, inputs.responseBody.criteria, inputs.responseBody.value, { subject: 'response body' }));
+        checks.push(await compareStringBounded(res.body, inputs.responseBody.criteria, inputs.responseBody.value, { subject: 'response body', signal }));
       }
       return verdictOf(checks, `${target} -> ${res.status} in ${res.elapsedMs}ms`);
     },

@@ -1,6 +1,6 @@
 /** promProbe: instant query `<endpoint>/api/v1/query`, first sample compared as float. */
 import type { PromProbeInputs } from '../../config/spec.js';
-import { hostRefusal } from '../../config/policy.js';
+import { hostRefusal, resolvedAddressRefusal } from '../../config/policy.js';
 import { compareNumeric, parseNumber, quote } from './comparators.js';
 import { verdictOf } from './attempts.js';
 import { request } from './request.js';
@@ -45,7 +45,9 @@ export function promDriver(inputs: PromProbeInputs, deps: ProbeDeps): ProbeDrive
     target,
     sleepAfterEveryTry: false,
     async attempt({ signal, timeoutMs }): Promise<AttemptResult> {
-      const res = await request({ method: 'GET', url, params: { query: inputs.query }, timeoutMs, signal });
+      const policy = deps.policy;
+      const allowAddress = policy ? (host: string, ip: string) => resolvedAddressRefusal(policy, host, ip) : undefined;
+      const res = await request({ method: 'GET', url, params: { query: inputs.query }, timeoutMs, signal, allowAddress });
       let answer: PromAnswer;
       try {
         answer = JSON.parse(res.body) as PromAnswer;

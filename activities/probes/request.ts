@@ -1,6 +1,7 @@
 /** One HTTP request for httpProbe and promProbe: raw text body, elapsed time, readable errors. */
 import http from 'node:http';
 import https from 'node:https';
+import { lookup as dnsLookup } from 'node:dns/promises';
 import axios from 'axios';
 import { ProbeError } from './types.js';
 
@@ -17,6 +18,8 @@ export interface RequestOptions {
   followRedirects?: boolean;
   /** null when a URL may be reached, else why not (checked for every redirect hop). */
   allowUrl?: (url: string) => string | null;
+  /** null when a name may be reached at the address it resolved to, else why not (checked at every connect). */
+  allowAddress?: (hostname: string, address: string) => string | null;
 }
 
 export interface RequestResult {
@@ -51,6 +54,17 @@ export async function request(opts: RequestOptions): Promise<RequestResult> {
       maxBodyLength: MAX_BODY_BYTES,
       // A redirect is a result (3xx) unless the operator allows following them; each hop is re-checked.
       maxRedirects: opts.followRedirects ? 5 : 0,
+      // Names are judged by what they resolve to, at connect time (a DNS name for 169.254.169.254 is refused too).
+      lookup: opts.allowAddress
+        ? async (hostname: string, o: { family?: number }) => {
+            const addrs = await dnsLookup(hostname, { all: true, family: o?.family ?? 0 });
+            for (const a of addrs) {
+              const why = opts.allowAddress!(hostname, a.address);
+              if (why) throw new ProbeError(`${hostname} resolves to ${a.address}: ${why}`);
+            }
+            return addrs.map((a) => ({ address: a.address, family: a.family }));
+          }
+        : undefined,
       beforeRedirect: (o: { href?: string; protocol?: string; hostname?: string; port?: string | number; path?: string }) => {
         const href = o.href ?? `${o.protocol}//${o.hostname}${o.port ? `:${o.port}` : ''}${o.path ?? ''}`;
         const why = opts.allowUrl?.(href);

@@ -3,7 +3,19 @@ import type { ExperimentResult } from '../types.js';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
+/**
+ * Text for a terminal or a Markdown file: control characters (terminal escapes, carriage returns, bells) from a
+ * run's content become U+FFFD; line breaks and tabs stay.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+}
+
 export function formatReport(r: ExperimentResult, opts: { uiUrl?: string; namespace?: string } = {}): string {
+  return printable(reportText(r, opts));
+}
+
+function reportText(r: ExperimentResult, opts: { uiUrl?: string; namespace?: string }): string {
   const lines: string[] = [];
   const dur = Math.round((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000);
   lines.push(`# Tempest experiment report: ${r.experiment}`);

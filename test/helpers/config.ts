@@ -21,6 +21,8 @@ export function testConfig(fleet: TestFleet, over: Record<string, unknown> = {})
       },
     },
     blastRadius: { allow: [{ namespace: 'footanalytics' }] },
+    // the test fleets and servers live on loopback, as on the local platform
+    probes: { allowLoopback: true },
     reports: { dir: join(dir, 'reports') },
     metrics: { port: 0 },
     ...over,

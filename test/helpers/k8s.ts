@@ -221,6 +221,8 @@ export function k8sConfig(kubeconfig: string | undefined, over: Record<string, u
     // The operator's helper images (no stress-ng image has a default) and one more a test engine may name.
     images: { stress: TEST_STRESS_IMAGE, allow: [ALLOWED_STRESS_OVERRIDE] },
     files: { corruptionRoots: ['/models'] },
+    // The tests' probe targets are local HTTP servers: loopback is what this worker may reach.
+    probes: { allowLoopback: true },
     reports: { dir: join(dir, 'reports') },
     metrics: { port: 0 },
     ...over,

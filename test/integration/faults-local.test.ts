@@ -845,7 +845,7 @@ describe('the blast radius is re-checked by inject and revert themselves', () =>
     const crafted = { ...req, fault: { ...req.fault, params: { force: true, signal: 'KILL; id' } } } as unknown as InjectRequest;
     const g = await failureOf(mockEnv().run(acts.injectFault, crafted));
     expect(g.message).toContain('faults[0].params.signal: pod-delete has no parameter signal');
-    const r = await mockEnv().run(narrow.revertFault, req);
+    const r = (await mockEnv().run(narrow.revertFault, req)) as RevertResult;
     expect(r.verification).toBe('target is outside the blast radius now and holds no ledger entry of this run: nothing touched');
     const after = await fleet.client.pods();
     expect(after.map((p) => `${p.name}:${p.pid}`).sort()).toEqual(before.map((p) => `${p.name}:${p.pid}`).sort());

@@ -286,7 +286,7 @@ describe('httpProbe', () => {
     writeFileSync(secret, 'worker secret');
     symlinkSync(secret, join(root, 'innocent.json'));
     const p = defaultPolicy('/etc/tempest.yaml');
-    const policy = { ...p, files: { ...p.files, probeBodyRoots: [root] } };
+    const policy = { ...p, files: { ...p.files, probeBodyRoots: [root] }, probes: { ...p.probes, allowLoopback: true } };
     const ok = await run(httpProbe({ url: `${base}/echo?key=bodyroot`, method: 'POST', bodyPath: join(root, 'query.json') }), { policy });
     expect(ok.status).toBe('Passed');
     const before = seen.length;
@@ -302,12 +302,16 @@ describe('httpProbe', () => {
     const plain = await run(httpProbe({ url: `${base}/redirect?to=${to}` }));
     expect(plain).toMatchObject({ status: 'Failed', failureKind: 'criteria', reason: 'response code 302 is not == 200' });
     const p = defaultPolicy();
-    const follow = { ...p, probes: { ...p.probes, followRedirects: true } };
+    const follow = { ...p, probes: { ...p.probes, followRedirects: true, allowLoopback: true } };
     expect((await run(httpProbe({ url: `${base}/redirect?to=${to}` }), { policy: follow })).status).toBe('Passed');
     const toMeta = encodeURIComponent('http://169.254.169.254/latest/meta-data/');
     const meta = await run(httpProbe({ url: `${base}/redirect?to=${toMeta}` }), { policy: follow });
     expect(meta).toMatchObject({ status: 'Failed', failureKind: 'error' });
     expect(meta.reason).toContain('redirect to http://169.254.169.254/latest/meta-data/ refused: host 169.254.169.254 is a link-local / metadata address');
+    // loopback is refused by default (a probe is not a way to reach the worker's own admin ports)
+    const noLoop = await run(httpProbe({ url: `${base}/redirect?to=${to}` }), { policy: { ...p, probes: { ...p.probes, followRedirects: true } } });
+    expect(noLoop).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(noLoop.reason).toMatch(/127\.0\.0\.1.*loopback/);
     const hostOnly = { ...follow, probes: { ...follow.probes, allowHosts: [new URL(base).host] } };
     const elsewhere = await run(httpProbe({ url: `${base}/redirect?to=${encodeURIComponent('http://localhost:1/')}` }), { policy: hostOnly });
     expect(elsewhere.reason).toContain('redirect to http://localhost:1/ refused: host localhost:1 is not in probes.allowHosts');

@@ -128,6 +128,13 @@ describe("the worker's own check of a crafted workflow input", () => {
     expect(check(h)).toEqual(['faults[0].TOTAL_CHAOS_DURATION: TOTAL_CHAOS_DURATION must be at most 6h (limits.maxChaosDuration)']);
   });
 
+  test('hypothesis and plan prose is printable: a terminal escape or a NUL is refused, line breaks and tabs are fine', () => {
+    const ok = { ...base(), hypothesis: 'Line one\n\tline two', hypothesisPlan: { steadyState: [], experiment: ['kill one pod'], successCriteria: [], rollbackPlan: [] } };
+    expect(check(ok)).toEqual([]);
+    expect(check({ ...base(), hypothesis: 'fine\u001b[2J\u001b]0;owned\u0007' })).toEqual(['hypothesis: must be printable text (no control characters)']);
+    expect(check({ ...ok, hypothesisPlan: { ...ok.hypothesisPlan, rollbackPlan: ['scale up\u0000'] } })).toEqual(['hypothesisPlan.rollbackPlan[0]: must be printable text (no control characters)']);
+  });
+
   test('the policy allowlists: blast radius, images, sockets, local commands, probe namespaces and writes, body roots, hosts', () => {
     const s = base();
     s.target.namespace = 'kube-system';

@@ -17,11 +17,25 @@ function running(pid: number): boolean {
   }
 }
 
+/**
+ * Is `pid` the replica process of pod `name`? Its command line is the fleet's replica with `--name <pod>`: a pid
+ * from anywhere else (a ledger someone rewrote, a recycled pid) is never signalled.
+ */
+function isReplicaOf(pid: number, name: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const i = argv.indexOf('--name');
+    return i >= 0 && argv[i + 1] === name && argv.some((a) => a.endsWith('replica.ts'));
+  } catch {
+    return false;
+  }
+}
+
 export const containerKillLocal: LocalFaultDriver = {
   async inject(req, ctx, ledger) {
     const entry = await ledger.open(req);
     const key = String(req.round);
-    if (entry.done.includes(req.round)) return { affected: entry.rounds[key] ?? [], detail: 'round already done' };
+    if (entry.done.includes(req.round)) return { affected: (entry.rounds[key] ?? []).map((t) => String(t).split(':')[0]), detail: 'round already done' };
     const pods = await ctx.fleet.pods();
     let targets = entry.rounds[key];
     if (!targets) {
@@ -29,19 +43,23 @@ export const containerKillLocal: LocalFaultDriver = {
       entry.rounds[key] = targets;
       await ledger.write(entry);
     }
+    // The ledger says which pods this round chose; the pid to signal comes from the fleet's live pod list, and only
+    // if that process is the pod's replica (a retried round never signals what a rewritten ledger names).
     const killed: string[] = [];
     for (const t of targets) {
-      const pid = Number(t.split(':')[1]);
+      const name = String(t).split(':')[0];
+      const pod = pods.find((p) => p.name === name && p.phase === 'Running');
+      if (!pod || !isReplicaOf(pod.pid, pod.name)) continue; // gone (the kill landed), or not a replica of ours
       try {
-        process.kill(pid, 'SIGKILL');
-        killed.push(t);
+        process.kill(pod.pid, 'SIGKILL');
+        killed.push(`${name}:${pod.pid}`);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e; // already gone: idempotent
       }
     }
     entry.done.push(req.round);
     await ledger.write(entry);
-    return { affected: targets.map((t) => t.split(':')[0]), detail: `killed container process ${targets.join(', ')}` };
+    return { affected: targets.map((t) => String(t).split(':')[0]), detail: `killed container process ${killed.join(', ') || 'none (already gone)'}` };
   },
   async revert() {
     return [];

@@ -20,7 +20,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { FaultSpec } from '../../../config/spec.js';
 import { normalAbsolutePath, pathWithin, type Policy } from '../../../config/policy.js';
 import type { FaultRef } from '../../types.js';
@@ -96,10 +96,38 @@ async function readMeta(dir: string): Promise<BackupMeta | undefined> {
   }
 }
 
-/** The checksum a restore is verified against: the workflow's record; without one (runs from before the prepare step) the one Tempest stored with the backup. */
-async function expected(ref: FaultRef, dir: string): Promise<FileRecord | undefined> {
-  if (isFileRecord(ref.prepared)) return ref.prepared;
-  return readMeta(dir);
+/**
+ * What a revert restores and verifies against: Tempest's own record of the backup (its state dir, never the
+ * target), which must agree with the workflow's record when the run has one, and with FILE_PATH resolved again
+ * inside the roots now. A request whose record names another file (a crafted activity call, or the roots moved)
+ * is refused: nothing is written outside the roots, ever.
+ */
+async function expected(ref: FaultRef, dir: string, ctx: LocalFaultContext): Promise<FileRecord | undefined> {
+  const meta = await readMeta(dir);
+  const wf = isFileRecord(ref.prepared) ? ref.prepared : undefined;
+  if (!meta) return wf; // no backup was ever taken here (revert and verify then touch nothing)
+  if (wf && (wf.path !== meta.path || wf.sha256 !== meta.sha256)) {
+    throw tempestError('NotYetClean', `model-corruption: the run's record (${wf.path}) does not match Tempest's backup record (${meta.path}); refusing to restore`);
+  }
+  let now: string;
+  try {
+    now = await resolveModelFile(ref.fault, ctx.platform, ctx.policy);
+  } catch (e) {
+    throw tempestError('NotYetClean', `model-corruption: FILE_PATH no longer resolves inside the corruption roots (${(e as Error).message}); refusing to restore ${meta.path}`);
+  }
+  if (now !== meta.path) throw tempestError('NotYetClean', `model-corruption: FILE_PATH now resolves to ${now}, not to ${meta.path} as backed up; refusing to restore`);
+  return meta;
+}
+
+/** Copy `backup` over `path` atomically, writing only inside the real parent directory, re-checked inside the roots. */
+async function restoreInside(backup: string, path: string, policy: Policy): Promise<void> {
+  const parent = await realpath(dirname(path));
+  const roots = (await Promise.all(policy.files.corruptionRoots.map((r) => realpath(r).catch(() => undefined)))).filter((r): r is string => !!r);
+  const target = join(parent, basename(path));
+  if (target !== path || !roots.some((r) => pathWithin(target, r))) throw tempestError('NotYetClean', `model-corruption: ${path} is no longer inside the corruption roots (its folder resolves to ${parent}); refusing to restore`);
+  const tmp = join(parent, `.${basename(path)}.tempest-restore`);
+  await copyFile(backup, tmp);
+  await rename(tmp, target); // atomic replace, in the directory just checked
 }
 
 async function corrupt(file: string, type: NonNullable<FaultSpec['params']['corruptionType']>, size: number): Promise<void> {
@@ -176,7 +204,7 @@ export const modelCorruptionLocal: LocalFaultDriver = {
   async revert(ref, ctx, ledger) {
     const dir = backupDir(ctx, ref);
     const backup = join(dir, 'data');
-    const want = await expected(ref, dir);
+    const want = await expected(ref, dir, ctx);
     if (!want) return []; // nothing was ever backed up: nothing was corrupted
     const exists = await stat(backup).then(() => true, () => false);
     if (!exists) {
@@ -189,18 +217,13 @@ export const modelCorruptionLocal: LocalFaultDriver = {
     }
     const sum = await sha256File(backup);
     if (sum !== want.sha256) throw tempestError('NotYetClean', `model-corruption: the backup of ${want.path} does not match the recorded checksum (${sum.slice(0, 12)}… != ${want.sha256.slice(0, 12)}…); refusing to restore it`);
-    // The path comes from the record (the workflow's, or Tempest's own state), re-resolved: it must still be inside a root.
-    const path = await resolveModelFile(ref.fault, ctx.platform, ctx.policy).catch(() => want.path);
-    if (path !== want.path) throw tempestError('NotYetClean', `model-corruption: FILE_PATH now resolves to ${path}, not to ${want.path}; restore refused`);
-    const tmp = `${want.path}.tempest-restore`;
-    await copyFile(backup, tmp);
-    await rename(tmp, want.path); // atomic replace
+    await restoreInside(backup, want.path, ctx.policy);
     return [want.path];
   },
 
   async verify(ref, ctx) {
     const dir = backupDir(ctx, ref);
-    const want = await expected(ref, dir);
+    const want = await expected(ref, dir, ctx);
     if (!want) return 'nothing was corrupted';
     if (!(await stat(join(dir, 'data')).then(() => true, () => false))) return 'nothing was corrupted (no backup was ever taken)';
     const observed = await waitClean(

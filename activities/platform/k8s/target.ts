@@ -33,7 +33,7 @@ export interface OwnerState {
 
 interface OwnerObject {
   metadata?: { name?: string; uid?: string; generation?: number; annotations?: Record<string, string>; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
-  spec?: { replicas?: number };
+  spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string> } } };
   status?: { readyReplicas?: number; observedGeneration?: number; desiredNumberScheduled?: number; numberReady?: number };
 }
 
@@ -159,12 +159,16 @@ export class K8sTarget {
   }
 
   /**
-   * The owners of the target: objects of `appkind` whose own labels match the selector, plus the owners of
+   * The owners of the target: objects of `appkind` whose own labels AND pod-template labels match the
+   * selector (their pods are the target's pods: a Deployment labelled `app=web` whose pods are `app=db`
+   * is not the target, and scaling or annotating it would reach outside the selector), plus the owners of
    * every matching pod. Empty if none (the caller decides whether that is an error).
    */
   async owners(): Promise<OwnerState[]> {
     const byName = new Map<string, OwnerObject>();
-    for (const o of await this.listOwners(this.ownerKind)) if (o.metadata?.name) byName.set(o.metadata.name, o);
+    for (const o of await this.listOwners(this.ownerKind)) {
+      if (o.metadata?.name && matchesLabels(this.selector, o.spec?.template?.metadata?.labels ?? {})) byName.set(o.metadata.name, o);
+    }
     const rsCache = new Map<string, string | undefined>();
     for (const p of await this.pods()) {
       const name = await this.ownerNameOf(p, rsCache);

@@ -110,6 +110,32 @@ describe('targets', () => {
     expect(none.message).toContain('no deployment in namespace footanalytics matches app.kubernetes.io/name=no-such-app');
   });
 
+  test('a Deployment labelled like the target whose pods are something else is not an owner: never annotated, never scaled', async () => {
+    // The decoy carries the target's label on itself, but its pod template (and so its pods) are app=decoy-db.
+    await apply(a, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'tempest-decoy', namespace: 'footanalytics', labels: { 'app.kubernetes.io/name': 'api-gateway' } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'decoy-db' } },
+        template: { metadata: { labels: { app: 'decoy-db' } }, spec: { containers: [{ name: 'db', image: 'registry.example/db:1' }] } },
+      },
+    } as never);
+    try {
+      const p = createKubernetesPlatform(k8sConfig(saFoot));
+      const target = { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=api-gateway', kind: 'deployment' as const };
+      const t = new K8sTarget(p.clients, target);
+      expect((await t.owners()).map((o) => o.name)).toEqual(['api-gateway']);
+      // scale (a rollback action) resolves exactly one owner: the real one, the decoy is not a second candidate
+      await p.scale(target, 3);
+      const decoy = await a.apps.readNamespacedDeployment({ name: 'tempest-decoy', namespace: 'footanalytics' });
+      expect(decoy.spec?.replicas).toBe(1);
+    } finally {
+      await a.apps.deleteNamespacedDeployment({ name: 'tempest-decoy', namespace: 'footanalytics' });
+    }
+  }, 60_000);
+
   test('appkind statefulset: the StatefulSet owns the pods, carries the ledger, and pod-delete is verified on its ready replicas', async () => {
     await apply(a, {
       apiVersion: 'apps/v1',

@@ -384,7 +384,7 @@ describe("the worker's policy bounds what a k8sProbe reaches (checked after disc
     const { defaultPolicy } = await import('../../../config/policy.js');
     const base = defaultPolicy('/etc/tempest.yaml');
     const policy = { ...base, blastRadius: { allow, protectedNamespaces: [] }, probes: { ...base.probes, ...over } };
-    return new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, policy }).runProbe, p, ctx);
+    return (await new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, policy }).runProbe, p, ctx)) as ProbeOutcome;
   };
 
   test('a namespace outside the blast radius (kube-system), and a namespaced resource without a namespace, are refused', async () => {
