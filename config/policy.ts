@@ -220,27 +220,49 @@ function ipv6(s: string): number[] | undefined {
 export type AddressClass = 'metadata' | 'link-local' | 'loopback' | 'unspecified' | 'other';
 
 /**
- * What kind of address an IP literal is, IPv6 forms that carry an IPv4 address (mapped ::ffff:a.b.c.d, compatible
- * ::a.b.c.d, NAT64 64:ff9b::/96) judged by that IPv4 address. undefined: not an IP literal.
+ * What kind of address an IP literal is. IPv6 forms that carry an IPv4 address are judged by that address (the
+ * most dangerous reading wins): mapped ::ffff:a.b.c.d, translated ::ffff:0:a.b.c.d, compatible ::a.b.c.d, NAT64
+ * 64:ff9b::/96 and the local-use 64:ff9b:1::/48, 6to4 2002:aabb:ccdd::/48, Teredo 2001:0::/32 (its server
+ * and its obfuscated client address). undefined: not an IP literal.
  */
 export function addressClass(host: string): AddressClass | undefined {
   const h = host.replace(/^\[|\]$/g, '');
-  let v4 = ipv4(h);
-  const g = v4 === undefined ? ipv6(h) : undefined;
-  if (v4 === undefined && !g) return undefined;
-  if (g) {
-    const zeros = (n: number) => g.slice(0, n).every((x) => x === 0);
-    const embedded = (g[6] << 16) + g[7];
-    if ((zeros(5) && g[5] === 0xffff) || (zeros(6) && (g[6] !== 0 || g[7] > 1)) || (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0))) v4 = embedded >>> 0;
-    else {
-      if (g.every((x) => x === 0)) return 'unspecified';
-      if (zeros(7) && g[7] === 1) return 'loopback';
-      if ((g[0] & 0xffc0) === 0xfe80) return 'link-local';
-      if (g[0] === 0xfd00 && g[1] === 0x0ec2 && zeros(0) && g.slice(2, 7).every((x) => x === 0) && g[7] === 0x254) return 'metadata';
-      return 'other';
-    }
+  const v4 = ipv4(h) ?? ipv4(numericHost(h));
+  if (v4 !== undefined) return ipv4Class(v4);
+  const g = ipv6(h);
+  if (!g) return undefined;
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const word = (hi: number, lo: number) => ((hi << 16) + lo) >>> 0;
+  const carried: number[] = [];
+  if (zeros(0, 5) && g[5] === 0xffff) carried.push(word(g[6], g[7])); // mapped
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) carried.push(word(g[6], g[7])); // translated
+  if (zeros(0, 6) && (g[6] !== 0 || g[7] > 1)) carried.push(word(g[6], g[7])); // compatible
+  if (g[0] === 0x64 && g[1] === 0xff9b && (zeros(2, 6) || g[2] === 1)) carried.push(word(g[6], g[7])); // NAT64
+  if (g[0] === 0x2002) carried.push(word(g[1], g[2])); // 6to4
+  if (g[0] === 0x2001 && g[1] === 0) carried.push(word(g[2], g[3]), word(g[6] ^ 0xffff, g[7] ^ 0xffff)); // Teredo
+  if (carried.length) {
+    const classes = carried.map(ipv4Class);
+    for (const c of ['metadata', 'link-local', 'loopback', 'unspecified'] as const) if (classes.includes(c)) return c;
+    return 'other';
   }
-  const a = v4!;
+  if (g.every((x) => x === 0)) return 'unspecified';
+  if (zeros(0, 7) && g[7] === 1) return 'loopback';
+  if ((g[0] & 0xffc0) === 0xfe80) return 'link-local';
+  if (g[0] === 0xfd00 && g[1] === 0x0ec2 && zeros(2, 7) && g[7] === 0x254) return 'metadata'; // AWS IMDS over IPv6
+  return 'other';
+}
+
+/** 2852039166, 0xa9fea9fe, 0251.0376.0251.0376, 169.254.43518: the dotted form a URL parser (and the OS) reads them as. */
+function numericHost(h: string): string {
+  if (!/^(0x[0-9a-f]+|\d+)(\.(0x[0-9a-f]+|\d+)){0,3}$/i.test(h)) return '';
+  try {
+    return new URL(`http://${h}/`).hostname;
+  } catch {
+    return '';
+  }
+}
+
+function ipv4Class(a: number): AddressClass {
   if (a >>> 16 === (169 << 8) + 254) return 'link-local'; // 169.254.0.0/16, where every cloud's metadata endpoint lives
   if (a === ((100 << 24) >>> 0) + (100 << 16) + (100 << 8) + 200) return 'metadata'; // Alibaba
   if (a >>> 24 === 127) return 'loopback';
@@ -252,10 +274,10 @@ const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal', 'metadat
 
 /** Why a probe may not reach this host (an IP literal or a name), or null. Names are checked again when they resolve. */
 export function addressRefusal(p: Pick<Policy, 'probes' | 'source'>, host: string, port?: string): string | null {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
-  const listed = p.probes.allowHosts.map((x) => x.toLowerCase().replace(/^\[|\]$/g, ''));
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
+  const listed = p.probes.allowHosts.map((x) => x.toLowerCase().replace(/^\[([^\]]*)\]$/, '$1')); // [v6] -> v6; [v6]:port stays as it is
   if (listed.includes(h) || (port && (listed.includes(`${h}:${port}`) || listed.includes(`[${h}]:${port}`)))) return null;
-  if (listed.length) return `host ${port ? `${h}:${port}` : h} is not in probes.allowHosts of ${p.source}`;
+  if (listed.length) return `host ${port ? `${h.includes(':') ? `[${h}]` : h}:${port}` : h} is not in probes.allowHosts of ${p.source}`;
   const cls = addressClass(h) ?? (METADATA_NAMES.has(h) ? 'metadata' : h === 'localhost' || h.endsWith('.localhost') ? 'loopback' : undefined);
   if (cls === 'metadata' || cls === 'link-local') return `host ${h} is a link-local / metadata address (list it in probes.allowHosts of ${p.source} to allow it)`;
   if ((cls === 'loopback' || cls === 'unspecified') && !p.probes.allowLoopback) {
@@ -288,7 +310,7 @@ export function hostRefusal(p: Pick<Policy, 'probes' | 'source'>, url: string): 
 
 /** Kept for callers that only know a host name (lexical: names are checked again after they resolve). */
 export function isMetadataHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
   const cls = addressClass(h);
   return cls === 'metadata' || cls === 'link-local' || METADATA_NAMES.has(h);
 }

@@ -36,16 +36,50 @@ export function specProblem(spec: unknown, at = 'spec'): string | undefined {
   return undefined;
 }
 
+/** Run options: dry run and search attributes; the legacy client-side copies only as lists of names. */
+export function optionsProblem(o: unknown, at = 'options'): string | undefined {
+  if (!isObj(o)) return `${at} is not an object`;
+  if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean') return `${at}.dryRun is not true or false`;
+  if (o.searchAttributes !== undefined && typeof o.searchAttributes !== 'boolean') return `${at}.searchAttributes is not true or false`;
+  for (const k of ['guards', 'rollbackTriggers', 'rollbackActions']) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.length > 100 || !v.every((x) => isObj(x) && isStr(x.name, 256))) return `${at}.${k} is not a list of named entries`;
+  }
+  if (o.triggerPollMs !== undefined && !isNum(o.triggerPollMs)) return `${at}.triggerPollMs is not a number`;
+  return undefined;
+}
+
 /** `{ spec, options }` of an experiment run. */
 export function experimentInputProblem(input: unknown): string | undefined {
   if (!isObj(input)) return 'the input is not an object';
-  if (!isObj(input.options)) return 'options is not an object';
-  return specProblem(input.spec);
+  return optionsProblem(input.options) ?? specProblem(input.spec);
+}
+
+const isInt = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const isIntList = (v: unknown, min: number, max: number) => Array.isArray(v) && v.length <= 100 && v.every((x) => isInt(x, min, max));
+const isTime = (v: unknown) => isStr(v, 64) && !Number.isNaN(Date.parse(v as string));
+
+/** `{ schedule, options }` of a schedule gate: every field the gate reads. */
+export function scheduleGateInputProblem(input: unknown): string | undefined {
+  if (!isObj(input) || !isObj(input.schedule)) return 'the input needs a schedule';
+  const s = input.schedule;
+  if (!isStr(s.name, 253) || !isStr(s.namespace, 63)) return 'schedule needs name and namespace';
+  if (s.state !== 'active' && s.state !== 'halt' && s.state !== 'complete') return 'schedule.state is not active, halt or complete';
+  if (!isIntList(s.days, 0, 6)) return 'schedule.days is not a list of days 0-6';
+  if (s.hours !== undefined && !isIntList(s.hours, 0, 23)) return 'schedule.hours is not a list of hours 0-23';
+  if (s.window !== undefined && (!isObj(s.window) || !isInt(s.window.startMin, 0, 1439) || !isInt(s.window.endMin, 0, 1440))) return 'schedule.window needs startMin and endMin';
+  if (s.every !== undefined && (!isObj(s.every) || (s.every.unit !== 'minute' && s.every.unit !== 'hour') || !isInt(s.every.n, 1, 1_000_000))) return 'schedule.every needs unit and n';
+  if (!isNum(s.minChaosIntervalMs)) return 'schedule.minChaosIntervalMs is not a number';
+  for (const k of ['once', 'activeFrom', 'activeUntil']) if (s[k] !== undefined && !isTime(s[k])) return `schedule.${k} is not a time`;
+  return optionsProblem(input.options) ?? specProblem(s.engine, 'schedule.engine');
 }
 
 /** `{ spec: { engine, stages }, options }` of a progressive run. */
 export function progressiveInputProblem(input: unknown): string | undefined {
   if (!isObj(input) || !isObj(input.options) || !isObj(input.spec)) return 'the input needs spec and options';
+  const o = optionsProblem(input.options);
+  if (o) return o;
   const s = input.spec;
   if (!isStr(s.name, 253)) return 'spec.name is not a name';
   if (!Array.isArray(s.stages) || s.stages.length === 0 || s.stages.length > 20) return 'spec.stages must be a list of 1 to 20 stages';
@@ -58,6 +92,8 @@ export function progressiveInputProblem(input: unknown): string | undefined {
 /** `{ spec: { scenarios }, options }` of a game day. */
 export function gameDayInputProblem(input: unknown): string | undefined {
   if (!isObj(input) || !isObj(input.options) || !isObj(input.spec)) return 'the input needs spec and options';
+  const o = optionsProblem(input.options);
+  if (o) return o;
   const s = input.spec;
   if (!isStr(s.name, 253)) return 'spec.name is not a name';
   if (!Array.isArray(s.scenarios) || s.scenarios.length === 0 || s.scenarios.length > 50) return 'spec.scenarios must be a list of 1 to 50 scenarios';

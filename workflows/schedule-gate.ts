@@ -10,7 +10,7 @@ import type { RunOptions, ScheduleSpec } from '../config/spec.js';
 import type { ExperimentResult, TempestActivities } from '../activities/types.js';
 import { runExperimentChild } from './children.js';
 import { gateDecision } from './gate.js';
-import { specProblem } from './input.js';
+import { scheduleGateInputProblem } from './input.js';
 import { SEARCH_ATTRIBUTES } from './experiment.js';
 
 export interface ScheduleGateInput {
@@ -28,7 +28,7 @@ export interface ScheduleGateResult {
 const { lastRunStart } = proxyActivities<TempestActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
 
 export async function scheduleGateWorkflow(input: ScheduleGateInput): Promise<ScheduleGateResult> {
-  const shape = !input || typeof input !== 'object' || !input.schedule || typeof input.schedule !== 'object' ? 'the input needs a schedule' : specProblem(input.schedule.engine, 'schedule.engine');
+  const shape = scheduleGateInputProblem(input);
   if (shape) return { ran: false, reason: `the gate's input is malformed: ${shape}` };
   const { schedule, options } = input;
   const now = new Date();

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { ExperimentResult } from '../types.js';
-import { formatReport } from './format.js';
+import { formatReport, printable } from './format.js';
 
 /**
  * The report's file name: the workflow id when it is a plain name, else a hash of it — never a path — plus the
@@ -20,7 +20,8 @@ export function writeReport(dir: string, r: ExperimentResult, opts: { uiUrl?: st
   mkdirSync(dir, { recursive: true });
   const base = join(dir, reportName(r.workflowId, r.runId));
   if (!resolve(base).startsWith(resolve(dir) + sep)) throw new Error(`report path ${base} is outside ${dir}`);
-  writeFileSync(`${base}.json`, JSON.stringify(r, null, 2) + '\n');
+  // JSON escapes C0 controls itself; DEL and C1 (\u009b: a CSI on some terminals) it writes raw.
+  writeFileSync(`${base}.json`, printable(JSON.stringify(r, null, 2)) + '\n');
   writeFileSync(`${base}.md`, formatReport(r, opts));
   return `${base}.md`;
 }

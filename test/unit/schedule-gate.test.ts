@@ -75,6 +75,30 @@ describe('scheduleGateWorkflow under the time-skipping server', () => {
     expect(calls.reverted).toBe(1);
   });
 
+  test("two fires of the same schedule start children with distinct ids, from each gate's run id ('gate-child-id-v1')", async () => {
+    const calls: Calls = { log: [], injected: 0, reverted: 0 };
+    const schedule = await open();
+    const taskQueue = `gate-${Math.random().toString(36).slice(2)}`;
+    const acts = { ...fakeActivities(calls), lastRunStart: async () => null };
+    const worker = await Worker.create({ connection: testEnv().nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
+    // As a Temporal Schedule names its runs: the action's workflow id plus the fire time. The ids' tails are equal.
+    const gateIds = ['2026-12-01T02:00:00Z', '2026-12-02T02:00:00Z'].map((t) => `tempest-schedule-chaos-engineering.${schedule.name}-${taskQueue}-run-${t}`);
+    const runs = await worker.runUntil(async () => {
+      // Both gates run at once; their results are awaited one at a time (one time-skipping unlock at a time).
+      const handles = await Promise.all(gateIds.map((workflowId) => testEnv().client.workflow.start('scheduleGateWorkflow', { taskQueue, workflowId, args: [{ schedule, options: opts() }] })));
+      const out: Array<{ runId: string; result: ScheduleGateResult }> = [];
+      for (const h of handles) out.push({ runId: h.firstExecutionRunId, result: (await h.result()) as ScheduleGateResult });
+      return out;
+    });
+    for (const { runId, result } of runs) {
+      expect(result).toMatchObject({ ran: true, verdict: 'Pass' });
+      expect(result.experimentWorkflowId).toMatch(/^footanalytics-chaos-schedule-\d{8}T\d{6}-[0-9a-f]{6}$/);
+      expect(result.experimentWorkflowId!.endsWith(`-${runId.replace(/-/g, '').slice(0, 6)}`)).toBe(true);
+    }
+    expect(runs[0].result.experimentWorkflowId).not.toBe(runs[1].result.experimentWorkflowId);
+    expect(calls.reverted).toBe(2);
+  });
+
   test('too soon after the last run: skipped with the reason, nothing injected', async () => {
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
     const serverNow = await testEnv().currentTimeMs();
@@ -119,6 +143,16 @@ ${schedule}
       remainingActions: 1,
     });
     expect(gateDecision(s, new Date('2027-01-15T03:30:05Z'), null)).toEqual({ run: true, reason: 'once at 2027-01-15T03:30:00.000Z; no earlier run' });
+    // fired early (a schedule applied with a catch-up, a hand-triggered run): more than a minute before is refused
+    const early = 'before once.executionTime (2027-01-15T03:30:00.000Z): a one-shot schedule runs at its time, not before';
+    expect(gateDecision(s, new Date('2027-01-14T03:30:00Z'), null)).toEqual({ run: false, reason: early });
+    expect(gateDecision(s, new Date('2027-01-15T03:28:59Z'), null)).toEqual({ run: false, reason: early });
+    expect(gateDecision(s, new Date('2027-01-15T03:28:59.999Z'), null).run).toBe(false);
+    // within the minute before (clock slack), at the time or after: runs
+    expect(gateDecision(s, new Date('2027-01-15T03:29:00Z'), null).run).toBe(true);
+    expect(gateDecision(s, new Date('2027-01-15T03:29:45Z'), null).run).toBe(true);
+    expect(gateDecision(s, new Date('2027-01-15T03:30:00Z'), null).run).toBe(true);
+    expect(gateDecision(s, new Date('2027-01-16T12:00:00Z'), null).run).toBe(true);
     expect(problems('    once: { executionTime: "tomorrow" }')).toEqual(['spec.schedule.once.executionTime: must be an RFC 3339 UTC timestamp like "2026-12-24T02:00:00Z"']);
     expect(problems('    once: { executionTime: "2027-01-15T03:30:00Z" }\n    repeat: { timeRange: { startTime: "02:00", endTime: "04:00" } }')).toContain('spec.schedule.once: give once alone (not with repeat)');
   });
@@ -136,8 +170,14 @@ ${schedule}
       workHours: { includedHours: "9-17" }
       workDays: { includedDays: "Mon,Tue,Wed,Thu,Fri" }`);
     expect(s).toMatchObject({ every: { unit: 'minute', n: 15 }, hours: [9, 10, 11, 12, 13, 14, 15, 16, 17], days: [1, 2, 3, 4, 5], minChaosIntervalMs: 900_000, activeFrom: '2026-12-01T00:00:00.000Z', activeUntil: '2027-06-01T00:00:00.000Z' });
+    // Exactly every 15 min (an interval, no cron-step calendar), minus the hours outside 9-17 and the weekend.
     expect(schedulePlan(s)).toEqual({
-      calendars: [{ hour: [{ start: 9, end: 17, step: 1 }], minute: [{ start: 0, end: 59, step: 15 }], dayOfWeek: [1, 2, 3, 4, 5] }],
+      calendars: [],
+      intervals: [{ everyMs: 900_000 }],
+      skip: [
+        { hour: [{ start: 0, end: 8, step: 1 }, { start: 18, end: 23, step: 1 }], minute: [{ start: 0, end: 59, step: 1 }] },
+        { dayOfWeek: [0, 6], hour: [{ start: 0, end: 23, step: 1 }], minute: [{ start: 0, end: 59, step: 1 }] },
+      ],
       startAt: '2026-12-01T00:00:00.000Z',
       endAt: '2027-06-01T00:00:00.000Z',
     });
@@ -149,7 +189,33 @@ ${schedule}
     // the cadence's own spacing (minus a little clock slack) is not "too soon"
     expect(gateDecision(s, new Date('2026-12-03T10:15:00Z'), new Date('2026-12-03T10:00:10Z')).run).toBe(true);
     const hourly = parse('    repeat:\n      properties: { minChaosInterval: { hour: { everyNthHour: 6 } } }');
-    expect(schedulePlan(hourly).calendars).toEqual([{ hour: [{ start: 0, end: 23, step: 6 }], minute: [{ start: 0, end: 0, step: 1 }], dayOfWeek: undefined }]);
+    expect(schedulePlan(hourly)).toEqual({ calendars: [], intervals: [{ everyMs: 6 * 3_600_000 }], skip: [] });
+  });
+
+  test('a cadence is an exact interval: every 7 minutes is 420000 ms apart, also across the hour (a cron */7 is not)', () => {
+    const s = parse('    repeat:\n      properties: { minChaosInterval: { minute: { everyNthMinute: 7 } } }');
+    expect(s).toMatchObject({ every: { unit: 'minute', n: 7 }, minChaosIntervalMs: 420_000 });
+    const plan = schedulePlan(s);
+    // no calendar at all: a calendar minute */7 fires at :49, :56 and then :00, 4 minutes later
+    expect(plan).toEqual({ calendars: [], intervals: [{ everyMs: 420_000 }], skip: [] });
+    // two fires of the cadence across the top of the hour (09:56 -> 10:03) are not "too soon" for the gate
+    expect(gateDecision(s, new Date('2026-12-03T10:03:00Z'), new Date('2026-12-03T09:56:00Z')).run).toBe(true);
+  });
+
+  test('an hourly cadence within workHours and workDays: every n hours, skipping the hours and days outside', () => {
+    const s = parse(`    repeat:
+      properties: { minChaosInterval: { hour: { everyNthHour: 2 } } }
+      workHours: { includedHours: "8-11,14" }
+      workDays: { includedDays: "Sat,Sun" }`);
+    expect(s).toMatchObject({ every: { unit: 'hour', n: 2 }, hours: [8, 9, 10, 11, 14], days: [0, 6] });
+    expect(schedulePlan(s)).toEqual({
+      calendars: [],
+      intervals: [{ everyMs: 7_200_000 }],
+      skip: [
+        { hour: [{ start: 0, end: 7, step: 1 }, { start: 12, end: 13, step: 1 }, { start: 15, end: 23, step: 1 }], minute: [{ start: 0, end: 59, step: 1 }] },
+        { dayOfWeek: [1, 2, 3, 4, 5], hour: [{ start: 0, end: 23, step: 1 }], minute: [{ start: 0, end: 59, step: 1 }] },
+      ],
+    });
   });
 
   test('anything Tempest cannot honour is an error naming the field, never a different schedule', () => {

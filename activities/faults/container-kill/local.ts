@@ -46,20 +46,36 @@ export const containerKillLocal: LocalFaultDriver = {
     // The ledger says which pods this round chose; the pid to signal comes from the fleet's live pod list, and only
     // if that process is the pod's replica (a retried round never signals what a rewritten ledger names).
     const killed: string[] = [];
+    const skipped: string[] = [];
+    const chosen: string[] = [];
     for (const t of targets) {
       const name = String(t).split(':')[0];
       const pod = pods.find((p) => p.name === name && p.phase === 'Running');
-      if (!pod || !isReplicaOf(pod.pid, pod.name)) continue; // gone (the kill landed), or not a replica of ours
+      if (!pod) {
+        skipped.push(`${name} (not running: the kill landed, or the pod is gone)`);
+        chosen.push(String(t));
+        continue;
+      }
+      if (!isReplicaOf(pod.pid, pod.name)) {
+        skipped.push(`${name} (pid ${pod.pid} is not the fleet's replica process: not signalled)`);
+        chosen.push(String(t));
+        continue;
+      }
       try {
         process.kill(pod.pid, 'SIGKILL');
         killed.push(`${name}:${pod.pid}`);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e; // already gone: idempotent
+        skipped.push(`${name} (already gone)`);
       }
+      // The ledger keeps the pid really signalled: verify waits for the fleet to notice THAT process's death.
+      chosen.push(`${name}:${pod.pid}`);
     }
+    entry.rounds[key] = chosen;
     entry.done.push(req.round);
     await ledger.write(entry);
-    return { affected: targets.map((t) => String(t).split(':')[0]), detail: `killed container process ${killed.join(', ') || 'none (already gone)'}` };
+    const detail = [killed.length ? `killed container process ${killed.join(', ')}` : 'killed no container process', skipped.length ? `skipped ${skipped.join('; ')}` : ''].filter(Boolean).join('; ');
+    return { affected: killed.map((t) => t.split(':')[0]), detail };
   },
   async revert() {
     return [];
