@@ -40,7 +40,19 @@ const duration = (msg = 'must be a positive duration like "5s" or 5 (seconds)') 
     return ms;
   });
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name');
-const httpUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL').refine((u) => !/^https?:\/\/[^/]*@/.test(u), 'must not carry credentials (use a secret reference)');
+/** An http(s) URL without credentials, judged on what the URL parser makes of it (`https:///user:pw@host/` has them too). */
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:$/.test(parsedUrl(u)?.protocol ?? ''), 'must be an http:// or https:// URL')
+  .refine((u) => !parsedUrl(u)?.username && !parsedUrl(u)?.password, 'must not carry credentials (use a secret reference)');
+function parsedUrl(u: string): URL | undefined {
+  try {
+    return new URL(u);
+  } catch {
+    return undefined;
+  }
+}
 const name = z.string().min(1).max(128);
 const literalSecret = (field: string, ref: string) =>
   z.unknown().superRefine((v, ctx) => {

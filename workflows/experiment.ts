@@ -33,6 +33,7 @@ import type { ExperimentInput, FaultSpec, ProbeSpec, RunOptions, RunPolicyView }
 import { faultDescriptor } from '../activities/faults/registry.js';
 import { probeSuccessPercentage } from './score.js';
 import { experimentInputProblem } from './input.js';
+import { printable } from './text.js';
 import type {
   ExperimentResult,
   ExperimentStatus,
@@ -113,7 +114,9 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   const { spec, options } = input;
   const startedAt = new Date().toISOString();
   const timeline: TimelineEvent[] = [];
-  const note = (message: string) => {
+  const note = (text: string) => {
+    // Probe reasons, guard texts and names end up here and in the worker's log: no terminal escapes.
+    const message = printable(text);
     timeline.push({ at: new Date().toISOString(), message });
     log.info(message);
   };
@@ -491,7 +494,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
 /** Text a signal carries (an abort reason, game-day notes): a string, trimmed, cut to `max` characters. */
 export function signalText(v: unknown, max = 1000): string | undefined {
   if (typeof v !== 'string') return undefined;
-  const t = v.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd').trim();
+  const t = printable(v).trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t || undefined;
 }
 

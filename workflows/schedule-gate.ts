@@ -11,6 +11,7 @@ import type { ExperimentResult, TempestActivities } from '../activities/types.js
 import { runExperimentChild } from './children.js';
 import { gateDecision } from './gate.js';
 import { scheduleGateInputProblem } from './input.js';
+import { printable } from './text.js';
 import { SEARCH_ATTRIBUTES } from './experiment.js';
 
 export interface ScheduleGateInput {
@@ -36,7 +37,7 @@ export async function scheduleGateWorkflow(input: ScheduleGateInput): Promise<Sc
   const last = schedule.minChaosIntervalMs > 0 ? await lastRunStart(schedule.engine.name, schedule.engine.target.namespace) : null;
   const d = gateDecision(schedule, now, last === 'unknown' ? undefined : last ? new Date(last) : null);
   if (!d.run) {
-    log.info(`schedule ${schedule.name}: skipped: ${d.reason}`);
+    log.info(printable(`schedule ${schedule.name}: skipped: ${d.reason}`));
     return { ran: false, reason: d.reason };
   }
   const ts = now.toISOString().replace(/[-:]/g, '').slice(0, 15);

@@ -1,15 +1,11 @@
 /** Human-readable report of an experiment result (printed by the CLI, written next to the JSON record). */
 import type { ExperimentResult } from '../types.js';
+import { printable } from '../../workflows/text.js';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
-/**
- * Text for a terminal or a Markdown file: control characters (terminal escapes, carriage returns, bells) from a
- * run's content become U+FFFD; line breaks and tabs stay.
- */
-export function printable(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
-}
+/** Text for a terminal or a Markdown file (workflows/text.ts: the one definition, workflows use it too). */
+export { printable };
 
 export function formatReport(r: ExperimentResult, opts: { uiUrl?: string; namespace?: string } = {}): string {
   return printable(reportText(r, opts));

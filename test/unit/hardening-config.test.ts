@@ -111,6 +111,30 @@ rollbackActions:
   });
 });
 
+// ---------------------------------------------------------------- URLs in tempest.yaml
+describe('tempest.yaml URLs: http(s) only and never with credentials, judged on what the URL parser makes of them', () => {
+  const problemOf = (url: string): string | undefined => {
+    const f = write(`url-${Math.random().toString(36).slice(2)}.yaml`, `guards:\n  - { type: http, name: gw, url: ${JSON.stringify(url)}, expectStatus: 200 }\n`);
+    try {
+      loadTempestConfig(f);
+      return undefined;
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+    }
+  };
+  test.each([
+    ['https:///user:pw@gw.example/health'], // the parser skips the extra slashes: credentials all the same
+    ['http://user:pw@gw.example/health'],
+    ['http://user@gw.example/health'],
+    ['http://:pw@gw.example/health'],
+  ])('%s is refused: credentials', (url) => expect(problemOf(url)).toBe('guards[0].url: must not carry credentials (use a secret reference)'));
+  test.each([['ftp://gw.example/x'], ['file:///etc/passwd'], ['javascript:alert(1)'], ['gopher://gw.example/']])('%s is refused: not http(s)', (url) =>
+    expect(problemOf(url)).toContain('guards[0].url: must be an http:// or https:// URL'),
+  );
+  test.each([['http://gw.example/health'], ['HTTPS://gw.example:8443/health?x=@y'], ['http://[::1]:8080/']])('%s loads', (url) => expect(problemOf(url)).toBeUndefined());
+});
+
 // ---------------------------------------------------------------- 4. printable reports and CLI output
 
 const ESCAPES = '\u001b]0;owned\u0007\u001b[2J\u009b31m\u0000\r\u007f\u0085';
@@ -154,6 +178,7 @@ describe('printable: control characters become U+FFFD, line breaks and tabs stay
     ['del\u007f', 'del\ufffd'],
     ['carriage\rreturn \b\u000b\u000c', 'carriage\ufffdreturn \ufffd\ufffd\ufffd'],
     ['line\nbreak\ttab', 'line\nbreak\ttab'],
+    ['bidi \u202eevil\u202c and \u2066isolate\u2069', 'bidi \ufffdevil\ufffd and \ufffdisolate\ufffd'], // Trojan-source reordering
     ['é ü ✓ 🌩 \u00a0nbsp', 'é ü ✓ 🌩 \u00a0nbsp'],
   ])('%j -> %j', (input, want) => expect(printable(input)).toBe(want));
 

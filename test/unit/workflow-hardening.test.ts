@@ -365,6 +365,20 @@ describe('signalText: the text a signal carries is cleaned', () => {
     expect(messages(r)).toContain('abort requested: \ufffd[31mpager\ufffd\nwent off\ufffd');
     expect(calls.reverted).toBe(1);
   });
+
+  test("a probe reason from the target (an HTTP body with terminal escapes and a bidi override) reaches the timeline cleaned", async () => {
+    const calls: Calls = { log: [], injected: 0, reverted: 0 };
+    const acts = fakeActivities(calls, {
+      async runProbe(p) {
+        return { name: p.name, type: p.type, mode: p.mode, phase: 'Continuous', iteration: 1, status: 'Failed', reason: 'body \u001b]0;owned\u0007 \u202edesrever', attempts: 1, durationMs: 1, at: new Date().toISOString() };
+      },
+    });
+    const r = await run(seed(), acts);
+    const all = messages(r).join('\n');
+    expect(all).toContain('body \ufffd]0;owned\ufffd \ufffddesrever');
+    expect(all).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(calls.reverted).toBe(1);
+  });
 });
 
 function run(spec: ExperimentSpec, acts: TempestActivities, during?: Parameters<typeof runWorkflow>[4]): Promise<ExperimentResult> {
