@@ -33,6 +33,9 @@ export type GameDayDoc = z.infer<typeof gameDaySchema>;
 
 /** `loadEngine` is passed in (config/load.ts owns file reading) to keep this module free of a cycle. */
 /** Experiment names become part of workflow ids. */
+/** A game day (and each of its scenarios) is a working day or a few: a week is the most that means anything. */
+const MAX_GAME_DAY_MS = 7 * 24 * 3_600_000;
+
 const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string, path: string) => ExperimentSpec, px = ''): GameDaySpec {
@@ -40,8 +43,11 @@ export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string,
   const g = doc.spec.game_days;
   const dur = (v: string, path: string) => {
     const ms = parseHumanDuration(v);
-    if (ms === undefined || ms <= 0) problems.push({ file, path, message: 'must be a duration like "2 hours" or "30 minutes"', value: v });
-    return ms ?? 0;
+    if (ms === undefined || !Number.isSafeInteger(ms) || ms <= 0 || ms > MAX_GAME_DAY_MS) {
+      problems.push({ file, path, message: `must be a duration like "2 hours" or "30 minutes", at most ${MAX_GAME_DAY_MS / 3_600_000} hours`, value: v });
+      return 0;
+    }
+    return ms;
   };
   // A Map: an experiment named "constructor" must not find Object.prototype.constructor.
   const catalog = new Map(Object.entries(doc.spec.catalog));

@@ -24,7 +24,7 @@ export function parseHumanDuration(v: string): number | undefined {
 const stageSchema = z
   .object({
     name: z.string().min(1).max(256),
-    chaos_percentage: z.number().min(0).max(100),
+    chaos_percentage: z.number().int('must be a whole number from 0 to 100 (it becomes PODS_AFFECTED_PERC)').min(0).max(100),
     duration: z.string().min(1),
     success_threshold: z.number().min(0).max(1),
     depends_on: z.string().optional(),
@@ -61,7 +61,14 @@ export function toProgressive(doc: ProgressiveDoc, engine: ExperimentSpec, file:
     const ms = parseHumanDuration(s.duration);
     if (ms === undefined || ms <= 0) problems.push({ file, path: at(id, 'duration'), message: 'must be a duration like "5 minutes", "90 seconds" or "1 hour"', value: s.duration });
     else if (ms < 1000 || ms > ctx.limits.maxChaosDurationMs) problems.push({ file, path: at(id, 'duration'), message: `must be from 1s to ${formatMs(ctx.limits.maxChaosDurationMs)} (limits.maxChaosDuration)`, value: s.duration });
-    else durations.set(id, ms);
+    else {
+      durations.set(id, ms);
+      // The stage runs every fault of the engine for this long: each one's CHAOS_INTERVAL must fit in it, or the
+      // worker refuses the stage's experiment when the stage starts (after the earlier stages ran).
+      for (const f of engine.faults) {
+        if (f.intervalMs > ms) problems.push({ file, path: at(id, 'duration'), message: `${formatMs(ms)} is shorter than the CHAOS_INTERVAL (${formatMs(f.intervalMs)}) of the engine's fault ${f.name}`, value: s.duration });
+      }
+    }
     if (s.depends_on !== undefined && !stages.has(s.depends_on)) problems.push({ file, path: at(id, 'depends_on'), message: `no stage named ${s.depends_on}`, value: s.depends_on });
   }
   // Dependency order (Kahn); a cycle is an error naming the stages in it.
