@@ -7,7 +7,7 @@
  *
  * PURE: no I/O, no Node built-ins (imported by config code, fault descriptors and workflow-side types).
  */
-import { parseLabelSelector, selectorWithin, type LabelSelector } from './selector.js';
+import { matchesLabels, parseLabelSelector, selectorWithin, type LabelSelector } from './selector.js';
 import type { TargetSpec } from './spec.js';
 
 /** Maxima. Durations in ms. Every value from YAML is bounded by these (with these defaults unless the operator says otherwise). */
@@ -97,6 +97,13 @@ export interface BlastRadiusPolicy {
   allow: Array<{ namespace: string; selector?: string }>;
   /** Added to SYSTEM_NAMESPACES (e.g. Tempest's own namespace); never replaces them. */
   protectedNamespaces: string[];
+  /**
+   * The namespace the worker itself runs in, when it runs in a cluster (found by the worker at start-up:
+   * POD_NAMESPACE, else the service account's namespace file; see withWorkerNamespace). Protected like
+   * kube-system: `*` never includes it, only an entry of `allow` naming it exactly does. Not read from
+   * tempest.yaml: the worker sets it.
+   */
+  workerNamespace?: string;
 }
 
 export interface ProbePolicy {
@@ -149,12 +156,82 @@ export function defaultPolicy(source = 'the default policy'): Policy {
 // ------------------------------------------------------------------------------------------ blast radius
 
 export function isProtectedNamespace(p: Pick<Policy, 'blastRadius'>, ns: string): boolean {
-  return (SYSTEM_NAMESPACES as readonly string[]).includes(ns) || p.blastRadius.protectedNamespaces.includes(ns);
+  return (SYSTEM_NAMESPACES as readonly string[]).includes(ns) || p.blastRadius.protectedNamespaces.includes(ns) || p.blastRadius.workerNamespace === ns;
+}
+
+/**
+ * The policy with the worker's own namespace protected (a copy; `p` itself is unchanged). The worker's namespace
+ * holds the worker: its service account token, its Temporal certificates, its secrets. A probe or a fault there
+ * could read them (cmdProbe in the worker pod) or take the worker down, so `*` never includes it; an operator
+ * who really wants it lists it by its exact name (and is warned at start-up).
+ */
+export function withWorkerNamespace<P extends Pick<Policy, 'blastRadius'>>(p: P, ns: string | undefined | null): P {
+  if (!ns || p.blastRadius.workerNamespace === ns) return p;
+  return { ...p, blastRadius: { ...p.blastRadius, workerNamespace: ns } };
+}
+
+/**
+ * Why nothing may target `ns` because it is the worker's own namespace (`workerNamespace`, default: the policy's),
+ * or null: not the worker's namespace, or listed by its exact name in blastRadius.allow.
+ */
+export function workerNamespaceRefusal(
+  p: Pick<Policy, 'blastRadius' | 'source'> | undefined,
+  ns: string,
+  workerNamespace: string | undefined | null = p?.blastRadius.workerNamespace,
+): string | null {
+  if (!workerNamespace || ns !== workerNamespace) return null;
+  if (p?.blastRadius.allow.some((a) => a.namespace === ns)) return null;
+  return `namespace ${ns} is the worker's own namespace: nothing may target it unless blastRadius.allow of ${p?.source ?? 'the policy'} lists it by its exact name`;
 }
 
 /** A namespace a run (or a probe) may reach at all: listed exactly, or `*` for any unprotected one. */
 export function namespaceAllowed(p: Pick<Policy, 'blastRadius'>, ns: string): boolean {
   return p.blastRadius.allow.some((a) => a.namespace === ns || (a.namespace === '*' && !isProtectedNamespace(p, ns)));
+}
+
+/** Why a run or a probe may not reach namespace `ns` at all (one line), or null. */
+export function namespaceRefusal(p: Pick<Policy, 'blastRadius' | 'source'>, ns: string): string | null {
+  if (namespaceAllowed(p, ns)) return null;
+  return workerNamespaceRefusal(p, ns) ?? `namespace ${ns} is not in blastRadius.allow of ${p.source}`;
+}
+
+/**
+ * How much of namespace `ns` the blast radius lets a run or a probe reach: nothing; all of it (an entry without a
+ * selector); or only the objects one of `selectors` selects (every entry for `ns` has a selector). A probe in a
+ * selector-restricted namespace may only touch objects inside those selectors, like a fault's target.
+ */
+export type NamespaceScope = { allowed: false } | { allowed: true; selectors?: LabelSelector[] };
+
+export function namespaceScope(p: Pick<Policy, 'blastRadius'>, ns: string): NamespaceScope {
+  const selectors: LabelSelector[] = [];
+  let allowed = false;
+  for (const a of p.blastRadius.allow) {
+    if (!(a.namespace === ns || (a.namespace === '*' && !isProtectedNamespace(p, ns)))) continue;
+    allowed = true;
+    if (!a.selector) return { allowed: true };
+    const s = policySelector(a.selector);
+    if (s) selectors.push(s); // a selector the loader would have refused allows nothing
+  }
+  return allowed ? { allowed: true, selectors } : { allowed: false };
+}
+
+/** Is every object `sel` selects inside the scope (contained in one allowed selector)? */
+export function selectorInScope(scope: NamespaceScope, sel: LabelSelector): boolean {
+  if (!scope.allowed) return false;
+  return !scope.selectors || scope.selectors.some((a) => selectorWithin(sel, a));
+}
+
+/** Does an object with these (live) labels lie inside the scope? */
+export function labelsInScope(scope: NamespaceScope, labels: Record<string, string> | undefined | null): boolean {
+  if (!scope.allowed) return false;
+  return !scope.selectors || scope.selectors.some((a) => matchesLabels(a, labels ?? {}));
+}
+
+/** The selectors of a restricted scope, for messages: `app=api or tier=edge`. */
+export function scopeText(scope: NamespaceScope): string {
+  if (!scope.allowed) return 'nothing';
+  if (!scope.selectors) return 'everything';
+  return scope.selectors.map((s) => s.text).join(' or ') || 'nothing';
 }
 
 function listed(p: Pick<Policy, 'blastRadius'>): string {
@@ -174,7 +251,9 @@ export function blastRadiusRefusal(p: Pick<Policy, 'blastRadius' | 'source'>, ta
     const allowed = parseLabelSelector(a.selector);
     if (allowed.ok && selectorWithin(t.value, allowed.value)) return null;
   }
-  const prot = isProtectedNamespace(p, target.namespace) ? ` (${target.namespace} is a protected namespace: it must be listed by its exact name)` : '';
+  const prot = p.blastRadius.workerNamespace === target.namespace
+    ? ` (${target.namespace} is the worker's own namespace: it must be listed by its exact name)`
+    : isProtectedNamespace(p, target.namespace) ? ` (${target.namespace} is a protected namespace: it must be listed by its exact name)` : '';
   return `blast radius: ${where} is not in blastRadius.allow of ${p.source}${prot} (allowed: ${listed(p)})`;
 }
 

@@ -9,10 +9,10 @@
  * PURE: no I/O.
  */
 import { z } from 'zod';
-import type { ExperimentSpec, FaultSpec, ProbeSpec } from './spec.js';
+import type { ExperimentSpec, FaultSpec, K8sProbeInputs, ProbeSpec } from './spec.js';
 import type { ConfigProblem } from './errors.js';
 import { formatMs } from './duration.js';
-import { blastRadiusRefusal, cut, hostRefusal, namespaceAllowed, normalAbsolutePath, pathWithin, type Limits, type Policy } from './policy.js';
+import { blastRadiusRefusal, cut, hostRefusal, namespaceRefusal, namespaceScope, normalAbsolutePath, pathWithin, scopeText, selectorInScope, type Limits, type Policy } from './policy.js';
 import { isDnsLabel, isDnsSubdomain, parseFieldSelector, parseLabelSelector } from './selector.js';
 import { FAULT_NAMES, faultDescriptor } from '../activities/faults/registry.js';
 import { getParam, paramName } from '../activities/faults/params.js';
@@ -272,11 +272,24 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
         return;
       }
       if (s.namespace === undefined || !isDnsLabel(s.namespace)) c.add(`${ip}.source.namespace`, 'must be a namespace name (DNS-1123 label)', s.namespace);
-      else if (policy && !namespaceAllowed(policy, s.namespace)) c.add(`${ip}.source.namespace`, `namespace ${s.namespace} is not in blastRadius.allow of ${policy.source}`, s.namespace);
+      else if (policy) {
+        const why = namespaceRefusal(policy, s.namespace);
+        if (why) c.add(`${ip}.source.namespace`, why, s.namespace);
+        else {
+          // A selector-restricted namespace: a source selector must be contained in an allowed one. A pod by name
+          // is checked by the worker on the pod's live labels, when it runs the command (execInPod).
+          const scope = namespaceScope(policy, s.namespace);
+          const sel = s.labelSelector !== undefined ? parseLabelSelector(s.labelSelector) : undefined;
+          if (scope.allowed && scope.selectors && sel?.ok && sel.value.requirements.length && !selectorInScope(scope, sel.value)) {
+            c.add(`${ip}.source.labelSelector`, `selects pods outside the blast radius: blastRadius.allow of ${policy.source} allows in ${s.namespace} only ${scopeText(scope)}`, s.labelSelector);
+          }
+        }
+      }
       if (s.pod !== undefined && !isDnsSubdomain(s.pod)) c.add(`${ip}.source.pod`, 'must be a pod name', s.pod);
       if (s.labelSelector !== undefined) checkLabelSelector(c, `${ip}.source.labelSelector`, s.labelSelector, false);
       if (s.pod === undefined && s.labelSelector === undefined) c.add(`${ip}.source`, 'needs pod or labelSelector');
       if (s.container !== undefined && !isDnsLabel(s.container)) c.add(`${ip}.source.container`, 'must be a container name (DNS-1123 label)', s.container);
+      else if (s.container !== undefined && /^tempest-/.test(s.container)) c.add(`${ip}.source.container`, "is one of Tempest's own fault containers (tempest-*): a cmdProbe runs only in the pod's own containers", s.container);
       return;
     }
     case 'k8sProbe': {
@@ -295,7 +308,11 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
       if (k.operation === 'create' && !k.data?.trim()) c.add(`${ip}.data`, 'create needs data: the manifest of the object(s) to create');
       if (policy) {
         if (k.namespace === undefined) c.add(`${ip}.namespace`, `is required (the namespace the probe reads or writes must be in blastRadius.allow of ${policy.source})`);
-        else if (!namespaceAllowed(policy, k.namespace)) c.add(`${ip}.namespace`, `namespace ${k.namespace} is not in blastRadius.allow of ${policy.source}`, k.namespace);
+        else {
+          const why = namespaceRefusal(policy, k.namespace);
+          if (why) c.add(`${ip}.namespace`, why, k.namespace);
+          else checkK8sProbeScope(c, ip, { ...k, namespace: k.namespace }, policy);
+        }
         if (k.operation === 'create' || k.operation === 'delete') {
           const gr = k.group && k.group !== 'core' ? `${k.group}/${k.resource}` : k.resource;
           if (!policy.probes.k8sWritable.includes(gr) && !policy.probes.k8sWritable.includes(k.resource)) {
@@ -307,6 +324,36 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
       return;
     }
   }
+}
+
+/**
+ * A k8sProbe in a namespace the blast radius restricts to label selectors may only touch objects inside them:
+ * no create (a created object could carry any labels); delete with a labelSelector contained in an allowed one;
+ * present / absent with such a labelSelector, or by name (fieldSelector metadata.name=...: the worker then checks
+ * the object's labels). A read of a resource the operator lists in probes.k8sClusterScoped is left to the worker,
+ * which knows after discovery whether it is namespaced at all.
+ */
+function checkK8sProbeScope(c: Checker, ip: string, k: K8sProbeInputs & { namespace: string }, policy: Policy): void {
+  const ns = k.namespace;
+  const scope = namespaceScope(policy, ns);
+  if (!scope.allowed || !scope.selectors) return;
+  const gr = k.group && k.group !== 'core' ? `${k.group}/${k.resource}` : k.resource;
+  const read = k.operation === 'present' || k.operation === 'absent';
+  if (read && (policy.probes.k8sClusterScoped.includes(gr) || policy.probes.k8sClusterScoped.includes(k.resource))) return;
+  const only = `blastRadius.allow of ${policy.source} allows in ${ns} only ${scopeText(scope)}`;
+  if (k.operation === 'create') {
+    c.add(`${ip}.operation`, `create is refused in ${ns}: ${only}, and a created object could carry any labels`, k.operation);
+    return;
+  }
+  const sel = k.labelSelector !== undefined ? parseLabelSelector(k.labelSelector) : undefined;
+  if (sel && !sel.ok) return; // reported by the shape check
+  if (sel?.value.requirements.length) {
+    if (!selectorInScope(scope, sel.value)) c.add(`${ip}.labelSelector`, `selects objects outside the blast radius: ${only}`, k.labelSelector);
+    return;
+  }
+  const fields = k.fieldSelector !== undefined ? parseFieldSelector(k.fieldSelector) : undefined;
+  const byName = read && !!fields?.ok && fields.value.some((f) => f.field === 'metadata.name' && f.op === '=');
+  if (!byName) c.add(`${ip}.labelSelector`, `is required for ${k.operation} in ${ns} (${only}): give a labelSelector contained in it${read ? ', or read one object by name (fieldSelector metadata.name=...)' : ''}`, k.labelSelector);
 }
 
 /** The fault's parameters: only the keys its descriptor declares, each of its strict shape; cross-field rules. */

@@ -7,14 +7,16 @@
  * Which cluster: platform.kubernetes.kubeconfig (+ context), else KUBECONFIG, else ~/.kube/config, else the
  * in-cluster service account (see platform/k8s/client.ts). Nothing talks to the cluster until an activity runs.
  */
+import type { V1Pod } from '@kubernetes/client-node';
 import type { ExperimentSpec, FaultName, TargetSpec } from '../../config/spec.js';
 import type { TempestConfig } from '../../config/tempest-config.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
 import type { ActivityCtx, Platform, RevertOptions } from './types.js';
-import { namespaceAllowed, type Policy } from '../../config/policy.js';
+import { labelsInScope, namespaceRefusal, namespaceScope, scopeText, selectorInScope, withWorkerNamespace, workerNamespaceRefusal, type Policy } from '../../config/policy.js';
 import { isDnsLabel, isDnsSubdomain, parseLabelSelector } from '../../config/selector.js';
 import { tempestError } from '../errors.js';
 import type { ExecInPod } from '../probes/types.js';
+import { resolveWorkerNamespace } from '../probes/index.js';
 import { execIn } from '../faults/kubernetes-common.js';
 import { MERGE_PATCH, kcall, kcallGone, loadKubeConfig, makeClients, type K8sClients } from './k8s/client.js';
 import { K8sTarget, isReady, isRunning } from './k8s/target.js';
@@ -61,10 +63,30 @@ export interface KubernetesPlatform extends Platform {
   execInPod: ExecInPod;
 }
 
-export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8sSettings> = {}): KubernetesPlatform {
+export interface KubernetesPlatformOptions {
+  /**
+   * The namespace this worker runs in. Nothing (fault, rollback action, cmdProbe source) may target it unless
+   * blastRadius.allow lists it by its exact name; `*` never includes it. undefined: found from POD_NAMESPACE or the
+   * service account's namespace file (detectWorkerNamespace); null: none.
+   */
+  workerNamespace?: string | null;
+}
+
+export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8sSettings> = {}, opts: KubernetesPlatformOptions = {}): KubernetesPlatform {
   const { kc, source } = loadKubeConfig(config);
   const clients = makeClients(kc, source);
   const settings: K8sSettings = { ...DEFAULT_SETTINGS, ...over };
+  const workerNamespace = resolveWorkerNamespace(opts.workerNamespace);
+  /** The worker's policy with its own namespace protected. */
+  const policy: Policy = withWorkerNamespace(config.policy, workerNamespace);
+  if (workerNamespace && config.policy.blastRadius.allow.some((a) => a.namespace === workerNamespace)) {
+    console.warn(`tempest: blastRadius.allow of ${config.policy.source} lists ${workerNamespace}, the namespace this worker runs in: experiments and probes may target the worker itself (run the worker in a namespace of its own, e.g. tempest-system; see docs/kubernetes.md)`);
+  }
+  /** Refuse anything aimed at the worker's own namespace (what the policy's `*` would otherwise let through). */
+  const notOwn = (namespace: unknown, what: string): void => {
+    const why = typeof namespace === 'string' ? workerNamespaceRefusal(policy, namespace) : null;
+    if (why) throw tempestError('FaultRefused', `${what} refused by the worker's policy: ${why}`);
+  };
 
   const driverFor = (name: FaultName): K8sFaultDriver => {
     const d = K8S_FAULTS[name];
@@ -77,27 +99,53 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     heartbeat: ctx.heartbeat,
     signal: ctx.signal,
     settings,
-    policy: config.policy,
+    policy,
   });
   const noCtx: ActivityCtx = { heartbeat: () => undefined, signal: new AbortController().signal };
 
-  /** cmdProbe `source`: only a pod of an allowed namespace, found by name or selector (re-checked here). */
+  /**
+   * cmdProbe `source`: only a pod of an allowed namespace, found by name or selector (re-checked here: a crafted
+   * request never went through the loader). In a namespace the blast radius restricts to label selectors, a source
+   * selector must be contained in an allowed one, and the pod's LIVE labels (read now, just before the exec) must
+   * fall inside them — whether it was named or selected.
+   */
   const execInPod: ExecInPod = async ({ source, command, signal, timeoutMs }) => {
     const namespace = source.namespace;
     if (!namespace || !isDnsLabel(namespace)) throw tempestError('FaultRefused', 'cmdProbe source needs a namespace');
-    if (!namespaceAllowed(config.policy, namespace)) throw tempestError('FaultRefused', `cmdProbe source: namespace ${namespace} is not in blastRadius.allow of ${config.policy.source}`);
+    notOwn(namespace, 'cmdProbe source');
+    const outside = namespaceRefusal(policy, namespace);
+    if (outside) throw tempestError('FaultRefused', `cmdProbe source: ${outside}`);
+    const scope = namespaceScope(policy, namespace);
+    const only = () => `blastRadius.allow of ${policy.source} allows in ${namespace} only ${scopeText(scope)}`;
     let pod = source.pod;
     if (pod !== undefined && !isDnsSubdomain(pod)) throw tempestError('FaultRefused', 'cmdProbe source: pod must be a pod name');
+    if (source.container !== undefined && !isDnsLabel(source.container)) throw tempestError('FaultRefused', 'cmdProbe source: container must be a container name');
+    let live: V1Pod | undefined;
     if (!pod) {
       const sel = parseLabelSelector(source.labelSelector ?? '');
       if (!sel.ok || !sel.value.requirements.length) throw tempestError('FaultRefused', 'cmdProbe source: needs pod or a non-empty labelSelector');
+      if (!selectorInScope(scope, sel.value)) throw tempestError('FaultRefused', `cmdProbe source: labelSelector ${sel.value.text} selects pods outside the blast radius (${only()})`);
       const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => clients.core.listNamespacedPod({ namespace, labelSelector: sel.value.text }));
-      pod = list.items.find(isRunning)?.metadata?.name;
+      live = list.items.find((p) => isRunning(p) && labelsInScope(scope, p.metadata?.labels));
+      pod = live?.metadata?.name;
       if (!pod) throw tempestError('TargetNotFound', `cmdProbe source: no running pod in ${namespace} matches ${sel.value.text}`);
+    } else {
+      // Always read: the labels (where the namespace is restricted) and the pod's own containers.
+      const name = pod;
+      live = await kcall({ verb: 'get', resource: 'pods', namespace, name }, () => clients.core.readNamespacedPod({ name, namespace }));
+      if (!labelsInScope(scope, live.metadata?.labels)) {
+        const labels = Object.entries(live.metadata?.labels ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(',');
+        throw tempestError('FaultRefused', `cmdProbe source: pod ${namespace}/${name} (labels: ${labels.slice(0, 300) || 'none'}) is outside the blast radius (${only()})`);
+      }
     }
-    if (source.container !== undefined && !isDnsLabel(source.container)) throw tempestError('FaultRefused', 'cmdProbe source: container must be a container name');
-    const container = source.container ?? (await kcall({ verb: 'get', resource: 'pods', namespace, name: pod }, () => clients.core.readNamespacedPod({ name: pod!, namespace }))).spec?.containers[0]?.name ?? '';
-    const ctx = { k8s: clients, target: { namespace } as K8sTarget, heartbeat: () => undefined, signal, settings, policy: config.policy } as unknown as K8sFaultContext;
+    // Only one of the pod's own containers (spec.containers): never an ephemeral container (Tempest's netem and
+    // undo containers hold NET_ADMIN / SYS_PTRACE and the target's PID namespace while a fault runs) nor an init one.
+    const own = (live?.spec?.containers ?? []).map((c) => c.name);
+    const container = source.container ?? own[0] ?? '';
+    if (!own.includes(container)) {
+      throw tempestError('FaultRefused', `cmdProbe source: ${container ? `container ${container}` : 'no container'} is not one of pod ${namespace}/${pod}'s own containers (${own.join(', ') || 'none'}): a cmdProbe runs only in the pod's spec.containers, never in an ephemeral or init container`);
+    }
+    const ctx = { k8s: clients, target: { namespace } as K8sTarget, heartbeat: () => undefined, signal, settings, policy } as unknown as K8sFaultContext;
     const r = await execIn(ctx, pod, container, ['/bin/sh', '-c', command], timeoutMs);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? undefined };
   };
@@ -107,9 +155,10 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     name: 'kubernetes',
     clients,
     settings,
-    policy: config.policy,
+    policy,
 
     async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
+      notOwn(spec?.target?.namespace, `run on ${String(spec?.target?.namespace).slice(0, 63)}`);
       for (const f of spec.faults) driverFor(f.name);
       const c = context(spec.target, noCtx);
       await c.target.requireOwners();
@@ -120,17 +169,20 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     },
 
     async prepare(ref: FaultRef, ctx: ActivityCtx) {
+      notOwn(ref?.target?.namespace, `${String(ref?.fault?.name).slice(0, 40)} on ${String(ref?.target?.namespace).slice(0, 63)}`);
       const d = driverFor(ref.fault.name);
       if (!d.prepare) throw tempestError('UnsupportedFault', `${ref.fault.name} has no prepare step on the kubernetes platform`);
       return d.prepare(ref, context(ref.target, ctx));
     },
 
     async inject(req: InjectRequest, ctx: ActivityCtx) {
+      notOwn(req?.target?.namespace, `${String(req?.fault?.name).slice(0, 40)} on ${String(req?.target?.namespace).slice(0, 63)}`);
       const c = context(req.target, ctx);
       return driverFor(req.fault.name).inject(req, c, new K8sLedger(c.target, faultIds(req).key));
     },
 
     async workload(target: TargetSpec): Promise<K8sWorkloadState> {
+      notOwn(target?.namespace, 'rollback action');
       const t = new K8sTarget(clients, target);
       const owners = await t.requireOwners();
       const pods = (await t.pods()).filter(isRunning);
@@ -142,6 +194,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     },
 
     async scale(target: TargetSpec, replicas: number): Promise<void> {
+      notOwn(target?.namespace, 'scale');
       const t = new K8sTarget(clients, target);
       const owners = await t.requireOwners();
       if (owners.length !== 1) throw tempestError('FaultRefused', `scale: ${target.labelSelector} matches ${owners.length} ${target.kind}s (${owners.map((o) => o.name).join(', ')}); refusing to guess which one`);
@@ -165,6 +218,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     },
 
     async restartPod(target: TargetSpec, pod: string): Promise<void> {
+      notOwn(target?.namespace, 'restartPod');
       const namespace = target.namespace;
       const t = new K8sTarget(clients, target);
       if (!(await t.pods()).some((p) => p.metadata?.name === pod)) {
@@ -177,7 +231,9 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     async revert(ref: FaultRef, ctx: ActivityCtx, opts: RevertOptions = {}): Promise<RevertResult> {
       const c = context(ref.target, ctx);
       const ledger = new K8sLedger(c.target, faultIds(ref).key);
-      if (opts.ledgerOnly && !(await ledger.presentOn()).length) {
+      // The worker's own namespace is outside the radius: nothing was injected there, so only a ledger is undone.
+      const ledgerOnly = opts.ledgerOnly || !!workerNamespaceRefusal(policy, ref.target.namespace);
+      if (ledgerOnly && !(await ledger.presentOn()).length) {
         return { undone: [], verification: 'target is outside the blast radius now and holds no ledger entry of this run: nothing touched', at: new Date().toISOString() };
       }
       const driver = driverFor(ref.fault.name);

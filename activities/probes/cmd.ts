@@ -1,5 +1,7 @@
 /** cmdProbe: run a command (locally via /bin/sh, or in a pod through the platform) and compare its trimmed stdout. */
 import type { CmdProbeInputs } from '../../config/spec.js';
+import { namespaceRefusal, namespaceScope, scopeText, selectorInScope, workerNamespaceRefusal } from '../../config/policy.js';
+import { parseLabelSelector } from '../../config/selector.js';
 import { verdictOf } from './attempts.js';
 import { quote } from './comparators.js';
 import { compareBounded } from './match.js';
@@ -54,6 +56,32 @@ async function judge(r: CommandResult, inputs: CmdProbeInputs, where: string, si
   return verdictOf([await compareBounded(stdout, inputs.comparator, { subject: 'output', signal })], observed);
 }
 
+/**
+ * What the worker's policy says of a `source` before anything is asked of the cluster: a namespace of the blast
+ * radius (never the worker's own unless listed by name), and in a selector-restricted namespace a labelSelector
+ * contained in an allowed one. A pod named directly is checked on its live labels by execInPod (the platform).
+ */
+export function sourceRefusal(source: NonNullable<CmdProbeInputs['source']>, deps: Pick<ProbeDeps, 'policy' | 'workerNamespace'>): string | null {
+  const policy = deps.policy;
+  const ns = source.namespace;
+  if (!ns) return policy ? 'cmdProbe source needs a namespace' : null;
+  // Tempest's own containers (fault and undo containers, helpers) carry capabilities the author's command must not get.
+  if (source.container !== undefined && /^tempest-/.test(source.container)) return `source.container ${JSON.stringify(source.container.slice(0, 63))} is one of Tempest's own fault containers: a cmdProbe runs only in the pod's own containers`;
+  const own = workerNamespaceRefusal(policy, ns, deps.workerNamespace ?? policy?.blastRadius.workerNamespace);
+  if (own) return own;
+  if (!policy) return null;
+  const outside = namespaceRefusal(policy, ns);
+  if (outside) return outside;
+  const scope = namespaceScope(policy, ns);
+  if (scope.allowed && scope.selectors && source.labelSelector !== undefined) {
+    const sel = parseLabelSelector(source.labelSelector);
+    if (!sel.ok || !sel.value.requirements.length || !selectorInScope(scope, sel.value)) {
+      return `source.labelSelector ${JSON.stringify(source.labelSelector.slice(0, 200))} selects pods outside the blast radius: blastRadius.allow of ${policy.source} allows in ${ns} only ${scopeText(scope)}`;
+    }
+  }
+  return null;
+}
+
 export function cmdDriver(inputs: CmdProbeInputs, deps: ProbeDeps): ProbeDriver {
   const source = inputs.source;
   if (!source) {
@@ -68,6 +96,8 @@ export function cmdDriver(inputs: CmdProbeInputs, deps: ProbeDeps): ProbeDriver 
   }
   const execInPod = deps.execInPod;
   const where = `pod ${source.namespace ?? '<default ns>'}/${source.pod ?? source.labelSelector ?? '?'}${source.container ? ` container ${source.container}` : ''}`;
+  const refusal = sourceRefusal(source, deps);
+  if (refusal) throw new ProbeError(`refused by the worker's policy: ${refusal}`, `${where}: ${inputs.command}`);
   if (!execInPod) throw new ProbeError('cmdProbe source needs the kubernetes platform', `${where}: ${inputs.command}`);
   return {
     target: `${where}: ${inputs.command}`,

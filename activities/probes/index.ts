@@ -4,8 +4,11 @@
  * `status: 'Failed'`, told apart by `failureKind`. It throws only when the activity is cancelled (CancelledFailure),
  * so Temporal never retries a probe verdict away. initialDelay, polling and modes are the workflow's job.
  */
+import { readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import type { ProbeSpec } from '../../config/spec.js';
+import { withWorkerNamespace } from '../../config/policy.js';
+import { isDnsLabel } from '../../config/selector.js';
 import { checkRunProperties, errorMessage, runAttempts, type LoopHooks } from './attempts.js';
 import { cmdDriver } from './cmd.js';
 import { httpDriver } from './http.js';
@@ -41,7 +44,35 @@ function activityHooks(): LoopHooks {
   }
 }
 
-export function createProbeActivities(deps: ProbeDeps = {}) {
+/** Where Kubernetes mounts a pod's service account, namespace included. */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/**
+ * The namespace this worker runs in, if it runs in a pod: POD_NAMESPACE (set it from the downward API,
+ * `fieldRef: metadata.namespace`), else the service account's namespace file. undefined outside a cluster.
+ * A value that is not a namespace name is ignored (the next source is tried).
+ */
+export function detectWorkerNamespace(env: Record<string, string | undefined> = process.env, file = SERVICE_ACCOUNT_NAMESPACE_FILE): string | undefined {
+  const fromEnv = env.POD_NAMESPACE?.trim();
+  if (fromEnv && isDnsLabel(fromEnv)) return fromEnv;
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  return text && isDnsLabel(text) ? text : undefined;
+}
+
+/** deps.workerNamespace resolved: undefined = detect, null = none. */
+export function resolveWorkerNamespace(given: string | null | undefined): string | undefined {
+  return given === undefined ? detectWorkerNamespace() : given ?? undefined;
+}
+
+export function createProbeActivities(given: ProbeDeps = {}) {
+  // The worker's own namespace is protected in every probe, whatever the policy's `*` says.
+  const workerNamespace = resolveWorkerNamespace(given.workerNamespace);
+  const deps: ProbeDeps = { ...given, workerNamespace: workerNamespace ?? null, policy: given.policy && withWorkerNamespace(given.policy, workerNamespace) };
   return {
     async runProbe(probe: ProbeSpec, ctx: ProbeContext): Promise<ProbeOutcome> {
       const hooks = activityHooks();

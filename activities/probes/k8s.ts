@@ -31,7 +31,8 @@ import type {
   V1APIResourceList,
 } from '@kubernetes/client-node';
 import type { K8sProbeInputs } from '../../config/spec.js';
-import { namespaceAllowed } from '../../config/policy.js';
+import { labelsInScope, namespaceRefusal, namespaceScope, scopeText, selectorInScope, workerNamespaceRefusal, type NamespaceScope, type Policy } from '../../config/policy.js';
+import { parseFieldSelector, parseLabelSelector } from '../../config/selector.js';
 import { describeOp, parseForbidden, statusOf, type K8sOp } from '../platform/k8s/status.js';
 import { abortableSleep, verdictOf } from './attempts.js';
 import { ProbeError, type AttemptContext, type AttemptResult, type ProbeDeps, type ProbeDriver } from './types.js';
@@ -219,6 +220,50 @@ function listNames(items: KubernetesObject[], max = 5): string {
 
 // ---------------------------------------------------------------- the driver
 
+/**
+ * Why a manifest a k8sProbe would create carries a pod spec that reaches past the operator's policy, or null. Every
+ * pod spec in it counts (a Pod, a Deployment's or Job's template, a CronJob's, a custom resource embedding one: any
+ * object with a `containers` list): no host namespaces, hostPath volumes, nodeName, other service account,
+ * privileged / escalating containers or added capabilities, and — with a policy — only the images it names. An
+ * operator who lists pods (or workloads) in probes.k8sWritable allows creating ordinary pods, not node access.
+ */
+export function podSpecRefusal(obj: unknown, policy: Pick<Policy, 'images'> | undefined): string | null {
+  const specs: Array<{ at: string; spec: Record<string, unknown> }> = [];
+  const walk = (v: unknown, at: string, depth: number) => {
+    if (depth > 12 || typeof v !== 'object' || v === null) return;
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}[${i}]`, depth + 1));
+    const o = v as Record<string, unknown>;
+    if (Array.isArray(o.containers)) specs.push({ at, spec: o });
+    for (const [k, x] of Object.entries(o)) walk(x, at ? `${at}.${k}` : k, depth + 1);
+  };
+  walk(obj, '', 0);
+  const allowed = policy ? new Set([...Object.entries(policy.images).filter(([k]) => k !== 'allow').map(([, v]) => v as string | undefined), ...policy.images.allow].filter((x): x is string => !!x)) : undefined;
+  for (const { at, spec } of specs) {
+    const where = at || 'the object';
+    for (const f of ['hostNetwork', 'hostPID', 'hostIPC']) if (spec[f] === true) return `${where}.${f} is true (the node's namespaces)`;
+    if (spec.nodeName !== undefined) return `${where}.nodeName is set (it would bypass the scheduler and its admission)`;
+    for (const f of ['serviceAccountName', 'serviceAccount']) {
+      if (spec[f] !== undefined && spec[f] !== 'default') return `${where}.${f} is ${JSON.stringify(String(spec[f]).slice(0, 63))} (only the namespace's default account)`;
+    }
+    const vols = Array.isArray(spec.volumes) ? (spec.volumes as Array<Record<string, unknown>>) : [];
+    const hp = vols.find((x) => x && typeof x === 'object' && x.hostPath !== undefined);
+    if (hp) return `${where}.volumes: ${JSON.stringify(String(hp.name).slice(0, 63))} is a hostPath volume (the node's files)`;
+    for (const list of ['containers', 'initContainers', 'ephemeralContainers']) {
+      const cs = Array.isArray(spec[list]) ? (spec[list] as Array<Record<string, unknown>>) : [];
+      for (const [i, c] of cs.entries()) {
+        const cat = `${where}.${list}[${i}]`;
+        const sc = (c?.securityContext ?? {}) as Record<string, unknown>;
+        if (sc.privileged === true) return `${cat}.securityContext.privileged is true`;
+        if (sc.allowPrivilegeEscalation === true) return `${cat}.securityContext.allowPrivilegeEscalation is true`;
+        const add = (sc.capabilities as { add?: unknown } | undefined)?.add;
+        if (Array.isArray(add) && add.length) return `${cat}.securityContext.capabilities.add is ${JSON.stringify(add).slice(0, 120)}`;
+        if (allowed && !allowed.has(String(c?.image))) return `${cat}.image ${JSON.stringify(String(c?.image).slice(0, 200))} is not one of the images the worker's policy names (images.*, images.allow)`;
+      }
+    }
+  }
+  return null;
+}
+
 export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver {
   const gvr = `${inputs.group ? `${inputs.group}/` : ''}${inputs.version}/${inputs.resource}`;
   const selectors = [inputs.fieldSelector && `fieldSelector=${inputs.fieldSelector}`, inputs.labelSelector && `labelSelector=${inputs.labelSelector}`]
@@ -245,15 +290,31 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
   const labelSelector = inputs.labelSelector || undefined;
   /** delete: objects deleted by earlier attempts of this evaluation (a retry that finds nothing left is a pass). */
   let deletedEarlier = 0;
+  /**
+   * Set by reachable() when the blast radius restricts the namespace to label selectors: every object the probe
+   * sees or deletes must carry labels inside them (a read by name is checked here, on the object's live labels).
+   */
+  let restricted: NamespaceScope | undefined;
 
   async function list(api: ProbeObjectApi, apiVersion: string, res: V1APIResource): Promise<KubernetesObject[]> {
+    let items: KubernetesObject[];
     try {
       const l = await api.list(apiVersion, res.kind, res.namespaced ? namespace : undefined, undefined, undefined, undefined, fieldSelector, labelSelector);
-      return l.items ?? [];
+      items = l.items ?? [];
     } catch (err) {
       if (statusOf(err)?.code === 404) discoveryCache.get(kc)?.delete(apiVersion); // served no more: look again next time
       throw apiFailure(err, { verb: 'list', resource: res.name, namespace: res.namespaced ? namespace : undefined });
     }
+    if (restricted) {
+      const outside = items.filter((o) => !labelsInScope(restricted!, o.metadata?.labels));
+      if (outside.length) {
+        throw new ProbeError(
+          `refused by the worker's policy: ${res.kind} ${listNames(outside)} in ${namespace} ${outside.length === 1 ? 'has labels' : 'have labels'} outside the blast radius (blastRadius.allow of ${deps.policy?.source} allows in ${namespace} only ${scopeText(restricted)})`,
+          target,
+        );
+      }
+    }
+    return items;
   }
 
   async function presence(api: ProbeObjectApi, apiVersion: string, res: V1APIResource): Promise<AttemptResult> {
@@ -285,6 +346,8 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
       }
       o.apiVersion = apiVersion;
       o.kind = res.kind;
+      const risky = podSpecRefusal(o, deps.policy);
+      if (risky) throw new ProbeError(`refused by the worker's policy: k8sProbe create: ${what}: ${risky}`, target);
       const meta = (o.metadata ??= {});
       if (!meta.name && !meta.generateName) throw new ProbeError(`k8sProbe create: ${what} has neither metadata.name nor metadata.generateName`);
       if (res.namespaced) {
@@ -348,10 +411,14 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
     let deleted = 0;
     for (const item of items) {
       const ns = res.namespaced ? item.metadata?.namespace : undefined;
+      // In a selector-restricted namespace, only the very object whose labels were checked (its uid): a namesake
+      // created since then is left alone (409: the one we listed is gone, which is what we wanted).
+      const uid = restricted ? item.metadata?.uid : undefined;
       try {
-        await api.delete({ apiVersion, kind: res.kind, metadata: { name: item.metadata!.name!, namespace: ns } });
+        await api.delete({ apiVersion, kind: res.kind, metadata: { name: item.metadata!.name!, namespace: ns } }, undefined, undefined, undefined, undefined, undefined, uid ? { preconditions: { uid } } : undefined);
       } catch (err) {
-        if (statusOf(err)?.code !== 404) throw apiFailure(err, { verb: 'delete', resource: res.name, namespace: ns, name: item.metadata?.name });
+        const code = statusOf(err)?.code;
+        if (code !== 404 && !(uid && code === 409)) throw apiFailure(err, { verb: 'delete', resource: res.name, namespace: ns, name: item.metadata?.name });
         // gone already (someone else deleted it): what we wanted
       }
       deleted += 1;
@@ -391,11 +458,32 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
    */
   function reachable(res: V1APIResource, apiVersion: string): void {
     const policy = deps.policy;
+    if (res.namespaced && namespace) {
+      // The worker's own namespace, even without a policy (a probe activity built without one).
+      const own = workerNamespaceRefusal(policy, namespace, deps.workerNamespace ?? policy?.blastRadius.workerNamespace);
+      if (own) throw new ProbeError(`refused by the worker's policy: ${own}`, target);
+    }
     if (!policy) return;
     const gr = inputs.group && inputs.group !== 'core' ? `${inputs.group}/${res.name}` : res.name;
     if (res.namespaced) {
       if (!namespace) throw new ProbeError(`k8sProbe: ${res.name} (${apiVersion}) is namespaced: the probe must name a namespace (it never lists across namespaces)`, target);
-      if (!namespaceAllowed(policy, namespace)) throw new ProbeError(`refused by the worker's policy: namespace ${namespace} is not in blastRadius.allow of ${policy.source}`, target);
+      const outside = namespaceRefusal(policy, namespace);
+      if (outside) throw new ProbeError(`refused by the worker's policy: ${outside}`, target);
+      const scope = namespaceScope(policy, namespace);
+      if (scope.allowed && scope.selectors) {
+        const only = `blastRadius.allow of ${policy.source} allows in ${namespace} only ${scopeText(scope)}`;
+        if (inputs.operation === 'create') throw new ProbeError(`refused by the worker's policy: create in ${namespace}: ${only}, and a created object could carry any labels`, target);
+        const sel = labelSelector !== undefined ? parseLabelSelector(labelSelector) : undefined;
+        const fields = fieldSelector !== undefined ? parseFieldSelector(fieldSelector) : undefined;
+        const byName = inputs.operation !== 'delete' && !!fields?.ok && fields.value.some((f) => f.field === 'metadata.name' && f.op === '=');
+        if (sel && !sel.ok) throw new ProbeError(`k8sProbe: labelSelector is not a label selector: ${sel.error}`, target);
+        if (sel?.value.requirements.length) {
+          if (!selectorInScope(scope, sel.value)) throw new ProbeError(`refused by the worker's policy: labelSelector ${labelSelector} selects objects outside the blast radius (${only})`, target);
+        } else if (!byName) {
+          throw new ProbeError(`refused by the worker's policy: ${inputs.operation} in ${namespace} needs a labelSelector contained in the blast radius (${only})`, target);
+        }
+        restricted = scope; // and every object listed is checked on its labels
+      }
     } else {
       if (!policy.probes.k8sClusterScoped.includes(gr) && !policy.probes.k8sClusterScoped.includes(res.name)) {
         throw new ProbeError(`refused by the worker's policy: ${gr} is cluster-scoped and not in probes.k8sClusterScoped of ${policy.source}`, target);
@@ -414,6 +502,7 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
       const started = Date.now();
       const api = await objectApi(kc, ctx.signal);
       const { apiVersion, res } = await resolveResource(api, kc, inputs);
+      restricted = undefined;
       reachable(res, apiVersion);
       api.seed(apiVersion, res);
       switch (inputs.operation) {

@@ -43,6 +43,12 @@ export interface ProbeDeps {
   /** A `KubeConfig` from @kubernetes/client-node (typed loosely so this module does not load the client). */
   k8s?: unknown;
   execInPod?: ExecInPod;
+  /**
+   * The namespace this worker runs in: no probe reaches it unless blastRadius.allow lists it by its exact name
+   * (`*` never includes it). createProbeActivities: undefined = found from POD_NAMESPACE or the service account's
+   * namespace file (detectWorkerNamespace); null = none (a worker outside any cluster). Tests inject it.
+   */
+  workerNamespace?: string | null;
 }
 
 /** The result of one attempt. */

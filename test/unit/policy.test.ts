@@ -14,11 +14,19 @@ import {
   defaultPolicy,
   hostRefusal,
   isPinnedImage,
+  labelsInScope,
   namespaceAllowed,
+  namespaceRefusal,
+  namespaceScope,
   normalAbsolutePath,
   pathWithin,
+  scopeText,
+  selectorInScope,
+  withWorkerNamespace,
+  workerNamespaceRefusal,
   type Policy,
 } from '../../config/policy.js';
+import { parseLabelSelector } from '../../config/selector.js';
 
 const policy = (allow: Policy['blastRadius']['allow'], protectedNamespaces: string[] = []): Policy => ({
   ...defaultPolicy('/etc/tempest.yaml'),
@@ -59,6 +67,50 @@ describe('blast radius', () => {
     expect(blastRadiusRefusal(p, target('footanalytics', 'app in (api-gateway,payments)'))).not.toBeNull();
     expect(blastRadiusRefusal(p, target('footanalytics', 'tier=edge'))).not.toBeNull(); // could select anything
     expect(blastRadiusRefusal(policy([{ namespace: '*', selector: 'app=web' }]), seed)).toContain('allowed: */app=web');
+  });
+
+  test("the worker's own namespace (withWorkerNamespace) is protected like kube-system: never by *, only by exact name", () => {
+    const base = policy([{ namespace: '*' }]);
+    const p = withWorkerNamespace(base, 'tempest-system');
+    expect(base.blastRadius.workerNamespace).toBeUndefined(); // a copy
+    expect(withWorkerNamespace(base, undefined)).toBe(base);
+    expect(namespaceAllowed(base, 'tempest-system')).toBe(true); // the old hole: * included the worker's namespace
+    expect(namespaceAllowed(p, 'tempest-system')).toBe(false);
+    expect(namespaceAllowed(p, 'footanalytics')).toBe(true);
+    expect(blastRadiusRefusal(p, target('tempest-system', 'app=tempest-worker'))).toContain("(tempest-system is the worker's own namespace: it must be listed by its exact name)");
+    expect(namespaceRefusal(p, 'tempest-system')).toBe("namespace tempest-system is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name");
+    expect(namespaceRefusal(p, 'kube-system')).toBe('namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml');
+    expect(workerNamespaceRefusal(p, 'footanalytics')).toBeNull();
+    expect(workerNamespaceRefusal(undefined, 'tempest-system', 'tempest-system')).toContain("the worker's own namespace"); // no policy at all
+    const listed = withWorkerNamespace(policy([{ namespace: '*' }, { namespace: 'tempest-system', selector: 'app=canary' }]), 'tempest-system');
+    expect(workerNamespaceRefusal(listed, 'tempest-system')).toBeNull();
+    expect(blastRadiusRefusal(listed, target('tempest-system', 'app=canary'))).toBeNull();
+    expect(blastRadiusRefusal(listed, target('tempest-system', 'app=tempest-worker'))).not.toBeNull();
+  });
+
+  test('namespaceScope: nothing, all of a namespace, or only what its selectors select (for probes)', () => {
+    const sel = (s: string) => {
+      const r = parseLabelSelector(s);
+      if (!r.ok) throw new Error(r.error);
+      return r.value;
+    };
+    const p = policy([{ namespace: 'footanalytics', selector: 'app=api' }, { namespace: 'footanalytics', selector: 'tier in (edge)' }, { namespace: 'payments' }]);
+    const foot = namespaceScope(p, 'footanalytics');
+    expect(scopeText(foot)).toBe('app=api or tier in (edge)');
+    expect(selectorInScope(foot, sel('app=api'))).toBe(true);
+    expect(selectorInScope(foot, sel('tier=edge,app=db'))).toBe(true);
+    expect(selectorInScope(foot, sel('app=db'))).toBe(false);
+    expect(selectorInScope(foot, sel(''))).toBe(false);
+    expect(labelsInScope(foot, { app: 'api', 'pod-template-hash': 'x' })).toBe(true);
+    expect(labelsInScope(foot, { app: 'db' })).toBe(false);
+    expect(labelsInScope(foot, undefined)).toBe(false);
+    expect(namespaceScope(p, 'payments')).toEqual({ allowed: true });
+    expect(labelsInScope(namespaceScope(p, 'payments'), {})).toBe(true);
+    expect(namespaceScope(p, 'staging')).toEqual({ allowed: false });
+    expect(selectorInScope(namespaceScope(p, 'staging'), sel('app=api'))).toBe(false);
+    // an unrestricted entry (here *) wins over a restricted one for the same namespace, as for fault targets
+    expect(namespaceScope(policy([{ namespace: 'footanalytics', selector: 'app=api' }, { namespace: '*' }]), 'footanalytics')).toEqual({ allowed: true });
+    expect(scopeText(namespaceScope(policy([{ namespace: '*', selector: 'app=web' }]), 'anything'))).toBe('app=web');
   });
 
   test('a target selector that is empty or invalid is refused, whatever the allowlist', () => {

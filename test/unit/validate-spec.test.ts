@@ -195,3 +195,115 @@ describe("the worker's own check of a crafted workflow input", () => {
     expect(problemsOf(yaml('pod-delete', {}, p('(?<=x)y')))[0]).toMatch(/comparator\.value: is not a valid RE2 regular expression/);
   });
 });
+
+describe('a namespace the blast radius restricts to a label selector: probes only reach what the selector allows', () => {
+  // footanalytics only for app=api (as an operator writes it); payments whole; * for the rest (minus protected ones)
+  const restricted: Policy = {
+    ...defaultPolicy('/etc/tempest.yaml'),
+    blastRadius: { allow: [{ namespace: 'footanalytics', selector: 'app=api' }, { namespace: 'payments' }], protectedNamespaces: [] },
+    probes: { ...defaultPolicy().probes, k8sWritable: ['configmaps', 'pods'], k8sClusterScoped: ['nodes'] },
+  };
+  const cmd = (source: Record<string, string>) => ({
+    name: 'c', type: 'cmdProbe', mode: 'SOT',
+    runProperties: { probeTimeoutMs: 1000, intervalMs: 100, attempts: 1, pollingIntervalMs: 1000, initialDelayMs: 0, stopOnFailure: false },
+    cmd: { command: 'cat /var/run/secrets/token', source, comparator: { type: 'string', criteria: 'contains', value: 'x' } },
+  });
+  const k8s = (k: Record<string, string>) => ({
+    name: 'k', type: 'k8sProbe', mode: 'SOT',
+    runProperties: { probeTimeoutMs: 1000, intervalMs: 100, attempts: 1, pollingIntervalMs: 1000, initialDelayMs: 0, stopOnFailure: false },
+    k8s: { group: '', version: 'v1', resource: 'configmaps', namespace: 'footanalytics', ...k },
+  });
+  const lines = (p: unknown, pol: Policy = restricted) => {
+    const r = validateProbe(p, DEFAULT_LIMITS, pol);
+    return r.ok ? [] : r.problems.map((x) => `${x.path}: ${x.message}${x.value === undefined ? '' : ` (got ${JSON.stringify(x.value)})`}`);
+  };
+  const ONLY = 'blastRadius.allow of /etc/tempest.yaml allows in footanalytics only app=api';
+
+  test('cmdProbe source: a selector outside the allowed one is refused (one line naming the field and value); inside, or a pod by name (live labels, at exec), passes', () => {
+    expect(lines(cmd({ namespace: 'footanalytics', labelSelector: 'app=db' }))).toEqual([
+      `probe["cmdProbe/inputs"].source.labelSelector: selects pods outside the blast radius: ${ONLY} (got "app=db")`,
+    ]);
+    expect(lines(cmd({ namespace: 'footanalytics', labelSelector: 'tier=edge' }))).toHaveLength(1); // could select any app
+    expect(lines(cmd({ namespace: 'footanalytics', labelSelector: 'app in (api,db)' }))).toHaveLength(1);
+    expect(lines(cmd({ namespace: 'footanalytics', labelSelector: 'app=api' }))).toEqual([]);
+    expect(lines(cmd({ namespace: 'footanalytics', labelSelector: 'app=api,tier=edge' }))).toEqual([]);
+    expect(lines(cmd({ namespace: 'footanalytics', pod: 'db-0' }))).toEqual([]); // checked by the worker on the pod's live labels
+    expect(lines(cmd({ namespace: 'payments', labelSelector: 'app=anything' }))).toEqual([]); // the whole namespace
+  });
+
+  test("cmdProbe source.container: never one of Tempest's own fault containers (tempest-*: NET_ADMIN, SYS_PTRACE)", () => {
+    expect(lines(cmd({ namespace: 'payments', pod: 'web-0', container: 'tempest-netem-0123456789-0' }))).toEqual([
+      `probe["cmdProbe/inputs"].source.container: is one of Tempest's own fault containers (tempest-*): a cmdProbe runs only in the pod's own containers (got "tempest-netem-0123456789-0")`,
+    ]);
+    expect(lines(cmd({ namespace: 'payments', pod: 'web-0', container: 'web' }))).toEqual([]);
+  });
+
+  test('k8sProbe: create refused; delete and reads need a contained labelSelector; a read by name passes (labels checked by the worker)', () => {
+    expect(lines(k8s({ operation: 'create', data: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x, labels: { app: api } }\n' }))).toEqual([
+      `probe["k8sProbe/inputs"].operation: create is refused in footanalytics: ${ONLY}, and a created object could carry any labels (got "create")`,
+    ]);
+    expect(lines(k8s({ operation: 'delete' }))).toEqual([
+      `probe["k8sProbe/inputs"].labelSelector: is required for delete in footanalytics (${ONLY}): give a labelSelector contained in it`,
+    ]);
+    expect(lines(k8s({ operation: 'delete', labelSelector: 'app=db' }))).toEqual([
+      `probe["k8sProbe/inputs"].labelSelector: selects objects outside the blast radius: ${ONLY} (got "app=db")`,
+    ]);
+    expect(lines(k8s({ operation: 'delete', fieldSelector: 'metadata.name=db-config' }))).toHaveLength(1); // delete by name alone: no
+    expect(lines(k8s({ operation: 'delete', labelSelector: 'app=api,batch=old' }))).toEqual([]);
+    expect(lines(k8s({ operation: 'present' }))).toEqual([
+      `probe["k8sProbe/inputs"].labelSelector: is required for present in footanalytics (${ONLY}): give a labelSelector contained in it, or read one object by name (fieldSelector metadata.name=...)`,
+    ]);
+    expect(lines(k8s({ operation: 'absent', resource: 'secrets', labelSelector: 'app!=api' }))).toHaveLength(1);
+    expect(lines(k8s({ operation: 'absent', fieldSelector: 'status.phase=Running', resource: 'pods' }))).toHaveLength(1); // not a name
+    expect(lines(k8s({ operation: 'present', labelSelector: 'app=api' }))).toEqual([]);
+    expect(lines(k8s({ operation: 'present', fieldSelector: 'metadata.name=api-config' }))).toEqual([]);
+    expect(lines(k8s({ operation: 'present', resource: 'nodes' }))).toEqual([]); // cluster-scoped, listed: the worker decides after discovery
+    expect(lines(k8s({ operation: 'create', namespace: 'payments', data: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n' }))).toEqual([]);
+  });
+
+  test('the same refusals come from the loader, for an engine in footanalytics', () => {
+    const engine = yaml('pod-delete', {}, `          - name: steal
+            type: cmdProbe
+            mode: SOT
+            cmdProbe/inputs: { command: "cat /etc/secret/db-password", source: { namespace: footanalytics, labelSelector: "app=db" }, comparator: { type: string, criteria: contains, value: x } }
+          - name: plant
+            type: k8sProbe
+            mode: SOT
+            k8sProbe/inputs: { group: "", version: v1, resource: pods, operation: create, data: "apiVersion: v1\\nkind: Pod\\nmetadata: { name: x }\\n" }
+`);
+    const withPolicy = { ...restricted, blastRadius: { ...restricted.blastRadius, allow: [{ namespace: 'footanalytics', selector: 'app.kubernetes.io/name=api-gateway' }] } };
+    let problems: string[] = [];
+    try {
+      loadText(engine, 'e.yaml', { policy: withPolicy });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems = e.problems.map((p) => `${p.path}: ${p.message}`);
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(/^spec\.experiments\[0\]\.spec\.probe\[0\]\["cmdProbe\/inputs"\]\.source\.labelSelector: selects pods outside the blast radius: .* allows in footanalytics only app\.kubernetes\.io\/name=api-gateway$/),
+      expect.stringMatching(/^spec\.experiments\[0\]\.spec\.probe\[1\]\["k8sProbe\/inputs"\]\.operation: create is refused in footanalytics: /),
+    ]);
+  });
+});
+
+describe("the worker's own namespace: never reached through `*`, only by its exact name", () => {
+  const star = (): Policy => ({ ...defaultPolicy('/etc/tempest.yaml'), blastRadius: { allow: [{ namespace: '*' }], protectedNamespaces: [], workerNamespace: 'tempest-system' } });
+  const exact = (): Policy => ({ ...star(), blastRadius: { ...star().blastRadius, allow: [{ namespace: '*' }, { namespace: 'tempest-system' }] } });
+  const rp = { probeTimeoutMs: 1000, intervalMs: 100, attempts: 1, pollingIntervalMs: 1000, initialDelayMs: 0, stopOnFailure: false };
+  const cmd = { name: 'c', type: 'cmdProbe', mode: 'SOT', runProperties: rp, cmd: { command: 'cat /var/run/secrets/kubernetes.io/serviceaccount/token', source: { namespace: 'tempest-system', pod: 'tempest-worker-0' }, comparator: { type: 'string', criteria: 'contains', value: 'x' } } };
+  const k8s = { name: 'k', type: 'k8sProbe', mode: 'SOT', runProperties: rp, k8s: { group: '', version: 'v1', resource: 'pods', namespace: 'tempest-system', operation: 'present' } };
+  const OWN = "namespace tempest-system is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name";
+
+  test('probes and a fault target are refused under *, allowed when listed exactly', () => {
+    expect(validateProbe(cmd, DEFAULT_LIMITS, star())).toMatchObject({ ok: false, problems: [{ path: 'probe["cmdProbe/inputs"].source.namespace', message: OWN, value: 'tempest-system' }] });
+    expect(validateProbe(k8s, DEFAULT_LIMITS, star())).toMatchObject({ ok: false, problems: [{ path: 'probe["k8sProbe/inputs"].namespace', message: OWN }] });
+    expect(validateProbe(cmd, DEFAULT_LIMITS, exact())).toMatchObject({ ok: true });
+    expect(validateProbe(k8s, DEFAULT_LIMITS, exact())).toMatchObject({ ok: true });
+    const spec = load(yaml('pod-delete', { TOTAL_CHAOS_DURATION: '60' }));
+    const inOwn = { ...spec, target: { ...spec.target, namespace: 'tempest-system', labelSelector: 'app.kubernetes.io/name=tempest-worker' } };
+    const r = validateExperimentSpec(inOwn, DEFAULT_LIMITS, star());
+    expect(r.ok ? [] : r.problems.map((p) => p.message)).toEqual([expect.stringContaining("(tempest-system is the worker's own namespace: it must be listed by its exact name)")]);
+    expect(validateExperimentSpec(inOwn, DEFAULT_LIMITS, exact()).ok).toBe(true);
+    expect(validateExperimentSpec(spec, DEFAULT_LIMITS, star()).ok).toBe(true); // footanalytics: still in *
+  });
+});

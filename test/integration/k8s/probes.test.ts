@@ -3,7 +3,7 @@
  * MockActivityEnvironment: present/absent by label and field selectors (pods, apps/v1 deployments, cluster-scoped
  * namespaces, a CRD installed mid-suite), create from YAML/JSON (single, multi-document, AlreadyExists, rollback of
  * a partly created batch), delete (then absent; nothing matched; a finalizer that keeps the object past the bounded
- * wait), and could-not-run reasons: RBAC 403 as chaos-service-account, a resource or group/version the API does not
+ * wait), and could-not-run reasons: RBAC 403 as tempest-worker, a resource or group/version the API does not
  * serve. The admin identity sets up and cleans up; each run works in its own namespace, deleted at the end.
  */
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createProbeActivities, type ProbeContext, type ProbeOutcome } from '../../../activities/probes/index.js';
 import type { K8sProbeInputs, ProbeSpec, RunProperties } from '../../../config/spec.js';
 import { ROOT } from '../../helpers/temporal.js';
-import { admin, apply, cleanupTestFiles, ensureCluster, saKubeconfig, waitFor, type Admin } from '../../helpers/k8s.js';
+import { admin, apply, cleanupTestFiles, ensureCluster, k8sConfig, saKubeconfig, waitFor, type Admin } from '../../helpers/k8s.js';
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const NS = `tempest-probe-${RUN}`;
@@ -65,7 +65,7 @@ beforeAll(async () => {
   ensureCluster();
   a = admin();
   adminKc = a.kc;
-  // deploy/rbac.yaml only (namespaces, chaos-service-account, its Roles): no Role in NS, on purpose.
+  // deploy/rbac.yaml only (namespaces, tempest-worker, its Roles): no Role in NS, on purpose.
   const docs = k8s.loadAllYaml(readFileSync(join(ROOT, 'deploy/rbac.yaml'), 'utf8')) as k8s.KubernetesObject[];
   for (const d of docs.filter(Boolean)) await apply(a, d);
   await a.core.createNamespace({ body: { metadata: { name: NS, labels: { [LABEL]: RUN } } } });
@@ -139,13 +139,13 @@ describe('present / absent', () => {
     expect(out.reason).toMatch(new RegExp(`list pods in namespace ${NS}: refused by the API server as invalid \\(400 BadRequest\\).*spec\\.noSuchField`));
   });
 
-  test('apps/v1 deployments (group apps) present, no CRD involved; as chaos-service-account where its Role allows list', async () => {
+  test('apps/v1 deployments (group apps) present, no CRD involved; as tempest-worker where its Role allows list', async () => {
     const out = await runProbe(probe({ operation: 'present', group: 'apps', version: 'v1', resource: 'deployments', labelSelector: 'app=probe-web' }));
     expect(out).toMatchObject({ status: 'Passed', reason: '1 deployments present' });
     expect(out.observed).toContain(`${NS}/probe-web`);
     const byName = await runProbe(probe({ operation: 'present', group: 'apps', version: 'v1', resource: 'deployments', fieldSelector: 'metadata.name=probe-web' }));
     expect(byName).toMatchObject({ status: 'Passed', reason: '1 deployments present' });
-    // chaos-service-account may list deployments in footanalytics (deploy/rbac.yaml)
+    // tempest-worker may list deployments in footanalytics (deploy/rbac.yaml)
     const sa = await runProbe(probe({ operation: 'absent', group: 'apps', version: 'v1', resource: 'deployments', namespace: 'footanalytics', labelSelector: `${LABEL}=${RUN}` }), saKc);
     expect(sa).toMatchObject({ status: 'Passed', reason: 'no deployments present (absent as required)' });
   });
@@ -197,6 +197,36 @@ describe('create', () => {
     expect(out.reason).toMatch(new RegExp(`^ConfigMap ${NS}/${existing} already exists \\(AlreadyExists: .*\\); rolled back the 1 object\\(s\\) created before it$`));
     const gone = await runProbe(probe({ operation: 'absent', fieldSelector: `metadata.name=fresh-${RUN}` }));
     expect(gone).toMatchObject({ status: 'Passed' });
+  });
+
+  test('a created pod (or workload template) never gets node access or an image the policy does not name; nothing is created', async () => {
+    const podYaml = (name: string, spec: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels:\n    ${LABEL}: "${RUN}"\nspec:\n${spec}`;
+    const c = (extra = '') => `  containers:\n    - name: c\n      image: registry.example/probe:1.0\n${extra}`;
+    const cases: Array<[string, string, string, RegExp]> = [
+      ['pods', podYaml(`hp-${RUN}`, `${c()}  volumes:\n    - name: root\n      hostPath: { path: / }\n`), 'Pod', /spec\.volumes: "root" is a hostPath volume/],
+      ['pods', podYaml(`priv-${RUN}`, c('      securityContext: { privileged: true }\n')), 'Pod', /spec\.containers\[0\]\.securityContext\.privileged is true/],
+      ['pods', podYaml(`caps-${RUN}`, c('      securityContext: { capabilities: { add: [SYS_ADMIN] } }\n')), 'Pod', /capabilities\.add is \["SYS_ADMIN"\]/],
+      ['pods', podYaml(`hpid-${RUN}`, `  hostPID: true\n${c()}`), 'Pod', /spec\.hostPID is true/],
+      ['pods', podYaml(`sa-${RUN}`, `  serviceAccountName: admin\n${c()}`), 'Pod', /spec\.serviceAccountName is "admin"/],
+      ['pods', podYaml(`node-${RUN}`, `  nodeName: kwok-node-0\n${c()}`), 'Pod', /spec\.nodeName is set/],
+      ['pods', podYaml(`img-${RUN}`, '  containers:\n    - name: c\n      image: evil.example/root:latest\n'), 'Pod', /spec\.containers\[0\]\.image "evil\.example\/root:latest" is not one of the images/],
+      ['deployments', `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: dep-${RUN}\nspec:\n  selector: { matchLabels: { x: y } }\n  template:\n    metadata: { labels: { x: y } }\n    spec:\n      hostNetwork: true\n      containers: [{ name: c, image: registry.example/probe:1.0 }]\n`, 'Deployment', /spec\.template\.spec\.hostNetwork is true/],
+    ];
+    const policy = { ...k8sConfig(undefined, { probes: { k8sWritable: ['pods', 'deployments'] }, images: { stress: 'registry.example/stress-ng:0.18.06', allow: ['registry.example/probe:1.0'] } }).policy, blastRadius: { allow: [{ namespace: NS }], protectedNamespaces: [] } };
+    for (const [resource, data, kind, reason] of cases) {
+      const group = resource === 'deployments' ? 'apps' : '';
+      const out: ProbeOutcome = await new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, policy, workerNamespace: null }).runProbe, probe({ operation: "create", resource, group, data }), ctx);
+      expect([kind, out.status, out.failureKind]).toEqual([kind, 'Failed', 'error']);
+      expect(out.reason).toMatch(/^refused by the worker's policy: k8sProbe create: data object 1 /);
+      expect(out.reason).toMatch(reason);
+    }
+    const pods = (await a.core.listNamespacedPod({ namespace: NS, labelSelector: `${LABEL}=${RUN}` })).items.map((p) => p.metadata!.name);
+    expect(pods).toEqual([]);
+    expect((await a.apps.listNamespacedDeployment({ namespace: NS })).items.map((d) => d.metadata!.name)).not.toContain(`dep-${RUN}`);
+    // the same pod, ordinary and with a named image, is created
+    const ok: ProbeOutcome = await new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, policy, workerNamespace: null }).runProbe, probe({ operation: 'create', resource: 'pods', data: podYaml(`ok-${RUN}`, c()) }), ctx);
+    expect(ok).toMatchObject({ status: 'Passed', reason: `created Pod ${NS}/ok-${RUN}` });
+    await a.core.deleteNamespacedPod({ name: `ok-${RUN}`, namespace: NS, gracePeriodSeconds: 0 });
   });
 
   test('data that does not match the resource, or names another namespace, is a configuration error', async () => {
@@ -290,10 +320,10 @@ describe('delete', () => {
 });
 
 describe('could not run', () => {
-  test('403 as chaos-service-account in a namespace it has no Role in: the reason names verb, resource and namespace', async () => {
+  test('403 as the worker (tempest-system/tempest-worker) in a namespace it has no Role in: the reason names verb, resource and namespace', async () => {
     const list = await runProbe(probe({ operation: 'present', resource: 'pods', labelSelector: 'app=probe-web' }), saKc);
     expect(list).toMatchObject({ status: 'Failed', failureKind: 'error', attempts: 1 });
-    expect(list.reason).toContain(`forbidden: system:serviceaccount:footanalytics:chaos-service-account may not list pods in namespace ${NS}`);
+    expect(list.reason).toContain(`forbidden: system:serviceaccount:tempest-system:tempest-worker may not list pods in namespace ${NS}`);
     expect(list.reason).toContain(`RBAC: grant verb "list" on resource "pods" in API group "" with a Role in namespace ${NS}`);
     expect(list.observed).toBe(`present v1/pods in ${NS} labelSelector=app=probe-web`);
 
@@ -407,5 +437,72 @@ describe("the worker's policy bounds what a k8sProbe reaches (checked after disc
     expect(await configMapNames()).not.toContain(`policy-${RUN}`);
     expect((await withPolicy(create, { k8sWritable: ['configmaps'] })).status).toBe('Passed');
     expect(await configMapNames()).toContain(`policy-${RUN}`);
+  });
+});
+
+describe('a namespace the blast radius restricts to app=probe-web: a k8sProbe only touches objects inside the selector (the activity checks, a crafted request never went through the loader)', () => {
+  const restricted = async (p: ProbeSpec, extra: { workerNamespace?: string | null; allow?: Array<{ namespace: string; selector?: string }> } = {}) => {
+    const { defaultPolicy } = await import('../../../config/policy.js');
+    const base = defaultPolicy('/etc/tempest.yaml');
+    const policy = { ...base, blastRadius: { allow: extra.allow ?? [{ namespace: NS, selector: 'app=probe-web' }], protectedNamespaces: [] }, probes: { ...base.probes, k8sWritable: ['configmaps'] } };
+    return (await new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, policy, workerNamespace: extra.workerNamespace ?? null }).runProbe, p, ctx)) as ProbeOutcome;
+  };
+  const ONLY = `blastRadius.allow of /etc/tempest.yaml allows in ${NS} only app=probe-web`;
+  const cm = (name: string, labels: Record<string, string>) => a.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name, labels: { [LABEL]: RUN, batch: 'radius', ...labels } } } });
+
+  beforeAll(async () => {
+    await cm(`outside-${RUN}`, { app: 'billing' });
+    await cm(`inside-${RUN}`, { app: 'probe-web' });
+  });
+
+  test('create is refused, even of a resource in probes.k8sWritable and an object that would carry the allowed labels', async () => {
+    const out = await restricted(probe({ operation: 'create', data: cmYaml(`planted-${RUN}`, { app: 'probe-web' }) }));
+    expect(out).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(out.reason).toBe(`refused by the worker's policy: create in ${NS}: ${ONLY}, and a created object could carry any labels`);
+    expect(await configMapNames()).not.toContain(`planted-${RUN}`);
+  });
+
+  test('reads need a labelSelector contained in the allowed one', async () => {
+    const all = await restricted(probe({ operation: 'present', resource: 'pods' }));
+    expect(all).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(all.reason).toBe(`refused by the worker's policy: present in ${NS} needs a labelSelector contained in the blast radius (${ONLY})`);
+    const other = await restricted(probe({ operation: 'absent', labelSelector: `${LABEL}=${RUN}` }));
+    expect(other).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(other.reason).toBe(`refused by the worker's policy: labelSelector ${LABEL}=${RUN} selects objects outside the blast radius (${ONLY})`);
+    expect(await restricted(probe({ operation: 'present', resource: 'pods', labelSelector: 'app=probe-web' }))).toMatchObject({ status: 'Passed', reason: '2 pods present' });
+    expect(await restricted(probe({ operation: 'present', labelSelector: `app=probe-web,${LABEL}=${RUN}` }))).toMatchObject({ status: 'Passed', reason: '1 configmaps present' });
+  });
+
+  test("a read by name checks the object's live labels: outside the selector it is refused (present and absent alike), inside it is read", async () => {
+    const outside = await restricted(probe({ operation: 'present', fieldSelector: `metadata.name=outside-${RUN}` }));
+    expect(outside).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(outside.reason).toBe(`refused by the worker's policy: ConfigMap ${NS}/outside-${RUN} in ${NS} has labels outside the blast radius (${ONLY})`);
+    expect(await restricted(probe({ operation: 'absent', fieldSelector: `metadata.name=outside-${RUN}` }))).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(await restricted(probe({ operation: 'present', fieldSelector: `metadata.name=inside-${RUN}` }))).toMatchObject({ status: 'Passed', reason: '1 configmaps present' });
+    expect(await restricted(probe({ operation: 'absent', fieldSelector: `metadata.name=never-${RUN}` }))).toMatchObject({ status: 'Passed' });
+  });
+
+  test('delete needs a contained labelSelector (a name alone is not enough); outside objects stay, inside ones go', async () => {
+    const byName = await restricted(probe({ operation: 'delete', fieldSelector: `metadata.name=outside-${RUN}` }));
+    expect(byName).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(byName.reason).toBe(`refused by the worker's policy: delete in ${NS} needs a labelSelector contained in the blast radius (${ONLY})`);
+    const wide = await restricted(probe({ operation: 'delete', labelSelector: 'batch=radius' }));
+    expect(wide).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(wide.reason).toContain('labelSelector batch=radius selects objects outside the blast radius');
+    expect(await configMapNames(`${LABEL}=${RUN},batch=radius`)).toEqual([`inside-${RUN}`, `outside-${RUN}`]);
+    expect(await restricted(probe({ operation: 'delete', labelSelector: 'app=probe-web,batch=radius' }))).toMatchObject({ status: 'Passed', reason: 'deleted 1 configmaps, none left' });
+    expect(await configMapNames(`${LABEL}=${RUN},batch=radius`)).toEqual([`outside-${RUN}`]);
+  });
+
+  test("the worker's own namespace: refused through *, even without a selector; reachable when listed by its exact name", async () => {
+    const p = probe({ operation: 'present', resource: 'pods', labelSelector: 'app=probe-web' });
+    const star = await restricted(p, { allow: [{ namespace: '*' }], workerNamespace: NS });
+    expect(star).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(star.reason).toBe(`refused by the worker's policy: namespace ${NS} is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name`);
+    expect(await restricted(p, { allow: [{ namespace: '*' }], workerNamespace: 'tempest-system' })).toMatchObject({ status: 'Passed' });
+    expect(await restricted(p, { allow: [{ namespace: '*' }, { namespace: NS }], workerNamespace: NS })).toMatchObject({ status: 'Passed' });
+    // a probe activity built without a policy still protects it
+    const bare = await new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, workerNamespace: NS }).runProbe, p, ctx);
+    expect(bare).toMatchObject({ status: 'Failed', failureKind: 'error', reason: expect.stringContaining("is the worker's own namespace") });
   });
 });
