@@ -1,5 +1,6 @@
 /** httpProbe: one request per attempt; responseCode, responseTime and responseBody criteria must all hold. */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { hostRefusal, pathWithin, resolvedAddressRefusal } from '../../config/policy.js';
 import type { HttpProbeInputs, RunProperties } from '../../config/spec.js';
 import { compareNumeric, type CheckResult } from './comparators.js';
@@ -7,6 +8,9 @@ import { compareStringBounded } from './match.js';
 import { verdictOf } from './attempts.js';
 import { request } from './request.js';
 import { ProbeError, type AttemptResult, type ProbeDeps, type ProbeDriver } from './types.js';
+
+/** The largest bodyPath file sent. */
+const MAX_BODY = 1024 * 1024;
 
 export function httpDriver(inputs: HttpProbeInputs, rp: RunProperties, deps: ProbeDeps): ProbeDriver {
   if (!inputs.responseCode && !inputs.responseTime && !inputs.responseBody) {
@@ -21,14 +25,38 @@ export function httpDriver(inputs: HttpProbeInputs, rp: RunProperties, deps: Pro
   if (refusedHere) throw new ProbeError(`refused by the worker's policy: ${refusedHere}`, target);
   let body: Promise<string | undefined> | undefined;
   const readBody = async (path: string): Promise<string> => {
-    // Only a regular file inside the operator's files.probeBodyRoots (symlinks resolved), at most 1 MiB.
+    // Only a regular file inside the operator's files.probeBodyRoots (symlinks resolved), at most 1 MiB. The real
+    // path is opened ONCE (no final symlink followed, no blocking on a FIFO) and everything is checked and read
+    // through that descriptor: a name swapped between the check and the read changes nothing.
     const real = await realpath(path);
-    if (policy && !(await Promise.all(policy.files.probeBodyRoots.map((r) => realpath(r).catch(() => '')))).some((r) => r && pathWithin(real, r))) {
-      throw new Error(`${real} is not inside files.probeBodyRoots of ${policy.source}`);
+    const roots = policy ? (await Promise.all(policy.files.probeBodyRoots.map((r) => realpath(r).catch(() => '')))).filter((r) => r) : undefined;
+    if (policy && !roots!.some((r) => pathWithin(real, r))) throw new Error(`${real} is not inside files.probeBodyRoots of ${policy.source}`);
+    let fh: FileHandle;
+    try {
+      fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new Error(`${real} was replaced by a symlink; refusing to follow it`);
+      throw e;
     }
-    const st = await stat(real);
-    if (!st.isFile() || st.size > 1024 * 1024) throw new Error(`${real} is not a regular file of at most 1 MiB`);
-    return readFile(real, 'utf8');
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > MAX_BODY) throw new Error(`${real} is not a regular file of at most 1 MiB`);
+      const now = await readlink(`/proc/self/fd/${fh.fd}`);
+      if (policy && !roots!.some((r) => pathWithin(now, r))) throw new Error(`${now} is not inside files.probeBodyRoots of ${policy.source}`);
+      if (now !== real) throw new Error(`${real} was moved or replaced while it was opened (it is now ${now})`);
+      // At most MAX_BODY + 1 bytes are read, whatever the file grows to meanwhile.
+      const buf = Buffer.alloc(MAX_BODY + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        if (!bytesRead) break;
+        n += bytesRead;
+        if (n === buf.length) throw new Error(`${real} is not a regular file of at most 1 MiB`);
+      }
+      return buf.subarray(0, n).toString('utf8');
+    } finally {
+      await fh.close();
+    }
   };
   const loadBody = () =>
     (body ??=

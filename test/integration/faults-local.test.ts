@@ -588,7 +588,8 @@ describe('model-corruption', () => {
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${MODEL}`, CORRUPTION_TYPE: type });
     expect(await mockEnv().run(macts.preflight, spec)).toMatchObject({ platform: 'local' });
     const req = await prepared(spec);
-    expect(req.prepared).toEqual({ path: file, size: SIZE, sha256: sum }); // the record the workflow keeps
+    // the record the workflow keeps: the real path, size, checksum, and which file it is (device, inode)
+    expect(req.prepared).toEqual({ path: file, size: SIZE, sha256: sum, dev: String(statSync(file).dev), ino: String(statSync(file).ino) });
     const { reverted } = await withRevert(
       req,
       async () => {
@@ -667,7 +668,7 @@ describe('model-corruption', () => {
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${MODEL}` });
     const r = await revert(request(spec), macts);
     expect(r.undone).toEqual([]);
-    expect(r.verification).toBe('nothing was corrupted; ledger clean');
+    expect(r.verification).toBe('nothing was corrupted (Tempest holds no backup of this run: nothing touched); ledger clean');
     expect(sha256(file)).toBe(sum);
   });
 
@@ -685,6 +686,17 @@ describe('model-corruption', () => {
     const g = await failureOf(mockEnv().run(macts.prepareFault, request(spec)));
     expect(g.type).toBe('FaultRefused');
     expect(readFileSync(victim, 'utf8')).toBe('keep me');
+  });
+
+  test('outside the roots, the answer is the same whether the path exists or where it leads (no oracle on the worker host)', async () => {
+    const answers = [];
+    for (const p of ['/etc/shadow', '/etc/no-such-file-here', '/proc/self/exe', '/proc/self/cwd']) {
+      const f = await failureOf(mockEnv().run(macts.preflight, engine('model-chaos', 'model-corruption', { FILE_PATH: p })));
+      expect([p, f.type]).toEqual([p, 'FaultRefused']);
+      answers.push(f.message.replaceAll(p, '<path>'));
+    }
+    expect(new Set(answers).size).toBe(1);
+    expect(answers[0]).toBe(`model-corruption: FILE_PATH <path> (local path <path>) is not inside files.corruptionRoots of ${mcfg.file} (${dir})`);
   });
 
   test('a "..", a relative path and a symlink out of the root are refused; no policy roots = nothing may be corrupted', async () => {

@@ -2,7 +2,7 @@
  * runProbe against real local servers and real /bin/sh commands (no mocks of axios/http), inside
  * MockActivityEnvironment so heartbeats and cancellation go through the real activity Context.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -294,6 +294,74 @@ describe('httpProbe', () => {
     expect(out).toMatchObject({ status: 'Failed', failureKind: 'error' });
     expect(out.reason).toContain(`${secret} is not inside files.probeBodyRoots of /etc/tempest.yaml`);
     expect(seen.slice(before).some((r) => r.body.includes('worker secret'))).toBe(false); // never sent
+  });
+
+  test('bodyPath: a real race — the body swapped for a symlink out of the root between the check and the read never sends the outside file', async () => {
+    const { defaultPolicy } = await import('../../config/policy.js');
+    const root = join(tmp, 'race-bodies');
+    mkdirSync(root, { recursive: true });
+    const body = join(root, 'body.json');
+    writeFileSync(body, '{"query":"{ health }"}');
+    const secret = join(tmp, 'race-secret.txt');
+    writeFileSync(secret, 'worker secret');
+    const p = defaultPolicy('/etc/tempest.yaml');
+    const policy = { ...p, files: { ...p.files, probeBodyRoots: [root] }, probes: { ...p.probes, allowLoopback: true } };
+    // Another process flips body.json, atomically (rename), between a regular file in the root and a symlink to the secret.
+    const flipper = spawn(
+      process.execPath,
+      [
+        '-e',
+        // each state held for a random 0-2 ms, so checks and reads land on both sides of a swap
+        `const fs = require('fs'); const [body, secret] = process.argv.slice(1);
+         const nap = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.random() * 2);
+         for (;;) { try { fs.symlinkSync(secret, body + '.l'); fs.renameSync(body + '.l', body); nap(); fs.writeFileSync(body + '.r', '{"query":"{ health }"}'); fs.renameSync(body + '.r', body); nap(); } catch {} }`,
+        body,
+        secret,
+      ],
+      { stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } },
+    );
+    const before = seen.length;
+    let passed = 0;
+    let refused = 0;
+    try {
+      for (let i = 0; i < 1500 && (passed < 50 || refused < 50); i++) {
+        const out = await run(httpProbe({ url: `${base}/echo?key=bodyrace`, method: 'POST', bodyPath: body }), { policy });
+        if (out.status === 'Passed') passed++;
+        else {
+          expect(out.reason).toMatch(/^cannot read bodyPath .*(is not inside files\.probeBodyRoots|was replaced by a symlink|was moved or replaced)/);
+          refused++;
+        }
+      }
+    } finally {
+      flipper.kill('SIGKILL');
+    }
+    // The race was really run: both states were met, many times.
+    expect({ passed: passed >= 50, refused: refused >= 50 }).toEqual({ passed: true, refused: true });
+    const sent = seen.slice(before).filter((r) => r.path === '/echo?key=bodyrace');
+    expect(sent.length).toBe(passed);
+    expect(sent.filter((r) => r.body.includes('worker secret'))).toEqual([]); // the pre-change reader sent it
+    expect(sent.every((r) => r.body === '{"query":"{ health }"}')).toBe(true);
+  }, 120_000);
+
+  test('bodyPath: a FIFO or a device in the root is refused at once (never opened for a blocking read); more than 1 MiB is refused', async () => {
+    const { defaultPolicy } = await import('../../config/policy.js');
+    const root = join(tmp, 'odd-bodies');
+    mkdirSync(root, { recursive: true });
+    expect(spawnSync('mkfifo', [join(root, 'fifo.json')]).status).toBe(0);
+    symlinkSync('/dev/zero', join(root, 'zero.json'));
+    writeFileSync(join(root, 'big.json'), Buffer.alloc(1024 * 1024 + 1, 0x20));
+    const p = defaultPolicy('/etc/tempest.yaml');
+    const policy = { ...p, files: { ...p.files, probeBodyRoots: [root, '/dev'] }, probes: { ...p.probes, allowLoopback: true } };
+    const before = seen.length;
+    for (const [name, message] of [
+      ['fifo.json', `${join(root, 'fifo.json')} is not a regular file of at most 1 MiB`],
+      ['zero.json', '/dev/zero is not a regular file of at most 1 MiB'],
+      ['big.json', `${join(root, 'big.json')} is not a regular file of at most 1 MiB`],
+    ] as const) {
+      const out = await run(httpProbe({ url: `${base}/echo?key=oddbody`, method: 'POST', bodyPath: join(root, name) }, { probeTimeoutMs: 2000 }), { policy });
+      expect({ name, status: out.status, reason: out.reason }).toEqual({ name, status: 'Failed', reason: expect.stringContaining(message) });
+    }
+    expect(seen.slice(before).filter((r) => r.path === '/echo?key=oddbody')).toEqual([]);
   });
 
   test('redirects are a result unless the policy follows them; a followed hop is re-checked against the host rules', async () => {

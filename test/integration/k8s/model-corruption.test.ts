@@ -1,5 +1,5 @@
 /**
- * model-corruption on the real control plane, as ai-processing's chaos-service-account, against the seed's
+ * model-corruption on the real control plane, as the worker's service account (tempest-system/tempest-worker), against the seed's
  * ml-pipeline. The driver works by exec in the target container, which kwok cannot run: the refusal must be
  * clean (typed, retryable, naming the pod, container and the API server's answer) at preflight and at the
  * prepare step, and NOTHING may be recorded as injected (the read-only fingerprint comes before any ledger write;
@@ -62,4 +62,57 @@ test('a relative or ".." FILE_PATH never gets past the loader; a crafted one, or
   const noRoots = createKubernetesPlatform(k8sConfig(await saKubeconfig('ai-processing', a), { files: { corruptionRoots: [] } }), { verifyTimeoutMs: 10_000 });
   const g = await failureOf(noRoots.preflight(seedFault()));
   expect(g.message).toContain('declares no files.corruptionRoots');
+});
+
+// ---------------------------------------------------------------- the operator's limit, and a record that is not trusted
+
+test("prepare chooses at most limits.maxTargetPods pods: more is refused (typed, non-retryable) before any exec, never cut", async () => {
+  const gw = await waitReady(a, 'api-gateway');
+  expect(gw.length).toBe(3);
+  const foot = await saKubeconfig('footanalytics', a);
+  const spec = k8sEngine('api-gateway-model-chaos', 'api-gateway', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: '/models/football_analysis_v2.pth', PODS_AFFECTED_PERC: '100' });
+  const ref = faultRef(spec);
+  const limited = createKubernetesPlatform(k8sConfig(foot, { limits: { maxTargetPods: 2 } }), { verifyTimeoutMs: 10_000 });
+  const f = await failureOf(limited.prepare!(ref, noCtx()));
+  expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
+  expect(f.message).toContain('would affect 3 pods, more than limits.maxTargetPods (2)');
+  // the same request under a limit that allows three goes on to the read-only fingerprint (which kwok cannot exec)
+  const roomy = createKubernetesPlatform(k8sConfig(foot, { limits: { maxTargetPods: 3 } }), { verifyTimeoutMs: 10_000 });
+  const g = await failureOf(roomy.prepare!(ref, noCtx()));
+  expect(g.type).toBe('PlatformUnavailable');
+  expect(await ledgerKeys(a, 'api-gateway', faultIds(ref).key)).toEqual([]);
+});
+
+describe("a prepared record from history or a crafted request is re-checked on every call, before any exec", () => {
+  const record = (pod: { metadata?: { name?: string; uid?: string } }, over: Record<string, unknown>) => ({
+    mode: 'exec',
+    pods: { [pod.metadata!.name!]: { uid: pod.metadata!.uid!, container: 'ml-pipeline', file: '/models/football_analysis_v2.pth', sha256: 'a'.repeat(64), size: 1024, ...over } },
+  });
+
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ['a file outside files.corruptionRoots', { file: '/etc/shadow' }, /the prepared record names \/etc\/shadow in ml-pipeline-\S+, not inside files\.corruptionRoots of .* \(\/models\); refusing to touch any file/],
+    ['a device outside the roots', { file: '/dev/zero' }, /the prepared record names \/dev\/zero in ml-pipeline-\S+, not inside files\.corruptionRoots/],
+    ['a root-prefixed sibling folder', { file: '/models-private/key.pem' }, /the prepared record names \/models-private\/key\.pem in ml-pipeline-\S+, not inside files\.corruptionRoots/],
+    ["another container than the fault's target container", { container: 'istio-proxy' }, /names container istio-proxy in ml-pipeline-\S+, not the fault's target container ml-pipeline; refusing to touch any file/],
+  ])('%s: inject is refused without writing a ledger; revert refuses (NotYetClean) and clears nothing', async (_what, over, message) => {
+    const [pod] = await waitReady(a, 'ml-pipeline');
+    const spec = seedFault();
+    const ref = { ...faultRef(spec), prepared: record(pod, over) };
+    const { key } = faultIds(ref);
+    const f = await failureOf(ai.inject(injectReq(ref), noCtx()));
+    expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
+    expect(f.message).toMatch(message);
+    expect(await ledgerKeys(a, 'ml-pipeline', key)).toEqual([]); // refused before the ledger intent (the pre-change inject wrote it, then exec'd)
+    const g = await failureOf(ai.revert(ref, noCtx()));
+    expect(g.type).toBe('NotYetClean'); // not PlatformUnavailable: no exec was attempted with that record
+    expect(g.message).toMatch(message);
+  });
+
+  test("a record inside the roots, for the fault's own container, still reaches the in-container checks (kwok cannot exec them)", async () => {
+    const [pod] = await waitReady(a, 'ml-pipeline');
+    const ref = { ...faultRef(seedFault()), prepared: record(pod, {}) };
+    const g = await failureOf(ai.revert(ref, noCtx()));
+    expect(g.type).toBe('PlatformUnavailable');
+    expect(g.message).toContain(`exec in ai-processing/${pod.metadata!.name}/ml-pipeline could not run`);
+  });
 });
