@@ -50,6 +50,43 @@ export interface LocalFaultDriver {
 }
 
 /**
+ * A ledger entry as the target holds it (anyone who may write the owner may have rewritten it): a hint, never an
+ * instruction. Invalid JSON, or JSON that is not an entry, is no entry at all (undefined: the drivers fall back
+ * to what they can see live: marks, run-derived names), so a garbled annotation can neither throw forever nor
+ * make a revert act on something it did not do. What is kept is rebuilt field by field in the shape the code
+ * reads (`rounds` lists of strings, `done` integers, `data` a plain object); anything else is dropped.
+ */
+export function parseLedger(raw: string): LedgerEntry | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(v)) return undefined;
+  const rounds: Record<string, string[]> = {};
+  if (isPlainObject(v.rounds)) {
+    for (const [k, r] of Object.entries(v.rounds)) {
+      if (/^\d{1,6}$/.test(k) && Array.isArray(r)) rounds[k] = r.filter((x): x is string => typeof x === 'string');
+    }
+  }
+  return {
+    fault: typeof v.fault === 'string' ? v.fault : '',
+    run: typeof v.run === 'string' ? v.run : '',
+    faultIndex: Number.isInteger(v.faultIndex) ? (v.faultIndex as number) : -1,
+    rounds,
+    done: Array.isArray(v.done) ? v.done.filter((d): d is number => Number.isInteger(d)) : [],
+    expiresAt: typeof v.expiresAt === 'string' ? v.expiresAt : '',
+    data: isPlainObject(v.data) ? v.data : undefined,
+  };
+}
+
+/** A JSON object (not an array, not null). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
  * The ledger key of a run's fault. Run ids that are already plain keep their readable key; any other id (one with
  * characters a key cannot hold, which are replaced) gets a hash of the FULL id too, so two ids that differ only
  * there (`a:1` and `a_1`) never share a ledger, a stressor marker or a backup.
@@ -64,10 +101,11 @@ export function ledgerKey(ref: Pick<FaultRef, 'runId' | 'faultIndex'>): string {
 export class Ledger {
   constructor(private readonly fleet: FleetClient, readonly key: string) {}
 
+  /** The entry, or undefined if there is none or it is not a readable entry (see parseLedger). */
   async read(): Promise<LedgerEntry | undefined> {
     const owner = await this.fleet.owner();
     const raw = owner.annotations?.[this.key];
-    return raw ? (JSON.parse(raw) as LedgerEntry) : undefined;
+    return raw ? parseLedger(raw) : undefined;
   }
   async write(e: LedgerEntry): Promise<void> {
     await this.fleet.annotateOwner({ [this.key]: JSON.stringify(e) });
@@ -82,8 +120,8 @@ export class Ledger {
 }
 
 /** Litmus target selection: TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod). */
-export function selectPods(pods: LocalPod[], fault: FaultSpec): LocalPod[] {
-  return selectTargets(pods, fault, (p) => p.name, (p) => p.phase === 'Running');
+export function selectPods(pods: LocalPod[], fault: FaultSpec, maxPods?: number): LocalPod[] {
+  return selectTargets(pods, fault, (p) => p.name, (p) => p.phase === 'Running', maxPods);
 }
 
 /** Poll until `check` returns a string (clean), heartbeating; throw NotYetClean with the last reason. */

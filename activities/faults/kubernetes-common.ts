@@ -11,7 +11,10 @@
  *     `tc qdisc ... netem` on the pod's interface and holds it in a self-expiring shell; revert deletes the
  *     qdisc by exec into that container when it can, else with another ephemeral container, and records which.
  *
- * Everything a revert needs is in the ledger (and the pod marks): any worker can revert any run's fault.
+ * Any worker can revert any run's fault: the ledger (and the pod marks) say where to look, but they live on
+ * tenant-writable objects, so they are hints. What a revert and a verify act on is decided by the live pods the
+ * target selects and by names derived from the run (ephemeral container names, helper pod names and labels);
+ * an unreadable ledger is no ledger, never a reason to stop.
  */
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -20,7 +23,7 @@ import type { FaultSpec } from '../../config/spec.js';
 import type { ImageRole, Limits, Policy } from '../../config/policy.js';
 import type { FaultRef, InjectRequest, PreparedRecord } from '../types.js';
 import type { LedgerEntry } from './driver.js';
-import { waitClean } from './driver.js';
+import { isPlainObject, parseLedger, waitClean } from './driver.js';
 import { tempestError } from '../errors.js';
 import { STRATEGIC_MERGE_PATCH, failureFromStatus, k8sFailure, kcallGone, type K8sClients, type K8sOp } from '../platform/k8s/client.js';
 import { K8sTarget, isRunning, noRuntimeBehind } from '../platform/k8s/target.js';
@@ -127,24 +130,46 @@ export interface PodMark {
   detail?: string;
 }
 
+/** What this worker saw live during a revert, per pod uid (never read from the target). */
+export interface LiveObservation {
+  /** the exec revert ran and `tc qdisc show` printed this */
+  execObserved?: string;
+}
+
 /** The fault ledger of one run's fault: an annotation on every owner of the target, and marks on touched pods. */
 export class K8sLedger {
+  /** Owners whose annotation under this key could not be read as an entry (tampered): for the record. */
+  readonly unreadable = new Set<string>();
+  /**
+   * What this worker observed itself while reverting (pod uid -> observation), for the verify that follows it
+   * on the same ledger object. The ledger's own copy of such observations is for the record only.
+   */
+  readonly seen = new Map<string, LiveObservation>();
+
   constructor(
     readonly target: K8sTarget,
     readonly key: string,
   ) {}
 
+  /**
+   * The entry on the first owner that holds a readable one. An annotation that is not a valid entry is no entry
+   * (noted in `unreadable`): the drivers then find the work by the marks and by run-derived names, and the next
+   * write replaces it.
+   */
   async read(): Promise<LedgerEntry | undefined> {
     for (const o of await this.target.owners()) {
       const raw = o.annotations[this.key];
       if (!raw) continue;
-      try {
-        return JSON.parse(raw) as LedgerEntry;
-      } catch {
-        throw tempestError('FaultRefused', `ledger ${this.key} on ${o.kind.toLowerCase()}/${o.name} is not valid JSON; refusing to guess what was done`);
-      }
+      const e = parseLedger(raw);
+      if (e) return e;
+      this.unreadable.add(`${o.kind.toLowerCase()}/${o.name}`);
     }
     return undefined;
+  }
+
+  /** `observed`, plus a note when an owner's entry could not be read (so a report says what was ignored). */
+  note(observed: string): string {
+    return this.unreadable.size ? `${observed}; the ledger on ${[...this.unreadable].join(', ')} was not a readable entry (ignored: the live pods decided)` : observed;
   }
 
   async write(e: LedgerEntry): Promise<void> {
@@ -167,11 +192,22 @@ export class K8sLedger {
     for (const p of await this.target.pods()) {
       const raw = p.metadata?.annotations?.[this.key];
       if (!raw) continue;
+      let v: unknown;
       try {
-        out.push({ pod: p, mark: JSON.parse(raw) as PodMark });
+        v = JSON.parse(raw);
       } catch {
-        out.push({ pod: p, mark: { run: '?', fault: '?', faultIndex: -1, detail: raw } });
+        v = undefined;
       }
+      const m = isPlainObject(v) ? v : {};
+      out.push({
+        pod: p,
+        mark: {
+          run: typeof m.run === 'string' ? m.run : '?',
+          fault: typeof m.fault === 'string' ? m.fault : '?',
+          faultIndex: Number.isInteger(m.faultIndex) ? (m.faultIndex as number) : -1,
+          detail: typeof m.detail === 'string' ? m.detail.slice(0, 200) : raw.slice(0, 200),
+        },
+      });
     }
     return out;
   }
@@ -193,9 +229,62 @@ export class K8sLedger {
 
 // ------------------------------------------------------------------------------------------ selection
 
-/** Litmus target selection: TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod). */
-export function selectPods(pods: V1Pod[], fault: FaultSpec): V1Pod[] {
-  return selectTargets(pods, fault, (p) => p.metadata?.name ?? '', isRunning);
+/**
+ * Litmus target selection: TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod). More
+ * than `maxPods` (pass the worker's `ctx.policy.limits.maxTargetPods`) is refused with FaultRefused.
+ */
+export function selectPods(pods: V1Pod[], fault: FaultSpec, maxPods?: number): V1Pod[] {
+  return selectTargets(pods, fault, (p) => p.metadata?.name ?? '', isRunning, maxPods);
+}
+
+/**
+ * A retried round acts on the pods its ledger entry names: a rewritten entry could name more than the selection
+ * ever could. The names (distinct strings), refused past limits.maxTargetPods like a fresh selection.
+ */
+export function roundTargets(fault: FaultSpec, names: unknown, ctx: Pick<K8sFaultContext, 'policy'>): string[] {
+  const list = [...new Set(Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [])];
+  const max = ctx.policy.limits.maxTargetPods;
+  if (list.length > max) {
+    throw tempestError('FaultRefused', `${fault.name}: the ledger of this round names ${list.length} pods, more than limits.maxTargetPods (${max}): refusing to act on them`);
+  }
+  return list;
+}
+
+/**
+ * Preflight: the running pods this fault may choose (TARGET_PODS, else every running target pod), after refusing a
+ * selection larger than limits.maxTargetPods (TargetNotFound is left to inject, as before).
+ */
+export async function candidatePods(fault: FaultSpec, ctx: K8sFaultContext): Promise<V1Pod[]> {
+  const running = await ctx.target.runningPods();
+  try {
+    selectPods(running, fault, ctx.policy.limits.maxTargetPods);
+  } catch (e) {
+    if ((e as { type?: string }).type === 'FaultRefused') throw e;
+  }
+  return fault.targetPods.length ? running.filter((p) => fault.targetPods.includes(p.metadata?.name ?? '')) : running;
+}
+
+/** Pod fields that put a pod in one of the node's own namespaces. */
+export type HostNamespaceField = 'hostNetwork' | 'hostPID' | 'hostIPC';
+
+const HOST_NAMESPACE_WHY: Record<HostNamespaceField, string> = {
+  hostNetwork: "it uses the node's network namespace, so a network fault there changes the NODE's network (every host-network pod on it, the kubelet's own traffic)",
+  hostPID: "it uses the node's process namespace, so a process fault there reaches every process on the node",
+  hostIPC: "it uses the node's IPC namespace (its shared memory), so the fault would not stay inside the pod",
+};
+
+/**
+ * Refuse a pod that shares a namespace of the node the fault works in: a fault on it is a fault on the node.
+ * Checked at preflight (every candidate) and again at inject on the live pods (a pod may have been replaced).
+ */
+export function refuseHostNamespaces(fault: FaultSpec, pods: V1Pod[], fields: readonly HostNamespaceField[]): void {
+  for (const p of pods) {
+    for (const f of fields) {
+      if (p.spec?.[f] === true) {
+        throw tempestError('FaultRefused', `${fault.name}: pod ${p.metadata?.namespace}/${p.metadata?.name} has spec.${f}: true; ${HOST_NAMESPACE_WHY[f]}: refused`);
+      }
+    }
+  }
 }
 
 /** SEQUENCE: parallel acts on every target at once; serial one after another (with `between` after each). */
@@ -448,44 +537,84 @@ export interface EphemeralFaultShape {
   /** The helper image's role (the worker's images.<role>, or an allowed override). */
   role: ImageRole;
   command: (f: FaultSpec, seconds: number, limits: Limits) => string[];
-  env?: (f: FaultSpec, seconds: number) => Record<string, string>;
+  /** The fault container's env in one target pod, whose TARGET_CONTAINER (or first container) is `container`. */
+  env?: (f: FaultSpec, seconds: number, pod: V1Pod, container: string) => Record<string, string>;
   capabilities?: string[];
   rbac: string[];
   check?: (f: FaultSpec, ctx: K8sFaultContext) => void;
+  /** The node's namespaces a target pod must not share (refused at preflight and at inject). */
+  hostNamespaces: readonly HostNamespaceField[];
+  /** Refuse a target pod the fault cannot be honoured in (preflight: every candidate; inject: the live pods). */
+  podCheck?: (f: FaultSpec, pod: V1Pod, container: string) => void;
 }
 
-function recordOf(entry: LedgerEntry | undefined): EphemeralRecord {
-  const d = entry?.data as EphemeralRecord | undefined;
-  return d?.mode === 'ephemeral' && d.pods && typeof d.pods === 'object' ? d : { mode: 'ephemeral', pods: {} };
+/** Every refusal a target pod can earn, before anything is done to any of them. */
+function checkTargetPods(shape: EphemeralFaultShape, fault: FaultSpec, pods: V1Pod[]): void {
+  refuseHostNamespaces(fault, pods, shape.hostNamespaces);
+  if (shape.podCheck) for (const p of pods) shape.podCheck(fault, p, targetContainerOf(p, fault));
+}
+
+/** The ledger's per-pod records (tenant-writable): objects only, and only ever a hint. */
+function recordedPods(entry: LedgerEntry | undefined): Record<string, Record<string, unknown>> {
+  const d = entry?.data;
+  if (!isPlainObject(d) || d.mode !== 'ephemeral' || !isPlainObject(d.pods)) return {};
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, r] of Object.entries(d.pods)) if (isPlainObject(r)) out[name] = r;
+  return out;
 }
 
 /** The fault container's name in every pod: derived from the run, never read from the target. */
 const faultContainer = (abbrev: string, id: string) => `tempest-${abbrev}-${id}`;
 
+/** n of an undo container `tempest-undo-<id>-<n>` of this fault, or NaN for any other name. */
+function undoIndex(name: string, id: string): number {
+  const prefix = `tempest-undo-${id}-`;
+  return name.startsWith(prefix) && /^[1-9][0-9]{0,5}$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : NaN;
+}
+
+/** The undo containers of this fault the live pod has, in order. */
+function liveUndo(pod: V1Pod, id: string): string[] {
+  return (pod.spec?.ephemeralContainers ?? [])
+    .map((e) => e.name)
+    .filter((n) => !Number.isNaN(undoIndex(n, id)))
+    .sort((x, y) => undoIndex(x, id) - undoIndex(y, id));
+}
+
+/** A record of what the live pod shows of this fault (the ledger contributes, for the record, why exec was refused). */
+function liveRecord(pod: V1Pod, container: string, id: string, recorded: Record<string, unknown> | undefined): EphemeralPodRecord {
+  const c = pod.spec?.ephemeralContainers?.find((e) => e.name === container);
+  const uid = pod.metadata?.uid ?? '';
+  const note = recorded?.uid === uid && typeof recorded?.execRefused === 'string' ? recorded.execRefused.slice(0, 600) : undefined;
+  return {
+    uid,
+    container,
+    target: c?.targetContainerName ?? '',
+    image: c?.image ?? '',
+    command: c?.command ?? [],
+    env: c ? Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? ''])) : undefined,
+    undo: liveUndo(pod, id),
+    ...(note ? { execRefused: note } : {}),
+  };
+}
+
 /**
- * The pods a revert must look at: the ledger's, plus any pod that carries this fault's mark (ledger lost or
- * partial). Only pods the target selects count (a ledger or a mark naming another pod is ignored), and container
- * names are derived from the run, not taken from what the target says.
+ * The pods a revert (or verify) must look at, decided by the live pods the target selects: every one that carries
+ * the fault container (its name derived from the run: it is this run's), plus, for the report, those the ledger
+ * or a mark names. Each record is rebuilt from the live pod (uid, undo containers, what the fault container runs);
+ * nothing the ledger says about a pod (its uid, undo mode, what exec saw, the undo list) decides anything. A pod
+ * that left the selection is not touched (a mark or a ledger naming it is ignored).
  */
 async function ephemeralPods(ctx: K8sFaultContext, ledger: K8sLedger, entry: LedgerEntry | undefined, abbrev: string, id: string): Promise<EphemeralRecord> {
-  const rec = recordOf(entry);
-  const targetPods = new Map((await ctx.target.pods()).map((p) => [p.metadata!.name!, p]));
-  for (const name of Object.keys(rec.pods)) if (!targetPods.has(name)) delete rec.pods[name];
+  const recorded = recordedPods(entry);
+  const named = new Set([...Object.keys(recorded), ...(entry?.rounds['0'] ?? [])]);
   const container = faultContainer(abbrev, id);
-  for (const [name, r] of Object.entries(rec.pods)) {
-    r.container = container;
-    if (!Array.isArray(r.undo) || !r.undo.every((u) => typeof u === 'string' && u.startsWith(`tempest-undo-${id}-`))) r.undo = [];
-  }
-  for (const { pod } of await ledger.markedPods()) {
-    const name = pod.metadata!.name!;
-    if (rec.pods[name]) continue;
-    const c = pod.spec?.ephemeralContainers?.find((e) => e.name === container);
-    // undo containers an earlier revert added (their ledger write may be what was lost)
-    const undo = (pod.spec?.ephemeralContainers ?? [])
-      .map((e) => e.name)
-      .filter((n) => n.startsWith(`tempest-undo-${id}-`))
-      .sort((x, y) => Number(x.slice(x.lastIndexOf('-') + 1)) - Number(y.slice(y.lastIndexOf('-') + 1)));
-    rec.pods[name] = { uid: pod.metadata!.uid!, container, target: c?.targetContainerName ?? '', image: c?.image ?? '', command: c?.command ?? [], undo };
+  const rec: EphemeralRecord = { mode: 'ephemeral', pods: {} };
+  for (const pod of await ctx.target.pods()) {
+    const name = pod.metadata?.name;
+    if (!name) continue;
+    const has = !!pod.spec?.ephemeralContainers?.some((e) => e.name === container);
+    if (!has && !named.has(name) && !pod.metadata?.annotations?.[ledger.key]) continue;
+    rec.pods[name] = liveRecord(pod, container, id, recorded[name]);
   }
   return rec;
 }
@@ -498,32 +627,50 @@ async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, c
   const image = imageFor(ctx, req.fault, shape.role);
   const seconds = deadManSeconds(req);
   const container = faultContainer(shape.abbrev, id);
-  const env = { TEMPEST_FAULT: id, ...shape.env?.(req.fault, seconds) };
+  const envFor = (p: V1Pod) => ({ TEMPEST_FAULT: id, ...shape.env?.(req.fault, seconds, p, targetContainerOf(p, req.fault)) });
   const command = shape.command(req.fault, seconds, ctx.policy.limits);
   const live = new Map((await ctx.target.runningPods()).map((p) => [p.metadata!.name!, p]));
-  const rec = recordOf(entry);
+  let names: string[];
   if (!entry.rounds['0']) {
-    const chosen = selectPods([...live.values()], req.fault);
+    const chosen = selectPods([...live.values()], req.fault, ctx.policy.limits.maxTargetPods);
+    checkTargetPods(shape, req.fault, chosen); // before the intent is written: nothing is done to any of them
+    const rec: EphemeralRecord = { mode: 'ephemeral', pods: {} };
     for (const p of chosen) {
-      rec.pods[p.metadata!.name!] = { uid: p.metadata!.uid!, container, target: targetContainerOf(p, req.fault), image, command, env, undo: [] };
+      rec.pods[p.metadata!.name!] = { uid: p.metadata!.uid!, container, target: targetContainerOf(p, req.fault), image, command, env: envFor(p), undo: [] };
     }
     entry.rounds['0'] = chosen.map((p) => p.metadata!.name!);
     entry.data = rec as unknown as Record<string, unknown>;
     await ledger.write(entry); // intent (pods, container names, what will run) before acting
+    names = entry.rounds['0'];
+  } else {
+    names = roundTargets(req.fault, entry.rounds['0'], ctx);
   }
+  const recorded = recordedPods(entry);
   const results: string[] = [];
-  // A retried round acts on the pods it chose, if they are still target pods; what runs is recomputed here.
-  await forEachTarget(entry.rounds['0'].filter((n) => typeof n === 'string'), req.fault.sequence, async (name) => {
+  // A retried round acts on the pods it chose, if they are still running target pods (same uid, when the
+  // entry recorded one); what runs is recomputed here, and every pod is checked again as it is now.
+  const act: V1Pod[] = [];
+  for (const name of names) {
     const pod = live.get(name);
     if (!pod) {
       results.push(`${name}: no longer a running target pod`);
-      return;
+      continue;
     }
+    const uid = recorded[name]?.uid;
+    if (typeof uid === 'string' && uid !== pod.metadata?.uid) {
+      results.push(`${name}: replaced since the round chose it (not touched)`);
+      continue;
+    }
+    act.push(pod);
+  }
+  checkTargetPods(shape, req.fault, act);
+  await forEachTarget(act, req.fault.sequence, async (pod) => {
+    const name = pod.metadata!.name!;
     await ledger.markPod(name, { run: req.runId, fault: req.fault.name, faultIndex: req.faultIndex, detail: container });
     const added = await addEphemeralContainer(
       ctx,
       name,
-      { name: container, image, command, targetContainerName: targetContainerOf(pod, req.fault), env, capabilities: shape.capabilities },
+      { name: container, image, command, targetContainerName: targetContainerOf(pod, req.fault), env: envFor(pod), capabilities: shape.capabilities },
       pod.metadata!.uid!,
     );
     results.push(`${name}: ${added}`);
@@ -531,20 +678,21 @@ async function injectEphemeral(shape: EphemeralFaultShape, req: InjectRequest, c
   entry.done.push(0);
   await ledger.write(entry);
   return {
-    affected: entry.rounds['0'],
+    affected: names,
     detail: `${shape.what(req.fault)}: ephemeral container ${container} (${image}) \`${command.join(' ').slice(0, 160)}\` in ${results.join(', ')}; expires on its own by ${req.expiresAt}`,
     alreadyDone: false,
   };
 }
 
 /**
- * Verification of an ephemeral-container fault: until every recorded pod is clean (or the verify timeout), look at
- * each live pod with `check` (a pod gone, replaced, or never given the fault container counts as clean: the fault
+ * Verification of an ephemeral-container fault: until every pod is clean (or the verify timeout), look at each
+ * live pod with `check` (a pod gone, replaced, or never given the fault container counts as clean: the fault
  * went with it). `check` may throw NotYetClean when waiting will not help.
  */
 async function verifyEphemeralPods(
   what: string,
   ctx: K8sFaultContext,
+  id: string,
   rec: EphemeralRecord,
   check: (name: string, r: EphemeralPodRecord, pod: V1Pod) => { clean: boolean; observed: string },
 ): Promise<string> {
@@ -555,7 +703,7 @@ async function verifyEphemeralPods(
       const seen: string[] = [];
       let clean = true;
       for (const [name, r] of Object.entries(rec.pods)) {
-        const { pod, why } = await livePod(ctx, name, r);
+        const { pod, why } = await livePod(ctx, id, name, r);
         if (!pod) {
           seen.push(`${name}: ${why}`);
           continue;
@@ -572,18 +720,24 @@ async function verifyEphemeralPods(
   );
 }
 
-/** Per pod: the live pod for a record, or why there is nothing left to do there. */
-async function livePod(ctx: K8sFaultContext, name: string, r: EphemeralPodRecord): Promise<{ pod?: V1Pod; why?: string }> {
+/**
+ * Per pod: the live pod, or why there is nothing left to do there. The record is refreshed from what the pod
+ * shows now (its uid, its undo containers): a pod replaced under the same name is judged by what IT carries.
+ */
+async function livePod(ctx: K8sFaultContext, id: string, name: string, r: EphemeralPodRecord): Promise<{ pod?: V1Pod; why?: string }> {
   const pod = await ctx.target.pod(name);
   if (!pod) return { why: 'pod gone (the fault went with it)' };
-  if (pod.metadata?.uid !== r.uid) return { why: 'pod replaced (the fault went with the old one)' };
   if (!ctx.target.selects(pod)) return { why: 'not a target pod (ignored)' };
-  if (!pod.spec?.ephemeralContainers?.some((e) => e.name === r.container)) return { why: 'fault container was never added' };
+  if (!pod.spec?.ephemeralContainers?.some((e) => e.name === r.container)) {
+    return { why: pod.metadata?.uid !== r.uid ? 'pod replaced (the fault went with the old one)' : 'fault container was never added' };
+  }
+  r.uid = pod.metadata?.uid ?? '';
+  r.undo = liveUndo(pod, id);
   return { pod };
 }
 
 function nextUndoName(id: string, r: EphemeralPodRecord): string {
-  return `tempest-undo-${id}-${r.undo.length + 1}`;
+  return `tempest-undo-${id}-${Math.max(0, ...r.undo.map((u) => undoIndex(u, id)).filter((n) => !Number.isNaN(n))) + 1}`;
 }
 
 /** Does the last undo container still need to be (re)done? (none yet, or it ended with a non-zero exit) */
@@ -617,6 +771,7 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
       imageFor(ctx, fault, shape.role);
       imageFor(ctx, fault, 'tools');
       shape.check?.(fault, ctx);
+      checkTargetPods(shape, fault, await candidatePods(fault, ctx));
     },
     inject: (req, ctx, ledger) => injectEphemeral(shape, req, ctx, ledger),
 
@@ -627,7 +782,7 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
       const tools = imageFor(ctx, ref.fault, 'tools');
       const undone: string[] = [];
       for (const [name, r] of Object.entries(rec.pods)) {
-        const { pod } = await livePod(ctx, name, r);
+        const { pod } = await livePod(ctx, id, name, r);
         if (!pod) continue;
         if (ephemeralStatus(pod, r.container)?.state?.terminated) continue; // already stopped
         if (!needsUndo(pod, r)) continue; // an undo container is on it
@@ -652,7 +807,7 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
     async verify(ref, ctx, ledger) {
       const { id } = faultIds(ref);
       const rec = await ephemeralPods(ctx, ledger, await ledger.read(), shape.abbrev, id);
-      return verifyEphemeralPods(`${ref.fault.name} stopped`, ctx, rec, (name, r, pod) => {
+      return ledger.note(await verifyEphemeralPods(`${ref.fault.name} stopped`, ctx, id, rec, (name, r, pod) => {
         const s = ephemeralStatus(pod, r.container);
         const undo = r.undo[r.undo.length - 1];
         const us = undo ? ephemeralStatus(pod, undo) : undefined;
@@ -664,7 +819,7 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
           return { clean: true, observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: ${r.container} is in the spec, undo ${undo ?? 'none'} added` };
         }
         return { clean: false, observed: `${name}: ${r.container} ${describeState(s)}${undo ? `, undo ${undo} ${describeState(ephemeralStatus(pod, undo))}` : ''}` };
-      });
+      }));
     },
   };
 }
@@ -710,9 +865,12 @@ const NETEM_UNDO_SCRIPT = [
  * Netem faults (pod-network-latency, pod-network-loss). The fault container (images.netem, NET_ADMIN) runs
  *   tc qdisc replace dev IF root netem <args>; then holds it in a shell that deletes it on TERM or at the
  *   dead-man time (sleep <seconds>).
- * Revert, per pod: exec into the fault container (`tc qdisc del dev IF root; tc qdisc show dev IF`) when it
- * can, else an undo ephemeral container that deletes the qdisc, stops the holder and exits 0 only if
- * `tc qdisc show` has no netem. Which one ran is recorded in the ledger.
+ * Revert, per pod: exec into the fault container (`tc qdisc del dev IF root; tc qdisc show dev IF`) while it runs
+ * and no undo container has taken over, else an undo ephemeral container that deletes the qdisc, stops the
+ * holder and exits 0 only if `tc qdisc show` has no netem. Which one ran is written to the ledger for the
+ * record; verify believes only what it sees: what this worker's exec printed in this revert (ledger.seen), or
+ * the undo container's status.
+ * A pod with spec.hostNetwork is refused: its network is the node's.
  */
 export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec) => string; netem: (f: FaultSpec) => Array<string | number> }): K8sFaultDriver {
   const shape: EphemeralFaultShape = {
@@ -727,6 +885,7 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
     },
     command: () => ['sh', '-c', NETEM_HOLD_SCRIPT],
     env: (f, seconds) => ({ TEMPEST_IF: netInterface(f), TEMPEST_NETEM: netemArgs(opts.netem(f)), TEMPEST_SECONDS: String(seconds) }),
+    hostNamespaces: ['hostNetwork'],
   };
 
   return {
@@ -734,6 +893,7 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
     async check(fault, ctx) {
       imageFor(ctx, fault, 'netem');
       shape.check?.(fault, ctx);
+      checkTargetPods(shape, fault, await candidatePods(fault, ctx));
     },
     inject: (req, ctx, ledger) => injectEphemeral(shape, req, ctx, ledger),
 
@@ -746,20 +906,21 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
       const save = async () => {
         if (!entry) return;
         entry.data = rec as unknown as Record<string, unknown>;
-        await ledger.write(entry);
+        await ledger.write(entry); // for the record: nothing reads undoMode / execObserved back
       };
       const undone: string[] = [];
       for (const [name, r] of Object.entries(rec.pods)) {
-        const { pod } = await livePod(ctx, name, r);
+        const { pod } = await livePod(ctx, id, name, r);
         if (!pod) continue;
-        if (r.undoMode === 'exec' && typeof r.execObserved === 'string' && !/netem/.test(r.execObserved)) continue; // done by exec
         const s = ephemeralStatus(pod, r.container);
-        // 1. exec into the fault container while it runs (or while nobody reports that it does not)
-        if (!s?.state?.terminated && r.undoMode !== 'ephemeral') {
+        // 1. exec into the fault container while it runs (or while nobody reports that it does not), unless an
+        //    undo container already took over (exec was refused, or did not get netem off, before)
+        if (!s?.state?.terminated && !r.undo.length) {
           try {
             const x = await execIn(ctx, name, r.container, ['sh', '-c', NETEM_EXEC_UNDO, 'sh', dev]);
             r.undoMode = 'exec';
             r.execObserved = x.stdout.trim().slice(0, 2000) || '(no qdisc)';
+            ledger.seen.set(r.uid, { execObserved: r.execObserved });
             await save();
             if (!/netem/.test(r.execObserved)) {
               undone.push(`${name}: tc qdisc del by exec in ${r.container}`);
@@ -770,6 +931,7 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
           }
         }
         // 2. an undo ephemeral container
+        ledger.seen.delete(r.uid);
         if (!needsUndo(pod, r)) continue;
         const undo = nextUndoName(id, r);
         r.undo.push(undo);
@@ -789,11 +951,12 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
     async verify(ref, ctx, ledger) {
       const { id } = faultIds(ref);
       const rec = await ephemeralPods(ctx, ledger, await ledger.read(), shape.abbrev, id);
-      return verifyEphemeralPods(`${ref.fault.name} removed`, ctx, rec, (name, r, pod) => {
-        if (r.undoMode === 'exec' && typeof r.execObserved === 'string') {
-          return { clean: !/netem/.test(r.execObserved), observed: `${name}: exec in ${r.container}: tc qdisc show -> ${r.execObserved.replace(/\s+/g, ' ').slice(0, 120)}` };
-        }
+      return ledger.note(await verifyEphemeralPods(`${ref.fault.name} removed`, ctx, id, rec, (name, r, pod) => {
         const undo = r.undo[r.undo.length - 1];
+        const exec = ledger.seen.get(r.uid)?.execObserved;
+        if (!undo && exec !== undefined) {
+          return { clean: !/netem/.test(exec), observed: `${name}: exec in ${r.container}: tc qdisc show -> ${exec.replace(/\s+/g, ' ').slice(0, 120)}` };
+        }
         const us = undo ? ephemeralStatus(pod, undo) : undefined;
         if (us?.state?.terminated && us.state.terminated.exitCode !== 0) {
           // waiting will not help: the next revert attempt adds another undo container
@@ -807,7 +970,7 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
           };
         }
         return { clean: false, observed: `${name}: ${undo ? `undo ${undo} ${describeState(us)}` : 'not undone yet'}` };
-      });
+      }));
     },
   };
 }

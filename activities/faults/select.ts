@@ -2,8 +2,20 @@
 import type { FaultSpec } from '../../config/spec.js';
 import { tempestError } from '../errors.js';
 
-/** TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod), chosen at random. */
-export function selectTargets<T>(pods: T[], fault: FaultSpec, nameOf: (p: T) => string, running: (p: T) => boolean): T[] {
+/**
+ * TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod), chosen at random. More than
+ * `maxPods` (the operator's limits.maxTargetPods) is refused, not cut: a silently smaller experiment is another
+ * experiment.
+ */
+export function selectTargets<T>(pods: T[], fault: FaultSpec, nameOf: (p: T) => string, running: (p: T) => boolean, maxPods = Infinity): T[] {
+  const chosen = choose(pods, fault, nameOf, running);
+  if (chosen.length > maxPods) {
+    throw tempestError('FaultRefused', `${fault.name} would affect ${chosen.length} pods, more than limits.maxTargetPods (${maxPods}): lower PODS_AFFECTED_PERC or name TARGET_PODS`);
+  }
+  return chosen;
+}
+
+function choose<T>(pods: T[], fault: FaultSpec, nameOf: (p: T) => string, running: (p: T) => boolean): T[] {
   let candidates = pods.filter(running);
   if (fault.targetPods.length) {
     candidates = candidates.filter((p) => fault.targetPods.includes(nameOf(p)));

@@ -20,19 +20,27 @@
  * Revert deletes every helper pod of this fault (found by label: anyone can) after recording how each
  * ended. Verify: no helper pod left; every kill that ran (helper Succeeded, exec answered) shows in the
  * target container's restartCount and the container is ready again; the owner is whole.
+ * A pod with spec.hostPID is refused (preflight, and inject on the live pod): its PID 1 is the node's init, and
+ * its processes are the node's.
+ * More pods than limits.maxTargetPods are refused, for a fresh selection and for a retried round's ledger alike.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { FaultSpec } from '../../../config/spec.js';
 import { normalAbsolutePath } from '../../../config/policy.js';
 import { tempestError } from '../../errors.js';
 import { isAlreadyExists, k8sFailure, kcall, kcallGone, type K8sOp } from '../../platform/k8s/client.js';
+import { isPlainObject } from '../driver.js';
+import type { LedgerEntry } from '../driver.js';
 import {
   MANAGED_BY,
+  candidatePods,
   deadManSeconds,
   execIn,
   faultIds,
   forEachTarget,
   imageFor,
+  refuseHostNamespaces,
+  roundTargets,
   selectPods,
   targetContainerOf,
   waitClean,
@@ -132,6 +140,33 @@ interface ContainerKillData {
   kills: Record<string, KillRecord[]>;
 }
 
+/**
+ * The kill records of the ledger (tenant-writable), in the shape the code reads: records without a pod name and
+ * uid are dropped, every field is typed. What runs is never taken from them (see inject).
+ */
+function killsOf(entry: LedgerEntry | undefined): Record<string, KillRecord[]> {
+  const d = entry?.data;
+  const out: Record<string, KillRecord[]> = {};
+  if (!isPlainObject(d) || !isPlainObject(d.kills)) return out;
+  for (const [round, list] of Object.entries(d.kills)) {
+    if (!/^\d{1,6}$/.test(round) || !Array.isArray(list)) continue;
+    out[round] = list
+      .filter((k): k is Record<string, unknown> => isPlainObject(k) && typeof k.pod === 'string' && typeof k.uid === 'string')
+      .map((k) => ({
+        pod: k.pod as string,
+        uid: k.uid as string,
+        container: typeof k.container === 'string' ? k.container : '',
+        restartsBefore: typeof k.restartsBefore === 'number' && Number.isInteger(k.restartsBefore) && k.restartsBefore >= 0 ? k.restartsBefore : 0,
+        mode: k.mode === 'exec' ? 'exec' : 'helper',
+        helper: typeof k.helper === 'string' ? k.helper : undefined,
+        command: Array.isArray(k.command) ? k.command.filter((c): c is string => typeof c === 'string') : [],
+        outcome: typeof k.outcome === 'string' ? k.outcome.slice(0, 300) : undefined,
+        ran: k.ran === true,
+      }));
+  }
+  return out;
+}
+
 function restartsOf(pod: V1Pod | undefined, container: string): number {
   return pod?.status?.containerStatuses?.find((c) => c.name === container)?.restartCount ?? 0;
 }
@@ -201,6 +236,7 @@ export const containerKillKubernetes: K8sFaultDriver = {
       socketPath(fault, ctx);
       imageFor(ctx, fault, 'runtimeHelper');
     }
+    refuseHostNamespaces(fault, await candidatePods(fault, ctx), ['hostPID']);
   },
 
   async inject(req, ctx, ledger) {
@@ -208,12 +244,19 @@ export const containerKillKubernetes: K8sFaultDriver = {
     const entry = await ledger.open(req);
     const round = String(req.round);
     if (entry.done.includes(req.round)) return { affected: entry.rounds[round] ?? [], detail: 'round already done', alreadyDone: true };
-    const data = (entry.data as unknown as ContainerKillData | undefined) ?? { kills: {} };
+    const data: ContainerKillData = { kills: killsOf(entry) };
     const mode = chaosMode(req.fault);
     const live = new Map((await ctx.target.runningPods()).map((p) => [p.metadata!.name!, p]));
-    let kills = Array.isArray(data.kills[round]) ? data.kills[round] : undefined;
-    if (!kills) {
-      const chosen = selectPods([...live.values()], req.fault);
+    let kills = data.kills[round];
+    if (kills) {
+      // a rewritten ledger naming a pod twice, or more pods than allowed: once each, and refused past the limit
+      const all = kills;
+      kills = all.filter((k, i) => all.findIndex((x) => x.pod === k.pod) === i);
+      data.kills[round] = kills;
+      roundTargets(req.fault, kills.map((k) => k.pod), ctx);
+    } else {
+      const chosen = selectPods([...live.values()], req.fault, ctx.policy.limits.maxTargetPods);
+      refuseHostNamespaces(req.fault, chosen, ['hostPID']); // before the intent is written
       kills = chosen.map((p, i) => {
         const container = targetContainerOf(p, req.fault);
         const cs = p.status?.containerStatuses?.find((c) => c.name === container);
@@ -239,6 +282,8 @@ export const containerKillKubernetes: K8sFaultDriver = {
         return !!p && p.metadata?.uid === k.uid;
       })
       .map(({ k, i }) => Object.assign(k, { helper: mode === 'helper' ? `tempest-ck-${id}-r${req.round}-${i}` : undefined }));
+    // again on the live pods, before anything is done to any of them (a pod may have been replaced)
+    refuseHostNamespaces(req.fault, kills.map((k) => live.get(k.pod)!), ['hostPID']);
     kills.forEach((k) => {
       const p = live.get(k.pod)!;
       k.container = targetContainerOf(p, req.fault);
@@ -298,6 +343,7 @@ export const containerKillKubernetes: K8sFaultDriver = {
       },
     );
     entry.done.push(req.round);
+    entry.data = data as unknown as Record<string, unknown>; // the typed copy, with what this round saw
     await ledger.write(entry);
     const first = kills[0];
     return {
@@ -313,8 +359,8 @@ export const containerKillKubernetes: K8sFaultDriver = {
   async revert(ref, ctx, ledger) {
     const { id } = faultIds(ref);
     const entry = await ledger.read();
-    const data = (entry?.data as unknown as ContainerKillData | undefined) ?? { kills: {} };
-    const byHelper = new Map(Object.values(data.kills ?? {}).flat().filter((k) => k && typeof k.helper === 'string').map((k) => [k.helper!, k]));
+    const data: ContainerKillData = { kills: killsOf(entry) };
+    const byHelper = new Map(Object.values(data.kills).flat().filter((k) => typeof k.helper === 'string').map((k) => [k.helper!, k]));
     const helpers = await helperPods(ctx, id);
     // record how each helper ended, before the evidence is deleted
     for (const h of helpers) {
@@ -337,9 +383,8 @@ export const containerKillKubernetes: K8sFaultDriver = {
 
   async verify(ref, ctx, ledger) {
     const { id } = faultIds(ref);
-    const data = ((await ledger.read())?.data as unknown as ContainerKillData | undefined) ?? { kills: {} };
-    const kills = Object.values(data.kills).flat();
-    return waitClean(
+    const kills = Object.values(killsOf(await ledger.read())).flat();
+    return ledger.note(await waitClean(
       'helpers gone, killed containers restarted and ready, owner whole',
       async () => {
         const seen: string[] = [];
@@ -361,6 +406,10 @@ export const containerKillKubernetes: K8sFaultDriver = {
             seen.push(`${k.pod}: replaced`);
             continue;
           }
+          if (!ctx.target.selects(p)) {
+            seen.push(`${k.pod}: not a target pod (ignored)`);
+            continue;
+          }
           const cs = p.status?.containerStatuses?.find((c) => c.name === k.container);
           const restarted = restartsOf(p, k.container) > k.restartsBefore;
           const ok = restarted && !!cs?.ready;
@@ -374,6 +423,6 @@ export const containerKillKubernetes: K8sFaultDriver = {
       },
       ctx,
       ctx.settings.verifyTimeoutMs,
-    );
+    ));
   },
 };

@@ -1,4 +1,7 @@
-/** gpu-memory-hog: hold GPU_MEMORY_PERCENTAGE % of every visible GPU's memory in the target pod. */
+/**
+ * gpu-memory-hog: hold GPU_MEMORY_PERCENTAGE % of the memory of the target container's own GPUs (its
+ * `nvidia.com/gpu` allocation; GPU_VISIBLE_DEVICES `all` means all of those, a list must lie within them).
+ */
 import { defineFault } from '../descriptor.js';
 import { decimalParam, dnsLabelParam, imageParam, shapedParam } from '../params.js';
 
@@ -10,7 +13,7 @@ export const gpuMemoryHog = defineFault({
   params: [
     decimalParam('GPU_MEMORY_PERCENTAGE', 'gpuMemoryPercentage', { min: 0, max: 100, exclusiveMin: true, dflt: 50 }),
     shapedParam('GPU_VISIBLE_DEVICES', 'gpuVisibleDevices', {
-      describe: '"all", a comma list of GPU indexes (0,1) or of GPU UUIDs (GPU-…)',
+      describe: '"all" (every GPU allocated to the target container), a comma list of GPU indexes (0,1) or of GPU UUIDs (GPU-…) among them',
       max: 1024,
       test: (s) => /^(all|\d{1,3}(,\d{1,3}){0,63}|GPU-[0-9a-f-]{36}(,GPU-[0-9a-f-]{36}){0,63})$/.test(s),
       dflt: 'all',

@@ -5,27 +5,44 @@
  * owner recreated (StatefulSet). SEQUENCE=serial waits for the owner to be whole between two deletions.
  * Revert has nothing to undo (the owner recreates the pods); verify: every deleted pod is gone or
  * terminating, and the owner is back to its desired ready replicas, in its status and in the pod list.
+ * More pods than limits.maxTargetPods are refused (a fresh selection, and a retried round whose ledger names more).
+ * The ledger is read as a hint: a garbled one is none, its uids are strings or ignored.
  */
 import { kcallGone } from '../../platform/k8s/client.js';
 import { isRunning } from '../../platform/k8s/target.js';
-import { forEachTarget, selectPods, waitClean, type K8sFaultDriver } from '../kubernetes-common.js';
+import { isPlainObject, type LedgerEntry } from '../driver.js';
+import { candidatePods, forEachTarget, roundTargets, selectPods, waitClean, type K8sFaultDriver } from '../kubernetes-common.js';
 
 interface PodDeleteData {
   /** name -> uid of every pod a round chose */
   uids: Record<string, string>;
 }
 
+/** The ledger's name -> uid map (tenant-writable): string values only. */
+function dataOf(entry: LedgerEntry | undefined): PodDeleteData {
+  const uids: Record<string, string> = {};
+  const d = entry?.data;
+  if (isPlainObject(d) && isPlainObject(d.uids)) for (const [n, u] of Object.entries(d.uids)) if (typeof u === 'string') uids[n] = u;
+  return { uids };
+}
+
 export const podDeleteKubernetes: K8sFaultDriver = {
   rbac: ['get/list/delete pods', 'get/list/patch the owner (ledger)', 'get replicasets (pod -> deployment)'],
+
+  async check(fault, ctx) {
+    await candidatePods(fault, ctx); // more than limits.maxTargetPods: refused before anything is deleted
+  },
 
   async inject(req, ctx, ledger) {
     const entry = await ledger.open(req);
     const round = String(req.round);
     if (entry.done.includes(req.round)) return { affected: entry.rounds[round] ?? [], detail: 'round already done', alreadyDone: true };
-    const data = (entry.data as unknown as PodDeleteData | undefined) ?? { uids: {} };
+    const data = dataOf(entry);
     let targets = entry.rounds[round];
-    if (!targets) {
-      const chosen = selectPods(await ctx.target.runningPods(), req.fault);
+    if (targets) {
+      targets = roundTargets(req.fault, targets, ctx); // a rewritten ledger naming more pods than allowed: refused
+    } else {
+      const chosen = selectPods(await ctx.target.runningPods(), req.fault, ctx.policy.limits.maxTargetPods);
       targets = chosen.map((p) => p.metadata!.name!);
       for (const p of chosen) data.uids[p.metadata!.name!] = p.metadata!.uid!;
       entry.rounds[round] = targets;
@@ -60,6 +77,7 @@ export const podDeleteKubernetes: K8sFaultDriver = {
       },
     );
     entry.done.push(req.round);
+    entry.data = data as unknown as Record<string, unknown>;
     await ledger.write(entry);
     const gone = targets.filter((t) => !deleted.includes(t));
     return {
@@ -74,9 +92,9 @@ export const podDeleteKubernetes: K8sFaultDriver = {
   },
 
   async verify(_ref, ctx, ledger) {
-    const data = ((await ledger.read())?.data as unknown as PodDeleteData | undefined) ?? { uids: {} };
+    const data = dataOf(await ledger.read());
     const uids = new Set(Object.values(data.uids));
-    return waitClean(
+    return ledger.note(await waitClean(
       'owner back to its desired ready replicas',
       async () => {
         const lingering = (await ctx.target.pods()).filter((p) => uids.has(p.metadata?.uid ?? '') && isRunning(p)).map((p) => p.metadata!.name!);
@@ -86,6 +104,6 @@ export const podDeleteKubernetes: K8sFaultDriver = {
       },
       ctx,
       ctx.settings.verifyTimeoutMs,
-    );
+    ));
   },
 };

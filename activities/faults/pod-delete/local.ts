@@ -18,7 +18,7 @@ export const podDeleteLocal: LocalFaultDriver = {
     // Same round retried: reuse the targets chosen before (deleting a gone pod is a no-op).
     let targets = entry.rounds[key];
     if (!targets) {
-      targets = selectPods(await ctx.fleet.pods(), req.fault).map((p) => p.name);
+      targets = selectPods(await ctx.fleet.pods(), req.fault, ctx.policy.limits.maxTargetPods).map((p) => p.name);
       entry.rounds[key] = targets;
       await ledger.write(entry); // intent first
     }

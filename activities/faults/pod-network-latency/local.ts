@@ -14,7 +14,7 @@ export const podNetworkLatencyLocal: LocalFaultDriver = {
     if (entry.done.includes(0)) return { affected: entry.rounds['0'] ?? [], detail: 'already injected' };
     let targets = entry.rounds['0'];
     if (!targets) {
-      targets = selectPods(await ctx.fleet.pods(), req.fault).map((p) => p.name);
+      targets = selectPods(await ctx.fleet.pods(), req.fault, ctx.policy.limits.maxTargetPods).map((p) => p.name);
       entry.rounds['0'] = targets;
       await ledger.write(entry);
     }

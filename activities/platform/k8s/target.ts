@@ -162,7 +162,7 @@ export class K8sTarget {
    * The owners of the target: objects of `appkind` whose own labels AND pod-template labels match the
    * selector (their pods are the target's pods: a Deployment labelled `app=web` whose pods are `app=db`
    * is not the target, and scaling or annotating it would reach outside the selector), plus the owners of
-   * every matching pod. Empty if none (the caller decides whether that is an error).
+   * every matching pod, with the same template check. Empty if none (the caller decides whether that is an error).
    */
   async owners(): Promise<OwnerState[]> {
     const byName = new Map<string, OwnerObject>();
@@ -173,8 +173,10 @@ export class K8sTarget {
     for (const p of await this.pods()) {
       const name = await this.ownerNameOf(p, rsCache);
       if (name && !byName.has(name)) {
+        // An ownerReference is the pod's own claim (a tenant can write any): the owner counts only if ITS pods
+        // are the target's pods.
         const o = await this.readOwner(this.ownerKind, name);
-        if (o) byName.set(name, o);
+        if (o && matchesLabels(this.selector, o.spec?.template?.metadata?.labels ?? {})) byName.set(name, o);
       }
     }
     return [...byName.values()].map((o) => this.state(o)).sort((a, b) => a.name.localeCompare(b.name));

@@ -1,5 +1,5 @@
 /**
- * pod-delete and container-kill on the real control plane, as chaos-service-account: inject -> the API shows
+ * pod-delete and container-kill on the real control plane, as tempest-worker: inject -> the API shows
  * it (pods deleted and recreated by the ReplicaSet; helper pods with the exact command; the ledger on the
  * Deployment and marks on touched pods) -> revert -> verified clean (ledger gone).
  * kwok runs no containers, so for container-kill's "restartCount went up" the test plays the kubelet by
