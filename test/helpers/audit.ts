@@ -23,7 +23,7 @@ export const AUDIT_LOG = join(K8S_DIR, 'logs/audit.log');
 export interface AuditEvent {
   auditId: string;
   stage: string;
-  /** user.username, e.g. system:serviceaccount:footanalytics:chaos-service-account */
+  /** user.username, e.g. system:serviceaccount:tempest-system:tempest-worker */
   user: string;
   /** the token's JTI for service-account tokens (credential-id "JTI=..."), else undefined */
   credentialId?: string;

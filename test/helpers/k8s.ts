@@ -2,7 +2,7 @@
  * The real Kubernetes control plane for tests (scripts/k8s-up: etcd, kube-apiserver, controller-manager,
  * scheduler, kwok fake nodes). ensureCluster() starts it if needed (a no-op re-check when it runs) and FAILS
  * loudly if it cannot: these suites never skip. ensureSeed() applies deploy/rbac.yaml and the seed-labelled
- * Deployments with the admin identity; saKubeconfig() writes a kubeconfig for chaos-service-account from a
+ * Deployments with the admin identity; saKubeconfig() writes a kubeconfig for the worker's service account from a
  * TokenRequest, so the drivers under test run with the least privilege they ship with.
  */
 import { spawnSync } from 'node:child_process';
@@ -174,27 +174,33 @@ export async function patchPodStatus(a: Admin, namespace: string, name: string, 
   await a.core.patchNamespacedPodStatus({ name, namespace, body: { status } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch));
 }
 
+/** The worker's identity as deploy/rbac.yaml ships it: its own namespace, bound in each target namespace. */
+export const WORKER_SA = { namespace: 'tempest-system', name: 'tempest-worker' } as const;
+export const WORKER_USER = `system:serviceaccount:${WORKER_SA.namespace}:${WORKER_SA.name}`;
+
 /**
- * A kubeconfig for chaos-service-account in `namespace` (TokenRequest, 1 h), CA from the admin kubeconfig.
+ * A kubeconfig for the worker's service account (tempest-system/tempest-worker, a TokenRequest token valid 1 h,
+ * its own JTI per call; or `account`), with `namespace` as the context's default namespace; CA from the admin kubeconfig.
  * Written under .tempest/k8s-tests/ (mode 600); cleanupTestFiles() deletes them.
  */
-export async function saKubeconfig(namespace: string, a: Admin = admin()): Promise<string> {
+export async function saKubeconfig(namespace: string, a: Admin = admin(), account: { namespace: string; name: string } = WORKER_SA): Promise<string> {
   const tr = await a.core.createNamespacedServiceAccountToken({
-    name: 'chaos-service-account',
-    namespace,
+    name: account.name,
+    namespace: account.namespace,
     body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: 3600 } },
   });
   const cluster = a.kc.getCurrentCluster()!;
+  const user = `${account.name}@${account.namespace}`;
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'tempest-local', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } }],
-    users: [{ name: `chaos-service-account@${namespace}`, user: { token: tr.status!.token } }],
-    contexts: [{ name: `chaos@${namespace}`, context: { cluster: 'tempest-local', user: `chaos-service-account@${namespace}`, namespace } }],
-    'current-context': `chaos@${namespace}`,
+    users: [{ name: user, user: { token: tr.status!.token } }],
+    contexts: [{ name: `tempest@${namespace}`, context: { cluster: 'tempest-local', user, namespace } }],
+    'current-context': `tempest@${namespace}`,
   };
   mkdirSync(TEST_DIR, { recursive: true, mode: 0o700 });
-  const file = join(TEST_DIR, `chaos-service-account.${namespace}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.kubeconfig`);
+  const file = join(TEST_DIR, `${account.name}.${namespace}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.kubeconfig`);
   writeFileSync(file, stringify(doc), { mode: 0o600 });
   chmodSync(file, 0o600);
   written.push(file);

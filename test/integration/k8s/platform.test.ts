@@ -1,5 +1,5 @@
 /**
- * The kubernetes platform against the real control plane (scripts/k8s-up), as chaos-service-account
+ * The kubernetes platform against the real control plane (scripts/k8s-up), as tempest-worker
  * (TokenRequest, deploy/rbac.yaml): which cluster it talks to, how appinfo resolves (pods by label, the
  * owner through pod -> ReplicaSet -> Deployment, StatefulSet), the ledger annotation key, and how API errors
  * become typed failures — each from a real API answer, not a mock.
@@ -26,6 +26,7 @@ import {
   ownerAnnotations,
   saKubeconfig,
   waitFor,
+  WORKER_USER,
   seededCluster,
   type Admin
 } from '../../helpers/k8s.js';
@@ -43,7 +44,7 @@ beforeAll(async () => {
 afterAll(() => cleanupTestFiles());
 
 describe('which cluster', () => {
-  test('platform.kubernetes.kubeconfig, relative to tempest.yaml: preflight resolves the seed target as chaos-service-account', async () => {
+  test('platform.kubernetes.kubeconfig, relative to tempest.yaml: preflight resolves the seed target as tempest-worker', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tempest-kcfg-'));
     copyFileSync(saFoot, join(dir, 'sa.kubeconfig'));
     writeFileSync(join(dir, 'tempest.yaml'), stringify({ platform: { driver: 'kubernetes', kubernetes: { kubeconfig: './sa.kubeconfig' } } }));
@@ -73,7 +74,7 @@ describe('which cluster', () => {
         err = e as { type?: string; message: string };
       }
       expect(err?.type).toBe('FaultRefused');
-      expect(err?.message).toMatch(/context "nope" is not in .* \(has: chaos@ai-processing\)/);
+      expect(err?.message).toMatch(/context "nope" is not in .* \(has: tempest@ai-processing\)/);
     } finally {
       if (saved === undefined) delete process.env.KUBECONFIG;
       else process.env.KUBECONFIG = saved;
@@ -136,6 +137,42 @@ describe('targets', () => {
     }
   }, 60_000);
 
+  test("a pod's forged ownerReference does not make another Deployment an owner (its pods are not the target's)", async () => {
+    await apply(a, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'tempest-payments', namespace: 'footanalytics', labels: { app: 'payments' } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'payments' } },
+        template: { metadata: { labels: { app: 'payments' } }, spec: { containers: [{ name: 'pay', image: 'registry.example/pay:1' }] } },
+      },
+    } as never);
+    const payments = await a.apps.readNamespacedDeployment({ name: 'tempest-payments', namespace: 'footanalytics' });
+    // A tenant's bare pod, labelled like the target, claiming to belong to payments.
+    await a.core.createNamespacedPod({
+      namespace: 'footanalytics',
+      body: {
+        metadata: {
+          name: 'tempest-forged',
+          labels: { 'app.kubernetes.io/name': 'api-gateway' },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'tempest-payments', uid: payments.metadata!.uid!, controller: true }],
+        },
+        spec: { containers: [{ name: 'x', image: 'registry.example/x:1' }] },
+      },
+    });
+    try {
+      const p = createKubernetesPlatform(k8sConfig(saFoot));
+      const target = { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=api-gateway', kind: 'deployment' as const };
+      expect((await new K8sTarget(p.clients, target).owners()).map((o) => o.name)).toEqual(['api-gateway']);
+      await p.scale(target, 3); // one owner: the real one
+      expect((await a.apps.readNamespacedDeployment({ name: 'tempest-payments', namespace: 'footanalytics' })).spec?.replicas).toBe(1);
+    } finally {
+      await a.core.deleteNamespacedPod({ name: 'tempest-forged', namespace: 'footanalytics', gracePeriodSeconds: 0 }).catch(() => undefined);
+      await a.apps.deleteNamespacedDeployment({ name: 'tempest-payments', namespace: 'footanalytics' });
+    }
+  }, 60_000);
+
   test('appkind statefulset: the StatefulSet owns the pods, carries the ledger, and pod-delete is verified on its ready replicas', async () => {
     await apply(a, {
       apiVersion: 'apps/v1',
@@ -189,24 +226,34 @@ describe('the ledger key', () => {
 });
 
 describe('API errors become typed failures', () => {
-  test('403: chaos-service-account of footanalytics against ai-processing names the verb, resource and namespace; not retryable', async () => {
-    const p = createKubernetesPlatform(k8sConfig(saFoot));
-    const f = await failureOf(p.preflight(k8sEngine('x', 'ml-pipeline', 'pod-delete', { TOTAL_CHAOS_DURATION: '10' })));
+  /** A namespace the worker's policy allows but deploy/rbac.yaml binds nothing in: RBAC, not the policy, refuses. */
+  const UNBOUND = 'tempest-no-role';
+  async function unboundPlatform() {
+    await a.core.createNamespace({ body: { metadata: { name: UNBOUND } } }).catch((e) => {
+      if ((e as { code?: number }).code !== 409) throw e;
+    });
+    return createKubernetesPlatform(k8sConfig(saFoot, { blastRadius: { allow: [{ namespace: 'footanalytics' }, { namespace: UNBOUND }] } }));
+  }
+
+  test('403: the worker in a namespace it has no Role in names the user, verb, resource and namespace; not retryable', async () => {
+    const p = await unboundPlatform();
+    const spec = k8sEngine('x', 'ml-pipeline', 'pod-delete', { TOTAL_CHAOS_DURATION: '10' });
+    const f = await failureOf(p.preflight({ ...spec, target: { ...spec.target, namespace: UNBOUND } }));
     expect(f.type).toBe('Forbidden');
     expect(f.nonRetryable).toBe(true);
-    expect(f.message).toContain('system:serviceaccount:footanalytics:chaos-service-account may not list deployments in namespace ai-processing');
-    expect(f.message).toContain('grant verb "list" on resource "deployments" (API group "apps") in namespace ai-processing');
-    expect(f.details?.[0]).toMatchObject({ status: 403, verb: 'list', resource: 'deployments', namespace: 'ai-processing' });
+    expect(f.message).toContain(`${WORKER_USER} may not list deployments in namespace ${UNBOUND}`);
+    expect(f.message).toContain(`grant verb "list" on resource "deployments" (API group "apps") in namespace ${UNBOUND}`);
+    expect(f.details?.[0]).toMatchObject({ status: 403, verb: 'list', resource: 'deployments', namespace: UNBOUND });
   });
 
   test('403 on a subresource: pods/exec refused by RBAC names verb create on pods/exec', async () => {
-    const p = createKubernetesPlatform(k8sConfig(saFoot));
-    // the footanalytics identity may exec in footanalytics but not in ai-processing
-    const t = new K8sTarget(p.clients, { namespace: 'ai-processing', labelSelector: 'app.kubernetes.io/name=ml-pipeline', kind: 'deployment' });
+    const p = await unboundPlatform();
+    // the worker may exec in footanalytics but not where it has no Role
+    const t = new K8sTarget(p.clients, { namespace: UNBOUND, labelSelector: 'app.kubernetes.io/name=ml-pipeline', kind: 'deployment' });
     const { execIn, DEFAULT_SETTINGS } = await import('../../../activities/faults/kubernetes-common.js');
     const f = await failureOf(execIn({ k8s: p.clients, target: t, heartbeat: () => undefined, signal: new AbortController().signal, settings: DEFAULT_SETTINGS, policy: p.policy }, 'ml-pipeline-x', 'ml-pipeline', ['true']));
     expect(f.type).toBe('Forbidden');
-    expect(f.message).toContain('create pods/exec in namespace ai-processing');
+    expect(f.message).toContain(`create pods/exec in namespace ${UNBOUND}`);
   });
 
   test('404 -> TargetNotFound (or "gone" where that is an answer); 409 -> Conflict, retryable', async () => {
@@ -244,7 +291,7 @@ describe('API errors become typed failures', () => {
 });
 
 describe('rollback actions on kubernetes (workload, scale, restartPod)', () => {
-  test('as chaos-service-account: reads the workload, scales the Deployment through deployments/scale and back, restarts one pod, refuses a pod outside the target', async () => {
+  test('as tempest-worker: reads the workload, scales the Deployment through deployments/scale and back, restarts one pod, refuses a pod outside the target', async () => {
     const p = createKubernetesPlatform(k8sConfig(saFoot));
     const target = { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=api-gateway', kind: 'deployment' as const };
     const w = await p.workload(target);

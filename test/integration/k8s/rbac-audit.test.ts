@@ -2,13 +2,13 @@
  * deploy/rbac.yaml is exactly what the code uses, proven with the real API server's audit log
  * (scripts/k8s-up: --audit-log-path .tempest/k8s/logs/audit.log; test/helpers/audit.ts).
  *
- * As the shipped identities — chaos-service-account of footanalytics and of ai-processing, each with its own
- * TokenRequest token — the suite runs every Kubernetes fault driver (preflight, prepare where the fault has one,
+ * As the shipped identity — tempest-system/tempest-worker, bound in footanalytics and in ai-processing, with one
+ * TokenRequest token per namespace's platform — the suite runs every Kubernetes fault driver (preflight, prepare where the fault has one,
  * inject, revert) against the seed workloads, pod-delete and both rollback actions (scale, restartUnhealthy)
  * against one workload of every kind the Role names (Deployment, StatefulSet, DaemonSet, ReplicaSet — their own
  * labels deliberately do not match the selector, so the owner is found through the pods and read by name), every
  * probe that talks to the cluster (k8sProbe present / absent / create / delete, cmdProbe with a `source` pod).
- * Then it reads the audit events of exactly those two tokens (by their JTI) and compares them with the grants of
+ * Then it reads the audit events of exactly those tokens (by their JTI) and compares them with the grants of
  * deploy/rbac.yaml, expanded to (namespace, Role, apiGroup, resource[/subresource], verb):
  *   - a grant nothing used fails the test, by name;
  *   - a request that was denied (403, or decision forbid) fails the test, by name;
@@ -48,6 +48,9 @@ import {
   SEED,
   seededCluster,
   waitFor,
+  WORKER_USER,
+  TEST_STRESS_IMAGE,
+  ALLOWED_STRESS_OVERRIDE,
   type Admin,
   type SeedApp,
 } from '../../helpers/k8s.js';
@@ -250,7 +253,8 @@ beforeAll(async () => {
   for (const ns of Object.keys(NAMESPACES) as Ns[]) {
     kubeconfigs[ns] = await saKubeconfig(ns, a);
     jtis.add(tokenJti(kubeconfigs[ns]));
-    configs[ns] = k8sConfig(kubeconfigs[ns], { probes: { k8sWritable: ['pods'] } });
+    // the probe's pod may use its image because the policy names it (images.allow)
+    configs[ns] = k8sConfig(kubeconfigs[ns], { probes: { k8sWritable: ['pods'] }, images: { stress: TEST_STRESS_IMAGE, allow: [ALLOWED_STRESS_OVERRIDE, 'registry.example/probe:1.0'] } });
     platforms[ns] = createKubernetesPlatform(configs[ns], { verifyTimeoutMs: 30_000, execTimeoutMs: 10_000 });
     await removeStaleWorkloads(ns);
     for (const kind of KINDS) await apply(a, workload(ns, kind));
@@ -271,7 +275,7 @@ afterAll(async () => {
   await a.core.deleteNamespace({ name: CONTROL_NS }).catch(() => undefined);
 }, 120_000);
 
-describe.each(Object.keys(NAMESPACES) as Ns[])('as chaos-service-account of %s', (ns) => {
+describe.each(Object.keys(NAMESPACES) as Ns[])('as tempest-system/tempest-worker in %s', (ns) => {
   const app = NAMESPACES[ns];
   const env = (e: Record<string, string> = {}) => ({ TOTAL_CHAOS_DURATION: '30', ...e });
 
@@ -282,7 +286,10 @@ describe.each(Object.keys(NAMESPACES) as Ns[])('as chaos-service-account of %s',
     await faultRoundTrip(ns, 'container-kill (exec)', k8sEngine(`audit-ck-exec`, app, 'container-kill', env({ CHAOS_MODE: 'exec' })), { inject: EXEC_REFUSED });
     await faultRoundTrip(ns, 'pod-cpu-hog', k8sEngine(`audit-cpu`, app, 'pod-cpu-hog', env({ CPU_CORES: '1' })));
     await faultRoundTrip(ns, 'pod-memory-hog', k8sEngine(`audit-mem`, app, 'pod-memory-hog', env({ MEMORY_CONSUMPTION: '100' })));
-    await faultRoundTrip(ns, 'gpu-memory-hog', k8sEngine(`audit-gpu`, app, 'gpu-memory-hog', env({ GPU_MEMORY_PERCENTAGE: '50' })));
+    // the seed pods have no nvidia.com/gpu limit: refused before any request that changes something (the GPU path
+    // itself, with a pod that has its own GPU, is in fault-guards.test.ts)
+    const noGpu = { type: 'FaultRefused', message: /has no nvidia\.com\/gpu limit/ };
+    await faultRoundTrip(ns, 'gpu-memory-hog', k8sEngine(`audit-gpu`, app, 'gpu-memory-hog', env({ GPU_MEMORY_PERCENTAGE: '50' })), { preflight: noGpu, inject: noGpu });
     await faultRoundTrip(ns, 'pod-network-latency', k8sEngine(`audit-latency`, app, 'pod-network-latency', env({ NETWORK_LATENCY: '200' })));
     await faultRoundTrip(ns, 'pod-network-loss', k8sEngine(`audit-loss`, app, 'pod-network-loss', env({ NETWORK_PACKET_LOSS_PERCENTAGE: '20' })));
 
@@ -369,8 +376,11 @@ describe.each(Object.keys(NAMESPACES) as Ns[])('as chaos-service-account of %s',
 describe('the audit log against deploy/rbac.yaml', () => {
   test('every grant was used, no request was denied, every request is covered by a grant', async () => {
     const rbac = loadRbac();
-    const identities = new Set(Object.keys(NAMESPACES).map((ns) => `system:serviceaccount:${ns}:chaos-service-account`));
+    const identities = new Set([WORKER_USER]);
     for (const u of identities) expect(rbac.bindings.has(u)).toBe(true);
+    // bound in every target namespace, and nowhere else; the account itself lives in none of them
+    expect([...rbac.bindings.get(WORKER_USER)!.keys()].sort()).toEqual(Object.keys(NAMESPACES).sort());
+    for (const ns of Object.keys(NAMESPACES)) expect(WORKER_USER.startsWith(`system:serviceaccount:${ns}:`)).toBe(false);
     await auditFence(a.kc);
     await new Promise((r) => setTimeout(r, 500)); // a request answered just before the fence may still be writing its event
     const events = readAudit({ afterAuditId: startFence, credentialIds: jtis });
@@ -410,7 +420,7 @@ describe('the audit log against deploy/rbac.yaml', () => {
     const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ');
     console.log(
       [
-        `deploy/rbac.yaml grants -> audited requests of ${identities.size} chaos-service-account tokens (${events.length} requests):`,
+        `deploy/rbac.yaml grants -> audited requests of ${jtis.size} tempest-worker tokens (${events.length} requests):`,
         line(head),
         ...rows.map(line),
         ...[...nonResource].map(([k, n]) => `non-resource (ClusterRole system:discovery): ${k} x${n}`),
@@ -425,7 +435,7 @@ describe('the audit log against deploy/rbac.yaml', () => {
   test("a WebSocket exec needs both verbs on pods/exec: with get alone the exec handler's create check refuses it (403)", async () => {
     // Its own namespace, service account, Role and pod: nothing of deploy/rbac.yaml is touched.
     await a.core.createNamespace({ body: { metadata: { name: CONTROL_NS, labels: { [AUDIT_LABEL]: RUN } } } });
-    await a.core.createNamespacedServiceAccount({ namespace: CONTROL_NS, body: { metadata: { name: 'chaos-service-account' } } });
+    await a.core.createNamespacedServiceAccount({ namespace: CONTROL_NS, body: { metadata: { name: 'exec-control' } } });
     const role = (verbs: string[]): k8s.V1Role => ({
       metadata: { name: 'exec-control', namespace: CONTROL_NS },
       rules: [
@@ -437,12 +447,12 @@ describe('the audit log against deploy/rbac.yaml', () => {
     await rbacApi.createNamespacedRole({ namespace: CONTROL_NS, body: role(['get']) });
     await rbacApi.createNamespacedRoleBinding({
       namespace: CONTROL_NS,
-      body: { metadata: { name: 'exec-control' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'exec-control' }, subjects: [{ kind: 'ServiceAccount', name: 'chaos-service-account', namespace: CONTROL_NS }] },
+      body: { metadata: { name: 'exec-control' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'exec-control' }, subjects: [{ kind: 'ServiceAccount', name: 'exec-control', namespace: CONTROL_NS }] },
     });
     await a.core.createNamespacedPod({ namespace: CONTROL_NS, body: { metadata: { name: 'target' }, spec: { containers: [{ name: 'c', image: 'registry.example/x:1' }] } } });
     await waitFor('control pod Running', async () => (await a.core.readNamespacedPod({ name: 'target', namespace: CONTROL_NS })).status?.phase === 'Running', 60_000);
 
-    const file = await saKubeconfig(CONTROL_NS, a);
+    const file = await saKubeconfig(CONTROL_NS, a, { namespace: CONTROL_NS, name: 'exec-control' });
     const jti = tokenJti(file);
     const p = createKubernetesPlatform(k8sConfig(file, { blastRadius: { allow: [{ namespace: CONTROL_NS }] } }), { execTimeoutMs: 10_000 });
     const exec = () => p.execInPod({ source: { namespace: CONTROL_NS, pod: 'target', container: 'c' }, command: 'true', signal: new AbortController().signal, timeoutMs: 10_000 });

@@ -1,6 +1,6 @@
 /**
  * A fault is never left behind, on Kubernetes: a real worker PROCESS (bin/tempest --config <file> worker,
- * platform.driver kubernetes, as chaos-service-account) is SIGKILLed in the middle of a pod-network-latency
+ * platform.driver kubernetes, as tempest-worker) is SIGKILLed in the middle of a pod-network-latency
  * run against the dev server. The netem containers and the ledger outlive it on the cluster. A new worker
  * process picks the run up from its history, reverts (undo containers on every pod), verifies, and clears the
  * ledger from the Deployment and every pod — asserted on the API, not on logs.

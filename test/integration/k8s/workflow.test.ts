@@ -2,7 +2,7 @@
  * The seed's api-gateway-chaos engine (examples/engines/api-gateway-chaos.yaml: pod-delete, FORCE=false,
  * 60 s every 10 s, Continuous httpProbe) end to end as a workflow, with `platform.driver: kubernetes`, under
  * the TIME-SKIPPING test server: the real worker (createWorker -> createActivities({config})), the real
- * activities, the real cluster as chaos-service-account. The probe's cluster URL is rewritten
+ * activities, the real cluster as tempest-worker. The probe's cluster URL is rewritten
  * (platform.local.urlRewrites) to a small HTTP server this test starts, standing in for the gateway.
  */
 import http from 'node:http';
