@@ -11,7 +11,7 @@
 import { Context } from '@temporalio/activity';
 import type { ExperimentSpec, GuardSpec, ProbeSpec, RollbackTriggerSpec } from '../config/spec.js';
 import { runPolicyView, type TempestConfig } from '../config/tempest-config.js';
-import { blastRadiusRefusal, type Policy } from '../config/policy.js';
+import { blastRadiusRefusal, withWorkerNamespace, type Policy } from '../config/policy.js';
 import { checkFault, validateExperimentSpec, validateProbe } from '../config/validate-spec.js';
 import { formatProblem, type ConfigProblem } from '../config/errors.js';
 import { isDnsSubdomain } from '../config/selector.js';
@@ -22,7 +22,7 @@ import { createLocalPlatform } from './platform/local-platform.js';
 import { runGuard } from './guards/index.js';
 import { evaluateTriggers } from './rollback/triggers.js';
 import { runRollbackActions } from './rollback/actions.js';
-import { createProbeActivities } from './probes/index.js';
+import { createProbeActivities, resolveWorkerNamespace } from './probes/index.js';
 import type { ProbeContext, ProbeDeps, ProbeOutcome } from './probes/types.js';
 import { writeReport } from './report/index.js';
 import { ChaosMetrics } from './metrics/index.js';
@@ -34,15 +34,20 @@ export interface ActivityDeps {
   probeDeps?: ProbeDeps;
   /** The platform faults land on; default: built from config.platform.driver. */
   platform?: Platform | Promise<Platform>;
+  /**
+   * The namespace this worker runs in (protected like kube-system: `*` never includes it). Default: detected from
+   * POD_NAMESPACE or the service-account namespace file; null: none (a worker outside a cluster).
+   */
+  workerNamespace?: string | null;
 }
 
 /** The configured platform. Kubernetes is loaded lazily so a local worker never loads the k8s client. */
-export async function platformFromConfig(config: TempestConfig): Promise<Platform> {
+export async function platformFromConfig(config: TempestConfig, opts: { workerNamespace?: string | null } = {}): Promise<Platform> {
   if (config.platform.driver === 'local') return createLocalPlatform(config);
   const mod = (await import('./platform/kubernetes.js').catch((e: Error) => {
     throw tempestError('UnsupportedFault', `the kubernetes platform could not be loaded: ${e.message}`);
-  })) as { createKubernetesPlatform(c: TempestConfig): Promise<Platform> | Platform };
-  return mod.createKubernetesPlatform(config);
+  })) as { createKubernetesPlatform(c: TempestConfig, o?: unknown, w?: { workerNamespace?: string | null }): Promise<Platform> | Platform };
+  return mod.createKubernetesPlatform(config, undefined, opts);
 }
 
 export function rewriteUrlFrom(cfg: TempestConfig): (url: string) => string {
@@ -84,6 +89,25 @@ function checkFaultRequest(ref: FaultRef, policy: Policy, opts: { blastRadius: b
   if (problems.length) throw refused(`${String(ref?.fault?.name).slice(0, 40)} on ${String(ref?.target?.namespace).slice(0, 63)}/${String(ref?.target?.labelSelector).slice(0, 120)}`, problems);
 }
 
+/** Margin a fault may outlive its chaos window by itself (the workflow adds 60 s; slack for clocks and retries). */
+const MAX_DEAD_MAN_MS = 10 * 60_000;
+
+/**
+ * An injection's round and dead-man time: the round a number the fault can have, the expiry a real time no later
+ * than the fault's own duration (plus margin) from now — the server's now: when this attempt was scheduled (the
+ * workflow's clock, which a time-skipping test server moves ahead of the machine's). A crafted `expiresAt: "never"` would otherwise give a
+ * stressor with no end, and a round a helper pod name nobody planned.
+ */
+function checkRound(req: InjectRequest, now: number): void {
+  const rounds = req.fault.intervalMs > 0 ? Math.ceil(req.fault.durationMs / req.fault.intervalMs) + 1 : 1;
+  const problems: string[] = [];
+  if (!Number.isSafeInteger(req.round) || req.round < 0 || req.round > rounds) problems.push(`round must be a whole number from 0 to ${rounds}`);
+  const at = typeof req.expiresAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(req.expiresAt) ? Date.parse(req.expiresAt) : NaN;
+  if (!Number.isFinite(at)) problems.push('expiresAt must be an ISO time');
+  else if (at > now + req.fault.durationMs + (req.fault.rampTimeMs ?? 0) + MAX_DEAD_MAN_MS) problems.push(`expiresAt ${req.expiresAt.slice(0, 40)} is later than the fault's duration (plus ${MAX_DEAD_MAN_MS / 60_000} min) from now`);
+  if (problems.length) throw tempestError('FaultRefused', `injection of ${req.fault.name} refused by the worker: ${problems.join('; ')}`);
+}
+
 /** Text from a request, for a message that leaves the worker (a PagerDuty summary): printable, bounded. */
 function plainText(v: unknown, max: number): string {
   return String(v ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, max);
@@ -96,9 +120,11 @@ function safeName(name: unknown): string {
 
 export function createActivities(deps: ActivityDeps): TempestActivities {
   const { config } = deps;
-  const policy = config.policy;
+  // Every activity judges requests by the worker's policy with the worker's own namespace protected.
+  const policy = withWorkerNamespace(config.policy, resolveWorkerNamespace(deps.workerNamespace));
   let platformP: Promise<Platform> | undefined;
-  const platform = () => (platformP ??= Promise.resolve(deps.platform ?? platformFromConfig(config)));
+  const workerNamespace = policy.blastRadius.workerNamespace ?? null;
+  const platform = () => (platformP ??= Promise.resolve(deps.platform ?? platformFromConfig(config, { workerNamespace })));
   // Probes get the platform's Kubernetes client (k8sProbe) and pod exec (cmdProbe `source`) when it has them.
   let probesP: Promise<ReturnType<typeof createProbeActivities>> | undefined;
   const probes = () =>
@@ -109,7 +135,7 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
         if (p.clients) fromPlatform.k8s = p.clients.kc;
         if (p.execInPod) fromPlatform.execInPod = p.execInPod;
       }
-      return createProbeActivities({ rewriteUrl: rewriteUrlFrom(config), policy, ...fromPlatform, ...deps.probeDeps });
+      return createProbeActivities({ rewriteUrl: rewriteUrlFrom(config), policy, workerNamespace, ...fromPlatform, ...deps.probeDeps });
     })());
   const activityCtx = (): ActivityCtx => {
     const ctx = Context.current();
@@ -152,6 +178,7 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
 
     async injectFault(req: InjectRequest): Promise<InjectResult> {
       checkFaultRequest(req, policy);
+      checkRound(req, Math.max(Date.now(), Context.current().info.currentAttemptScheduledTimestampMs || 0));
       const r = await (await platform()).inject(req, activityCtx());
       return { round: req.round, affected: r.affected, detail: r.detail, alreadyDone: r.alreadyDone, at: new Date().toISOString() };
     },

@@ -9,7 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const CPU_SCRIPT = `
 const [expiresAt, load] = [Date.parse(process.argv[1]), Number(process.argv[2])];
-const stopAt = Math.min(expiresAt, Date.now() + 24 * 3600e3);
+// An unreadable time is no reason to live forever: at most 24 h, whatever the argument says.
+const stopAt = Math.min(Number.isFinite(expiresAt) ? expiresAt : 0, Date.now() + 24 * 3600e3);
 (function spin() {
   const now = Date.now();
   if (now >= stopAt) process.exit(0);
@@ -23,7 +24,7 @@ const MEM_SCRIPT = `
 const [expiresAt, mb] = [Date.parse(process.argv[1]), Number(process.argv[2])];
 const held = [];
 for (let i = 0; i < mb; i++) { const b = Buffer.allocUnsafe(1 << 20); b.fill(i & 255); held.push(b); }
-setTimeout(() => process.exit(0), Math.max(0, Math.min(expiresAt - Date.now(), 24 * 3600e3)));
+setTimeout(() => process.exit(0), Number.isFinite(expiresAt) ? Math.max(0, Math.min(expiresAt - Date.now(), 24 * 3600e3)) : 0);
 setInterval(() => { for (const b of held) b[0]++; }, 1000);
 `;
 

@@ -58,6 +58,10 @@ export class FleetClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** The supervisor itself: its name and pid (the parent of every replica process it runs). */
+  async healthz(): Promise<{ name: string; pid: number }> {
+    return (await this.call<{ name: string; pid: number }>('GET', '/healthz'))!;
+  }
   async owner(): Promise<LocalOwner> {
     return (await this.call<LocalOwner>('GET', '/owner'))!;
   }

@@ -17,9 +17,9 @@
  * Real processes (a `sleep` the test starts as the bystander), real files, real symlinks; no mocks. Every wait is
  * bounded; no assertion is about how long something took.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -230,6 +230,27 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
     expect(after.find((p) => p.slot === other.slot)?.pid).toBe(other.pid);
   });
 
+  test('a rewritten ledger naming every replica for a retried round is held to the policy: more than maxTargetPods is refused, pods outside TARGET_PODS are dropped', async () => {
+    const before = await steadyPods();
+    const one = createActivities({ config: testConfig(fleet, { limits: { maxTargetPods: 1 } }) });
+    const req = request(engine('api-gateway-chaos', 'container-kill', { TARGET_PODS: before[0].name }));
+    const all = before.map((p) => `${p.name}:${p.pid}`);
+    await fleet.client.annotateOwner({ [ledgerKey(req)]: JSON.stringify({ fault: 'container-kill', run: req.runId, faultIndex: 0, rounds: { '0': all }, done: [], expiresAt: req.expiresAt } satisfies LedgerEntry) });
+    const f = await failureOf(inject(req, one));
+    expect(f.type).toBe('FaultRefused');
+    expect(f.message).toBe(`container-kill: the ledger's round 0 names ${REPLICAS} pods, more than limits.maxTargetPods (1); refusing`);
+    expect(podIds(await fleet.client.pods())).toEqual(podIds(before));
+    // within the limit (the default), only the pod TARGET_PODS names is killed
+    const { out } = await withRevert(req, async () => {
+      const r = await inject(req);
+      await waitFor(`replica pid ${before[0].pid} dead`, () => !isAlive(before[0].pid), 10_000, 20);
+      return r;
+    });
+    expect(out.affected).toEqual([before[0].name]);
+    for (const p of before.slice(1)) expect(isAlive(p.pid)).toBe(true);
+    await replaced(before[0]);
+  });
+
   test('a rewritten ledger naming a pod the fleet does not have (with an unrelated pid) signals nothing', async () => {
     const before = await steadyPods();
     const victim = await bystander();
@@ -244,12 +265,11 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
     expect(podIds(await fleet.client.pods())).toEqual(podIds(before)); // every replica, same pid
   });
 
-  test('a pod list whose pid was tampered in transit (a foreign pid for a real pod) is not signalled: the pid must be that pod\'s replica', async () => {
-    // A man in the middle on the control API: the real fleet behind it, only GET /pods is rewritten so that one
-    // pod reports the test's `sleep` as its pid. The driver reads /proc/<pid>/cmdline before it signals.
-    const before = await steadyPods();
-    const pod = before[1];
-    const victim = await bystander();
+  /**
+   * A man in the middle on the control API: the real fleet behind it, only GET /pods is rewritten so that `podName`
+   * reports `pid` as its pid. Activities that talk to the fleet through it.
+   */
+  async function tamperedPodList(podName: string, pid: number): Promise<{ pacts: TempestActivities; close: () => Promise<void> }> {
     const server = http.createServer((req, res) => {
       void (async () => {
         try {
@@ -263,7 +283,7 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
           });
           let text = await up.text();
           if (req.method === 'GET' && req.url === '/pods' && up.ok) {
-            text = JSON.stringify((JSON.parse(text) as LocalPod[]).map((p) => (p.name === pod.name ? { ...p, pid: victim.pid } : p)));
+            text = JSON.stringify((JSON.parse(text) as LocalPod[]).map((p) => (p.name === podName ? { ...p, pid } : p)));
           }
           res.writeHead(up.status, { 'content-type': 'application/json' });
           res.end(text);
@@ -274,21 +294,32 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
       })();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const close = () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
+    const close = () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      });
     closers.push(close);
     const proxyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const pacts = createActivities({
       config: testConfig(fleet, { platform: { driver: 'local', local: { targets: [{ ...TARGET, fleet: proxyUrl }] } } }),
     });
+    return { pacts, close };
+  }
+
+  test('a pod list whose pid was tampered in transit (a foreign pid for a real pod) is not signalled: the pid must be that pod\'s replica', async () => {
+    // The driver reads /proc/<pid>/cmdline before it signals.
+    const before = await steadyPods();
+    const pod = before[1];
+    const victim = await bystander();
+    const { pacts, close } = await tamperedPodList(pod.name, victim.pid);
+    const { name: fleetName, pid: fleetPid } = await fleet.client.healthz();
     const req = request(engine('api-gateway-chaos', 'container-kill', { TARGET_PODS: pod.name }));
     await withRevert(
       req,
       async () => {
         const r = await inject(req, pacts);
-        expect(r.detail).toBe(`killed no container process; skipped ${pod.name} (pid ${victim.pid} is not the fleet's replica process: not signalled)`);
+        expect(r.detail).toBe(`killed no container process; skipped ${pod.name} (pid ${victim.pid} is not a replica process of fleet ${fleetName} (pid ${fleetPid}): not signalled)`);
         expect(r.affected).toEqual([]);
         expect(untouched(victim)).toBe(true);
         // Nothing was killed: the real fleet (asked directly) has every replica with its pid.
@@ -299,6 +330,85 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
     );
     expect(untouched(victim)).toBe(true);
     await close();
+  });
+
+  test('an impostor whose command line copies a replica\'s (replica.ts --name <pod> --fleet <fleet> --parent-pid <supervisor>) is not signalled: its real parent is not the fleet', async () => {
+    const before = await steadyPods();
+    const pod = before[2];
+    const { name: fleetName, pid: fleetPid } = await fleet.client.healthz();
+    // A process of the test's own, argv made to look like that pod's replica; its parent is this test, not the supervisor.
+    const impostor = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300000)', '--', 'scripts/fleet/replica.ts', '--port', '1', '--name', pod.name, '--fleet', fleetName, '--parent-pid', String(fleetPid)], { stdio: 'ignore' });
+    bystanders.push(impostor);
+    const ipid = impostor.pid!;
+    await waitFor(`pid ${ipid} has the copied command line`, () => readFileSync(`/proc/${ipid}/cmdline`, 'utf8').includes(pod.name), 5_000, 20);
+    const { pacts, close } = await tamperedPodList(pod.name, ipid);
+    const req = request(engine('api-gateway-chaos', 'container-kill', { TARGET_PODS: pod.name }));
+    await withRevert(
+      req,
+      async () => {
+        const r = await inject(req, pacts);
+        expect(r.detail).toBe(`killed no container process; skipped ${pod.name} (pid ${ipid} is not a replica process of fleet ${fleetName} (pid ${fleetPid}): not signalled)`);
+        expect(r.affected).toEqual([]);
+        expect(podIds(await fleet.client.pods())).toEqual(podIds(before));
+      },
+      pacts,
+    );
+    expect(untouched(impostor as ChildProcess & { pid: number })).toBe(true);
+    await close();
+  });
+});
+
+// ---------------------------------------------------------------- the worker's own namespace
+describe("the worker's own namespace: `*` never includes it, on every platform and in every activity", () => {
+  const spec = () => engine('api-gateway-cpu', 'pod-cpu-hog', { CPU_CORES: '1', CPU_LOAD: '5' });
+  test('a worker running in footanalytics under allow `*`: preflight and inject refuse, nothing starts', async () => {
+    const wacts = createActivities({ config: testConfig(fleet, { blastRadius: { allow: [{ namespace: '*' }] } }), workerNamespace: 'footanalytics' });
+    const pf = await failureOf(mockEnv().run(wacts.preflight, spec()));
+    expect(pf.message).toContain("footanalytics is the worker's own namespace: it must be listed by its exact name");
+    const req = request(spec());
+    const f = await failureOf(inject(req, wacts));
+    expect(f.type).toBe('FaultRefused');
+    expect(f.message).toContain("footanalytics is the worker's own namespace");
+    expect(findStressors(ledgerKey(req))).toEqual([]);
+    expect(await ledgerOf(req)).toBeUndefined();
+  });
+
+  test('listed by its exact name, the operator lets experiments in (and they run)', async () => {
+    const wacts = createActivities({ config: testConfig(fleet, { blastRadius: { allow: [{ namespace: '*' }, { namespace: 'footanalytics' }] } }), workerNamespace: 'footanalytics' });
+    const req = request(spec());
+    const { out } = await withRevert(req, () => inject(req, wacts), wacts);
+    expect(out.affected.length).toBe(1);
+    expect(findStressors(ledgerKey(req))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- round and dead-man time
+describe('injectFault refuses a crafted round or dead-man time before anything starts', () => {
+  const cpu = () => engine('api-gateway-cpu', 'pod-cpu-hog', { CPU_CORES: '1', CPU_LOAD: '5', TOTAL_CHAOS_DURATION: '30', CHAOS_INTERVAL: '10' });
+  const cases: Array<[string, Partial<InjectRequest>, RegExp]> = [
+    ['expiresAt "never" (a stressor with no end)', { expiresAt: 'never' }, /expiresAt must be an ISO time/],
+    ['expiresAt a day away (the fault would outlive its window by a day)', { expiresAt: new Date(Date.now() + 86_400_000).toISOString() }, /expiresAt \S+ is later than the fault's duration \(plus 10 min\) from now/],
+    ['expiresAt a number', { expiresAt: 1e15 as unknown as string }, /expiresAt must be an ISO time/],
+    ['round -1', { round: -1 }, /round must be a whole number from 0 to 4/],
+    ['round 1.5', { round: 1.5 }, /round must be a whole number from 0 to 4/],
+    ['round 99 (a helper name nobody planned)', { round: 99 }, /round must be a whole number from 0 to 4/],
+  ];
+  test.each(cases)('%s: FaultRefused, no stressor, no ledger entry', async (_what, over, message) => {
+    const req = request(cpu(), over);
+    const f = await failureOf(inject(req));
+    expect(f.type).toBe('FaultRefused');
+    expect(f.message).toMatch(message);
+    expect(findStressors(ledgerKey(req))).toEqual([]);
+    expect(await ledgerOf(req)).toBeUndefined();
+  });
+
+  test('the last planned round, with its real dead-man time, is accepted (and reverted)', async () => {
+    const req = request(cpu(), { round: 3, expiresAt: new Date(Date.now() + 30_000 + 60_000).toISOString() });
+    const { out, reverted } = await withRevert(req, () => inject(req));
+    expect(out.alreadyDone).toBe(false);
+    expect(out.affected.length).toBe(1);
+    expect(reverted.verification).toMatch(/ledger clean/);
+    expect(findStressors(ledgerKey(req))).toEqual([]);
   });
 });
 
@@ -385,7 +495,10 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
     const outside = realpathSync(tmp('tempest-outside-'));
     const precious = join(outside, 'precious.bin');
     writeFileSync(precious, 'precious');
-    rmSync(file);
+    // The corrupted file is moved out of the way (kept, so it can be put back as the same file) and a symlink to a
+    // file outside the root takes its name.
+    const aside = join(realpathSync(tmp('tempest-aside-')), 'model.pth');
+    renameSync(file, aside);
     symlinkSync(precious, file);
 
     const f = await failureOf(revert(req, macts));
@@ -399,7 +512,8 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
     expect((await ledgerOf(req))?.done).toEqual([0]);
 
     unlinkSync(file);
-    writeFileSync(file, corruptedBytes);
+    renameSync(aside, file);
+    expect(readFileSync(file).equals(corruptedBytes)).toBe(true);
     expect(sha256(file)).toBe(corrupted);
     const r = await revert(req, macts);
     expect(r.undone).toEqual([file]);
@@ -416,7 +530,7 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
     writeFileSync(precious, 'precious');
     const { req, corrupted } = await prepareAndInject(`/models/${sub}/model.pth`);
     const real = req.prepared as { path: string; size: number; sha256: string };
-    expect(real).toEqual({ path: file, size: SIZE, sha256: sum });
+    expect(real).toEqual({ path: file, size: SIZE, sha256: sum, dev: String(statSync(file).dev), ino: String(statSync(file).ino) });
     const held = backups();
     const craft = (filePath: string, prepared: unknown): FaultRef => ({ ...req, fault: spec(filePath).faults[0], prepared: prepared as FaultRef['prepared'] });
 
@@ -566,6 +680,199 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
     expect(ra.undone).toEqual([a.file]);
     expect(readFileSync(a.file).equals(a.original)).toBe(true);
     expect(readFileSync(b.file).equals(b.original)).toBe(true);
+  });
+
+  // ---------------------------------------------------------------- TOCTOU: the file is opened once and acted on through that descriptor
+
+  /** Tempest's backup folder for a run's fault (as the driver derives it: from the run, never from the target). */
+  const backupDirOf = (ref: Pick<FaultRef, 'runId' | 'faultIndex'>) => join(stateDir, 'backups', createHash('sha256').update(ledgerKey(ref)).digest('hex').slice(0, 32));
+
+  /** A file outside every root, with random bytes: what an attacker would like Tempest to overwrite. */
+  function preciousFile(): { precious: string; bytes: Buffer; outside: string } {
+    const outside = realpathSync(tmp('tempest-outside-'));
+    const precious = join(outside, 'precious.bin');
+    const bytes = randomBytes(256 * 1024);
+    writeFileSync(precious, bytes);
+    return { precious, bytes, outside };
+  }
+
+  test('a real race: the file swapped for a symlink out of the root WHILE inject copies its backup is refused; the outside file is byte-for-byte untouched, and so is the model', async () => {
+    const sub = `race-${++seq}`;
+    const file = join(dir, sub, 'model.pth');
+    mkdirSync(join(dir, sub), { recursive: true });
+    const original = randomBytes(64 * 1024 * 1024); // big enough that the backup copy spans many event-loop turns
+    writeFileSync(file, original);
+    const { precious, bytes } = preciousFile();
+    const aside = join(dir, `${sub}-aside.pth`);
+    const req = request(spec(`/models/${sub}/model.pth`));
+    req.prepared = await mockEnv().run(macts.prepareFault, req);
+    const copying = join(backupDirOf(req), 'data.tmp');
+
+    // The attacker waits for the backup copy to start, then moves the model away and puts a symlink in its place.
+    let settled = false;
+    let swapped = false;
+    const attacker = (async () => {
+      while (!settled && !existsSync(copying)) await new Promise((r) => setImmediate(r));
+      if (settled) return;
+      renameSync(file, aside);
+      symlinkSync(precious, file);
+      swapped = true;
+    })();
+    const result = inject(req, macts).finally(() => (settled = true));
+    const f = await failureOf(result);
+    await attacker;
+    expect(swapped).toBe(true); // the swap landed while inject was running
+    expect(f.type).toBe('FaultRefused');
+    expect(f.message).toContain(`${file} was moved or replaced while Tempest held it open (the file it opened is now ${aside}); refusing to corrupt`);
+    expect(readFileSync(precious).equals(bytes)).toBe(true); // the pre-change inject corrupted THIS file (open by name)
+    expect(lstatSync(file).isSymbolicLink()).toBe(true);
+    expect(readFileSync(aside).equals(original)).toBe(true); // nothing corrupted at all
+    expect((await ledgerOf(req))?.done ?? []).toEqual([]);
+
+    // With the symlink still there, revert refuses to restore through it; put back, it finds nothing to undo but
+    // its own backup, restores the same bytes and cleans up.
+    const g = await failureOf(revert(req, macts));
+    expect(g.type).toBe('NotYetClean');
+    expect(readFileSync(precious).equals(bytes)).toBe(true);
+    unlinkSync(file);
+    renameSync(aside, file);
+    const r = await revert(req, macts);
+    expect(r.undone).toEqual([file]);
+    expect(readFileSync(file).equals(original)).toBe(true);
+    expect(existsSync(backupDirOf(req))).toBe(false);
+  }, 60_000);
+
+  test('the file replaced between prepare and inject by another file with the same bytes (another inode) is refused; neither is touched', async () => {
+    const sub = `inode-${++seq}`;
+    const { file, original } = writeModel(`${sub}/model.pth`);
+    const req = request(spec(`/models/${sub}/model.pth`));
+    req.prepared = await mockEnv().run(macts.prepareFault, req);
+    const prepared = req.prepared as { ino: string };
+    writeFileSync(`${file}.new`, original);
+    renameSync(`${file}.new`, file);
+    expect(String(statSync(file).ino)).not.toBe(prepared.ino);
+    const f = await failureOf(inject(req, macts));
+    expect(f.type).toBe('FaultRefused');
+    expect(f.message).toContain(`${file} is another file (device ${statSync(file).dev}, inode ${statSync(file).ino}) than the one prepared`);
+    expect(readFileSync(file).equals(original)).toBe(true);
+    expect(existsSync(backupDirOf(req))).toBe(false); // no backup taken either
+    expect(await ledgerOf(req)).toBeUndefined();
+    expect((await revert(req, macts)).undone).toEqual([]);
+  });
+
+  test('a real record with only its size rewritten (2^44: "truncate to half" would grow the file to 8 TiB) is refused before any backup; the file keeps its size and bytes', async () => {
+    const sub = `size-${++seq}`;
+    const { file, original } = writeModel(`${sub}/model.pth`);
+    const req = request(engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${sub}/model.pth`, CORRUPTION_TYPE: 'truncate' }));
+    req.prepared = { ...(await mockEnv().run(macts.prepareFault, req)), size: 2 ** 44 };
+    const f = await failureOf(inject(req, macts));
+    expect(f.type).toBe('FaultRefused');
+    expect(f.message).toBe(`model-corruption: ${file} is ${SIZE} bytes, the prepared record says ${2 ** 44}; refusing to corrupt`);
+    expect(statSync(file).size).toBe(SIZE);
+    expect(readFileSync(file).equals(original)).toBe(true);
+    expect(existsSync(backupDirOf(req))).toBe(false);
+    expect(await ledgerOf(req)).toBeUndefined();
+  });
+
+  test("Tempest's backup is never created through a symlink: one planted at the temporary name is removed, not followed", async () => {
+    const sub = `tmp-link-${++seq}`;
+    const { file, original } = writeModel(`${sub}/model.pth`);
+    const { precious, bytes } = preciousFile();
+    const req = request(spec(`/models/${sub}/model.pth`));
+    req.prepared = await mockEnv().run(macts.prepareFault, req);
+    mkdirSync(backupDirOf(req), { recursive: true, mode: 0o700 });
+    symlinkSync(precious, join(backupDirOf(req), 'data.tmp'));
+    await withRevert(
+      req,
+      async () => {
+        expect((await inject(req, macts)).alreadyDone).toBe(false); // the pre-change copyFile wrote the model INTO precious.bin
+        expect(readFileSync(precious).equals(bytes)).toBe(true);
+        expect(lstatSync(join(backupDirOf(req), 'data')).isFile()).toBe(true);
+        expect(readFileSync(join(backupDirOf(req), 'data')).equals(original)).toBe(true);
+        expect(readdirSync(backupDirOf(req)).sort()).toEqual(['data', 'meta.json']);
+      },
+      macts,
+    );
+    expect(readFileSync(file).equals(original)).toBe(true);
+    expect(readFileSync(precious).equals(bytes)).toBe(true);
+  });
+
+  test("Tempest's backup folder planted as a symlink to another folder: inject is refused; that folder is neither chmod'ed nor written", async () => {
+    const sub = `dir-link-${++seq}`;
+    const { file, original } = writeModel(`${sub}/model.pth`);
+    const { outside } = preciousFile();
+    const modeBefore = statSync(outside).mode;
+    const req = request(spec(`/models/${sub}/model.pth`));
+    req.prepared = await mockEnv().run(macts.prepareFault, req);
+    mkdirSync(join(stateDir, 'backups'), { recursive: true, mode: 0o700 });
+    symlinkSync(outside, backupDirOf(req));
+    try {
+      const f = await failureOf(inject(req, macts));
+      expect(f.type).toBe('FaultRefused');
+      expect(f.message).toContain(`Tempest's backup folder ${backupDirOf(req)} is not a plain directory`);
+      expect(statSync(outside).mode).toBe(modeBefore); // the pre-change inject chmod'ed it to 0700 through the link
+      expect(readdirSync(outside)).toEqual(['precious.bin']); // ... and put the backup there
+      expect(readFileSync(file).equals(original)).toBe(true);
+    } finally {
+      unlinkSync(backupDirOf(req));
+    }
+    expect((await revert(req, macts)).undone).toEqual([]);
+  });
+
+  test('without a backup Tempest took for this run, revert touches nothing, whatever `prepared` names: no device or FIFO is read, and no answer depends on a checksum', async () => {
+    const sub = `oracle-${++seq}`;
+    const { file, original } = writeModel(`${sub}/model.pth`);
+    const { precious, bytes, outside } = preciousFile();
+    const fifo = join(outside, 'fifo');
+    const fifoInRoot = join(dir, sub, 'fifo.pth');
+    for (const p of [fifo, fifoInRoot]) expect(spawnSync('mkfifo', [p]).status).toBe(0);
+    const record = (path: string, sum: string) => ({ path, size: 1024, sha256: sum, dev: '1', ino: '1' });
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['an outside file with its right checksum', record(precious, sha256(precious))],
+      ['an outside file with a wrong checksum', record(precious, 'b'.repeat(64))],
+      ['the model with its right checksum', record(file, sha256(file))],
+      ['/dev/zero', record('/dev/zero', 'c'.repeat(64))],
+      ['a FIFO outside the roots', record(fifo, 'd'.repeat(64))],
+      ['a FIFO inside the root', record(fifoInRoot, 'e'.repeat(64))],
+    ];
+    const answers = new Set<string>();
+    for (const [what, prepared] of cases) {
+      const ref: FaultRef = { ...request(spec(`/models/${sub}/model.pth`)), prepared };
+      // The ledger says the round was done (anyone on the fleet's control API can write that): the pre-change
+      // revert then hashed `prepared.path` to decide whether "the backup is gone" — a checksum oracle that hung
+      // forever on /dev/zero or a FIFO.
+      const entry: LedgerEntry = { fault: 'model-corruption', run: ref.runId, faultIndex: 0, rounds: { '0': [String(prepared.path)] }, done: [0], expiresAt: new Date(Date.now() + 60_000).toISOString() };
+      await fleet.client.annotateOwner({ [ledgerKey(ref)]: JSON.stringify(entry) });
+      const r = await Promise.race([
+        revert(ref, macts),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: revert did not answer within 10 s (it is reading ${String(prepared.path)})`)), 10_000)),
+      ]);
+      expect({ what, undone: r.undone }).toEqual({ what, undone: [] });
+      answers.add(r.verification);
+      for (const p of [fifo, fifoInRoot]) {
+        // Nobody holds the FIFO open for reading: a writer that will not wait is refused (ENXIO).
+        expect(() => closeSync(openSync(p, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK))).toThrow(expect.objectContaining({ code: 'ENXIO' }));
+      }
+      expect(readFileSync(precious).equals(bytes)).toBe(true);
+      expect(readFileSync(file).equals(original)).toBe(true);
+    }
+    expect([...answers]).toEqual(['nothing was corrupted (Tempest holds no backup of this run: nothing touched); ledger clean']);
+  });
+
+  test('a backup taken before the upgrade (its record has no device/inode) is still restored by revert', async () => {
+    const sub = `legacy-${++seq}`;
+    const { file, original, sum } = writeModel(`${sub}/model.pth`);
+    const req = request(spec(`/models/${sub}/model.pth`));
+    const legacy = { path: file, size: SIZE, sha256: sum }; // what the workflow of a run prepared by the earlier driver holds
+    const bdir = backupDirOf(req);
+    mkdirSync(bdir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(bdir, 'data'), original, { mode: 0o600 });
+    writeFileSync(join(bdir, 'meta.json'), JSON.stringify({ ...legacy, key: ledgerKey(req), takenAt: new Date().toISOString() }), { mode: 0o600 });
+    writeFileSync(file, Buffer.concat([Buffer.alloc(64 * 1024), original.subarray(64 * 1024)])); // corrupted in place
+    const r = await revert({ ...req, prepared: legacy }, macts);
+    expect(r.undone).toEqual([file]);
+    expect(readFileSync(file).equals(original)).toBe(true);
+    expect(existsSync(bdir)).toBe(false);
   });
 });
 

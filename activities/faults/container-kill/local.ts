@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { LocalFaultDriver } from '../driver.js';
 import { ownerRecovered, selectPods, waitClean } from '../driver.js';
+import { tempestError } from '../../errors.js';
 
 /** The process exists and is not a zombie (a zombie is dead, waiting for its parent to reap it). */
 function running(pid: number): boolean {
@@ -21,11 +22,26 @@ function running(pid: number): boolean {
  * Is `pid` the replica process of pod `name`? Its command line is the fleet's replica with `--name <pod>`: a pid
  * from anywhere else (a ledger someone rewrote, a recycled pid) is never signalled.
  */
-function isReplicaOf(pid: number, name: string): boolean {
+function isReplicaOf(pid: number, name: string, fleet: { name: string; pid: number }): boolean {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const i = argv.indexOf('--name');
-    return i >= 0 && argv[i + 1] === name && argv.some((a) => a.endsWith('replica.ts'));
+    const arg = (flag: string) => {
+      const i = argv.indexOf(flag);
+      return i >= 0 ? argv[i + 1] : undefined;
+    };
+    // The process's real parent (field 4 of /proc/<pid>/stat, after the parenthesised command name), not what its
+    // argv claims: anyone can start a process called replica.ts --name <pod>.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return (
+      argv.some((a) => a.endsWith('replica.ts')) &&
+      arg('--name') === name &&
+      arg('--fleet') === fleet.name &&
+      arg('--parent-pid') === String(fleet.pid) &&
+      Number.isSafeInteger(fleet.pid) &&
+      fleet.pid > 1 &&
+      ppid === fleet.pid
+    );
   } catch {
     return false;
   }
@@ -37,9 +53,18 @@ export const containerKillLocal: LocalFaultDriver = {
     const key = String(req.round);
     if (entry.done.includes(req.round)) return { affected: (entry.rounds[key] ?? []).map((t) => String(t).split(':')[0]), detail: 'round already done' };
     const pods = await ctx.fleet.pods();
+    const supervisor = await ctx.fleet.healthz();
     let targets = entry.rounds[key];
-    if (!targets) {
-      targets = selectPods(pods, req.fault).map((p) => `${p.name}:${p.pid}`);
+    if (targets) {
+      // A round already planned (a retry after a crash): the ledger on the owner is writable by whoever may annotate
+      // it, so its list is held to what this fault could have chosen: TARGET_PODS when given, at most maxTargetPods.
+      const names = [...new Set(targets.map((t) => String(t).split(':')[0]))];
+      const max = ctx.policy.limits.maxTargetPods;
+      if (names.length > max) throw tempestError('FaultRefused', `container-kill: the ledger's round ${key} names ${names.length} pods, more than limits.maxTargetPods (${max}); refusing`);
+      const wanted = req.fault.targetPods;
+      targets = targets.filter((t, i) => targets!.findIndex((u) => String(u).split(':')[0] === String(t).split(':')[0]) === i && (!wanted.length || wanted.includes(String(t).split(':')[0])));
+    } else {
+      targets = selectPods(pods, req.fault, ctx.policy.limits.maxTargetPods).map((p) => `${p.name}:${p.pid}`);
       entry.rounds[key] = targets;
       await ledger.write(entry);
     }
@@ -56,8 +81,8 @@ export const containerKillLocal: LocalFaultDriver = {
         chosen.push(String(t));
         continue;
       }
-      if (!isReplicaOf(pod.pid, pod.name)) {
-        skipped.push(`${name} (pid ${pod.pid} is not the fleet's replica process: not signalled)`);
+      if (!isReplicaOf(pod.pid, pod.name, supervisor)) {
+        skipped.push(`${name} (pid ${pod.pid} is not a replica process of fleet ${supervisor.name} (pid ${supervisor.pid}): not signalled)`);
         chosen.push(String(t));
         continue;
       }
