@@ -767,7 +767,7 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
     req.prepared = { ...(await mockEnv().run(macts.prepareFault, req)), size: 2 ** 44 };
     const f = await failureOf(inject(req, macts));
     expect(f.type).toBe('FaultRefused');
-    expect(f.message).toBe(`model-corruption: ${file} is ${SIZE} bytes, the prepared record says ${2 ** 44}; refusing to corrupt`);
+    expect(f.message).toBe(`model-corruption: ${file} changed since it was prepared (it is ${SIZE} bytes, the prepared record says ${2 ** 44}); refusing to corrupt`);
     expect(statSync(file).size).toBe(SIZE);
     expect(readFileSync(file).equals(original)).toBe(true);
     expect(existsSync(backupDirOf(req))).toBe(false);

@@ -289,7 +289,7 @@ export const modelCorruptionKubernetes: K8sFaultDriver = {
       const fp = await fingerprint(ctx, name, c.container, file, rootList, c.file);
       // The byte count comes from the file as it is now and must be the prepared size (a crafted size would make
       // "truncate to half" grow the file to terabytes).
-      if (fp.size !== c.size) throw tempestError('FaultRefused', `model-corruption: ${c.file} in ${name} is ${fp.size} bytes, the prepared record says ${c.size}; refusing to corrupt`);
+      if (fp.size !== c.size) throw tempestError('FaultRefused', `model-corruption: ${c.file} in ${name} changed since it was prepared (it is ${fp.size} bytes, the prepared record says ${c.size}); refusing to corrupt`);
       const backup = backupOf(c.file, id);
       await ledger.markPod(name, { run: req.runId, fault: req.fault.name, faultIndex: req.faultIndex, detail: `${c.file} (backup ${backup})` });
       const bytes = type === 'truncate' ? Math.floor(fp.size / 2) : Math.min(fp.size, 64 * 1024);

@@ -445,7 +445,7 @@ export const modelCorruptionLocal: LocalFaultDriver = {
       if (entry.done.includes(0)) return { affected: [rec.path], detail: 'already corrupted' };
       // The record's size must be the file's own (a crafted size would turn "truncate to half" into growing the
       // file to terabytes); checked before any backup or ledger write.
-      if (Number(o.st.size) !== rec.size) throw tempestError('FaultRefused', `model-corruption: ${o.path} is ${o.st.size} bytes, the prepared record says ${rec.size}; refusing to corrupt`);
+      if (Number(o.st.size) !== rec.size) throw tempestError('FaultRefused', `model-corruption: ${o.path} changed since it was prepared (it is ${o.st.size} bytes, the prepared record says ${rec.size}); refusing to corrupt`);
 
       const dir = (await backupDir(ctx, req, true))!;
       const backup = join(dir, 'data');
