@@ -26,6 +26,7 @@ import { createProbeActivities, resolveWorkerNamespace } from './probes/index.js
 import type { ProbeContext, ProbeDeps, ProbeOutcome } from './probes/types.js';
 import { writeReport } from './report/index.js';
 import { ChaosMetrics } from './metrics/index.js';
+import { createReconcileActivities } from './reconcile/index.js';
 
 export interface ActivityDeps {
   config: TempestConfig;
@@ -237,5 +238,15 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
     async markRunning(info) {
       deps.metrics?.running(safeName(info?.experiment), safeName(info?.namespace));
     },
+
+    // The orphan reconciler (workflows/reconciler.ts): Temporal is asked through the worker's own client.
+    ...createReconcileActivities({
+      platform,
+      temporal: async () => ({ client: Context.current().client, namespace: Context.current().info.workflowNamespace ?? config.temporal.namespace }),
+      policy,
+      metrics: deps.metrics,
+      checkRef: (ref) => checkFaultRequest(ref, policy, { blastRadius: false }),
+      activityCtx,
+    }),
   };
 }

@@ -165,6 +165,36 @@ export interface ExperimentStatus {
 }
 
 /** The activity interface the workflows call. Implemented by createActivities(deps). */
+/** A fault-ledger entry as the orphan reconciler judges it. */
+export interface OrphanCandidate {
+  key: string;
+  runId: string;
+  faultIndex: number;
+  fault: string;
+  target: TargetSpec;
+  expiresAt: string;
+  where: string;
+  problem?: string;
+  /** The run's state in this Temporal namespace, and its status (RUNNING, TERMINATED, ..., NOT_FOUND). */
+  state: 'open' | 'closed' | 'unknown';
+  status: string;
+  /** revert: an orphan; leave: its run is open; wait: unknown run, chaos window not over; refuse: unreadable. */
+  action: 'revert' | 'leave' | 'wait' | 'refuse';
+  why: string;
+}
+
+export interface OrphanOutcome {
+  key: string;
+  runId: string;
+  fault: string;
+  where: string;
+  reverted: boolean;
+  /** Where the fault to revert came from: the run's history, or the ledger's fault name with defaults. */
+  from: 'history' | 'ledger' | 'none';
+  undone: string[];
+  verification: string;
+}
+
 export interface TempestActivities {
   preflight(spec: ExperimentSpec): Promise<PreflightResult>;
   /** The worker's guard of that name (a run's own guard fields are ignored). */
@@ -181,4 +211,8 @@ export interface TempestActivities {
   runRollbackActions(req: RollbackActionsRequest): Promise<RollbackActionOutcome[]>;
   /** ISO start time of the latest run of this engine (any run: scheduled or by hand), null if none, 'unknown' without search attributes. */
   lastRunStart(experiment: string, namespace?: string): Promise<string | null | 'unknown'>;
+  /** Every fault-ledger entry on the platform and what its run's state means for it (read-only). */
+  listOrphans(input?: { namespace?: string }): Promise<OrphanCandidate[]>;
+  /** Revert one orphan with its fault's own revert and verify (its run is looked up again first). */
+  revertOrphan(c: OrphanCandidate): Promise<OrphanOutcome>;
 }

@@ -515,6 +515,29 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
   }
 
   program
+    .command('cleanup')
+    .description("find faults left behind by runs that are closed (terminated, timed out, ...) or unknown, and revert them with each fault's own revert and verify (done by a worker, under its policy); exit 0 when clean, 1 when something is left")
+    .option('--dry-run', 'list what would be reverted, revert nothing')
+    .option('--namespace <ns>', 'only the fault ledger in this namespace')
+    .option('--json', 'print the raw result')
+    .action(async (o: { dryRun?: boolean; namespace?: string; json?: boolean }) => {
+      const cfg = resolveConfig(g());
+      if (o.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(o.namespace)) throw new UsageError(`--namespace: ${JSON.stringify(o.namespace.slice(0, 80))} is not a namespace name`);
+      const c = await connect(cfg);
+      try {
+        if (!(await hasWorker(c))) out(`warning: no worker is polling task queue ${cfg.temporal.taskQueue}; cleanup runs on a worker (start one with \`tempest worker\`)`);
+        const workflowId = `tempest-cleanup-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${Math.random().toString(36).slice(2, 6)}`;
+        out(`cleanup ${workflowId}${o.dryRun ? ' (dry run)' : ''}: listing the fault ledger...`);
+        const r = (await c.client.workflow.execute('reconcileWorkflow', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [{ dryRun: !!o.dryRun, ...(o.namespace ? { namespace: o.namespace } : {}) }] })) as import('../workflows/reconciler.js').ReconcileResult;
+        if (o.json) out(JSON.stringify(r, null, 2));
+        else out(cleanupTable(r));
+        process.exitCode = r.clean ? EXIT.ok : EXIT.fail;
+      } finally {
+        await c.close();
+      }
+    });
+
+  program
     .command('worker')
     .description('run a Tempest worker (activities + workflows) until interrupted')
     .action(async () => {
@@ -531,6 +554,17 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
     });
 
   return program;
+}
+
+/** The cleanup table: one line per ledger entry found, what was done and why. */
+export function cleanupTable(r: import('../workflows/reconciler.js').ReconcileResult): string {
+  if (!r.rows.length) return 'no fault-ledger entries: nothing left behind';
+  const head = ['OUTCOME', 'FAULT', 'RUN', 'STATUS', 'WHERE', 'DETAIL'];
+  const rows = r.rows.map((x) => [x.outcome, x.fault || '-', x.runId || '-', x.status, x.where, x.verification ?? x.why].map((c) => printable(String(c))));
+  const w = head.map((h, i) => Math.min(48, Math.max(h.length, ...rows.slice(0, 200).map((row) => row[i].length))));
+  const line = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.slice(0, w[i]).padEnd(w[i]))).join('  ');
+  const sum = `${r.rows.length} entries: ${r.reverted} reverted, ${r.failed} not verified, ${r.rows.filter((x) => x.outcome === 'would-revert').length} to revert, ${r.rows.filter((x) => x.outcome === 'left').length} left alone${r.clean ? '; clean' : ''}`;
+  return [line(head), ...rows.map(line), sum].join('\n');
 }
 
 function hm(min: number): string {

@@ -282,6 +282,11 @@ export const tempestConfigSchema = z
     state: z.object({ dir: z.string().default('.tempest/state') }).strict().default({}),
     reports: z.object({ dir: z.string().default('.tempest/reports') }).strict().default({}),
     metrics: z.object({ port: z.number().int().min(0).max(65535).default(9464) }).strict().default({}),
+    /**
+     * The orphan-fault reconciler (workflows/reconciler.ts): a Temporal Schedule the worker creates at start-up
+     * (every `interval`, default 30 s), plus one run when a worker starts. `enabled: false` creates neither.
+     */
+    reconciler: z.object({ enabled: z.boolean().default(true), interval: duration().refine((ms) => ms >= 5000 && ms <= 3_600_000, 'must be from 5s to 1h').default(30) }).strict().default({}),
   })
   .strict()
   .superRefine((c, ctx) => {

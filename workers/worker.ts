@@ -8,6 +8,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSo
 import type { TempestConfig } from '../config/tempest-config.js';
 import { createActivities } from '../activities/index.js';
 import { temporalConnection } from '../client/connection.js';
+import { ensureReconcilerFor } from './reconciler.js';
 import { ChaosMetrics } from '../activities/metrics/index.js';
 import type { ProbeDeps } from '../activities/probes/types.js';
 
@@ -85,6 +86,9 @@ export async function runWorker(config: TempestConfig, log: (m: string) => void 
     `worker ready: task queue ${config.temporal.taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace}), platform ${config.platform.driver}` +
       (server ? `, metrics http://127.0.0.1:${config.metrics.port}/metrics` : ''),
   );
+  // The reconciler's schedule, once the worker that serves it exists (a failure here is loud, not fatal: the
+  // worker still runs and reverts its own runs; the schedule is retried at its next start).
+  await ensureReconcilerFor(config, log).catch((e) => log(`orphan reconciler: could not create or trigger its schedule: ${(e as Error).message}`));
   try {
     await worker.run();
   } finally {

@@ -4,7 +4,8 @@
  * intent before any action, so a retry — on this worker or another after a crash — finds what was done.
  */
 import { createHash } from 'node:crypto';
-import type { FaultSpec } from '../../config/spec.js';
+import type { FaultSpec, TargetSpec } from '../../config/spec.js';
+import type { LedgerFinding } from '../platform/types.js';
 import type { FaultRef, InjectRequest, PreparedRecord } from '../types.js';
 import type { Policy } from '../../config/policy.js';
 import type { FleetClient, LocalPlatform, LocalPod } from '../platform/local.js';
@@ -95,6 +96,22 @@ export function ledgerKey(ref: Pick<FaultRef, 'runId' | 'faultIndex'>): string {
   const clean = ref.runId.replace(/[^A-Za-z0-9_.-]/g, '_');
   const name = clean === ref.runId ? clean : `${clean}-${createHash('sha256').update(ref.runId).digest('hex').slice(0, 12)}`;
   return `tempest.io/fault.${name}.${ref.faultIndex}`;
+}
+
+/** Every ledger key starts so (ledgerKey). */
+export const LEDGER_PREFIX = 'tempest.io/fault.';
+
+/**
+ * A ledger annotation as the reconciler sees it: the run and fault it names, or a problem (unreadable, or a key that
+ * is not the one its own run and index give: a copied or forged entry is never acted on).
+ */
+export function ledgerFinding(key: string, raw: string, target: TargetSpec, where: string, keyOf: (r: Pick<FaultRef, 'runId' | 'faultIndex'>) => string = ledgerKey): LedgerFinding {
+  const e = parseLedger(raw);
+  const base = { key, target, where };
+  if (!e || !e.run || e.faultIndex < 0) return { ...base, runId: '', faultIndex: -1, fault: '', expiresAt: '', problem: 'the entry is not a readable ledger entry' };
+  const found = { ...base, runId: e.run, faultIndex: e.faultIndex, fault: e.fault, expiresAt: e.expiresAt };
+  if (keyOf({ runId: e.run, faultIndex: e.faultIndex }) !== key) return { ...found, problem: `its key is not the one of run ${e.run.slice(0, 80)} fault ${e.faultIndex}` };
+  return found;
 }
 
 /** The fault ledger of one run's fault, kept as an annotation on the target's owner. */

@@ -22,6 +22,7 @@ export class ChaosMetrics {
   readonly affected = new Gauge({ name: 'chaos_affected_services_count', help: 'Distinct targets hit by the last run', labelNames: ['experiment_name'], registers: [this.registry] });
   readonly hypotheses = new Counter({ name: 'chaos_hypothesis_total', help: 'Hypotheses tested', labelNames: ['experiment_name'], registers: [this.registry] });
   readonly validated = new Counter({ name: 'chaos_hypothesis_validated_total', help: 'Hypotheses validated', labelNames: ['experiment_name'], registers: [this.registry] });
+  readonly orphansReverted = new Counter({ name: 'tempest_orphans_reverted_total', help: 'Faults left behind by a closed or unknown run and reverted by the reconciler', labelNames: ['fault'], registers: [this.registry] });
 
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'tempest_worker_' });

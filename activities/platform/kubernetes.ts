@@ -11,7 +11,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { ExperimentSpec, FaultName, TargetSpec } from '../../config/spec.js';
 import type { TempestConfig } from '../../config/tempest-config.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
-import type { ActivityCtx, Platform, RevertOptions } from './types.js';
+import type { ActivityCtx, LedgerFinding, Platform, RevertOptions } from './types.js';
+import { ledgerFinding } from '../faults/driver.js';
 import { labelsInScope, namespaceRefusal, namespaceScope, scopeText, selectorInScope, withWorkerNamespace, workerNamespaceRefusal, type Policy } from '../../config/policy.js';
 import { isDnsLabel, isDnsSubdomain, parseLabelSelector } from '../../config/selector.js';
 import { tempestError } from '../errors.js';
@@ -226,6 +227,47 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
         return; // gone already
       }
       await kcallGone({ verb: 'delete', resource: 'pods', namespace, name: pod }, () => clients.core.deleteNamespacedPod({ name: pod, namespace }));
+    },
+
+    /**
+     * Ledger entries on the workloads (Deployments, StatefulSets, DaemonSets, ReplicaSets) and the marks on pods, in
+     * every namespace the blast radius names exactly (a `*` entry cannot be listed without cluster-wide rights the
+     * worker does not have; the worker's own namespace is never looked at).
+     */
+    async listLedger(filter = {}): Promise<LedgerFinding[]> {
+      const namespaces = [...new Set(policy.blastRadius.allow.map((a) => a.namespace))].filter((n) => n !== '*' && !workerNamespaceRefusal(policy, n) && (!filter.namespace || n === filter.namespace));
+      const out = new Map<string, LedgerFinding>();
+      const keyOf = (r: Pick<FaultRef, 'runId' | 'faultIndex'>) => faultIds(r).key;
+      const selectorText = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      for (const namespace of namespaces) {
+        type Listed = { items: Array<{ metadata?: { name?: string; annotations?: Record<string, string> }; spec?: { selector?: { matchLabels?: Record<string, string> } } }> };
+        const kinds: Array<readonly ['deployment' | 'statefulset' | 'daemonset' | 'replicaset', () => Promise<Listed>, string]> = [
+          ['deployment', () => clients.apps.listNamespacedDeployment({ namespace }), 'deployments'],
+          ['statefulset', () => clients.apps.listNamespacedStatefulSet({ namespace }), 'statefulsets'],
+          ['daemonset', () => clients.apps.listNamespacedDaemonSet({ namespace }), 'daemonsets'],
+          ['replicaset', () => clients.apps.listNamespacedReplicaSet({ namespace }), 'replicasets'],
+        ];
+        for (const [kind, list, resource] of kinds) {
+          const items = (await kcall({ verb: 'list', resource, namespace }, list)).items;
+          for (const o of items) {
+            for (const [key, raw] of Object.entries(o.metadata?.annotations ?? {})) {
+              if (!key.startsWith('tempest.io/fault.') || out.has(key)) continue;
+              const target = { namespace, labelSelector: selectorText(o.spec?.selector?.matchLabels), kind };
+              out.set(key, ledgerFinding(key, raw, target, `${kind} ${namespace}/${o.metadata?.name}`, keyOf));
+            }
+          }
+        }
+        // Pod marks (the same key on every pod a fault touched): found even when the owner's entry is gone.
+        const pods = (await kcall({ verb: 'list', resource: 'pods', namespace }, () => clients.core.listNamespacedPod({ namespace }))).items;
+        for (const p of pods) {
+          for (const [key, raw] of Object.entries(p.metadata?.annotations ?? {})) {
+            if (!key.startsWith('tempest.io/fault.') || out.has(key)) continue;
+            const target = { namespace, labelSelector: selectorText(p.metadata?.labels), kind: 'pod' as const };
+            out.set(key, { ...ledgerFinding(key, raw, target, `pod ${namespace}/${p.metadata?.name}`, keyOf), expiresAt: '' });
+          }
+        }
+      }
+      return [...out.values()];
     },
 
     async revert(ref: FaultRef, ctx: ActivityCtx, opts: RevertOptions = {}): Promise<RevertResult> {

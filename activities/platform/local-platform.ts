@@ -2,11 +2,11 @@
 import type { ExperimentSpec, FaultName } from '../../config/spec.js';
 import type { TempestConfig } from '../../config/tempest-config.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
-import type { ActivityCtx, Platform, RevertOptions } from './types.js';
+import type { ActivityCtx, LedgerFinding, Platform, RevertOptions } from './types.js';
 import { LocalPlatform } from './local.js';
 import { tempestError } from '../errors.js';
 import { LOCAL_FAULTS, LOCAL_UNSUPPORTED } from '../faults/index.js';
-import { Ledger, ledgerKey, type LocalFaultContext } from '../faults/driver.js';
+import { LEDGER_PREFIX, Ledger, ledgerFinding, ledgerKey, type LocalFaultContext } from '../faults/driver.js';
 
 export function createLocalPlatform(config: TempestConfig): Platform {
   const local = new LocalPlatform(config);
@@ -37,6 +37,20 @@ export function createLocalPlatform(config: TempestConfig): Platform {
     },
     async restartPod(target, pod) {
       await local.fleetFor(target).deletePod(pod, 0);
+    },
+    async listLedger(filter = {}) {
+      const out: LedgerFinding[] = [];
+      for (const t of config.platform.local.targets) {
+        if (filter.namespace && t.namespace !== filter.namespace) continue;
+        const target = { namespace: t.namespace, labelSelector: t.selector, kind: 'deployment' as const };
+        const owner = await local.fleetFor(target).owner();
+        const where = `fleet ${owner.name} (${t.namespace}/${t.selector})`;
+        for (const [key, raw] of Object.entries(owner.annotations ?? {})) {
+          if (!key.startsWith(LEDGER_PREFIX)) continue;
+          out.push(ledgerFinding(key, raw, target, where));
+        }
+      }
+      return out;
     },
     async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
       for (const f of spec.faults) await driverFor(f.name).check?.(f, local, config.policy);

@@ -28,6 +28,29 @@ export interface Platform {
   scale?(target: TargetSpec, replicas: number): Promise<void>;
   /** For rollback actions: delete (restart) one pod. */
   restartPod?(target: TargetSpec, pod: string): Promise<void>;
+  /**
+   * Every fault-ledger entry the platform holds (the orphan reconciler's view), optionally in one namespace. An entry
+   * that cannot be read is listed with a `problem` (and never acted on).
+   */
+  listLedger?(filter?: { namespace?: string }): Promise<LedgerFinding[]>;
+}
+
+/** One fault-ledger entry found on a target. */
+export interface LedgerFinding {
+  /** The annotation key (tempest.io/fault.<run>.<index>). */
+  key: string;
+  /** Workflow id of the run that wrote it, its fault index and fault name, as the entry says. */
+  runId: string;
+  faultIndex: number;
+  fault: string;
+  /** The target it was found on (the run's own target comes from the run's history when there is one). */
+  target: TargetSpec;
+  /** The entry's dead-man time (chaos end + margin). */
+  expiresAt: string;
+  /** Where it was found, for people: "fleet api-gateway (footanalytics/app=api)". */
+  where: string;
+  /** Why it cannot be acted on (unreadable, its key not its own). */
+  problem?: string;
 }
 
 export interface WorkloadState {

@@ -44,6 +44,8 @@ export function fakeActivities(calls: Calls, over: Partial<TempestActivities> = 
     async publishResult() { calls.log.push('publish'); return { reportPath: '/dev/null' }; },
     async markRunning() {},
     async lastRunStart() { return null; },
+    async listOrphans() { calls.log.push('listOrphans'); return []; },
+    async revertOrphan(c) { calls.log.push(`revertOrphan:${c.key}`); return { key: c.key, runId: c.runId, fault: c.fault, where: c.where, reverted: true, from: 'history' as const, undone: [], verification: 'clean' }; },
     async runRollbackActions(req) { const a = req.actions ?? []; calls.log.push(`actions:${a.map((x) => x.type).join(',')}`); return a.map((x) => ({ name: x.name, type: x.type, status: 'done' as const, detail: 'ok' })); },
     ...over,
   };
