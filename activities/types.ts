@@ -116,6 +116,9 @@ export interface FaultSummary {
   injectedAt?: string;
   revertedAt?: string;
   revert?: RevertResult;
+  /** The dead-man time the fault carries on the target (chaos end + the margin), and the margin (worker policy). */
+  deadManAt?: string;
+  deadManMarginMs?: number;
 }
 
 export interface TimelineEvent {

@@ -204,6 +204,11 @@ export interface RunPolicyView {
   triggers: Array<{ name: string; query: string; criteria: NumericCriteria; threshold: string }>;
   triggerPollMs: number;
   rollbackActions: Array<{ name: string; type: RollbackActionSpec['type'] }>;
+  /**
+   * How long a fault outlives its chaos window on the target by itself when no worker reverts it (the dead-man
+   * expiry: chaos end + this). Absent in runs recorded before it was policy: 60 s.
+   */
+  deadManMarginMs?: number;
 }
 
 /**

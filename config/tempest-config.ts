@@ -286,6 +286,11 @@ export const tempestConfigSchema = z
      * The orphan-fault reconciler (workflows/reconciler.ts): a Temporal Schedule the worker creates at start-up
      * (every `interval`, default 30 s), plus one run when a worker starts. `enabled: false` creates neither.
      */
+    /**
+     * What every fault carries on the target: the dead-man expiry (chaos end + `deadManMargin`, 5s to 5m, default
+     * 60s) after which the target drops the fault by itself, when no worker and no reconciler is left to revert it.
+     */
+    faults: z.object({ deadManMargin: duration().refine((ms) => ms >= 5000 && ms <= 300_000, 'must be from 5s to 5m').default(60) }).strict().default({}),
     reconciler: z.object({ enabled: z.boolean().default(true), interval: duration().refine((ms) => ms >= 5000 && ms <= 3_600_000, 'must be from 5s to 1h').default(30) }).strict().default({}),
   })
   .strict()
@@ -408,12 +413,13 @@ export function loadTempestConfig(file: string | undefined): TempestConfig {
 }
 
 /** The policy as one run sees it (preflight's answer, recorded in the history): no secrets, no credentials. */
-export function runPolicyView(cfg: Pick<TempestConfig, 'guards' | 'rollbackTriggers' | 'rollbackActions' | 'policy'>): RunPolicyView {
+export function runPolicyView(cfg: Pick<TempestConfig, 'guards' | 'rollbackTriggers' | 'rollbackActions' | 'policy' | 'faults'>): RunPolicyView {
   return {
     source: cfg.policy.source,
     guards: cfg.guards.map((g) => ({ name: g.name, type: g.type })),
     triggers: cfg.rollbackTriggers.triggers.map((t: RollbackTriggerSpec) => ({ name: t.name, query: t.query, criteria: t.criteria, threshold: t.threshold })),
     triggerPollMs: cfg.rollbackTriggers.pollInterval,
     rollbackActions: cfg.rollbackActions.map((a) => ({ name: a.name, type: a.type })),
+    deadManMarginMs: cfg.faults.deadManMargin,
   };
 }

@@ -415,7 +415,11 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     }
     let chaosOver = false;
     chaosDeadline = Date.now() + fault.durationMs;
-    const expiresAt = new Date(chaosDeadline + DEAD_MAN_MARGIN_MS).toISOString();
+    // The worker's margin (policy), bounded; runs recorded before it was policy used the constant.
+    const margin = typeof policy.deadManMarginMs === 'number' && policy.deadManMarginMs >= 1000 && policy.deadManMarginMs <= 300_000 ? policy.deadManMarginMs : DEAD_MAN_MARGIN_MS;
+    const expiresAt = new Date(chaosDeadline + margin).toISOString();
+    summary.deadManAt = expiresAt;
+    summary.deadManMarginMs = margin;
 
     // Monitors run beside the injection loop; they end when chaosOver is set.
     const monitors: Promise<void>[] = [];

@@ -44,7 +44,7 @@ function reportText(r: ExperimentResult, opts: { uiUrl?: string; namespace?: str
   }
   lines.push('', '## Faults');
   for (const f of r.faults) {
-    lines.push(`- ${pad(f.name, 20)} ${pad(f.state, 9)} rounds ${f.rounds}; hit ${f.affected.length ? f.affected.join(', ') : 'nothing'}`);
+    lines.push(`- ${pad(f.name, 20)} ${pad(f.state, 9)} rounds ${f.rounds}; hit ${f.affected.length ? f.affected.join(', ') : 'nothing'}${f.deadManAt ? `; dead-man ${f.deadManAt} (chaos end + ${Math.round((f.deadManMarginMs ?? 0) / 1000)}s)` : ''}`);
     if (f.revert) lines.push(`    revert verified: ${f.revert.verification}${f.revert.undone.length ? ` (undid ${f.revert.undone.join(', ')})` : ''}`);
   }
   if (r.rollbackActions?.length) {

@@ -167,6 +167,36 @@ test('abort from the CLI: the run ends Aborted with everything reverted; exit co
   });
 }, 180_000);
 
+test('cleanup from the CLI: a terminated run\'s stressor is listed by --dry-run (exit 1), reverted by cleanup (table, exit 0), then nothing is left', async () => {
+  const cfg = testConfig(fleet);
+  const cpu = writeEngine('cpu-orphan.yaml', seedEngine().replace('- name: pod-delete', '- name: pod-cpu-hog').replace(/            - name: CHAOS_INTERVAL\n\s+value: "10"\n\s+- name: FORCE\n\s+value: "false"\n/, '            - name: CPU_LOAD\n              value: "10"\n'));
+  const worker = await createWorker({ config: cfg });
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  try {
+    await worker.runUntil(async () => {
+      const id = `cli-orphan-${Date.now()}`;
+      expect((await tempest(['--config', cfg.file, 'run', cpu, '--id', id])).code).toBe(0);
+      await waitFor('injected', async () => (await tempest(['--config', cfg.file, 'status', id])).out.includes('faults injected 1'), 60_000, 500);
+      await new Client({ connection, namespace: 'default' }).workflow.getHandle(id).terminate('clicked Terminate');
+      const dry = await tempest(['--config', cfg.file, 'cleanup', '--dry-run']);
+      expect(dry.code).toBe(1);
+      expect(dry.out).toMatch(new RegExp(`would-revert\\s+pod-cpu-hog\\s+${id}\\s+TERMINATED`));
+      const done = await tempest(['--config', cfg.file, 'cleanup', '--namespace', 'footanalytics']);
+      expect(done.code).toBe(0);
+      expect(done.out).toMatch(new RegExp(`reverted\\s+pod-cpu-hog\\s+${id}\\s+TERMINATED\\s+fleet \\S+ \\(footanalytics/.*\\s+no cpu stressor left; ledger clean`));
+      expect(done.out).toMatch(/1 entries: 1 reverted, 0 not verified, 0 to revert, 0 left alone; clean/);
+      const again = await tempest(['--config', cfg.file, 'cleanup']);
+      expect(again).toMatchObject({ code: 0 });
+      expect(again.out).toContain('no fault-ledger entries: nothing left behind');
+      const bad = await tempest(['--config', cfg.file, 'cleanup', '--namespace', '../kube-system']);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('--namespace: "../kube-system" is not a namespace name');
+    });
+  } finally {
+    await connection.close();
+  }
+}, 180_000);
+
 test('progressive chaos from the CLI: stages run in order against the fleet, exit 0 on Pass', async () => {
   const cfg = testConfig(fleet);
   writeEngine('engine.yaml', seedEngine().replace('value: "10"', 'value: "2"'));

@@ -12,6 +12,7 @@ import { TempestClient } from '../../client/client.js';
 import { ledgerKey } from '../../activities/faults/driver.js';
 import { ChaosMetrics } from '../../activities/metrics/index.js';
 import type { ReconcileResult } from '../../workflows/reconciler.js';
+import { ensureReconciler, reconcilerScheduleId } from '../../workers/reconciler.js';
 import { startFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 import { testConfig } from '../helpers/config.js';
 import { engine } from '../helpers/engines.js';
@@ -96,4 +97,27 @@ test('a run that is open is never touched, however long it runs; an unreadable e
     expect(await latencies()).toEqual([0, 0, 0]);
     expect(await ledger()).toEqual([]);
   });
+}, 120_000);
+
+test('the schedule a worker creates (here every 5 s) reverts a terminated run within one interval plus the revert, with no one asking', async () => {
+  const cfg = testConfig(fleet, { reconciler: { interval: '5s' } });
+  const worker: Worker = await createWorker({ config: cfg });
+  const tc = new TempestClient(client, cfg);
+  const created = await ensureReconciler(client, cfg, { triggerNow: false });
+  expect(created).toEqual({ scheduleId: reconcilerScheduleId(cfg.temporal.taskQueue), created: true });
+  // idempotent: a second worker finds it and changes nothing but the interval
+  expect(await ensureReconciler(client, cfg, { triggerNow: false })).toEqual({ scheduleId: reconcilerScheduleId(cfg.temporal.taskQueue), created: false });
+  try {
+    await worker.runUntil(async () => {
+      const h = await tc.start(engine('api-gateway-latency', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '120', NETWORK_LATENCY: '250', PODS_AFFECTED_PERC: '100' }));
+      await waitFor('latency on every replica', async () => (await latencies()).every((l) => l === 250), 30_000);
+      await h.terminate('operator clicked Terminate');
+      const t0 = Date.now();
+      await waitFor('the schedule reverted it', async () => (await latencies()).every((l) => l === 0) && !(await ledger()).length, 30_000, 200);
+      const took = Date.now() - t0;
+      console.log(`terminated run cleaned by the scheduled reconciler (interval 5 s) in ${took} ms`);
+    });
+  } finally {
+    await client.schedule.getHandle(reconcilerScheduleId(cfg.temporal.taskQueue)).delete();
+  }
 }, 120_000);

@@ -212,7 +212,11 @@ describe('tempest.yaml: the policy the worker loads', () => {
       triggers: [{ name: 'errors', query: 'x', criteria: '>=', threshold: '0.05' }],
       triggerPollMs: 5000,
       rollbackActions: [{ name: 'Trigger incident', type: 'pagerduty' }],
+      deadManMarginMs: 60_000,
     });
+    // the dead-man margin is the worker's too, bounded
+    expect(runPolicyView(loadTempestConfig(write({ faults: { deadManMargin: '2m' } }))).deadManMarginMs).toBe(120_000);
+    expect(problemsOf({ faults: { deadManMargin: '1h' } })).toEqual(['faults.deadManMargin: must be from 5s to 5m']);
   });
 
   test('images must be pinned; allow-list entries too', () => {

@@ -366,6 +366,25 @@ describe('signalText: the text a signal carries is cleaned', () => {
     expect(calls.reverted).toBe(1);
   });
 
+  test("the dead-man margin is the worker's policy: every injection carries chaos end + that margin, and the result says so per fault", async () => {
+    const calls: Calls = { log: [], injected: 0, reverted: 0 };
+    const seen: string[] = [];
+    const base = fakeActivities(calls, {}, { deadManMarginMs: 120_000 });
+    const acts = fakeActivities(calls, {
+      async injectFault(r) {
+        seen.push(r.expiresAt);
+        return base.injectFault(r);
+      },
+    }, { deadManMarginMs: 120_000 });
+    const r = await run(seed(), acts);
+    const f = r.faults[0];
+    expect(f.deadManMarginMs).toBe(120_000);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set([f.deadManAt]));
+    // chaos end + 2 min: the fault's 60 s window starts right after injection began
+    expect(Date.parse(f.deadManAt!) - Date.parse(f.injectedAt!)).toBeGreaterThanOrEqual(seed().faults[0].durationMs + 120_000 - 1000);
+  });
+
   test("a probe reason from the target (an HTTP body with terminal escapes and a bidi override) reaches the timeline cleaned", async () => {
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
     const acts = fakeActivities(calls, {
