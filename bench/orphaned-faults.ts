@@ -70,6 +70,8 @@ interface Variant {
   restart?: boolean;
   /** Bound on kill -> clean for this variant, if longer than --clean-timeout. */
   minCleanTimeoutS?: number;
+  /** Tempest only: instead of signalling the worker, TERMINATE the run (Temporal UI / CLI); the worker stays up. */
+  terminate?: boolean;
   about: string;
 }
 const VARIANTS: Variant[] = [
@@ -78,6 +80,10 @@ const VARIANTS: Variant[] = [
   { id: 'ctk-sigterm-always', tool: 'chaostoolkit', signal: 'SIGTERM', rollbackStrategy: 'always', about: 'chaos run --rollback-strategy always, SIGTERM' },
   { id: 'tempest-sigkill', tool: 'tempest', signal: 'SIGKILL', about: 'worker process SIGKILLed, new worker process at kill + 10 s' },
   { id: 'tempest-sigterm', tool: 'tempest', signal: 'SIGTERM', about: 'worker process SIGTERMed (graceful shutdown), new worker process at kill + 10 s' },
+  {
+    id: 'tempest-terminate', tool: 'tempest', signal: 'SIGKILL', terminate: true, restart: false,
+    about: 'the run TERMINATED (one click in the Temporal UI) while the worker keeps running: its orphan reconciler (schedule every 30 s, the default) reverts the fault',
+  },
   {
     id: 'tempest-sigkill-no-restart', tool: 'tempest', signal: 'SIGKILL', restart: false, minCleanTimeoutS: DURATION_S + 60 + 30,
     about: "worker process SIGKILLed and never replaced: only the dead-man switch Tempest set on the replicas (end of chaos + 60 s) is left to clean up",
@@ -273,7 +279,7 @@ async function ctkRun(fleet: TestFleet, v: Variant, run: number, workDir: string
       command,
       startToObservedMs: observedAt - t0,
       observedToKillMs: killAt - observedAt,
-      signal: v.signal,
+      signal: v.terminate ? 'terminate' : v.signal,
       processExit: exit,
       leftBehind: !isClean(after),
       podsAtKillPlus10s: after,
@@ -315,10 +321,11 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
     const killAt = Date.now();
     const ledgerClean = async () => !Object.keys((await fleet.client.owner()).annotations).includes(key);
     const restart = v.restart !== false;
+    const terminate = v.terminate === true;
     // With a worker back, clean = every pod clean AND the ledger entry gone (Tempest's own verify). Without one,
     // nobody can clear the ledger: clean = every pod clean (the dead-man switch), and the ledger is reported.
-    const watch = watchClean(fleet, killAt + cleanTimeoutMs(v), restart ? ledgerClean : undefined);
-    const exit = await signalAndWait(first, v.signal);
+    const watch = watchClean(fleet, killAt + cleanTimeoutMs(v), restart || terminate ? ledgerClean : undefined);
+    const exit = terminate ? (await h.terminate('orphaned-faults bench: operator clicked Terminate'), { terminated: true }) : await signalAndWait(first, v.signal);
     await sleep(killAt + LEFT_BEHIND_CHECK_MS - Date.now());
     const after = await readPods(fleet);
     const ledgerAtCheck = !(await ledgerClean());
@@ -344,7 +351,7 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
         resultError = (e as Error).message;
       }
     } else {
-      resultError = 'no worker: the workflow stays open (terminated by the bench afterwards)';
+      resultError = terminate ? 'terminated: a terminated run has no result; its fault was reverted by the reconciler' : 'no worker: the workflow stays open (terminated by the bench afterwards)';
     }
     const f = result?.faults[0];
     const deadMan = expiresAt ? Date.parse(expiresAt) : null;
@@ -354,7 +361,7 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
       commands: { worker: `${rel(TEMPEST)} --config <tmp>/tempest.yaml worker`, restart: restart ? `${rel(TEMPEST)} --config <tmp>/tempest.yaml worker (new process, same config)` : null },
       startToObservedMs: observedAt - t0,
       observedToKillMs: killAt - observedAt,
-      signal: v.signal,
+      signal: v.terminate ? 'terminate' : v.signal,
       processExit: exit,
       leftBehind: !isClean(after),
       ledgerEntryAtKillPlus10s: ledgerAtCheck,
@@ -368,13 +375,15 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
       plannedChaosEndToCleanMs: cleanAt === null || !f?.injectedAt ? null : cleanAt - (Date.parse(f.injectedAt) + DURATION_S * 1000),
       deadManExpiresAt: expiresAt,
       cleanBeforeDeadMan: cleanAt === null || deadMan === null ? null : cleanAt < deadMan,
-      cleanedBy: cleanAt === null ? null : deadMan !== null && cleanAt >= deadMan ? "the replica's dead-man switch" : 'the new worker (revert + verify activities)',
+      cleanedBy: cleanAt === null ? null : deadMan !== null && cleanAt >= deadMan ? "the replica's dead-man switch" : terminate ? "the worker's orphan reconciler (scheduled)" : 'the new worker (revert + verify activities)',
       result: result
         ? { verdict: result.verdict, faultState: f?.state, injectedAt: f?.injectedAt, revertedAt: f?.revertedAt, verification: f?.revert?.verification ?? null }
         : { error: resultError },
     };
   } finally {
     for (const w of workers) if (alive(w.child)) await signalAndWait(w, 'SIGTERM', 10_000);
+    // Each worker process created its task queue's reconciler schedule: the bench's queues are its own, remove it.
+    await new Client({ connection, namespace: 'default' }).schedule.getHandle(`tempest-reconciler.${cfg.temporal.taskQueue}`).delete().catch(() => undefined);
     if (workflowId) {
       try {
         const d = await tc.handle(workflowId).describe();
@@ -409,7 +418,7 @@ function table(results: Array<{ variant: Variant; runs: RunRecord[] }>): string 
     const left = ok.filter((r) => r.leftBehind).length;
     rows.push([
       variant.id,
-      variant.signal,
+      variant.terminate ? 'terminate' : variant.signal,
       `${left}/${ok.length}${runs.length > ok.length ? ` (${runs.length - ok.length} errored)` : ''}`,
       ok.map((r) => secs(r.killToCleanMs)).join(', '),
       variant.tool === 'tempest' && variant.restart !== false ? ok.map((r) => secs(r.restartToCleanMs as number | null)).join(', ') : variant.tool === 'tempest' ? 'n/a (no new worker)' : 'n/a (nothing to restart)',
@@ -509,7 +518,7 @@ async function main(): Promise<void> {
         `from the kill on, poll until every pod reads back clean (tempest with a new worker: and its ledger annotation is gone), at most ${opts.cleanTimeout} s (tempest-sigkill-no-restart: ${DURATION_S + 90} s, past the dead-man time): killToCleanMs, null = never within the bound`,
         'stop every process, reset every pod, next run',
       ],
-      variants: variants.map((v) => ({ id: v.id, tool: v.tool, signal: v.signal, rollbackStrategy: v.rollbackStrategy ?? null, newWorker: v.tool === 'tempest' ? v.restart !== false : null, cleanBoundS: cleanTimeoutMs(v) / 1000, about: v.about })),
+      variants: variants.map((v) => ({ id: v.id, tool: v.tool, signal: v.terminate ? 'terminate' : v.signal, rollbackStrategy: v.rollbackStrategy ?? null, newWorker: v.tool === 'tempest' ? v.restart !== false : null, cleanBoundS: cleanTimeoutMs(v) / 1000, about: v.about })),
     },
     versions: {
       chaostoolkit: versionOf(CTK, ['--version']),
@@ -537,7 +546,7 @@ async function main(): Promise<void> {
       const clean = ok.map((r) => r.killToCleanMs).filter((x): x is number => typeof x === 'number');
       return [variant.id, {
         tool: variant.tool,
-        signal: variant.signal,
+        signal: variant.terminate ? 'terminate' : variant.signal,
         rollbackStrategy: variant.rollbackStrategy ?? null,
         summary: {
           runs: runs.length,

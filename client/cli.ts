@@ -518,17 +518,18 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
     .command('cleanup')
     .description("find faults left behind by runs that are closed (terminated, timed out, ...) or unknown, and revert them with each fault's own revert and verify (done by a worker, under its policy); exit 0 when clean, 1 when something is left")
     .option('--dry-run', 'list what would be reverted, revert nothing')
-    .option('--namespace <ns>', 'only the fault ledger in this namespace')
+    .option('--target-namespace <ns>', 'only the fault ledger in this Kubernetes (or fleet) namespace (--namespace is the Temporal namespace, as everywhere)')
     .option('--json', 'print the raw result')
-    .action(async (o: { dryRun?: boolean; namespace?: string; json?: boolean }) => {
+    .action(async (o: { dryRun?: boolean; targetNamespace?: string; json?: boolean }) => {
       const cfg = resolveConfig(g());
-      if (o.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(o.namespace)) throw new UsageError(`--namespace: ${JSON.stringify(o.namespace.slice(0, 80))} is not a namespace name`);
+      const ns = o.targetNamespace;
+      if (ns !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`--target-namespace: ${JSON.stringify(ns.slice(0, 80))} is not a namespace name`);
       const c = await connect(cfg);
       try {
         if (!(await hasWorker(c))) out(`warning: no worker is polling task queue ${cfg.temporal.taskQueue}; cleanup runs on a worker (start one with \`tempest worker\`)`);
         const workflowId = `tempest-cleanup-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${Math.random().toString(36).slice(2, 6)}`;
         out(`cleanup ${workflowId}${o.dryRun ? ' (dry run)' : ''}: listing the fault ledger...`);
-        const r = (await c.client.workflow.execute('reconcileWorkflow', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [{ dryRun: !!o.dryRun, ...(o.namespace ? { namespace: o.namespace } : {}) }] })) as import('../workflows/reconciler.js').ReconcileResult;
+        const r = (await c.client.workflow.execute('reconcileWorkflow', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [{ dryRun: !!o.dryRun, ...(ns ? { namespace: ns } : {}) }] })) as import('../workflows/reconciler.js').ReconcileResult;
         if (o.json) out(JSON.stringify(r, null, 2));
         else out(cleanupTable(r));
         process.exitCode = r.clean ? EXIT.ok : EXIT.fail;

@@ -50,15 +50,25 @@ const { listOrphans } = proxyActivities<TempestActivities>({ startToCloseTimeout
 // now (a target that is down) is reported as failed here rather than held for hours.
 const { revertOrphan } = proxyActivities<TempestActivities>({ startToCloseTimeout: '5m', heartbeatTimeout: '60s', retry: { maximumAttempts: 3, initialInterval: '2s' } });
 
+/** At most this many entries per reconcile in the result, and this many reverts (a ledger can hold anything). */
+const MAX_ROWS = 1000;
+const MAX_REVERTS = 50;
+
 export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<ReconcileResult> {
   const dryRun = input?.dryRun === true;
   const namespace = typeof input?.namespace === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(input.namespace) ? input.namespace : undefined;
   const found = await listOrphans(namespace ? { namespace } : {});
   const rows: ReconcileRow[] = [];
-  for (const c of found) {
+  let attempts = 0;
+  for (const c of found.slice(0, MAX_ROWS)) {
     const row: ReconcileRow = { key: c.key, runId: c.runId, fault: c.fault, where: c.where, status: c.status, action: c.action, why: c.why, outcome: 'left' };
     if (c.action === 'revert') {
       if (dryRun) row.outcome = 'would-revert';
+      else if (++attempts > MAX_REVERTS) {
+        // Bounded per run (the history stays small whatever the ledger holds): the next reconcile goes on.
+        row.outcome = 'would-revert';
+        row.verification = `deferred to the next reconcile (at most ${MAX_REVERTS} reverts per run)`;
+      }
       else {
         try {
           const r: OrphanOutcome = await revertOrphan(c);
@@ -73,7 +83,8 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     if (row.outcome !== 'left') log.info(printable(`reconciler: ${row.outcome} ${c.fault} of run ${c.runId} on ${c.where}: ${row.verification ?? c.why}`));
     rows.push(row);
   }
+  if (found.length > MAX_ROWS) log.warn(`reconciler: ${found.length} ledger entries; only the first ${MAX_ROWS} were looked at this time`);
   const reverted = rows.filter((r) => r.outcome === 'reverted').length;
   const failed = rows.filter((r) => r.outcome === 'failed').length;
-  return { dryRun, rows, reverted, failed, clean: failed === 0 && rows.every((r) => r.outcome !== 'would-revert' && r.action !== 'refuse') };
+  return { dryRun, rows, reverted, failed, clean: failed === 0 && found.length <= MAX_ROWS && rows.every((r) => r.outcome !== 'would-revert' && r.action !== 'refuse') };
 }

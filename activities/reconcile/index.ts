@@ -24,6 +24,8 @@ import type { FaultRef, OrphanCandidate, OrphanOutcome, PreparedRecord } from '.
 
 /** How long after an entry's dead-man time an entry of a run this namespace does not know is reverted. */
 export const UNKNOWN_RUN_GRACE_MS = 5 * 60_000;
+/** Entries looked at per reconcile. */
+const LIST_MAX = 1000;
 
 export interface ReconcileDeps {
   platform: () => Promise<Platform>;
@@ -101,7 +103,10 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const platform = await deps.platform();
       if (!platform.listLedger) throw tempestError('UnsupportedFault', `the ${platform.name} platform cannot list its fault ledger`);
       const { client, namespace } = await deps.temporal();
-      const found = await platform.listLedger({ namespace: input.namespace });
+      // Bounded (the ledger sits on targets a tenant may write): the first LIST_MAX entries this time, the rest next time.
+      const all = await platform.listLedger({ namespace: input.namespace });
+      const found = all.slice(0, LIST_MAX);
+      if (all.length > LIST_MAX) Context.current().log.warn(`reconciler: ${all.length} ledger entries on the ${platform.name} platform; looking at the first ${LIST_MAX}`);
       const states = new Map<string, RunState>();
       for (const f of found) if (f.runId && !f.problem && !states.has(f.runId)) states.set(f.runId, await runState(client, f.runId));
       const now = Date.now();

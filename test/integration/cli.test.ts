@@ -181,16 +181,16 @@ test('cleanup from the CLI: a terminated run\'s stressor is listed by --dry-run 
       const dry = await tempest(['--config', cfg.file, 'cleanup', '--dry-run']);
       expect(dry.code).toBe(1);
       expect(dry.out).toMatch(new RegExp(`would-revert\\s+pod-cpu-hog\\s+${id}\\s+TERMINATED`));
-      const done = await tempest(['--config', cfg.file, 'cleanup', '--namespace', 'footanalytics']);
+      const done = await tempest(['--config', cfg.file, 'cleanup', '--target-namespace', 'footanalytics']);
       expect(done.code).toBe(0);
       expect(done.out).toMatch(new RegExp(`reverted\\s+pod-cpu-hog\\s+${id}\\s+TERMINATED\\s+fleet \\S+ \\(footanalytics/.*\\s+no cpu stressor left; ledger clean`));
       expect(done.out).toMatch(/1 entries: 1 reverted, 0 not verified, 0 to revert, 0 left alone; clean/);
       const again = await tempest(['--config', cfg.file, 'cleanup']);
       expect(again).toMatchObject({ code: 0 });
       expect(again.out).toContain('no fault-ledger entries: nothing left behind');
-      const bad = await tempest(['--config', cfg.file, 'cleanup', '--namespace', '../kube-system']);
+      const bad = await tempest(['--config', cfg.file, 'cleanup', '--target-namespace', '../kube-system']);
       expect(bad.code).toBe(2);
-      expect(bad.err).toContain('--namespace: "../kube-system" is not a namespace name');
+      expect(bad.err).toContain('--target-namespace: "../kube-system" is not a namespace name');
     });
   } finally {
     await connection.close();
