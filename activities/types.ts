@@ -76,6 +76,15 @@ export interface TriggerBreach {
   at: string;
 }
 
+/** No trigger fired, but some could not be evaluated (Prometheus down): the workflow counts these in a row. */
+export interface TriggersBlind {
+  blind: true;
+  /** The triggers that could not be evaluated, and why (the first reason). */
+  names: string[];
+  reason: string;
+  at: string;
+}
+
 export interface RollbackActionOutcome {
   name: string;
   type: string;
@@ -208,7 +217,7 @@ export interface TempestActivities {
   injectFault(req: InjectRequest): Promise<InjectResult>;
   revertFault(ref: FaultRef): Promise<RevertResult>;
   /** The worker's rollback triggers (the argument, sent by runs recorded before the worker-side policy, is ignored). */
-  evaluateTriggers(ignored?: unknown): Promise<TriggerBreach | null>;
+  evaluateTriggers(ignored?: unknown): Promise<TriggerBreach | TriggersBlind | null>;
   publishResult(result: ExperimentResult): Promise<{ reportPath: string }>;
   markRunning(info: { experiment: string; namespace: string }): Promise<void>;
   runRollbackActions(req: RollbackActionsRequest): Promise<RollbackActionOutcome[]>;

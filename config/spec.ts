@@ -203,6 +203,8 @@ export interface RunPolicyView {
   guards: Array<{ name: string; type: GuardSpec['type'] }>;
   triggers: Array<{ name: string; query: string; criteria: NumericCriteria; threshold: string }>;
   triggerPollMs: number;
+  /** Trigger polls in a row that could not be evaluated before that stops the chaos like a breach (0 = never). Absent in older runs: never. */
+  triggerBlindAfter?: number;
   rollbackActions: Array<{ name: string; type: RollbackActionSpec['type'] }>;
   /**
    * How long a fault outlives its chaos window on the target by itself when no worker reverts it (the dead-man

@@ -250,7 +250,12 @@ export const tempestConfigSchema = z
       .default({}),
     guards: z.array(guardSchema).default([]),
     rollbackTriggers: z
-      .object({ pollInterval: duration().default(5), triggers: z.array(triggerSchema).default([]) })
+      .object({
+        pollInterval: duration().default(5),
+        /** Polls in a row in which some trigger could not be evaluated (Prometheus down) before that stops the chaos like a breach; 0 = never. */
+        blindAfter: z.number().int().min(0).max(1000).default(3),
+        triggers: z.array(triggerSchema).default([]),
+      })
       .strict()
       .default({}),
     rollbackActions: z.array(rollbackActionSchema).default([]),
@@ -419,6 +424,7 @@ export function runPolicyView(cfg: Pick<TempestConfig, 'guards' | 'rollbackTrigg
     guards: cfg.guards.map((g) => ({ name: g.name, type: g.type })),
     triggers: cfg.rollbackTriggers.triggers.map((t: RollbackTriggerSpec) => ({ name: t.name, query: t.query, criteria: t.criteria, threshold: t.threshold })),
     triggerPollMs: cfg.rollbackTriggers.pollInterval,
+    triggerBlindAfter: cfg.rollbackTriggers.blindAfter,
     rollbackActions: cfg.rollbackActions.map((a) => ({ name: a.name, type: a.type })),
     deadManMarginMs: cfg.faults.deadManMargin,
   };

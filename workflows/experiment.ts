@@ -482,8 +482,24 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
   }
 
   async function triggerLoop(over: () => boolean) {
+    // Flying blind (triggers that cannot be evaluated, poll after poll) is a breach after the worker's
+    // triggerBlindAfter polls in a row. Older runs' results never say "blind", so their histories replay as before.
+    const blindAfter = typeof policy.triggerBlindAfter === 'number' && policy.triggerBlindAfter > 0 ? policy.triggerBlindAfter : 0;
+    let blindInARow = 0;
     while (!over() && !breach) {
-      const b = await quick.evaluateTriggers(policy.triggers.map((t) => t.name));
+      const got = await quick.evaluateTriggers(policy.triggers.map((t) => t.name));
+      if (got && 'blind' in got) {
+        blindInARow++;
+        note(`rollback triggers ${got.names.join(', ')} could not be evaluated (${blindInARow}${blindAfter ? `/${blindAfter}` : ''} in a row): ${got.reason}`);
+        if (blindAfter && blindInARow >= blindAfter && !stopReason) {
+          stopReason = emergencyCause = `rollback triggers could not be evaluated ${blindInARow} times in a row (flying blind is treated as a breach: rollbackTriggers.blindAfter): ${got.reason}`;
+          break;
+        }
+        await condition(over, policy.triggerPollMs);
+        continue;
+      }
+      blindInARow = 0;
+      const b = got;
       if (b) {
         breach = b;
         note(`rollback trigger ${b.name} fired: ${b.value} ${b.criteria} ${b.threshold}`);

@@ -534,9 +534,11 @@ describe('tempest.yaml', () => {
     expect(cfg.platform.local).toEqual({ targets: [], urlRewrites: [], pathRewrites: [] });
     expect(cfg.blastRadius.allow).toEqual([]);
     expect(cfg.guards).toEqual([]);
-    expect(cfg.rollbackTriggers).toEqual({ pollInterval: 5000, triggers: [] });
+    expect(cfg.rollbackTriggers).toEqual({ pollInterval: 5000, blindAfter: 3, triggers: [] });
     expect(cfg.reports.dir).toBe('.tempest/reports');
     expect(cfg.metrics.port).toBe(9464);
+    expect(cfg.faults.deadManMargin).toBe(60_000);
+    expect(cfg.reconciler).toEqual({ enabled: true, interval: 30_000 });
   });
 
   test('a minimal file gets the same defaults, with paths resolved', () => {

@@ -211,6 +211,7 @@ describe('tempest.yaml: the policy the worker loads', () => {
       guards: [{ name: 'pd', type: 'pagerduty' }],
       triggers: [{ name: 'errors', query: 'x', criteria: '>=', threshold: '0.05' }],
       triggerPollMs: 5000,
+      triggerBlindAfter: 3,
       rollbackActions: [{ name: 'Trigger incident', type: 'pagerduty' }],
       deadManMarginMs: 60_000,
     });

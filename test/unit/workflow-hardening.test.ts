@@ -366,6 +366,39 @@ describe('signalText: the text a signal carries is cleaned', () => {
     expect(calls.reverted).toBe(1);
   });
 
+  test('flying blind: rollback triggers that cannot be evaluated blindAfter polls in a row stop the chaos like a breach (Fail, rollback actions run)', async () => {
+    const calls: Calls = { log: [], injected: 0, reverted: 0 };
+    const trig = { triggers: [{ name: 'error-rate', query: 'x', criteria: '>=' as const, threshold: '0.05' }], triggerPollMs: 1000, triggerBlindAfter: 3, rollbackActions: actions };
+    let polls = 0;
+    const acts = fakeActivities(calls, {
+      async evaluateTriggers() {
+        polls++;
+        return { blind: true as const, names: ['error-rate'], reason: 'fetch failed (prometheus:9090)', at: new Date().toISOString() };
+      },
+    }, trig);
+    const r = await run(seed(), acts);
+    expect(r.verdict).toBe('Fail');
+    expect(r.reason).toBe('rollback triggers could not be evaluated 3 times in a row (flying blind is treated as a breach: rollbackTriggers.blindAfter): fetch failed (prometheus:9090)');
+    expect(polls).toBe(3);
+    expect(messages(r)).toContain('rollback triggers error-rate could not be evaluated (2/3 in a row): fetch failed (prometheus:9090)');
+    expect(r.rollbackActions?.map((a) => a.name)).toEqual(['Scale up replicas', 'Trigger incident']);
+    expect(calls.reverted).toBe(1);
+  });
+
+  test('blindAfter 0 (the operator says so): blind polls are noted, never a breach; one good poll resets the count', async () => {
+    const calls: Calls = { log: [], injected: 0, reverted: 0 };
+    let polls = 0;
+    const blindOrNot = () => (++polls % 3 === 0 ? null : { blind: true as const, names: ['p95'], reason: 'down', at: new Date().toISOString() });
+    const base = { triggers: [{ name: 'p95', query: 'x', criteria: '>=' as const, threshold: '2' }], triggerPollMs: 1000 };
+    const off = await run(seed(), fakeActivities(calls, { evaluateTriggers: async () => blindOrNot() }, { ...base, triggerBlindAfter: 0 }));
+    expect(off.verdict).toBe('Pass');
+    expect(polls).toBeGreaterThan(10);
+    // with 3: two blind, then a good one, again and again: never three in a row
+    polls = 0;
+    const reset = await run(seed(), fakeActivities({ log: [], injected: 0, reverted: 0 }, { evaluateTriggers: async () => blindOrNot() }, { ...base, triggerBlindAfter: 3 }));
+    expect(reset.verdict).toBe('Pass');
+  });
+
   test("the dead-man margin is the worker's policy: every injection carries chaos end + that margin, and the result says so per fault", async () => {
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
     const seen: string[] = [];
