@@ -4,6 +4,7 @@
  */
 import type { FaultSpec, GuardSpec, TargetSpec, ProbeMode, ProbeSpec, ExperimentSpec, RunPolicyView } from '../config/spec.js';
 import type { ProbeContext, ProbeOutcome } from './probes/types.js';
+import type { LedgerFinding } from './platform/types.js';
 
 export type { ProbeContext, ProbeOutcome };
 
@@ -178,15 +179,7 @@ export interface ExperimentStatus {
 
 /** The activity interface the workflows call. Implemented by createActivities(deps). */
 /** A fault-ledger entry as the orphan reconciler judges it. */
-export interface OrphanCandidate {
-  key: string;
-  runId: string;
-  faultIndex: number;
-  fault: string;
-  target: TargetSpec;
-  expiresAt: string;
-  where: string;
-  problem?: string;
+export interface OrphanCandidate extends LedgerFinding {
   /** The run's state in this Temporal namespace, and its status (RUNNING, TERMINATED, ..., NOT_FOUND). */
   state: 'open' | 'closed' | 'unknown';
   status: string;

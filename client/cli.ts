@@ -14,6 +14,7 @@ import { TempestClient, checkWorkflowId } from './client.js';
 import { temporalConnection, tlsDiagnosis } from './connection.js';
 import type { LoadOptions } from '../config/load.js';
 import { formatReport, printable } from '../activities/report/format.js';
+import { isDnsLabel } from '../config/selector.js';
 import type { GameDaySpec, ProgressiveSpec } from '../config/spec.js';
 import { completeStepSignal, gameDayStatusQuery, type GameDayResult } from '../workflows/gameday.js';
 import { progressiveStatusQuery, type ProgressiveResult } from '../workflows/progressive.js';
@@ -523,7 +524,7 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
     .action(async (o: { dryRun?: boolean; targetNamespace?: string; json?: boolean }) => {
       const cfg = resolveConfig(g());
       const ns = o.targetNamespace;
-      if (ns !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`--target-namespace: ${JSON.stringify(ns.slice(0, 80))} is not a namespace name`);
+      if (ns !== undefined && !isDnsLabel(ns)) throw new UsageError(`--target-namespace: ${JSON.stringify(ns.slice(0, 80))} is not a namespace name`);
       const c = await connect(cfg);
       try {
         if (!(await hasWorker(c))) out(`warning: no worker is polling task queue ${cfg.temporal.taskQueue}; cleanup runs on a worker (start one with \`tempest worker\`)`);

@@ -15,6 +15,7 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { OrphanCandidate, OrphanOutcome, TempestActivities } from '../activities/types.js';
 import { printable } from './text.js';
+import { isDnsLabel } from '../config/selector.js';
 
 export interface ReconcileInput {
   /** List and decide, revert nothing. */
@@ -56,7 +57,7 @@ const MAX_REVERTS = 50;
 
 export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<ReconcileResult> {
   const dryRun = input?.dryRun === true;
-  const namespace = typeof input?.namespace === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(input.namespace) ? input.namespace : undefined;
+  const namespace = typeof input?.namespace === 'string' && isDnsLabel(input.namespace) ? input.namespace : undefined;
   const found = await listOrphans(namespace ? { namespace } : {});
   const rows: ReconcileRow[] = [];
   let attempts = 0;

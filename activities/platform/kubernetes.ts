@@ -12,7 +12,7 @@ import type { ExperimentSpec, FaultName, TargetSpec } from '../../config/spec.js
 import type { TempestConfig } from '../../config/tempest-config.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
 import type { ActivityCtx, LedgerFinding, Platform, RevertOptions } from './types.js';
-import { ledgerFinding } from '../faults/driver.js';
+import { LEDGER_PREFIX, ledgerFinding } from '../faults/driver.js';
 import { labelsInScope, namespaceRefusal, namespaceScope, scopeText, selectorInScope, withWorkerNamespace, workerNamespaceRefusal, type Policy } from '../../config/policy.js';
 import { isDnsLabel, isDnsSubdomain, parseLabelSelector } from '../../config/selector.js';
 import { tempestError } from '../errors.js';
@@ -251,7 +251,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
           const items = (await kcall({ verb: 'list', resource, namespace }, list)).items;
           for (const o of items) {
             for (const [key, raw] of Object.entries(o.metadata?.annotations ?? {})) {
-              if (!key.startsWith('tempest.io/fault.') || out.has(key)) continue;
+              if (!key.startsWith(LEDGER_PREFIX) || out.has(key)) continue;
               const target = { namespace, labelSelector: selectorText(o.spec?.selector?.matchLabels), kind };
               out.set(key, ledgerFinding(key, raw, target, `${kind} ${namespace}/${o.metadata?.name}`, keyOf));
             }
@@ -261,7 +261,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
         const pods = (await kcall({ verb: 'list', resource: 'pods', namespace }, () => clients.core.listNamespacedPod({ namespace }))).items;
         for (const p of pods) {
           for (const [key, raw] of Object.entries(p.metadata?.annotations ?? {})) {
-            if (!key.startsWith('tempest.io/fault.') || out.has(key)) continue;
+            if (!key.startsWith(LEDGER_PREFIX) || out.has(key)) continue;
             const target = { namespace, labelSelector: selectorText(p.metadata?.labels), kind: 'pod' as const };
             out.set(key, { ...ledgerFinding(key, raw, target, `pod ${namespace}/${p.metadata?.name}`, keyOf), expiresAt: '' });
           }

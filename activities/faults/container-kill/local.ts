@@ -58,11 +58,12 @@ export const containerKillLocal: LocalFaultDriver = {
     if (targets) {
       // A round already planned (a retry after a crash): the ledger on the owner is writable by whoever may annotate
       // it, so its list is held to what this fault could have chosen: TARGET_PODS when given, at most maxTargetPods.
-      const names = [...new Set(targets.map((t) => String(t).split(':')[0]))];
+      const byName = new Map<string, string>(); // the first entry per pod, in the ledger's order
+      for (const t of targets) if (!byName.has(String(t).split(':')[0])) byName.set(String(t).split(':')[0], String(t));
       const max = ctx.policy.limits.maxTargetPods;
-      if (names.length > max) throw tempestError('FaultRefused', `container-kill: the ledger's round ${key} names ${names.length} pods, more than limits.maxTargetPods (${max}); refusing`);
+      if (byName.size > max) throw tempestError('FaultRefused', `container-kill: the ledger's round ${key} names ${byName.size} pods, more than limits.maxTargetPods (${max}); refusing`);
       const wanted = req.fault.targetPods;
-      targets = targets.filter((t, i) => targets!.findIndex((u) => String(u).split(':')[0] === String(t).split(':')[0]) === i && (!wanted.length || wanted.includes(String(t).split(':')[0])));
+      targets = [...byName].filter(([name]) => !wanted.length || wanted.includes(name)).map(([, t]) => t);
     } else {
       targets = selectPods(pods, req.fault, ctx.policy.limits.maxTargetPods).map((p) => `${p.name}:${p.pid}`);
       entry.rounds[key] = targets;
