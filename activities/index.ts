@@ -27,6 +27,7 @@ import type { ProbeContext, ProbeDeps, ProbeOutcome } from './probes/types.js';
 import { writeReport } from './report/index.js';
 import { ChaosMetrics } from './metrics/index.js';
 import { createReconcileActivities } from './reconcile/index.js';
+import { failpoint } from './failpoints.js';
 
 export interface ActivityDeps {
   config: TempestConfig;
@@ -158,6 +159,7 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
       // By name, from this worker's policy: a run cannot bring its own guard, or point one elsewhere.
       const mine = guardByName.get(g?.name);
       if (!mine) return { name: String(g?.name).slice(0, 128), type: 'http' as const, passed: false, reason: `no guard of that name in the worker's policy (${policy.source}); failing closed` };
+      failpoint('guard');
       return runGuard(mine);
     },
 
@@ -167,6 +169,7 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
         const reason = `refused by the worker's policy: ${v.problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join('; ')}`;
         return { name: String(probe?.name).slice(0, 128), type: probe?.type, mode: probe?.mode, phase: ctx.phase, iteration: ctx.iteration, status: 'Failed', failureKind: 'error', reason, attempts: 0, durationMs: 0, at: new Date().toISOString() };
       }
+      if (ctx.phase === 'SOT' || ctx.phase === 'EOT') failpoint(`probe.${ctx.phase}`);
       return (await probes()).runProbe(v.probe, ctx);
     },
 
@@ -200,6 +203,7 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
 
     async publishResult(result: ExperimentResult) {
       // Names from a run's input (refused runs included) become metric labels and a file name: only valid names.
+      failpoint('publish');
       const safe = { ...result, experiment: safeName(result.experiment), target: { ...result.target, namespace: safeName(result.target?.namespace) } };
       deps.metrics?.finished(safe);
       const reportPath = writeReport(config.reports.dir, safe, { uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });

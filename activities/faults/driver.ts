@@ -11,6 +11,7 @@ import type { Policy } from '../../config/policy.js';
 import type { FleetClient, LocalPlatform, LocalPod } from '../platform/local.js';
 import { tempestError } from '../errors.js';
 import { selectTargets } from './select.js';
+import { failpoint } from '../failpoints.js';
 
 export interface LedgerEntry {
   fault: string;
@@ -114,6 +115,20 @@ export function ledgerFinding(key: string, raw: string, target: TargetSpec, wher
   return found;
 }
 
+/**
+ * Every ledger write of an inject goes through here, so the crash matrix's failpoints sit at the two places that
+ * matter whatever the fault: right after a round's intent is recorded (nothing acted yet), and right before a
+ * round that has acted is recorded as done. The latest round decides which write this is.
+ */
+export async function writeLedger(e: LedgerEntry, write: () => Promise<void>): Promise<void> {
+  const rounds = Object.keys(e.rounds).map(Number);
+  const latest = rounds.length ? Math.max(...rounds) : undefined;
+  const acted = latest !== undefined && e.done.includes(latest);
+  if (acted) failpoint('fault.acted');
+  await write();
+  if (latest !== undefined && !acted) failpoint('fault.intent-recorded');
+}
+
 /** The fault ledger of one run's fault, kept as an annotation on the target's owner. */
 export class Ledger {
   constructor(private readonly fleet: FleetClient, readonly key: string) {}
@@ -125,7 +140,7 @@ export class Ledger {
     return raw ? parseLedger(raw) : undefined;
   }
   async write(e: LedgerEntry): Promise<void> {
-    await this.fleet.annotateOwner({ [this.key]: JSON.stringify(e) });
+    await writeLedger(e, () => this.fleet.annotateOwner({ [this.key]: JSON.stringify(e) }));
   }
   async clear(): Promise<void> {
     await this.fleet.annotateOwner({ [this.key]: null });

@@ -23,7 +23,7 @@ import type { FaultSpec } from '../../config/spec.js';
 import type { ImageRole, Limits, Policy } from '../../config/policy.js';
 import type { FaultRef, InjectRequest, PreparedRecord } from '../types.js';
 import type { LedgerEntry } from './driver.js';
-import { isPlainObject, parseLedger, waitClean } from './driver.js';
+import { isPlainObject, parseLedger, waitClean, writeLedger } from './driver.js';
 import { tempestError } from '../errors.js';
 import { STRATEGIC_MERGE_PATCH, failureFromStatus, k8sFailure, kcallGone, type K8sClients, type K8sOp } from '../platform/k8s/client.js';
 import { K8sTarget, isRunning, noRuntimeBehind } from '../platform/k8s/target.js';
@@ -174,7 +174,9 @@ export class K8sLedger {
 
   async write(e: LedgerEntry): Promise<void> {
     const value = JSON.stringify(e);
-    for (const o of await this.target.requireOwners()) await this.target.annotateOwner(o.name, { [this.key]: value });
+    await writeLedger(e, async () => {
+      for (const o of await this.target.requireOwners()) await this.target.annotateOwner(o.name, { [this.key]: value });
+    });
   }
 
   /** Read-or-create, for the inject path. */

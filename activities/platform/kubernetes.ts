@@ -13,6 +13,7 @@ import type { TempestConfig } from '../../config/tempest-config.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
 import type { ActivityCtx, LedgerFinding, Platform, RevertOptions } from './types.js';
 import { LEDGER_PREFIX, ledgerFinding } from '../faults/driver.js';
+import { failpoint } from '../failpoints.js';
 import { labelsInScope, namespaceRefusal, namespaceScope, scopeText, selectorInScope, withWorkerNamespace, workerNamespaceRefusal, type Policy } from '../../config/policy.js';
 import { isDnsLabel, isDnsSubdomain, parseLabelSelector } from '../../config/selector.js';
 import { tempestError } from '../errors.js';
@@ -281,6 +282,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       const driver = driverFor(ref.fault.name);
       const undone = await driver.revert(ref, c, ledger);
       ctx.heartbeat({ undone });
+      failpoint('revert.acted');
       const verification = await driver.verify(ref, c, ledger);
       await ledger.clear();
       const left = await ledger.presentOn();

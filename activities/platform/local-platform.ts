@@ -6,6 +6,7 @@ import type { ActivityCtx, LedgerFinding, Platform, RevertOptions } from './type
 import { LocalPlatform } from './local.js';
 import { tempestError } from '../errors.js';
 import { LOCAL_FAULTS, LOCAL_UNSUPPORTED } from '../faults/index.js';
+import { failpoint } from '../failpoints.js';
 import { LEDGER_PREFIX, Ledger, ledgerFinding, ledgerKey, type LocalFaultContext } from '../faults/driver.js';
 
 export function createLocalPlatform(config: TempestConfig): Platform {
@@ -77,6 +78,7 @@ export function createLocalPlatform(config: TempestConfig): Platform {
       const driver = driverFor(ref.fault.name);
       const undone = await driver.revert(ref, c, ledger);
       ctx.heartbeat({ undone });
+      failpoint('revert.acted');
       const verification = await driver.verify(ref, c, ledger);
       await ledger.clear();
       if (await ledger.read()) throw tempestError('NotYetClean', `ledger entry ${ledger.key} is still present after clearing`);
