@@ -21,6 +21,9 @@ export const podNetworkLatencyLocal: LocalFaultDriver = {
     const { networkLatencyMs = 2000, jitterMs = 0 } = req.fault.params;
     const latencyMs = networkLatencyMs + (jitterMs ? Math.floor(Math.random() * (jitterMs + 1)) : 0);
     for (const pod of targets) {
+      // A retry after a crash between the act and "done" finds its own mark on the replica: never act twice.
+      const now = await ctx.fleet.behaviour(pod);
+      if (now?.setBy === ledger.key && now.latencyMs > 0) continue;
       await ctx.fleet.setBehaviour(pod, { latencyMs, expiresAt: req.expiresAt, setBy: ledger.key });
       ctx.heartbeat({ pod });
     }
