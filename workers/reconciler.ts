@@ -2,7 +2,9 @@
  * The orphan reconciler's Temporal Schedule: created (or brought up to date) by every worker at start-up,
  * idempotently, then triggered once so a worker that starts after an outage cleans up at once. One schedule per
  * task queue: `tempest-reconciler.<task queue>`, every `reconciler.interval` of the worker's policy (default 30 s),
- * overlap SKIP (a slow reconcile is never run twice at the same time).
+ * overlap BUFFER_ONE: two reconciles never run at the same time, and a fire that comes while one is still running (a
+ * reconcile that finds many entries takes seconds) runs right after it instead of being dropped, so a terminated
+ * run waits at most one interval plus one reconcile (SKIP, before, could make that two intervals).
  */
 import { Client, Connection, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { TempestConfig } from '../config/tempest-config.js';
@@ -19,18 +21,18 @@ export async function ensureReconciler(client: Client, config: TempestConfig, op
   const handle = client.schedule.getHandle(scheduleId);
   let created = false;
   try {
-    await handle.update((prev) => ({ ...prev, spec, action }));
+    await handle.update((prev) => ({ ...prev, spec, action, policies: { ...prev.policies, overlap: ScheduleOverlapPolicy.BUFFER_ONE } }));
   } catch (e) {
     if (!(e instanceof ScheduleNotFoundError)) throw e;
     try {
-      await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' }, state: { note: 'Tempest orphan-fault reconciler (created by a worker)' } });
+      await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE, catchupWindow: '1m' }, state: { note: 'Tempest orphan-fault reconciler (created by a worker)' } });
       created = true;
     } catch (c) {
       // Another worker created it a moment ago: that one is as good as ours.
       if ((c as Error).name !== 'ScheduleAlreadyRunning') throw c;
     }
   }
-  if (opts.triggerNow !== false) await handle.trigger(ScheduleOverlapPolicy.SKIP);
+  if (opts.triggerNow !== false) await handle.trigger(ScheduleOverlapPolicy.BUFFER_ONE);
   return { scheduleId, created };
 }
 
