@@ -8,7 +8,9 @@
  *    200, polled every 300 ms for as long as the pod lives (3 consecutive failures make it unready again).
  *  - balancer ("Service"): round-robin HTTP proxy over ready pods on --port; adds `x-served-by: <pod>`.
  *  - control API ("API server") on --control-port: pods, owner, annotations (the fault ledger), scale,
- *    pod deletion with a grace period, and a proxy to each replica's behaviour endpoint.
+ *    pod deletion with a grace period, and a proxy to each replica's behaviour endpoint. Every change it made is
+ *    in its audit log (GET /audit, the last 5000, in order), as a real API server keeps one: the crash matrix
+ *    counts real actions against the plan with it.
  *
  * State: <state-dir>/annotations.json (owner annotations, reloaded at start) and <state-dir>/fleet.json
  * (our pid, ports and pods; rewritten on every change, removed on a clean stop).
@@ -451,6 +453,28 @@ function parseGrace(raw: string | null): number {
   return n;
 }
 
+/** One change the control API made (answered 2xx), as the audit log keeps it. */
+interface AuditEvent {
+  at: string;
+  verb: string;
+  path: string;
+  /** The request's JSON body (behaviour, annotations, scale), if it had one. */
+  body?: unknown;
+}
+const AUDIT_MAX = 5000;
+const auditLog: AuditEvent[] = [];
+function audited(verb: string, path: string, body?: unknown): void {
+  auditLog.push({ at: new Date().toISOString(), verb, path, ...(body === undefined ? {} : { body }) });
+  if (auditLog.length > AUDIT_MAX) auditLog.splice(0, auditLog.length - AUDIT_MAX);
+}
+function jsonOrText(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
 async function handleControl(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://control');
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -463,8 +487,12 @@ async function handleControl(req: http.IncomingMessage, res: http.ServerResponse
       return sendJson(res, 200, { status: 'ok', name: NAME, pid: process.pid, port: cfg.port, controlPort: cfg.controlPort, stateDir: STATE_DIR });
     case 'GET /owner':
       return sendJson(res, 200, ownerView());
+    case 'GET /audit':
+      return sendJson(res, 200, auditLog);
     case 'PATCH /owner/annotations': {
-      ownerAnnotations = mergeAnnotations(ownerAnnotations, await readJson(req));
+      const patch = await readJson(req);
+      ownerAnnotations = mergeAnnotations(ownerAnnotations, patch);
+      audited(method, url.pathname, patch);
       writeJsonAtomic(ANNOTATIONS_FILE, ownerAnnotations); // durable before we answer
       persistFleet();
       return sendJson(res, 200, ownerView());
@@ -475,6 +503,7 @@ async function handleControl(req: http.IncomingMessage, res: http.ServerResponse
       const problem = checkPorts(parsed.data.replicas);
       if (problem) throw new HttpError(400, problem);
       scale(parsed.data.replicas);
+      audited(method, url.pathname, parsed.data);
       return sendJson(res, 200, ownerView());
     }
     case 'GET /pods':
@@ -489,10 +518,13 @@ async function handleControl(req: http.IncomingMessage, res: http.ServerResponse
         return sendJson(res, 200, podView(pod));
       case 'DELETE /pods/:name': {
         terminatePod(pod, parseGrace(url.searchParams.get('gracePeriodSeconds')));
+        audited(method, `${url.pathname}${url.search}`);
         return sendJson(res, 202, { name: pod.name, pid: pod.pid ?? null });
       }
       case 'PATCH /pods/:name/annotations': {
-        pod.annotations = mergeAnnotations(pod.annotations, await readJson(req));
+        const patch = await readJson(req);
+        pod.annotations = mergeAnnotations(pod.annotations, patch);
+        audited(method, url.pathname, patch);
         persistFleet();
         return sendJson(res, 200, podView(pod));
       }
@@ -505,12 +537,13 @@ async function handleControl(req: http.IncomingMessage, res: http.ServerResponse
         } catch (err) {
           return sendJson(res, 502, { error: 'pod unreachable', pod: pod.name, message: (err as Error).message });
         }
+        if (method === 'PUT' && answer.status >= 200 && answer.status < 300) audited(method, url.pathname, jsonOrText(body ?? ''));
         res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
         return void res.end(answer.body);
       }
     }
   }
-  const templates = ['/healthz', '/owner', '/owner/annotations', '/scale', '/pods', '/pods/:name', '/pods/:name/annotations', '/pods/:name/behaviour'];
+  const templates = ['/healthz', '/audit', '/owner', '/owner/annotations', '/scale', '/pods', '/pods/:name', '/pods/:name/annotations', '/pods/:name/behaviour'];
   if (templates.includes(template)) throw new HttpError(405, `${method} not allowed on ${url.pathname}`);
   throw new HttpError(404, `no route ${url.pathname}`);
 }
