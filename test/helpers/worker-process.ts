@@ -7,9 +7,12 @@ import { ROOT } from './temporal.js';
 
 const workers: ChildProcess[] = [];
 
-/** Spawns `bin/tempest --config <configFile> worker`; resolves once it prints "worker ready" (rejects on exit or after 90 s). */
-export function startWorkerProcess(configFile: string): Promise<ChildProcess> {
-  const child = spawn(`${ROOT}bin/tempest`, ['--config', configFile, 'worker'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawns `bin/tempest --config <configFile> worker` (with `env` added to this process's environment, e.g.
+ * TEMPEST_FAILPOINTS); resolves once it prints "worker ready" (rejects on exit or after 90 s).
+ */
+export function startWorkerProcess(configFile: string, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(`${ROOT}bin/tempest`, ['--config', configFile, 'worker'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   workers.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -21,6 +24,12 @@ export function startWorkerProcess(configFile: string): Promise<ChildProcess> {
     child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out}`)));
     setTimeout(() => reject(new Error(`worker not ready after 90 s:\n${out}`)), 90_000);
   });
+}
+
+/** Resolves when the process has exited (at once if it already has), with how it ended. */
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
 /** SIGKILL and wait for the exit. */
