@@ -9,7 +9,7 @@ import type { TempestConfig } from '../config/tempest-config.js';
 import { createActivities } from '../activities/index.js';
 import { temporalConnection } from '../client/connection.js';
 import { ensureReconcilerFor } from './reconciler.js';
-import { FAILPOINTS, armedFailpoints } from '../activities/failpoints.js';
+import { FAILPOINTS, armedFailpoints, useFailpointState } from '../activities/failpoints.js';
 import { ChaosMetrics } from '../activities/metrics/index.js';
 import type { ProbeDeps } from '../activities/probes/types.js';
 
@@ -82,7 +82,8 @@ export async function runWorker(config: TempestConfig, log: (m: string) => void 
     return undefined;
   });
   const fp = armedFailpoints();
-  if (fp.armed.length) log(`WARNING: TEMPEST_FAILPOINTS armed (${fp.armed.join(', ')}): this worker SIGKILLs itself when it reaches them (crash tests only)`);
+  useFailpointState(config.state.dir);
+  if (fp.armed.length) log(`WARNING: TEMPEST_FAILPOINTS armed (${fp.armed.join(', ')}): this worker SIGKILLs itself when it first reaches each of them (once per state dir ${config.state.dir}; crash tests only)`);
   if (fp.unknown.length) log(`WARNING: TEMPEST_FAILPOINTS names unknown failpoints (${fp.unknown.join(', ')}); known: ${FAILPOINTS.join(', ')}`);
   log(`bundling workflows...`);
   const worker = await createWorker({ config, metrics });

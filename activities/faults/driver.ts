@@ -116,11 +116,13 @@ export function ledgerFinding(key: string, raw: string, target: TargetSpec, wher
 }
 
 /**
- * Every ledger write of an inject goes through here, so the crash matrix's failpoints sit at the two places that
- * matter whatever the fault: right after a round's intent is recorded (nothing acted yet), and right before a
- * round that has acted is recorded as done. The latest round decides which write this is.
+ * Every ledger write goes through here. For the ledger an INJECTION writes (the platforms open it with `injecting`),
+ * the crash matrix's failpoints sit at the two places that matter whatever the fault: right after a round's intent
+ * is recorded (nothing acted yet), and right before a round that has acted is recorded as done; the latest round
+ * decides which write this is. A revert's writes never fire them.
  */
-export async function writeLedger(e: LedgerEntry, write: () => Promise<void>): Promise<void> {
+export async function writeLedger(e: LedgerEntry, write: () => Promise<void>, injecting = false): Promise<void> {
+  if (!injecting) return write();
   const rounds = Object.keys(e.rounds).map(Number);
   const latest = rounds.length ? Math.max(...rounds) : undefined;
   const acted = latest !== undefined && e.done.includes(latest);
@@ -131,7 +133,8 @@ export async function writeLedger(e: LedgerEntry, write: () => Promise<void>): P
 
 /** The fault ledger of one run's fault, kept as an annotation on the target's owner. */
 export class Ledger {
-  constructor(private readonly fleet: FleetClient, readonly key: string) {}
+  /** `injecting`: the ledger of an injection (see writeLedger). */
+  constructor(private readonly fleet: FleetClient, readonly key: string, private readonly injecting = false) {}
 
   /** The entry, or undefined if there is none or it is not a readable entry (see parseLedger). */
   async read(): Promise<LedgerEntry | undefined> {
@@ -140,7 +143,7 @@ export class Ledger {
     return raw ? parseLedger(raw) : undefined;
   }
   async write(e: LedgerEntry): Promise<void> {
-    await writeLedger(e, () => this.fleet.annotateOwner({ [this.key]: JSON.stringify(e) }));
+    await writeLedger(e, () => this.fleet.annotateOwner({ [this.key]: JSON.stringify(e) }), this.injecting);
   }
   async clear(): Promise<void> {
     await this.fleet.annotateOwner({ [this.key]: null });

@@ -149,6 +149,8 @@ export class K8sLedger {
   constructor(
     readonly target: K8sTarget,
     readonly key: string,
+    /** The ledger of an injection (see writeLedger: only its writes reach the crash matrix's failpoints). */
+    private readonly injecting = false,
   ) {}
 
   /**
@@ -176,7 +178,7 @@ export class K8sLedger {
     const value = JSON.stringify(e);
     await writeLedger(e, async () => {
       for (const o of await this.target.requireOwners()) await this.target.annotateOwner(o.name, { [this.key]: value });
-    });
+    }, this.injecting);
   }
 
   /** Read-or-create, for the inject path. */

@@ -180,7 +180,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     async inject(req: InjectRequest, ctx: ActivityCtx) {
       notOwn(req?.target?.namespace, `${String(req?.fault?.name).slice(0, 40)} on ${String(req?.target?.namespace).slice(0, 63)}`);
       const c = context(req.target, ctx);
-      return driverFor(req.fault.name).inject(req, c, new K8sLedger(c.target, faultIds(req).key));
+      return driverFor(req.fault.name).inject(req, c, new K8sLedger(c.target, faultIds(req).key, true));
     },
 
     async workload(target: TargetSpec): Promise<K8sWorkloadState> {

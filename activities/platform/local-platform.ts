@@ -61,7 +61,7 @@ export function createLocalPlatform(config: TempestConfig): Platform {
     },
     async inject(req: InjectRequest, ctx: ActivityCtx) {
       const c = context(req, ctx);
-      const r = await driverFor(req.fault.name).inject(req, c, new Ledger(c.fleet, ledgerKey(req)));
+      const r = await driverFor(req.fault.name).inject(req, c, new Ledger(c.fleet, ledgerKey(req), true));
       return { ...r, alreadyDone: /^(round )?already\b/.test(r.detail) }; // the drivers' own wording, not a path or pod name in it
     },
     async prepare(ref: FaultRef, ctx: ActivityCtx) {
