@@ -106,6 +106,7 @@ function checkRound(req: InjectRequest, now: number): void {
   if (!Number.isSafeInteger(req.round) || req.round < 0 || req.round > rounds) problems.push(`round must be a whole number from 0 to ${rounds}`);
   const at = typeof req.expiresAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(req.expiresAt) ? Date.parse(req.expiresAt) : NaN;
   if (!Number.isFinite(at)) problems.push('expiresAt must be an ISO time');
+  else if (at <= now) problems.push(`its dead-man time ${req.expiresAt.slice(0, 40)} has passed: the injection comes too late (a crash or an outage held it past its chaos window); nothing injected`);
   else if (at > now + req.fault.durationMs + (req.fault.rampTimeMs ?? 0) + MAX_DEAD_MAN_MS) problems.push(`expiresAt ${req.expiresAt.slice(0, 40)} is later than the fault's duration (plus ${MAX_DEAD_MAN_MS / 60_000} min) from now`);
   if (problems.length) throw tempestError('FaultRefused', `injection of ${req.fault.name} refused by the worker: ${problems.join('; ')}`);
 }

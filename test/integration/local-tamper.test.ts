@@ -389,6 +389,7 @@ describe('injectFault refuses a crafted round or dead-man time before anything s
     ['expiresAt "never" (a stressor with no end)', { expiresAt: 'never' }, /expiresAt must be an ISO time/],
     ['expiresAt a day away (the fault would outlive its window by a day)', { expiresAt: new Date(Date.now() + 86_400_000).toISOString() }, /expiresAt \S+ is later than the fault's duration \(plus 10 min\) from now/],
     ['expiresAt a number', { expiresAt: 1e15 as unknown as string }, /expiresAt must be an ISO time/],
+    ['expiresAt already past (a retry held beyond its chaos window by a crash)', { expiresAt: new Date(Date.now() - 1000).toISOString() }, /has passed: the injection comes too late .*nothing injected/],
     ['round -1', { round: -1 }, /round must be a whole number from 0 to 4/],
     ['round 1.5', { round: 1.5 }, /round must be a whole number from 0 to 4/],
     ['round 99 (a helper name nobody planned)', { round: 99 }, /round must be a whole number from 0 to 4/],
