@@ -8,9 +8,9 @@
  *    200, polled every 300 ms for as long as the pod lives (3 consecutive failures make it unready again).
  *  - balancer ("Service"): round-robin HTTP proxy over ready pods on --port; adds `x-served-by: <pod>`.
  *  - control API ("API server") on --control-port: pods, owner, annotations (the fault ledger), scale,
- *    pod deletion with a grace period, and a proxy to each replica's behaviour endpoint. Every change it made is
- *    in its audit log (GET /audit, the last 5000, in order), as a real API server keeps one: the crash matrix
- *    counts real actions against the plan with it.
+ *    pod deletion with a grace period, and a proxy to each replica's behaviour endpoint. Every change it made
+ *    (and every behaviour PUT it forwarded, with the replica's answer) is in its audit log (GET /audit, the last
+ *    5000, in order), as a real API server keeps one: the crash matrix counts real actions against the plan with it.
  *
  * State: <state-dir>/annotations.json (owner annotations, reloaded at start) and <state-dir>/fleet.json
  * (our pid, ports and pods; rewritten on every change, removed on a clean stop).
@@ -453,18 +453,19 @@ function parseGrace(raw: string | null): number {
   return n;
 }
 
-/** One change the control API made (answered 2xx), as the audit log keeps it. */
+/** One change the control API made (or, for a behaviour PUT, tried: `status` says how it ended), as the audit log keeps it. */
 interface AuditEvent {
   at: string;
   verb: string;
   path: string;
   /** The request's JSON body (behaviour, annotations, scale), if it had one. */
   body?: unknown;
+  status?: number;
 }
 const AUDIT_MAX = 5000;
 const auditLog: AuditEvent[] = [];
-function audited(verb: string, path: string, body?: unknown): void {
-  auditLog.push({ at: new Date().toISOString(), verb, path, ...(body === undefined ? {} : { body }) });
+function audited(verb: string, path: string, body?: unknown, status?: number): void {
+  auditLog.push({ at: new Date().toISOString(), verb, path, ...(body === undefined ? {} : { body }), ...(status === undefined ? {} : { status }) });
   if (auditLog.length > AUDIT_MAX) auditLog.splice(0, auditLog.length - AUDIT_MAX);
 }
 function jsonOrText(raw: string): unknown {
@@ -535,9 +536,11 @@ async function handleControl(req: http.IncomingMessage, res: http.ServerResponse
         try {
           answer = await request(pod.port, method, '/__tempest/behaviour', { body, headers: { 'content-type': 'application/json' } });
         } catch (err) {
+          // Audited too: the replica may have applied a request whose answer was lost.
+          if (method === 'PUT') audited(method, url.pathname, jsonOrText(body ?? ''), 502);
           return sendJson(res, 502, { error: 'pod unreachable', pod: pod.name, message: (err as Error).message });
         }
-        if (method === 'PUT' && answer.status >= 200 && answer.status < 300) audited(method, url.pathname, jsonOrText(body ?? ''));
+        if (method === 'PUT') audited(method, url.pathname, jsonOrText(body ?? ''), answer.status);
         res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
         return void res.end(answer.body);
       }
