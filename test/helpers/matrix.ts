@@ -19,9 +19,9 @@ export interface MatrixRow {
   case: string;
   platform: 'local' | 'kubernetes';
   runs: number;
-  /** Faults still on the target when the case ended (every pod's behaviour / fault container, plus ledger entries). */
+  /** Faults (one per run and fault) of which anything was still on the target when the case ended: a replica's behaviour or a fault container, a ledger entry. */
   faultsLeft: number;
-  /** Real injection actions on the target beyond the plan (the target's own audit log against the planned targets). */
+  /** Real injection actions on the target beyond the plan: the target's own audit log, per planned target (every target acted on exactly once). */
   duplicates: number;
   planned: number;
   actions: number;
@@ -52,12 +52,14 @@ export async function replays(client: Client, workflowId: string): Promise<true>
   return true;
 }
 
-/** One change the fleet's control API made (scripts/fleet/fleet.ts GET /audit). */
+/** One change the fleet's control API made, or a behaviour PUT it forwarded (scripts/fleet/fleet.ts GET /audit). */
 export interface FleetAuditEvent {
   at: string;
   verb: string;
   path: string;
   body?: unknown;
+  /** A behaviour PUT's answer from the replica (502: unreachable; it may still have applied it). */
+  status?: number;
 }
 
 export async function fleetAudit(fleet: TestFleet): Promise<FleetAuditEvent[]> {
@@ -69,25 +71,45 @@ export async function fleetAudit(fleet: TestFleet): Promise<FleetAuditEvent[]> {
 const podOf = (e: FleetAuditEvent) => decodeURIComponent(e.path.split('/')[2] ?? '');
 const body = (e: FleetAuditEvent) => (e.body && typeof e.body === 'object' ? (e.body as Record<string, unknown>) : {});
 
-/**
- * The latency actions of the ledger key `key` in the fleet's audit log since `since` (ISO): every behaviour PUT that
- * set latency with this key's mark (injections), and every reset of a pod that one of them touched (reverts).
- */
-export function latencyActions(events: FleetAuditEvent[], key: string, since: string): { injects: FleetAuditEvent[]; reverts: FleetAuditEvent[]; pods: string[]; cleanAt?: number } {
-  const mine = events.filter((e) => e.at >= since && e.verb === 'PUT' && e.path.endsWith('/behaviour'));
-  const injects = mine.filter((e) => body(e).setBy === key && Number(body(e).latencyMs) > 0);
-  const pods = [...new Set(injects.map(podOf))];
+export interface LatencyActions {
+  /** Every behaviour PUT that set latency with this key's mark, answered or not (an attempt may have landed). */
+  injects: FleetAuditEvent[];
+  /** Injections per pod. */
+  perPod: Map<string, number>;
+  /** Resets of a pod one of them touched, after it. */
+  reverts: FleetAuditEvent[];
+  /** Writes of this key's ledger entry on the owner (non-null), and its removal. */
+  ledgerWrites: FleetAuditEvent[];
+  ledgerClearedAt?: number;
+  /**
+   * When the fault was off the target AND its ledger gone (a verified revert clears the ledger last): the later of
+   * every pod's first reset after its last injection and the ledger's removal. Undefined while either is missing.
+   */
+  cleanAt?: number;
+}
+
+/** The actions of ledger key `key` in the fleet's audit log since `since` (ISO). */
+export function latencyActions(events: FleetAuditEvent[], key: string, since: string): LatencyActions {
+  const mine = events.filter((e) => e.at >= since);
+  const puts = mine.filter((e) => e.verb === 'PUT' && e.path.endsWith('/behaviour'));
+  const injects = puts.filter((e) => body(e).setBy === key && Number(body(e).latencyMs) > 0);
+  const perPod = new Map<string, number>();
+  for (const e of injects) perPod.set(podOf(e), (perPod.get(podOf(e)) ?? 0) + 1);
   const first = injects[0]?.at ?? '~';
-  const reverts = mine.filter((e) => e.at >= first && pods.includes(podOf(e)) && body(e).setBy === null && Number(body(e).latencyMs ?? 0) === 0);
-  // When the target was clean: every pod's first reset after its last injection (a retried revert resets again, later).
-  let cleanAt: number | undefined;
-  for (const pod of pods) {
+  const reverts = puts.filter((e) => e.at >= first && perPod.has(podOf(e)) && body(e).setBy === null && Number(body(e).latencyMs ?? 0) === 0);
+  const owner = mine.filter((e) => e.verb === 'PATCH' && e.path === '/owner/annotations' && key in body(e));
+  const ledgerWrites = owner.filter((e) => body(e)[key] !== null);
+  const cleared = owner.filter((e) => body(e)[key] === null).pop();
+  const out: LatencyActions = { injects, perPod, reverts, ledgerWrites, ledgerClearedAt: cleared ? Date.parse(cleared.at) : undefined };
+  if (out.ledgerClearedAt === undefined) return out;
+  let cleanAt = out.ledgerClearedAt;
+  for (const pod of perPod.keys()) {
     const lastInject = injects.filter((e) => podOf(e) === pod).pop()!.at;
     const reset = reverts.find((e) => podOf(e) === pod && e.at >= lastInject);
-    if (!reset) return { injects, reverts, pods };
-    cleanAt = Math.max(cleanAt ?? 0, Date.parse(reset.at));
+    if (!reset) return out;
+    cleanAt = Math.max(cleanAt, Date.parse(reset.at));
   }
-  return { injects, reverts, pods, cleanAt };
+  return { ...out, cleanAt };
 }
 
 /**
@@ -95,13 +117,14 @@ export function latencyActions(events: FleetAuditEvent[], key: string, since: st
  * any latency, the ledger entry on the owner, and a replica that still answers slowly through the balancer
  * (real requests: the latency is measured, not read back).
  */
-export async function localLeft(fleet: TestFleet, key: string, slowMs = 250): Promise<string[]> {
+export async function localLeft(fleet: TestFleet, key: string, opts: { ledger?: boolean; slowMs?: number } = {}): Promise<string[]> {
+  const slowMs = opts.slowMs ?? 250;
   const left: string[] = [];
   for (const p of (await fleet.client.pods()).filter((x) => x.phase === 'Running')) {
     const b = await fleet.client.behaviour(p.name);
     if (b && (b.setBy === key || b.latencyMs > 0)) left.push(`${p.name}: +${b.latencyMs} ms (${b.setBy ?? 'unmarked'})`);
   }
-  if ((await fleet.client.owner()).annotations[key]) left.push(`ledger ${key} on the owner`);
+  if (opts.ledger !== false && (await fleet.client.owner()).annotations[key]) left.push(`ledger ${key} on the owner`);
   for (let i = 0; i < 6; i++) {
     const t0 = Date.now();
     const res = await fetch(`${fleet.balancerUrl}/health`);

@@ -6,6 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ROOT } from './temporal.js';
 
 const workers: ChildProcess[] = [];
+const output = new WeakMap<ChildProcess, { text: string }>();
+
+/** Everything a worker process printed so far (stdout and stderr). */
+export const outputOf = (child: ChildProcess): string => output.get(child)?.text ?? '';
 
 /**
  * Spawns `bin/tempest --config <configFile> worker` (with `env` added to this process's environment, e.g.
@@ -14,15 +18,21 @@ const workers: ChildProcess[] = [];
 export function startWorkerProcess(configFile: string, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(`${ROOT}bin/tempest`, ['--config', configFile, 'worker'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   workers.push(child);
+  const out = { text: '' };
+  output.set(child, out);
+  let t: NodeJS.Timeout;
   return new Promise((resolve, reject) => {
-    let out = '';
     child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('worker ready')) resolve(child);
+      out.text += d.toString();
+      if (out.text.includes('worker ready')) {
+        clearTimeout(t);
+        resolve(child);
+      }
     });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out}`)));
-    setTimeout(() => reject(new Error(`worker not ready after 90 s:\n${out}`)), 90_000);
+    child.stderr!.on('data', (d: Buffer) => (out.text += d.toString()));
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out.text}`)));
+    t = setTimeout(() => reject(new Error(`worker not ready after 90 s:\n${out.text}`)), 90_000);
+    child.once('exit', () => clearTimeout(t));
   });
 }
 
@@ -32,8 +42,9 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-/** SIGKILL and wait for the exit. */
+/** SIGKILL and wait for the exit (at once if it has exited already). */
 export function sigkill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGKILL');

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { TempestClient } from '../../client/client.js';
 import { ledgerKey } from '../../activities/faults/driver.js';
 import type { Failpoint } from '../../activities/failpoints.js';
@@ -25,7 +25,7 @@ import { testConfig } from '../helpers/config.js';
 import { engine } from '../helpers/engines.js';
 import { TEMPORAL_CLI } from '../helpers/temporal.js';
 import { ensurePrometheus, startPrometheus, type PrometheusHandle } from '../helpers/prometheus.js';
-import { exited, killWorkerProcesses, sigkill, startWorkerProcess } from '../helpers/worker-process.js';
+import { exited, killWorkerProcesses, outputOf, sigkill, startWorkerProcess } from '../helpers/worker-process.js';
 import { latencyActions, fleetAudit, localLeft, recordRow, replays, sleep, type MatrixRow } from '../helpers/matrix.js';
 
 const ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
@@ -95,18 +95,46 @@ interface Outcome {
   cleanedAt?: number;
 }
 
+/** The case in progress: its run and ledger key, for the clean-up of a case that failed half-way. */
+let current: { handle?: WorkflowHandle; key?: string; replayClient?: Client } = {};
+
+/** After a case (passed or not): no run of it left open, no worker left running, nothing of it left on the fleet. */
+async function cleanUp(): Promise<void> {
+  const { handle, key } = current;
+  current = {};
+  killWorkerProcesses();
+  if (handle) {
+    const st = await handle.describe().then((d) => d.status.name).catch(() => undefined);
+    if (st === 'RUNNING') await handle.terminate('matrix case clean-up').catch(() => undefined);
+  }
+  if (!key) return;
+  for (const p of await fleet.client.pods()) {
+    const b = await fleet.client.behaviour(p.name).catch(() => undefined);
+    if (b && (b.setBy === key || b.latencyMs > 0)) await fleet.client.setBehaviour(p.name, { latencyMs: 0, errorRate: 0, down: false, expiresAt: null, setBy: null }).catch(() => undefined);
+  }
+  await fleet.client.annotateOwner({ [key]: null }).catch(() => undefined);
+}
+
 /**
  * Runs one case (`body` starts the run and breaks things), then measures the target and records the row, and only
- * then asserts it: a failing case still shows in the table, with what failed.
+ * then asserts it: a failing case still shows in the table, with what failed. Whatever happened, it cleans up after
+ * itself, so one failing case never leaves a fault for the next one to trip over.
  */
 async function matrixCase(name: string, expectedVerdict: string, body: () => Promise<Outcome>, extra: (o: Outcome) => void = () => undefined): Promise<void> {
-  const o = await body();
+  try {
+    await measure(name, expectedVerdict, await body(), extra);
+  } finally {
+    await cleanUp();
+  }
+}
+
+async function measure(name: string, expectedVerdict: string, o: Outcome, extra: (o: Outcome) => void): Promise<void> {
   const left = await localLeft(fleet, o.key);
-  const { injects, cleanAt } = latencyActions(await fleetAudit(fleet), o.key, o.since);
+  const acts = latencyActions(await fleetAudit(fleet), o.key, o.since);
   const planned = o.planned ?? 3;
-  const lastRevert = o.cleanedAt ?? cleanAt;
-  // A disruption after the revert (end-of-test probes, publishing) finds the target clean already: no time to clean.
-  const toClean = lastRevert !== undefined && lastRevert >= o.disruptedAt ? lastRevert - o.disruptedAt : null;
+  const cleanAt = o.cleanedAt ?? acts.cleanAt;
+  // A disruption after the revert was verified (end-of-test probes, publishing) finds the target clean already.
+  const toClean = cleanAt !== undefined && cleanAt >= o.disruptedAt ? cleanAt - o.disruptedAt : null;
   let replayed = false;
   let failure: string | undefined;
   try {
@@ -117,25 +145,29 @@ async function matrixCase(name: string, expectedVerdict: string, body: () => Pro
   } finally {
     await o.after?.();
   }
+  // Every planned target acted on exactly once: anything beyond one per pod is a duplicate.
+  const duplicates = [...acts.perPod.values()].reduce((n, c) => n + Math.max(0, c - 1), 0);
   const row: MatrixRow = {
     case: name,
     platform: 'local',
     runs: o.workflowIds.length,
     faultsLeft: left.length ? 1 : 0,
-    duplicates: Math.max(0, injects.length - planned),
+    duplicates,
     planned,
-    actions: injects.length,
+    actions: acts.injects.length,
     verdict: o.verdict,
     expectedVerdict,
     disruptionToCleanMs: toClean,
-    faultOnMs: lastRevert !== undefined && injects.length ? lastRevert - Date.parse(injects[0].at) : null,
+    faultOnMs: cleanAt !== undefined && acts.injects.length ? cleanAt - Date.parse(acts.injects[0].at) : null,
     plannedChaosMs: o.plannedChaosMs ?? CHAOS_S * 1000,
     replayed,
     note: o.note + (left.length ? `; LEFT: ${left.join('; ')}` : ''),
   };
   try {
     expect(left).toEqual([]);
-    expect(injects.length).toBe(planned);
+    expect(acts.perPod.size).toBe(planned);
+    expect(duplicates).toBe(0);
+    if (planned) expect(cleanAt).toBeDefined();
     expect(o.verdict).toBe(expectedVerdict);
     expect(replayed).toBe(true);
     extra(o);
@@ -145,6 +177,44 @@ async function matrixCase(name: string, expectedVerdict: string, body: () => Pro
     throw e;
   }
   recordRow(row);
+}
+
+/** The injection activity has completed (the ledger says done): an outside disruption from here on is mid-chaos. */
+async function injected(tc: TempestClient, workflowId: string, key: string): Promise<void> {
+  await waitFor('latency on every replica', () => latencyOnAll(key), 60_000);
+  await waitFor('the injection recorded as done', async () => (await tc.status(workflowId)).faults[0]?.state === 'injected', 30_000);
+}
+
+/**
+ * What the target must show at the moment a failpoint killed the worker, read from the fleet's own audit log and
+ * the owner's ledger: the proof that the kill landed in the phase the case names.
+ */
+async function provePhase(point: Failpoint, key: string, since: string): Promise<string> {
+  const a = latencyActions(await fleetAudit(fleet), key, since);
+  const raw = (await fleet.client.owner()).annotations[key];
+  const entry = raw ? (JSON.parse(raw) as { rounds: Record<string, string[]>; done: number[] }) : undefined;
+  const resets = [...a.perPod.keys()].filter((pod) => a.reverts.some((e) => decodeURIComponent(e.path.split('/')[2]) === pod)).length;
+  const seen = `ledger ${entry ? `rounds ${JSON.stringify(entry.rounds['0']?.length ?? 0)} done [${entry.done}]` : 'absent'}, ${a.injects.length} injection(s), ${resets} pod(s) reset`;
+  switch (point) {
+    case 'guard':
+    case 'probe.SOT':
+      expect({ ledgerWrites: a.ledgerWrites.length, injects: a.injects.length }).toEqual({ ledgerWrites: 0, injects: 0 });
+      break;
+    case 'fault.intent-recorded':
+      expect({ intent: entry?.rounds['0']?.length, done: entry?.done, injects: a.injects.length }).toEqual({ intent: 3, done: [], injects: 0 });
+      break;
+    case 'fault.acted':
+      expect({ done: entry?.done, injectedPods: a.perPod.size }).toEqual({ done: [], injectedPods: 3 });
+      break;
+    case 'revert.acted':
+      expect({ ledger: !!entry, resets }).toEqual({ ledger: true, resets: 3 });
+      break;
+    case 'probe.EOT':
+    case 'publish':
+      expect({ ledger: !!entry, resets, cleared: a.ledgerClearedAt !== undefined }).toEqual({ ledger: false, resets: 3, cleared: true });
+      break;
+  }
+  return seen;
 }
 
 /**
@@ -158,16 +228,20 @@ async function killAt(point: Failpoint | 'mid-chaos'): Promise<Outcome> {
   const first = await startWorkerProcess(cfg.file, point === 'mid-chaos' ? {} : { TEMPEST_FAILPOINTS: point });
   const h = await tc.start(latencyEngine(`nlb-${point.replace(/[^a-z]/gi, '-').toLowerCase()}`));
   const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
+  current = { handle: h, key };
   let how: string;
   if (point === 'mid-chaos') {
-    await waitFor('latency on every replica', () => latencyOnAll(key), 60_000);
+    await injected(tc, h.workflowId, key);
     await sigkill(first);
-    how = 'SIGKILLed from outside once the latency was on every replica';
+    how = 'SIGKILLed from outside once the injection was done';
   } else {
-    const end = await Promise.race([exited(first), sleep(90_000).then(() => undefined)]);
+    let timer: NodeJS.Timeout | undefined;
+    const end = await Promise.race([exited(first), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 90_000)))]);
+    clearTimeout(timer);
     if (!end) throw new Error(`the worker armed with ${point} never reached it`);
     expect(end.signal).toBe('SIGKILL');
-    how = `killed itself at failpoint ${point}`;
+    expect(outputOf(first)).toContain(`failpoint ${point} reached: SIGKILL`);
+    how = `killed itself at failpoint ${point} (the target then: ${await provePhase(point, key, since)})`;
   }
   const disruptedAt = Date.now();
   await sleep(2000);
@@ -220,7 +294,8 @@ test('two workers on the task queue, the one holding the run SIGKILLed mid-chaos
     const chaosS = 20;
     const h = await tc.start(latencyEngine('nlb-two-workers', continuousProbe, chaosS));
     const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
-    await waitFor('latency on every replica', () => latencyOnAll(key), 60_000);
+    current = { handle: h, key };
+    await injected(tc, h.workflowId, key);
     await sleep(2000);
     // The worker that completed the last workflow task holds the run in its sticky cache: that is the one to kill.
     const identityOf = async () => {
@@ -252,20 +327,21 @@ test('terminate mid-fault: the scheduled reconciler (30 s default interval) reve
   const cfg = caseConfig({ reconciler: { enabled: true } });
   const scheduleId = `tempest-reconciler.${cfg.temporal.taskQueue}`;
   try {
-    await matrixCase('terminate mid-fault (Temporal UI / CLI), 30 s reconcile interval', 'Terminated', async () => {
+    await matrixCase('terminate mid-fault (Temporal UI / CLI), 30 s reconcile interval', 'TERMINATED', async () => {
       const tc = new TempestClient(client, cfg);
       const since = new Date().toISOString();
       const worker = await startWorkerProcess(cfg.file);
       const h = await tc.start(latencyEngine('nlb-terminate', edgeProbe, 300), { });
       const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
-      await waitFor('latency on every replica', () => latencyOnAll(key), 60_000);
+      current = { handle: h, key };
+      await injected(tc, h.workflowId, key);
       await h.terminate('operator clicked Terminate in the Temporal UI');
       const disruptedAt = Date.now();
       await waitFor('the reconciler cleaned the target', async () => (await localLeft(fleet, key)).length === 0, 60_000, 500);
       const cleanMs = Date.now() - disruptedAt;
       await sigkill(worker);
       expect(cleanMs).toBeLessThanOrEqual(45_000);
-      return { verdict: 'Terminated', workflowIds: [h.workflowId], key, since, disruptedAt, plannedChaosMs: 300_000, note: `clean ${(cleanMs / 1000).toFixed(1)} s after the terminate: the reconcile schedule fires every 30 s, so anywhere from 0 to 30 s plus the revert (about a second)` };
+      return { verdict: (await h.describe()).status.name, workflowIds: [h.workflowId], key, since, disruptedAt, plannedChaosMs: 300_000, note: `clean ${(cleanMs / 1000).toFixed(1)} s after the terminate: the reconcile schedule fires every 30 s, so anywhere from 0 to 30 s plus the revert (about a second)` };
     });
   } finally {
     await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
@@ -281,7 +357,8 @@ test('SIGTERM: the worker drains and exits; the fault stays until the next worke
     const chaosS = 15;
     const h = await tc.start(latencyEngine('nlb-sigterm', continuousProbe, chaosS));
     const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
-    await waitFor('latency on every replica', () => latencyOnAll(key), 60_000);
+    current = { handle: h, key };
+    await injected(tc, h.workflowId, key);
     const disruptedAt = Date.now();
     first.kill('SIGTERM');
     const end = await exited(first);
@@ -309,7 +386,8 @@ test('no worker ever comes back: the target drops the fault by itself at chaos e
     const first = await startWorkerProcess(cfg.file);
     const h = await tc.start(latencyEngine('nlb-no-worker'));
     const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
-    await waitFor('latency on every replica', () => latencyOnAll(key), 60_000);
+    current = { handle: h, key };
+    await injected(tc, h.workflowId, key);
     const entry = JSON.parse((await fleet.client.owner()).annotations[key]) as { expiresAt: string };
     await sigkill(first);
     const disruptedAt = Date.now();
@@ -322,6 +400,9 @@ test('no worker ever comes back: the target drops the fault by itself at chaos e
     const afterExpiry = healedAt - Date.parse(entry.expiresAt);
     expect(afterExpiry).toBeGreaterThanOrEqual(-250);
     expect(afterExpiry).toBeLessThan(5000);
+    // Clean with no worker at all: read back AND measured through the balancer (the ledger is still there, by design).
+    expect(await localLeft(fleet, key, { ledger: false })).toEqual([]);
+    expect((await fleet.client.owner()).annotations[key]).toBeDefined();
     // A worker that comes back later still closes the run: it reverts (nothing left to undo), verifies, clears the ledger.
     const second = await startWorkerProcess(cfg.file);
     const result = await tc.result(h.workflowId);
@@ -371,7 +452,8 @@ describe('the Temporal server SIGKILLed mid-chaos and restarted on the same data
       const chaosS = 15;
       const h = await tc.start(latencyEngine('nlb-temporal-kill', edgeProbe, chaosS));
       const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
-      await waitFor('latency on every replica', () => latencyOnAll(key), 60_000);
+      current = { handle: h, key };
+      await injected(tc, h.workflowId, key);
       const dead = new Promise((r) => server!.once('exit', r));
       server!.kill('SIGKILL');
       await dead;
@@ -411,10 +493,10 @@ describe('Prometheus down', () => {
   });
   const upQuery = (job: string) => `min(up{job=${JSON.stringify(job)}})`;
 
-  test('during chaos: the rollback triggers go blind, and after 3 blind polls the chaos stops as a breach', async () => {
+  test('stopped during chaos: the rollback triggers go blind, and after 3 blind polls the chaos stops as a breach', async () => {
     prom = await startPrometheus({ bin, targets: fleet.targets, job: 'api-gateway', scrapeIntervalS: 1 });
     await prom.waitForTargetsUp(30_000);
-    await matrixCase('Prometheus killed during chaos (rollback triggers flying blind)', 'Fail', async () => {
+    await matrixCase('Prometheus stopped during chaos (rollback triggers flying blind)', 'Fail', async () => {
       const cfg = caseConfig({ rollbackTriggers: { pollInterval: 1, blindAfter: 3, triggers: [{ name: 'replica-down', endpoint: prom!.url, query: upQuery('api-gateway'), criteria: '<', threshold: '1' }] } });
       const tc = new TempestClient(client, cfg);
       const since = new Date().toISOString();
@@ -422,7 +504,8 @@ describe('Prometheus down', () => {
       const chaosS = 120;
       const h = await tc.start(latencyEngine('nlb-prometheus-blind', edgeProbe, chaosS));
       const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
-      await waitFor('latency on every replica', () => latencyOnAll(key), 60_000);
+      current = { handle: h, key };
+      await injected(tc, h.workflowId, key);
       await prom!.stop();
       prom = undefined;
       const disruptedAt = Date.now();
@@ -430,7 +513,7 @@ describe('Prometheus down', () => {
       await sigkill(worker);
       expect(result.faults[0].state).toBe('reverted');
       expect(result.reason).toMatch(/blind|could not be evaluated/i);
-      return { result, verdict: result.verdict, workflowIds: [h.workflowId], key, since, disruptedAt, plannedChaosMs: chaosS * 1000, note: `the chaos (planned 120 s) stopped ${((Date.parse(result.endedAt) - disruptedAt) / 1000).toFixed(1)} s after Prometheus died (3 blind polls at 1 s): "${result.reason.slice(0, 140)}"` };
+      return { result, verdict: result.verdict, workflowIds: [h.workflowId], key, since, disruptedAt, plannedChaosMs: chaosS * 1000, note: `Prometheus stopped mid-chaos; the chaos (planned 120 s) was stopped after 3 blind polls at 1 s and reverted (time to clean in the table): "${result.reason.slice(0, 140)}"` };
     });
   }, 240_000);
 
@@ -443,6 +526,7 @@ describe('Prometheus down', () => {
       const worker = await startWorkerProcess(cfg.file);
       const h = await tc.start(latencyEngine('nlb-prometheus-guard'));
       const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
+      current = { handle: h, key };
       const disruptedAt = Date.now();
       const result = await tc.result(h.workflowId);
       await sigkill(worker);
