@@ -150,7 +150,7 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
 
   program
     .command('validate')
-    .description('parse ChaosEngine / ChaosSchedule / ChaosHypothesis / ProgressiveChaos / GameDay / experiment-list YAML files and print what Tempest would run')
+    .description('parse ChaosEngine / ChaosExperiment / ChaosSchedule / ChaosHypothesis / ProgressiveChaos / GameDay / experiment-list YAML files and print what Tempest would run')
     .argument('<files...>')
     .action((files: string[]) => {
       const cfg = resolveConfig(g());
@@ -167,6 +167,8 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
             const pg = d.progressive;
             out(`${f}: ProgressiveChaos ${pg.name} on ${pg.engine.name} (${pg.engine.faults.map((x) => x.name).join(', ')})`);
             for (const s of pg.stages) out(`  ${s.id} "${s.name}": ${s.chaosPercentage}% for ${formatMs(s.durationMs)}, pass at >= ${s.successThreshold * 100}% probe checks${s.dependsOn ? `, after ${s.dependsOn}` : ''}`);
+          } else if (d.kind === 'ChaosExperiment') {
+            out(`${f}: ChaosExperiment ${d.defaults.name}: ${d.defaults.env.length} default env value(s) for the engines in this file (the engine's own env wins)`);
           } else if (d.kind === 'GameDay') {
             const gd = d.gameDay;
             out(`${f}: GameDay ${gd.name} (${gd.frequency ?? 'on demand'}, ${formatMs(gd.durationMs)}; ${gd.participants.join(', ')})`);

@@ -143,6 +143,46 @@ export const chaosEngineSchema = z
   })
   .passthrough();
 
+/**
+ * A Litmus ChaosExperiment (chaos-charts' `fault.yaml`): what Tempest takes from it is `spec.definition.env`, the
+ * fault's default tunables, which a ChaosEngine's env overrides by name (as Litmus's runner merges them). Its image,
+ * command, args, permissions and labels are the Litmus runner's; Tempest never runs them (the worker's drivers and
+ * the operator's images do the work), so they are accepted and ignored.
+ */
+export const chaosExperimentSchema = z
+  .object({
+    apiVersion: z.string().regex(/^litmuschaos\.io\//, 'must be litmuschaos.io/<version>'),
+    kind: z.literal('ChaosExperiment'),
+    metadata: z.object({ name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 name (lowercase letters, digits, -)') }).passthrough(),
+    spec: z.object({ definition: z.object({ env: z.array(envVar).nullable().optional() }).passthrough() }).passthrough(),
+  })
+  .passthrough();
+
+/** A ChaosExperiment's defaults: its env, each with the path it came from (for messages that name it). */
+export interface ExperimentDefaults {
+  name: string;
+  env: Array<{ name: string; value: string; path: string }>;
+}
+
+/** The defaults of a parsed ChaosExperiment document; `px` prefixes paths ("document 2."). */
+export function experimentDefaults(doc: z.infer<typeof chaosExperimentSchema>, file: string, px = ''): ExperimentDefaults {
+  const p = new Problems(file);
+  const env: ExperimentDefaults['env'] = [];
+  const seen = new Set<string>();
+  (doc.spec.definition.env ?? []).forEach((e, i) => {
+    const path = `${px}spec.definition.env[${i}]`;
+    if (e.value === undefined) {
+      if (e.valueFrom !== undefined) p.add(`${path}.valueFrom`, `valueFrom is not supported for ${e.name}; write the value inline`);
+      return;
+    }
+    if (seen.has(e.name)) p.add(`${path}.name`, `duplicate env ${e.name}`, e.name);
+    seen.add(e.name);
+    env.push({ name: e.name, value: String(e.value).trim(), path: `${path}.value` });
+  });
+  if (p.list.length) throw new ConfigError(p.list);
+  return { name: doc.metadata.name, env };
+}
+
 export type ChaosEngineDoc = z.infer<typeof chaosEngineSchema>;
 export type ExperimentEntry = z.infer<typeof experimentEntrySchema>;
 type ProbeDoc = z.infer<typeof probeSchema>;
@@ -169,6 +209,8 @@ export interface LoadContext {
   limits: Limits;
   /** With a policy, allowlists are checked too (blast radius, images, probe namespaces, ...). */
   policy?: Policy;
+  /** ChaosExperiments by name: their env is the default of an engine's fault of that name (the engine's wins). */
+  experiments?: ReadonlyMap<string, ExperimentDefaults>;
 }
 
 export const DEFAULT_LOAD_CONTEXT: LoadContext = { limits: DEFAULT_LIMITS };
@@ -178,19 +220,26 @@ const COMMON_ENV = new Set(['TOTAL_CHAOS_DURATION', 'CHAOS_INTERVAL', 'RAMP_TIME
 
 type EnvMap = Map<string, { value: string; path: string }>;
 
-/** The env list of a fault entry. An empty value means "not set" (as Litmus reads its own templates). */
-function envMap(entry: ExperimentEntry, base: string, p: Problems): EnvMap {
+/**
+ * The env list of a fault entry, over its ChaosExperiment's defaults (if the load has one of that name): an engine
+ * entry replaces the default of the same name. An empty value means "not set" (as Litmus reads its own templates),
+ * so an engine's `''` also unsets a default. A value's path is where it was written (engine or ChaosExperiment).
+ */
+function envMap(entry: ExperimentEntry, base: string, p: Problems, defaults?: ExperimentDefaults, notFromDefaults: ReadonlySet<string> = new Set()): EnvMap {
   const map: EnvMap = new Map();
+  for (const d of defaults?.env ?? []) if (d.value !== '' && !notFromDefaults.has(d.name)) map.set(d.name, { value: d.value, path: d.path });
+  const seen = new Set<string>();
   (entry.spec?.components?.env ?? []).forEach((e, i) => {
     const path = `${base}.spec.components.env[${i}]`;
     if (e.value === undefined) {
       if (e.valueFrom !== undefined) p.add(`${path}.valueFrom`, `valueFrom is not supported for ${e.name}; write the value inline`);
       return;
     }
-    if (map.has(e.name)) p.add(`${path}.name`, `duplicate env ${e.name}`, e.name);
+    if (seen.has(e.name)) p.add(`${path}.name`, `duplicate env ${e.name}`, e.name);
+    seen.add(e.name);
     const value = String(e.value).trim();
-    if (value === '') return;
-    map.set(e.name, { value, path: `${path}.value` });
+    if (value === '') map.delete(e.name);
+    else map.set(e.name, { value, path: `${path}.value` });
   });
   return map;
 }
@@ -394,7 +443,10 @@ export function normalizeFault(entry: ExperimentEntry, path: string, p: Problems
     p.add(`${path}.name`, `unknown fault; known faults: ${FAULT_NAMES.join(', ')}`, entry.name);
     return undefined;
   }
-  const env = envMap(entry, path, p);
+  // A ChaosExperiment's *_IMAGE tunables name Litmus's own runner and helper images: never a default here (the
+  // helper images are the operator's, images.* of the worker's policy; an engine may still name an allowed one).
+  const imageEnv = new Set(d.params.filter((x) => typeof x.key === 'object').map((x) => x.env));
+  const env = envMap(entry, path, p, ctx.experiments?.get(entry.name), imageEnv);
   const at = (key: string) => env.get(key)?.path ?? `${path}.spec.components.env`;
   const fault: FaultSpec = {
     name: d.name as FaultName,

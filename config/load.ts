@@ -12,7 +12,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { Composer, LineCounter, Parser, isAlias, isCollection, isMap, isScalar, visit, type Document, type Node, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, zodProblems } from './errors.js';
-import { DEFAULT_LOAD_CONTEXT, chaosEngineSchema, engineSpecToExperiment, experimentEntrySchema, normalizeFaultBlock, type LoadContext } from './litmus.js';
+import { DEFAULT_LOAD_CONTEXT, chaosEngineSchema, chaosExperimentSchema, engineSpecToExperiment, experimentDefaults, experimentEntrySchema, normalizeFaultBlock, type ExperimentDefaults, type LoadContext } from './litmus.js';
 import { applyHypothesis, engineFileOf, hypothesisSchema } from './hypothesis.js';
 import type { ExperimentSpec, FaultSpec, GameDaySpec, ProgressiveSpec, ScheduleSpec } from './spec.js';
 import { gameDaySchema, toGameDay } from './gameday.js';
@@ -28,7 +28,8 @@ export type LoadedDoc =
   | { kind: 'FaultBlock'; faults: FaultSpec[] }
   | { kind: 'ChaosHypothesis'; experiment: ExperimentSpec }
   | { kind: 'ProgressiveChaos'; progressive: ProgressiveSpec }
-  | { kind: 'GameDay'; gameDay: GameDaySpec };
+  | { kind: 'GameDay'; gameDay: GameDaySpec }
+  | { kind: 'ChaosExperiment'; defaults: ExperimentDefaults };
 
 /** How a load is bounded; `chain` and `cache` are per top-level load (references between files). */
 export interface LoadOptions extends Partial<LoadContext> {
@@ -49,6 +50,7 @@ function ctxOf(o: LoadOptions = {}): Ctx {
   return {
     limits: o.limits ?? DEFAULT_LOAD_CONTEXT.limits,
     policy: o.policy,
+    experiments: o.experiments,
     doc: o.documentLimits ?? DEFAULT_DOCUMENT_LIMITS,
     chain: o.chain ?? [],
     cache: o.cache ?? new Map(),
@@ -240,6 +242,9 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
     const ns = e.metadata.namespace || e.spec.appinfo.appns;
     return { kind: 'ChaosEngine', experiment: engineSpecToExperiment(e.metadata.name, ns, e.spec, file, `${px}spec`, c, px) };
   }
+  if (kind === 'ChaosExperiment') {
+    return { kind: 'ChaosExperiment', defaults: experimentDefaults(parseWith(chaosExperimentSchema, doc, file, prefix), file, px) };
+  }
   if (kind === 'ChaosSchedule') {
     const s = parseWith(chaosScheduleSchema, doc, file, prefix);
     return { kind: 'ChaosSchedule', schedule: toSchedule(s, file, px, c) };
@@ -277,14 +282,35 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
     return { kind: 'GameDay', gameDay: toGameDay(gdoc, file, (f, path) => loadEngineIn(f, c, undefined, file, path), px) };
   }
   throw new ConfigError([
-    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine, ChaosSchedule, ChaosHypothesis, ProgressiveChaos, GameDay (or a list of experiments)', value: kind },
+    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine, ChaosExperiment, ChaosSchedule, ChaosHypothesis, ProgressiveChaos, GameDay (or a list of experiments)', value: kind },
   ]);
 }
 
 export function loadText(text: string, file: string, opts: LoadOptions = {}): LoadedDoc[] {
   const c = ctxOf(opts);
   const docs = parseYamlDocuments(text, file, c.doc);
-  return docs.map((d, i) => loadDocument(d, file, i, docs.length > 1, c));
+  const inner = withExperiments(docs, file, c);
+  return docs.map((d, i) => loadDocument(d, file, i, docs.length > 1, inner));
+}
+
+/**
+ * The ChaosExperiments among a file's documents, added to the load's own (a Litmus user keeps `fault.yaml` next to
+ * `engine.yaml`: put both in one file, `---` between them). Their env is the default of the engines' faults of the
+ * same name, wherever in the file the engine is. Two of the same name in one file are an error.
+ */
+function withExperiments(docs: unknown[], file: string, c: Ctx): Ctx {
+  const multi = docs.length > 1;
+  const found = new Map<string, ExperimentDefaults>(c.experiments ?? []);
+  const mine = new Set<string>();
+  docs.forEach((d, i) => {
+    if (d === null || typeof d !== 'object' || Array.isArray(d) || (d as Record<string, unknown>).kind !== 'ChaosExperiment') return;
+    const loaded = loadDocument(d, file, i, multi, c) as Extract<LoadedDoc, { kind: 'ChaosExperiment' }>;
+    const name = loaded.defaults.name;
+    if (mine.has(name)) throw new ConfigError([{ file, path: `${multi ? `document ${i + 1}.` : ''}metadata.name`, message: `a second ChaosExperiment named ${name} in this file`, value: name }]);
+    mine.add(name);
+    found.set(name, loaded.defaults);
+  });
+  return mine.size ? { ...c, experiments: found } : c;
 }
 
 /**
@@ -322,7 +348,7 @@ export function loadEngine(file: string, envOverrides?: Record<string, string | 
   return loadEngineIn(file, ctxOf(opts), envOverrides);
 }
 
-const KINDS = new Set(['ChaosEngine', 'ChaosSchedule', 'ChaosHypothesis', 'ProgressiveChaos', 'GameDay']);
+const KINDS = new Set(['ChaosEngine', 'ChaosSchedule', 'ChaosHypothesis', 'ProgressiveChaos', 'GameDay', 'ChaosExperiment']);
 
 /** The messages of loadEngineIn's own refusals, passed on unchanged by the files that lead to them. */
 const REF_CHAIN = /^(reference cycle|references nest deeper than)/;
@@ -361,7 +387,8 @@ function loadEngineIn(file: string, c: Ctx, envOverrides?: Record<string, string
   }
   // Overrides go into the Litmus env lists before normalization, so they are validated like any env value.
   if (hasOverrides) raw = raw.map((d) => withEnvOverrides(d, envOverrides!));
-  const docs = raw.map((d, i) => loadDocument(d, file, i, raw.length > 1, inner));
+  const withDefaults = withExperiments(raw, file, inner);
+  const docs = raw.map((d, i) => loadDocument(d, file, i, raw.length > 1, withDefaults));
   const spec = runnableEngine(docs, file);
   if (!hasOverrides) c.cache.set(abs, structuredClone(spec));
   return spec;
