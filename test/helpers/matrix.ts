@@ -29,7 +29,7 @@ export interface MatrixRow {
   expectedVerdict: string;
   /** From the disruption (kill, terminate, outage) to the target being clean (its own audit log); null if it was clean already. */
   disruptionToCleanMs: number | null;
-  /** From the first injection action to the target being clean (the chaos window the target saw), vs the plan. */
+  /** From the first injection action to the fault being off every replica (the chaos window the target saw), vs the plan. */
   faultOnMs: number | null;
   plannedChaosMs: number;
   /** Every run's history replayed against the workflow code of this checkout. */
@@ -86,6 +86,8 @@ export interface LatencyActions {
    * every pod's first reset after its last injection and the ledger's removal. Undefined while either is missing.
    */
   cleanAt?: number;
+  /** When the fault itself was off every replica (every pod's first reset after its last injection). */
+  offAt?: number;
 }
 
 /** The actions of ledger key `key` in the fleet's audit log since `since` (ISO). */
@@ -101,15 +103,15 @@ export function latencyActions(events: FleetAuditEvent[], key: string, since: st
   const ledgerWrites = owner.filter((e) => body(e)[key] !== null);
   const cleared = owner.filter((e) => body(e)[key] === null).pop();
   const out: LatencyActions = { injects, perPod, reverts, ledgerWrites, ledgerClearedAt: cleared ? Date.parse(cleared.at) : undefined };
-  if (out.ledgerClearedAt === undefined) return out;
-  let cleanAt = out.ledgerClearedAt;
+  let offAt = 0;
   for (const pod of perPod.keys()) {
     const lastInject = injects.filter((e) => podOf(e) === pod).pop()!.at;
     const reset = reverts.find((e) => podOf(e) === pod && e.at >= lastInject);
     if (!reset) return out;
-    cleanAt = Math.max(cleanAt, Date.parse(reset.at));
+    offAt = Math.max(offAt, Date.parse(reset.at));
   }
-  return { ...out, cleanAt };
+  if (!perPod.size) return out;
+  return { ...out, offAt, ...(out.ledgerClearedAt === undefined ? {} : { cleanAt: Math.max(offAt, out.ledgerClearedAt) }) };
 }
 
 /**

@@ -158,7 +158,7 @@ async function measure(name: string, expectedVerdict: string, o: Outcome, extra:
     verdict: o.verdict,
     expectedVerdict,
     disruptionToCleanMs: toClean,
-    faultOnMs: cleanAt !== undefined && acts.injects.length ? cleanAt - Date.parse(acts.injects[0].at) : null,
+    faultOnMs: (o.cleanedAt ?? acts.offAt) !== undefined && acts.injects.length ? (o.cleanedAt ?? acts.offAt)! - Date.parse(acts.injects[0].at) : null,
     plannedChaosMs: o.plannedChaosMs ?? CHAOS_S * 1000,
     replayed,
     note: o.note + (left.length ? `; LEFT: ${left.join('; ')}` : ''),
