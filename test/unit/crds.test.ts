@@ -1,0 +1,19 @@
+/** deploy/crds/litmuschaos.io.yaml is exactly what deploy/crds/schemas.ts generates (one source; never edited by hand). */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { CRD_FILE, CRDS, crdYaml } from '../../deploy/crds/schemas.js';
+
+test('the committed CRDs are the generated ones (run `npx tsx deploy/crds/schemas.ts` after changing the schemas)', () => {
+  expect(readFileSync(CRD_FILE, 'utf8')).toBe(crdYaml());
+});
+
+test('four Litmus kinds, v1alpha1, namespaced, with a schema on every version', () => {
+  const docs = parseAllDocuments(readFileSync(CRD_FILE, 'utf8')).map((d) => d.toJS() as { spec: { names: { kind: string }; scope: string; versions: Array<{ name: string; schema?: unknown }> } });
+  expect(docs.map((d) => d.spec.names.kind)).toEqual(['ChaosEngine', 'ChaosExperiment', 'ChaosSchedule', 'ChaosResult']);
+  for (const d of docs) {
+    expect(d.spec.scope).toBe('Namespaced');
+    expect(d.spec.versions.map((v) => v.name)).toEqual(['v1alpha1']);
+    expect(d.spec.versions[0].schema).toBeDefined();
+  }
+  expect(CRDS).toHaveLength(4);
+});
