@@ -231,13 +231,13 @@ function envMap(entry: ExperimentEntry, base: string, p: Problems, defaults?: Ex
   const seen = new Set<string>();
   (entry.spec?.components?.env ?? []).forEach((e, i) => {
     const path = `${base}.spec.components.env[${i}]`;
-    if (e.value === undefined) {
-      if (e.valueFrom !== undefined) p.add(`${path}.valueFrom`, `valueFrom is not supported for ${e.name}; write the value inline`);
+    if (e.value === undefined && e.valueFrom !== undefined) {
+      p.add(`${path}.valueFrom`, `valueFrom is not supported for ${e.name}; write the value inline`);
       return;
     }
     if (seen.has(e.name)) p.add(`${path}.name`, `duplicate env ${e.name}`, e.name);
     seen.add(e.name);
-    const value = String(e.value).trim();
+    const value = String(e.value ?? '').trim(); // a name without a value is "" (as Kubernetes reads it): not set
     if (value === '') map.delete(e.name);
     else map.set(e.name, { value, path: `${path}.value` });
   });

@@ -377,7 +377,9 @@ function loadEngineIn(file: string, c: Ctx, envOverrides?: Record<string, string
   const hasOverrides = !!envOverrides && Object.keys(envOverrides).length > 0;
   const cached = hasOverrides ? undefined : c.cache.get(abs);
   if (cached) return structuredClone(cached);
-  const inner: Ctx = { ...c, chain: [...c.chain, abs] };
+  // A ChaosExperiment gives defaults to the engines of its own file only: never to a file it is referenced from
+  // or that references it (a GameDay's or ProgressiveChaos' author has no env channel into the engine it names).
+  const inner: Ctx = { ...c, chain: [...c.chain, abs], experiments: undefined };
   const text = readDocumentFile(file, c.doc);
   let raw = parseYamlDocuments(text, file, c.doc);
   if (from) {

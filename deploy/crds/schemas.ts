@@ -9,6 +9,10 @@
  * kept as they are (x-kubernetes-preserve-unknown-fields), as Litmus's own CRDs do, and the strict per-field check of
  * Tempest's loader (config/litmus.ts) stays the one that decides what runs.
  *
+ * One difference from Litmus's CRDs: ChaosEngine, ChaosSchedule and ChaosResult have a status subresource (Litmus's
+ * have none), so `.status` is written only through `/status` — by Tempest's controller — and an apply of the spec
+ * never overwrites it.
+ *
  * One source: `npx tsx deploy/crds/schemas.ts` writes deploy/crds/litmuschaos.io.yaml; test/unit/crds.test.ts fails
  * when the committed file differs from what this module generates.
  */
@@ -41,7 +45,6 @@ export const engineSpec: Schema = obj(
     ),
     engineState: str('active runs the engine; stop aborts it (and reverts its faults)', { enum: ['active', 'stop'] }),
     chaosServiceAccount: str('the ServiceAccount whose permissions bound what the run does'),
-    annotationCheck: str('Litmus: check the app for the litmuschaos.io/chaos annotation ("true"/"false")'),
     jobCleanUpPolicy: str('Litmus: delete or retain the experiment pods', { enum: ['delete', 'retain'] }),
     terminationGracePeriodSeconds: { type: 'integer', minimum: 0 },
     experiments: {
@@ -130,17 +133,24 @@ export const CRDS: Schema[] = [
     description: 'A Litmus ChaosSchedule: when to run an engine (now, once, or repeated within a time range, on work days and hours, at a minimum interval).',
     spec: obj(
       {
-        schedule: obj({
-          now: { type: 'boolean' },
-          once: obj({ executionTime: str('RFC 3339 time') }),
-          repeat: obj({
-            timeRange: obj({ startTime: str(), endTime: str() }),
-            properties: obj({ minChaosInterval: obj({ minute: nth('everyNthMinute'), hour: nth('everyNthHour') }) }),
-            workDays: obj({ includedDays: str('e.g. Mon,Tue,Wed,Thu,Fri') }),
-            workHours: obj({ includedHours: intOrString('e.g. 9-17') }),
-            minChaosInterval: intOrString('e.g. 8h'),
-          }),
-        }),
+        // Unknown fields are kept (not pruned), so Tempest's loader sees what was written and refuses it by name.
+        schedule: obj(
+          {
+            now: { type: 'boolean' },
+            once: obj({ executionTime: str('RFC 3339 time') }, { 'x-kubernetes-preserve-unknown-fields': true }),
+            repeat: obj(
+              {
+                timeRange: obj({ startTime: str(), endTime: str() }, { 'x-kubernetes-preserve-unknown-fields': true }),
+                properties: obj({ minChaosInterval: obj({ minute: nth('everyNthMinute'), hour: nth('everyNthHour') }, { 'x-kubernetes-preserve-unknown-fields': true }) }, { 'x-kubernetes-preserve-unknown-fields': true }),
+                workDays: obj({ includedDays: str('e.g. Mon,Tue,Wed,Thu,Fri') }, { 'x-kubernetes-preserve-unknown-fields': true }),
+                workHours: obj({ includedHours: intOrString('e.g. 9-17') }, { 'x-kubernetes-preserve-unknown-fields': true }),
+                minChaosInterval: intOrString('e.g. 8h'),
+              },
+              { 'x-kubernetes-preserve-unknown-fields': true },
+            ),
+          },
+          { 'x-kubernetes-preserve-unknown-fields': true },
+        ),
         engineTemplateSpec: engineSpec,
         scheduleState: str(undefined, { enum: ['active', 'halt', 'complete'] }),
       },

@@ -5,10 +5,11 @@
  * ChaosExperiment the experiment's env is the default that the engine's env overrides by name — as Litmus's runner
  * merges them. The merge is checked against the same engine written with the merged env list by hand.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { loadText, type LoadedDoc } from '../../config/load.js';
+import { loadFile, loadText, type LoadedDoc } from '../../config/load.js';
 import { ConfigError } from '../../config/errors.js';
 import { faultDescriptor } from '../../activities/faults/registry.js';
 import { ROOT } from '../helpers/temporal.js';
@@ -98,6 +99,7 @@ ${env}`;
     expect(latencyOf(`${engine('            - { name: JITTER, value: "0" }')}\n---\n${exp}`)).toBe(3000);
     expect(latencyOf(`${exp}\n---\n${engine('            - { name: NETWORK_LATENCY, value: "150" }')}`)).toBe(150); // order in the file does not matter
     expect(latencyOf(`${engine('            - { name: NETWORK_LATENCY, value: "" }')}\n---\n${exp}`)).toBe(2000);
+    expect(latencyOf(`${engine('            - { name: NETWORK_LATENCY }')}\n---\n${exp}`)).toBe(2000); // no value is "", as Kubernetes reads it
   });
 
   test('a bad default is refused with the path of the ChaosExperiment entry it came from', () => {
@@ -110,6 +112,22 @@ ${env}`;
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems[0]).toMatchObject({ file: 'x.yaml', path: 'document 2.spec.definition.env[1].value' });
+  });
+
+  test("a ChaosExperiment reaches the engines of its own file only, never an engine file a ProgressiveChaos (or GameDay, hypothesis) beside it references", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tempest-exp-'));
+    writeFileSync(join(dir, 'engine.yaml'), engine('            - { name: JITTER, value: "0" }'));
+    const progressive = `apiVersion: tempest.io/v1alpha1
+kind: ProgressiveChaos
+metadata: { name: p }
+spec:
+  engine: engine.yaml
+  progressive_chaos:
+    stage_1: { name: one, chaos_percentage: 10, duration: "5 minutes", success_threshold: 0.9 }`;
+    writeFileSync(join(dir, 'p.yaml'), `${progressive}\n---\n${experiment('      - { name: NETWORK_LATENCY, value: "3000" }')}`);
+    const docs = loadFile(join(dir, 'p.yaml'));
+    const p = docs.find((d) => d.kind === 'ProgressiveChaos');
+    expect(p?.kind === 'ProgressiveChaos' && p.progressive.engine.faults[0].params.networkLatencyMs).toBe(2000);
   });
 
   test('two ChaosExperiments of one name in a file, a valueFrom, or a bad name are refused by field', () => {
