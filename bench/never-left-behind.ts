@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostname, cpus } from 'node:os';
+import type { MatrixRow } from '../test/helpers/matrix.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = join(ROOT, '.tempest/never-left-behind.jsonl');
@@ -42,23 +43,8 @@ export const MATRIX_CASES = [
 ];
 const EXPECTED_ROWS = MATRIX_CASES.length + 1; // terminate runs on both platforms
 
-interface Row {
-  case: string;
-  platform: string;
-  runs: number;
-  faultsLeft: number;
-  duplicates: number;
-  planned: number;
-  actions: number;
-  verdict: string;
-  expectedVerdict: string;
-  disruptionToCleanMs: number | null;
-  faultOnMs: number | null;
-  plannedChaosMs: number;
-  replayed: boolean;
-  note: string;
-  failure?: string;
-}
+/** One case's row, as the matrix suites record it (a type only: nothing of the test helpers is loaded). */
+type Row = MatrixRow;
 
 function readRows(): Row[] {
   if (!existsSync(ROWS)) return [];
