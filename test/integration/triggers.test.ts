@@ -108,7 +108,12 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
     expect(Number.isFinite(last.p95)).toBe(true);
     expect(last.p95!).toBeLessThan(0.5);
     expect(stats.sent).toBeGreaterThanOrEqual(250); // ~16 s at 20 req/s
-    expect(stats.byStatus['200']).toBe(stats.sent);
+    // Every request answered 200, except the few still in flight when stop() aborted them (at 20 req/s with a
+    // sub-second P95 that is at most a handful): no 5xx, no connection error.
+    const { '200': ok = 0, aborted = 0, ...others } = stats.byStatus;
+    expect(others).toEqual({});
+    expect(aborted).toBeLessThanOrEqual(5);
+    expect(ok + aborted).toBe(stats.sent);
   }, 60_000);
 
   test('errorRate 0.5 on every replica: the error-rate trigger fires with its value', async () => {
