@@ -557,6 +557,33 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
       }
     });
 
+  program
+    .command('controller')
+    .description(
+      'run the Kubernetes controller until interrupted: ChaosEngines become runs (status and ChaosResults written back, engineState: stop aborts, delete waits until every fault is reverted and verified), ChaosSchedules become Temporal Schedules; one replica acts (Lease)',
+    )
+    .option('--identity <name>', 'this replica\'s name in the Lease (default <hostname>_<pid>)')
+    .action(async (o: { identity?: string }) => {
+      const cfg = resolveConfig(g());
+      const { runController } = await import('../workers/controller/index.js');
+      const until = new Promise<void>((resolveStop) => {
+        process.once('SIGTERM', () => resolveStop());
+        process.once('SIGINT', () => resolveStop());
+      });
+      try {
+        await runController({ config: cfg, log: out, identity: o.identity, until });
+      } catch (e) {
+        if ((e as Error).name === 'TransportError') throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address}: ${oneLine((e as Error).message)}`);
+        if ((e as Error).name === 'ApplicationFailure') throw new UsageError((e as Error).message); // no cluster configured, a bad kubeconfig
+        if (/^leadership of lease/.test((e as Error).message)) {
+          out(`tempest controller: ${(e as Error).message}`);
+          process.exitCode = EXIT.fail;
+          return;
+        }
+        throw e;
+      }
+    });
+
   return program;
 }
 

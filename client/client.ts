@@ -15,6 +15,10 @@ export interface StartOptions {
   dryRun?: boolean;
   /** Override the run options derived from the config (what a client may choose: dry run, search attributes). */
   options?: Partial<RunOptions>;
+  /** Never start this workflow id again once a run of it exists, open or closed (the controller's one run per object). */
+  rejectDuplicate?: boolean;
+  /** More memo fields (shown in the Temporal UI): where the run came from. */
+  memo?: Record<string, string>;
 }
 
 /** Workflow ids Tempest starts: letters, digits, `.`, `_`, `-`; starting with a letter or digit; at most 200. */
@@ -59,7 +63,8 @@ export class TempestClient {
       taskQueue: this.config.temporal.taskQueue,
       workflowId: checkWorkflowId(opts.workflowId ?? runId(spec.name)),
       args: [input],
-      memo: { hypothesis: spec.hypothesis ?? '', source: spec.source ?? '', faults: spec.faults.map((f) => f.name).join(',') },
+      ...(opts.rejectDuplicate ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
+      memo: { hypothesis: spec.hypothesis ?? '', source: spec.source ?? '', faults: spec.faults.map((f) => f.name).join(','), ...opts.memo },
       searchAttributes: options.searchAttributes
         ? { [SEARCH_ATTRIBUTES.experiment]: [spec.name], [SEARCH_ATTRIBUTES.namespace]: [spec.target.namespace], [SEARCH_ATTRIBUTES.verdict]: ['Running'] }
         : undefined,

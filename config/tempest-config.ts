@@ -286,7 +286,38 @@ export const tempestConfigSchema = z
     /** Tempest's own state (file backups): a directory only the worker can read. */
     state: z.object({ dir: z.string().default('.tempest/state') }).strict().default({}),
     reports: z.object({ dir: z.string().default('.tempest/reports') }).strict().default({}),
-    metrics: z.object({ port: z.number().int().min(0).max(65535).default(9464) }).strict().default({}),
+    metrics: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(9464),
+        /** Where /metrics listens: loopback by default; `0.0.0.0` (or `::`) in a pod, so Prometheus can scrape it. */
+        host: z.string().ip().or(z.literal('localhost')).default('127.0.0.1'),
+      })
+      .strict()
+      .default({}),
+    /**
+     * `tempest controller` (workers/controller/): the Litmus kinds in the cluster become runs. `engines: annotated`
+     * (the default) acts only on ChaosEngines and ChaosSchedules annotated `tempest.io/managed: "true"`, so Tempest
+     * never fights a Litmus operator that owns the same kinds; `all` acts on every one (Tempest owns litmuschaos.io).
+     * The Lease that elects one acting controller lives in `namespace`.
+     */
+    controller: z
+      .object({
+        engines: z.enum(['annotated', 'all']).default('annotated'),
+        namespace: z.string().refine(isDnsLabel, 'must be a namespace name').default('tempest-system'),
+        leaseName: z.string().refine(isDnsLabel, 'must be a DNS-1123 name').default('tempest-controller'),
+        leaseDuration: duration().refine((ms) => ms >= 2000 && ms <= 300_000, 'must be from 2s to 5m').default(15),
+        /**
+         * Namespaces whose engines and schedules may target another namespace (`appinfo.appns`), still only inside
+         * the blast radius: a platform team's own namespace (the seed's `chaos-engineering`). Everywhere else an
+         * engine targets its own namespace only, so a tenant who may create ChaosEngines in one namespace cannot
+         * aim them at another.
+         */
+        crossNamespaceFrom: z.array(z.string().refine(isDnsLabel, 'must be a namespace name')).max(100).default([]),
+        /** How often every engine is looked at again (status of live runs, missed events). */
+        resync: duration().refine((ms) => ms >= 500 && ms <= 600_000, 'must be from 0.5s to 10m').default(5),
+      })
+      .strict()
+      .default({}),
     /**
      * The orphan-fault reconciler (workflows/reconciler.ts): a Temporal Schedule the worker creates at start-up
      * (every `interval`, default 30 s), plus one run when a worker starts. `enabled: false` creates neither.

@@ -57,7 +57,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
   });
 }
 
-/** Serve the metrics registry on 127.0.0.1:port/metrics (0 = off). */
+/** Serve the metrics registry on host:port/metrics (0 = off; host from `metrics.host`, loopback by default). */
 export function serveMetrics(metrics: ChaosMetrics, port: number, host = '127.0.0.1'): Promise<http.Server | undefined> {
   if (!port) return Promise.resolve(undefined);
   const server = http.createServer(async (req, res) => {
@@ -77,8 +77,8 @@ export function serveMetrics(metrics: ChaosMetrics, port: number, host = '127.0.
 /** `tempest worker`: run until SIGINT/SIGTERM. */
 export async function runWorker(config: TempestConfig, log: (m: string) => void = console.log): Promise<void> {
   const metrics = new ChaosMetrics();
-  const server = await serveMetrics(metrics, config.metrics.port).catch((e) => {
-    log(`metrics port ${config.metrics.port} unavailable (${(e as Error).message}); continuing without /metrics`);
+  const server = await serveMetrics(metrics, config.metrics.port, config.metrics.host).catch((e) => {
+    log(`metrics ${config.metrics.host}:${config.metrics.port} unavailable (${(e as Error).message}); continuing without /metrics`);
     return undefined;
   });
   const fp = armedFailpoints();
@@ -89,7 +89,7 @@ export async function runWorker(config: TempestConfig, log: (m: string) => void 
   const worker = await createWorker({ config, metrics });
   log(
     `worker ready: task queue ${config.temporal.taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace}), platform ${config.platform.driver}` +
-      (server ? `, metrics http://127.0.0.1:${config.metrics.port}/metrics` : ''),
+      (server ? `, metrics http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${config.metrics.port}/metrics` : ''),
   );
   // The reconciler's schedule, once the worker that serves it exists (a failure here is loud, not fatal: the
   // worker still runs and reverts its own runs; the schedule is retried at its next start).

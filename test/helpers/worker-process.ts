@@ -16,7 +16,20 @@ export const outputOf = (child: ChildProcess): string => output.get(child)?.text
  * TEMPEST_FAILPOINTS); resolves once it prints "worker ready" (rejects on exit or after 90 s).
  */
 export function startWorkerProcess(configFile: string, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(`${ROOT}bin/tempest`, ['--config', configFile, 'worker'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  return startTempestProcess(['--config', configFile, 'worker'], 'worker ready', env);
+}
+
+/**
+ * Spawns `bin/tempest --config <configFile> --kubeconfig <kubeconfig> controller --identity <identity>`; resolves
+ * once it is up and waiting for (or holding) its Lease.
+ */
+export function startControllerProcess(configFile: string, kubeconfig: string, identity: string, env: Record<string, string> = {}): Promise<ChildProcess> {
+  return startTempestProcess(['--config', configFile, '--kubeconfig', kubeconfig, 'controller', '--identity', identity], 'waiting for lease', env);
+}
+
+/** Spawns bin/tempest with `args`; resolves once its output contains `ready` (rejects on exit or after 90 s). */
+export function startTempestProcess(args: string[], ready: string, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(`${ROOT}bin/tempest`, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   workers.push(child);
   const out = { text: '' };
   output.set(child, out);
@@ -24,14 +37,14 @@ export function startWorkerProcess(configFile: string, env: Record<string, strin
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       out.text += d.toString();
-      if (out.text.includes('worker ready')) {
+      if (out.text.includes(ready)) {
         clearTimeout(t);
         resolve(child);
       }
     });
     child.stderr!.on('data', (d: Buffer) => (out.text += d.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out.text}`)));
-    t = setTimeout(() => reject(new Error(`worker not ready after 90 s:\n${out.text}`)), 90_000);
+    child.once('exit', (code) => reject(new Error(`tempest ${args.join(" ")} exited with ${code} before it was ready:\n${out.text}`)));
+    t = setTimeout(() => reject(new Error(`tempest ${args.join(' ')}: not ready after 90 s:\n${out.text}`)), 90_000);
     child.once('exit', () => clearTimeout(t));
   });
 }
