@@ -3,6 +3,7 @@
  * "worker ready", SIGKILL one and wait for its exit, and kill whatever is still running when the suite ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
 import { ROOT } from './temporal.js';
 
 const workers: ChildProcess[] = [];
@@ -27,9 +28,10 @@ export function startControllerProcess(configFile: string, kubeconfig: string, i
   return startTempestProcess(['--config', configFile, '--kubeconfig', kubeconfig, 'controller', '--identity', identity], 'waiting for lease', env);
 }
 
-/** Spawns bin/tempest with `args`; resolves once its output contains `ready` (rejects on exit or after 90 s). */
-export function startTempestProcess(args: string[], ready: string, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(`${ROOT}bin/tempest`, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/** Spawns bin/tempest (or `bin`) with `args`; resolves once its output contains `ready` (rejects on exit or after 90 s). */
+export function startTempestProcess(args: string[], ready: string, env: Record<string, string> = {}, bin = `${ROOT}bin/tempest`): Promise<ChildProcess> {
+  // From another layout (the image's), run in its root, as the image's WORKDIR.
+  const child = spawn(bin, args, { cwd: bin === `${ROOT}bin/tempest` ? ROOT : dirname(dirname(bin)), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   workers.push(child);
   const out = { text: '' };
   output.set(child, out);
