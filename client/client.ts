@@ -135,8 +135,8 @@ export class TempestClient {
    * days (UTC) and starts the schedule gate, which re-checks window and minChaosInterval before any chaos.
    * `now: true` also starts one gated run at once. `scheduleState: halt` pauses it.
    */
-  async applySchedule(s: ScheduleSpec): Promise<{ scheduleId: string; created: boolean }> {
-    const scheduleId = TempestClient.scheduleId(s);
+  async applySchedule(s: ScheduleSpec, opts: { scheduleId?: string; memo?: Record<string, string> } = {}): Promise<{ scheduleId: string; created: boolean }> {
+    const scheduleId = opts.scheduleId ?? TempestClient.scheduleId(s);
     const plan = schedulePlan(s);
     const input: ScheduleGateInput = { schedule: s, options: runOptionsFrom(this.config) };
     const calendar = (c: SchedulePlan['calendars'][number]) => ({
@@ -167,8 +167,12 @@ export class TempestClient {
       await this.client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action, state: { ...prev.state, paused, note, ...limits } }));
     } catch (e) {
       if (!(e instanceof ScheduleNotFoundError)) throw e;
-      await this.client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' }, state: { paused, note, ...limits } });
+      await this.client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' }, state: { paused, note, ...limits }, ...(opts.memo ? { memo: opts.memo } : {}) });
       created = true;
+    }
+    if (opts.scheduleId) {
+      if (s.now && !paused) await this.client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
+      return { scheduleId, created };
     }
     // A schedule this ChaosSchedule created under the old, ambiguous id is replaced by this one — only if it is
     // really this ChaosSchedule's (same namespace and name in its action), never another team's.

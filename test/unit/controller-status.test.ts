@@ -3,7 +3,11 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExperimentResult, ExperimentStatus } from '../../activities/types.js';
-import { engineWorkflowId, finishedExperiments, finishedResult, litmusVerdict, runningExperiments, runningResult, withCondition } from '../../workers/controller/litmus-status.js';
+import { chaosResultLabel, chaosResultName, engineWorkflowId, finishedExperiments, finishedResult, litmusVerdict, runningExperiments, runningResult, sameJson, withCondition } from '../../workers/controller/litmus-status.js';
+import { serviceNamespace, tenantProblems } from '../../workers/controller/tenant.js';
+import { redactedMessage } from '../../workers/controller/index.js';
+import { ConfigError } from '../../config/errors.js';
+import type { ExperimentSpec } from '../../config/spec.js';
 import { checkWorkflowId } from '../../client/client.js';
 import { loadTempestConfig } from '../../config/tempest-config.js';
 
@@ -54,7 +58,7 @@ test('status.experiments follows the run, then carries its verdict', () => {
 test("a ChaosResult's status: this experiment's probes and percentage, a failed step on Fail, the history counted from the previous one", () => {
   const r = finishedResult('pod-delete', 0, result(), { passedRuns: 2, failedRuns: 1, stoppedRuns: 0, targets: [] });
   expect(r).toEqual({
-    experimentStatus: { phase: 'Completed', verdict: 'Pass', probeSuccessPercentage: '50' },
+    experimentStatus: { phase: 'Completed', verdict: 'Pass', probeSuccessPercentage: '50', failureOutput: null },
     probeStatuses: [
       { name: 'health', type: 'httpProbe', mode: 'Continuous', status: { verdict: 'Passed', description: '10/10 checks passed' } },
       { name: 'latency', type: 'httpProbe', mode: 'Edge', status: { verdict: 'Failed', description: 'took 900 ms' } },
@@ -65,7 +69,7 @@ test("a ChaosResult's status: this experiment's probes and percentage, a failed 
   expect(failed.experimentStatus).toEqual({ phase: 'Completed', verdict: 'Fail', probeSuccessPercentage: '50', failureOutput: { failedStep: 'guard could not be evaluated', errorCode: 'TEMPEST_ERROR' } });
   expect(failed.history).toMatchObject({ passedRuns: 0, failedRuns: 1, stoppedRuns: 0 });
   const stopped = finishedResult('pod-cpu-hog', 1, result({ verdict: 'Aborted' }), undefined);
-  expect(stopped.experimentStatus).toEqual({ phase: 'Stopped', verdict: 'Stopped', probeSuccessPercentage: '100' }); // no probes of its own: the run's
+  expect(stopped.experimentStatus).toEqual({ phase: 'Stopped', verdict: 'Stopped', probeSuccessPercentage: '100', failureOutput: null }); // no probes of its own: the run's
   expect(stopped.history).toMatchObject({ stoppedRuns: 1, targets: [{ chaosStatus: 'not targeted' }] });
   expect(runningResult('pod-delete', 0, undefined, undefined)).toEqual({ experimentStatus: { phase: 'Running', verdict: 'Awaited', probeSuccessPercentage: '0' }, probeStatuses: [], history: { passedRuns: 0, failedRuns: 0, stoppedRuns: 0, targets: [] } });
 });
@@ -94,4 +98,62 @@ test('tempest.yaml: controller and metrics.host, with defaults, and bad values n
   expect(() => loadTempestConfig(file('b2.yaml', 'controller: {crossNamespaceFrom: ["Not_A_Namespace"]}\n'))).toThrow(/controller\.crossNamespaceFrom\[0\]: must be a namespace name/);
   expect(() => loadTempestConfig(file('b3.yaml', 'metrics: {host: "example.com"}\n'))).toThrow(/metrics\.host/);
   expect(() => loadTempestConfig(file('b4.yaml', 'controller: {leaseDuration: 1}\n'))).toThrow(/controller\.leaseDuration: must be from 2s to 5m/);
+});
+
+describe('tenant rules and what reaches the cluster', () => {
+  const cfg = loadTempestConfig(undefined);
+  const spec = (over: Partial<ExperimentSpec> = {}, probes: ExperimentSpec['faults'][number]['probes'] = []): ExperimentSpec =>
+    ({ name: 'e', engineNamespace: 'team-a', target: { namespace: 'team-a', labelSelector: 'app=x', kind: 'deployment' }, engineState: 'active', faults: [{ name: 'pod-delete', probes } as never], ...over }) as ExperimentSpec;
+  const rp = { probeTimeoutMs: 1000, intervalMs: 1000, attempts: 1 } as never;
+
+  test("an engine reaches only its own namespace: target, cmdProbe source, k8sProbe namespace, a service URL's namespace", () => {
+    expect(tenantProblems(spec(), 'team-a', 'f', 'spec', cfg)).toEqual([]);
+    const bad = tenantProblems(
+      spec({ target: { namespace: 'team-b', labelSelector: 'app=x', kind: 'deployment' } }, [
+        { name: 'c', type: 'cmdProbe', mode: 'SOT', runProperties: rp, cmd: { command: 'cat /etc/passwd', source: { namespace: 'team-b', labelSelector: 'app=db' }, comparator: { type: 'string', criteria: 'contains', value: 'x' } } } as never,
+        { name: 'k', type: 'k8sProbe', mode: 'SOT', runProperties: rp, k8s: { group: '', version: 'v1', resource: 'pods', namespace: 'team-b', operation: 'delete' } } as never,
+        { name: 'h', type: 'httpProbe', mode: 'SOT', runProperties: rp, http: { url: 'http://db.team-b.svc.cluster.local:5432/' } } as never,
+        { name: 'own', type: 'httpProbe', mode: 'SOT', runProperties: rp, http: { url: 'http://api.team-a.svc:80/health' } } as never,
+      ]),
+      'team-a',
+      'chaosengine/team-a/e',
+      'spec',
+      cfg,
+    );
+    expect(bad.map((p) => p.path)).toEqual(['spec.appinfo.appns', 'spec.experiments[0].spec.probe[0].cmdProbe/inputs.source', 'spec.experiments[0].spec.probe[1].k8sProbe/inputs.namespace', 'spec.experiments[0].spec.probe[2].httpProbe/inputs.url']);
+    expect(bad[1].message).toMatch(/probe c would run in namespace team-b: an engine in namespace team-a may only probe its own/);
+    // The operator's own platform namespace may reach others (still inside the blast radius: the loader checks that).
+    const platform = loadTempestConfig(undefined);
+    platform.controller.crossNamespaceFrom = ['team-a'];
+    expect(tenantProblems(spec({ target: { namespace: 'team-b', labelSelector: 'app=x', kind: 'deployment' } }), 'team-a', 'f', 'spec', platform)).toEqual([]);
+  });
+
+  test('service URLs: the namespace of svc.ns.svc[.cluster.local] (and a pod-per-service form); other hosts name none', () => {
+    expect(['http://a.b.svc', 'https://a.b.svc.cluster.local:8443/x', 'http://p.a.b.svc:1', 'http://example.com', 'http://10.0.0.1', 'not a url'].map(serviceNamespace)).toEqual(['b', 'b', 'b', undefined, undefined, undefined]);
+  });
+
+  test('a refusal for the cluster redacts URL credentials and secret-looking fields, and keeps the rest', () => {
+    const e = new ConfigError([
+      { file: 'chaosengine/a/e', path: 'spec.experiments[0].spec.probe[0].httpProbe/inputs.url', message: 'bad', value: 'https://svc:s3cr3tPW@api.a.svc/health' },
+      { file: 'chaosengine/a/e', path: 'spec.experiments[0].spec.probe[0].httpProbe/inputs.headers.Authorization', message: 'bad', value: 'Bearer abc' },
+      { file: 'chaosengine/a/e', path: 'spec.experiments[0].spec.components.env[1].value', message: 'PODS_AFFECTED_PERC must be <= 100', value: '500' },
+    ]);
+    const m = redactedMessage(e);
+    expect(m).not.toMatch(/s3cr3tPW|abc/);
+    expect(m).toContain('(got "https://<redacted>@api.a.svc/health")');
+    expect(m).toContain('headers.Authorization: bad (got "<redacted>")');
+    expect(m).toContain('PODS_AFFECTED_PERC must be <= 100 (got "500")');
+  });
+
+  test('names that fit the API: ChaosResult names and their label, hash-shortened, never colliding; JSON compared regardless of key order', () => {
+    expect(chaosResultName('api-gateway-chaos', 'pod-delete')).toBe('api-gateway-chaos-pod-delete');
+    const long = chaosResultName('e'.repeat(250), 'pod-delete');
+    expect(long.length).toBeLessThanOrEqual(253);
+    expect(long).not.toBe(chaosResultName('e'.repeat(250), 'pod-cpu-hog'));
+    const label = chaosResultLabel(`${'a'.repeat(60)}-pod-delete`);
+    expect(label.length).toBeLessThanOrEqual(63);
+    expect(label).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(sameJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: undefined } }, { a: { d: [1, { x: 1, y: 2 }] }, b: 1 })).toBe(true);
+    expect(sameJson({ a: 1 }, { a: 2 })).toBe(false);
+  });
 });

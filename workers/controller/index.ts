@@ -1,29 +1,34 @@
 /**
  * `tempest controller`: the Kubernetes front door. Litmus's kinds in the cluster become Tempest runs.
  *
- * - ChaosEngine: validated by the same loader and policy as `tempest run` (plus one tenant rule: an engine targets
- *   its own namespace only); an invalid one gets the loader's one line as an `Accepted=False` condition and a
- *   Warning Event, and nothing starts. A valid one gets the finalizer, then its run: workflow id
- *   `chaosengine-<uid>`, REJECT_DUPLICATE, so a resync, a restarted controller or a second one never starts it
- *   twice. Progress is mirrored into `.status` (engineStatus, experiments[], Tempest's phase and conditions) and one
- *   ChaosResult per experiment, in Litmus's shapes (litmus-status.ts); an Event marks each transition.
- * - `spec.engineState: stop` aborts the run (the workflow reverts and verifies, as for `tempest abort`).
+ * - ChaosEngine: validated by the same loader and policy as `tempest run`, plus the tenant rules (tenant.ts: an
+ *   engine, its probes and its schedule's engine template reach only their own namespace); an invalid one gets the
+ *   loader's one line (secrets redacted) as an `Accepted=False` condition and one Warning Event, and nothing
+ *   starts. A valid one gets the finalizer, then its run: workflow id `chaosengine-<uid>`, REJECT_DUPLICATE, so a
+ *   resync, a restarted controller or a second one never starts it twice. Progress is mirrored into `.status` and
+ *   one ChaosResult per experiment, in Litmus's shapes (litmus-status.ts); an Event marks each transition. What the
+ *   run targets and which experiments it has are read from the run (its memo), never again from the mutable spec.
+ * - `spec.engineState: stop` aborts the run (re-sent on every pass while it is open: aborts are idempotent).
  * - `kubectl delete`: the finalizer holds the object; the run is aborted, then — once it is closed — the worker's
- *   own reconciler reverts and verifies whatever that run left in the cluster (terminated runs too); the finalizer
- *   goes only when no fault of that run is left unverified.
- * - ChaosSchedule: a Temporal Schedule (the same one `tempest schedule apply` makes), updated with the object and
- *   deleted with it (finalizer).
+ *   own reconciler reverts and verifies whatever that run left in its target namespace; the finalizer goes only
+ *   when no fault of that run is left unverified and the reconcile saw the whole ledger. An engine that vanished
+ *   without the finalizer (someone removed it) has its open run aborted: on the watch's DELETED event and by the
+ *   resync's sweep of open `chaosengine-*` runs whose object is gone.
+ * - ChaosSchedule: a Temporal Schedule `chaosschedule-<uid>` (its own id: never an operator's `tempest schedule
+ *   apply` one), updated with the object; deleted with it, after its open gated runs are cancelled (they revert).
  *
- * Only one replica acts: a coordination.k8s.io Lease (lease.ts). Everything is level-triggered: a watch enqueues
- * what changed, a full list every `controller.resync` enqueues everything, and each object is reconciled from what
- * the API server and Temporal say now, so a controller killed at any point and restarted picks up where it was.
- * What the controller may do in the cluster is deploy/controller-rbac.yaml: the litmuschaos.io kinds, Events, its
- * Lease — never pods or workloads (the worker does the chaos, under its own identity and policy).
+ * Only one replica acts: a coordination.k8s.io Lease (lease.ts), renewed only while the work loop makes progress;
+ * every mutating call re-checks leadership, every reconcile is bounded in time. Everything is level-triggered (a
+ * watch enqueues what changed, a full list every `controller.resync` enqueues everything, each object is reconciled
+ * from what the API server and Temporal say now), so a controller killed at any point and restarted picks up where
+ * it was. What the controller may do in the cluster is deploy/controller-rbac.yaml: the litmuschaos.io kinds,
+ * Events, its Lease — never pods or workloads (the worker does the chaos, under its own identity and policy).
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { ConfigError } from '../../config/errors.js';
+import { ConfigError, formatProblem, type ConfigProblem } from '../../config/errors.js';
 import { loadDocument } from '../../config/load.js';
 import { chaosExperimentSchema, experimentDefaults, type ExperimentDefaults } from '../../config/litmus.js';
 import type { ExperimentSpec, ScheduleSpec } from '../../config/spec.js';
@@ -34,10 +39,11 @@ import { statusOf } from '../../activities/platform/k8s/status.js';
 import { TempestClient } from '../../client/client.js';
 import type { ReconcileResult } from '../../workflows/reconciler.js';
 import { LeaderLease } from './lease.js';
+import { tenantProblems } from './tenant.js';
 import {
-  COUNTED_ANNOTATION,
   FINALIZER,
   MANAGED_ANNOTATION,
+  chaosResultLabel,
   chaosResultName,
   engineWorkflowId,
   finishedExperiments,
@@ -45,6 +51,8 @@ import {
   litmusVerdict,
   runningExperiments,
   runningResult,
+  sameJson,
+  scheduleIdOf,
   withCondition,
   type ChaosResultStatus,
   type Condition,
@@ -54,6 +62,8 @@ import {
 
 const GROUP = 'litmuschaos.io';
 const VERSION = 'v1alpha1';
+/** The reconciler's result lists at most this many ledger entries (workflows/reconciler.ts MAX_ROWS). */
+const RECONCILE_MAX_ROWS = 1000;
 
 interface Obj {
   apiVersion?: string;
@@ -75,15 +85,37 @@ export interface ControllerOptions {
 
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, '; ').trim();
 
+class NotLeader extends Error {}
+
+/** `p`, or a rejection after `ms` (the call itself is not cancelled: every mutation re-checks leadership). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+}
+
+/** Field paths whose values may be credentials: never echoed into a condition, an Event or a log line. */
+const SECRETISH = /header|auth|token|password|passwd|secret|credential|cookie|api[-_]?key|body/i;
+
+/** A ConfigError as one line for the cluster: the loader's words, values of secret-looking fields and URL userinfo redacted. */
+export function redactedMessage(e: ConfigError): string {
+  const problems = e.problems.slice(0, 5).map((p: ConfigProblem) => {
+    const value = p.value === undefined || SECRETISH.test(p.path) ? (p.value === undefined ? undefined : '<redacted>') : p.value;
+    return formatProblem({ ...p, value }).replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s"]*@/gi, '$1<redacted>@');
+  });
+  return [...problems, ...(e.problems.length > 5 ? [`… and ${e.problems.length - 5} more`] : [])].join('; ');
+}
+
 export class Controller {
   readonly custom: CustomObjectsApi;
   readonly core: CoreV1Api;
-  private queue = new Map<string, Kind>();
+  private queue = new Map<string, { kind: Kind; namespace: string; name: string }>();
   private wake: (() => void) | undefined;
-  /** Per workflow id: the cleanup run that is verifying a deleted engine's faults (one at a time). */
+  /** Per workflow id: the cleanup that verifies a deleted engine's faults (one at a time), and its backoff. */
   private cleaning = new Map<string, Promise<void>>();
-  private lastCleanup = new Map<string, number>();
-  /** False while this replica is not (or no longer surely) the leader: nothing is reconciled then. */
+  private backoff = new Map<string, { next: number; delayMs: number; said?: string }>();
+  /** Last time the work loop made progress (the Lease is renewed only while this is recent). */
+  lastProgress = performance.now();
+  /** False while this replica is not (or no longer surely) the leader: nothing is changed then. */
   canAct: () => boolean = () => true;
 
   constructor(
@@ -97,26 +129,81 @@ export class Controller {
     this.core = kc.makeApiClient(CoreV1Api);
   }
 
-  /** `engines: annotated` (default): only objects annotated tempest.io/managed: "true" are Tempest's. */
+  /** Bounded calls: a reconcile never holds the loop longer than this. */
+  private get callMs(): number {
+    return Math.max(2000, Math.min(20_000, Math.floor(this.config.controller.leaseDuration / 2)));
+  }
+
+  /** Before every change: only the leader changes anything. */
+  private must(): void {
+    if (!this.canAct()) throw new NotLeader('not the leader (any more): not acting');
+  }
+
+  /**
+   * Tempest's: `engines: all`, or annotated tempest.io/managed: "true" — and, once Tempest has acted on an object
+   * (its finalizer, a run in its status), for good: removing the annotation cannot make a delete skip the revert.
+   */
   owns(o: Obj): boolean {
-    return this.config.controller.engines === 'all' || o.metadata.annotations?.[MANAGED_ANNOTATION] === 'true';
+    return this.config.controller.engines === 'all' || o.metadata.annotations?.[MANAGED_ANNOTATION] === 'true' || (o.metadata.finalizers ?? []).includes(FINALIZER) || typeof (o.status as { workflowId?: unknown } | undefined)?.workflowId === 'string';
   }
 
   enqueue(kind: Kind, namespace: string, name: string): void {
-    this.queue.set(`${namespace}/${name}`, kind);
+    this.queue.set(`${kind}/${namespace}/${name}`, { kind, namespace, name });
     this.wake?.();
   }
 
-  async listAll(): Promise<void> {
+  /** Every engine and schedule, a page at a time; answers the uids seen (for the sweep of runs whose object is gone). */
+  async listAll(): Promise<Set<string>> {
+    const uids = new Set<string>();
     for (const plural of ['chaosengines', 'chaosschedules'] as const) {
-      const list = (await this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: Obj[] };
-      for (const o of list.items) this.enqueue(plural, o.metadata.namespace, o.metadata.name);
+      let _continue: string | undefined;
+      do {
+        const page = (await within(this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural, limit: 500, _continue }), this.callMs, `list ${plural}`)) as { items: Obj[]; metadata?: { continue?: string } };
+        for (const o of page.items) {
+          uids.add(o.metadata.uid);
+          this.enqueue(plural, o.metadata.namespace, o.metadata.name);
+        }
+        _continue = page.metadata?.continue || undefined;
+      } while (_continue);
+    }
+    return uids;
+  }
+
+  /**
+   * Open runs and schedules whose object is gone (its finalizer was removed by someone, or the object was deleted
+   * while no controller ran): abort the runs (they revert and verify as any aborted run), delete the schedules.
+   * The runs are listed BEFORE the objects, so a run started after the list cannot be mistaken for an orphan.
+   */
+  async sweep(): Promise<void> {
+    const open: string[] = [];
+    // Only this installation's (its task queue): another cluster's controller on the same Temporal namespace has its own.
+    const tq = this.config.temporal.taskQueue.replace(/["\\]/g, '');
+    for await (const w of this.tempest.client.workflow.list({ query: `WorkflowId STARTS_WITH "chaosengine-" AND ExecutionStatus = "Running" AND TaskQueue = "${tq}"` })) open.push(w.workflowId);
+    const schedules: string[] = [];
+    for await (const sc of this.tempest.client.schedule.list()) if (sc.scheduleId.startsWith('chaosschedule-') && sc.memo?.taskQueue === this.config.temporal.taskQueue) schedules.push(sc.scheduleId);
+    const uids = await this.listAll();
+    for (const id of open) {
+      const uid = id.slice('chaosengine-'.length);
+      if (uids.has(uid) || id.includes('-cleanup-')) continue;
+      this.must();
+      await within(this.tempest.abort(id, 'its ChaosEngine is gone (deleted without the revert-verified finalizer)'), this.callMs, `abort ${id}`);
+      this.log(`run ${id}: its ChaosEngine is gone: aborted (it reverts and verifies)`);
+    }
+    for (const id of schedules) {
+      if (uids.has(id.slice('chaosschedule-'.length))) continue;
+      this.must();
+      await this.cancelGatedRuns(id);
+      await this.tempest.client.schedule.getHandle(id).delete().catch((e) => {
+        if (!(e instanceof ScheduleNotFoundError)) throw e;
+      });
+      this.log(`schedule ${id}: its ChaosSchedule is gone: deleted`);
     }
   }
 
-  /** Work the queue until `stop` resolves; every key is reconciled one at a time, from the object as it is now. */
+  /** Work the queue until `stop` is set; every key is reconciled one at a time, from the object as it is now. */
   async work(stop: { stopped: boolean }): Promise<void> {
     while (!stop.stopped) {
+      this.lastProgress = performance.now();
       const next = this.queue.entries().next();
       if (next.done) {
         await new Promise<void>((r) => {
@@ -126,97 +213,117 @@ export class Controller {
         this.wake = undefined;
         continue;
       }
-      const [key, kind] = next.value;
+      const [key, { kind, namespace, name }] = next.value;
       if (!this.canAct()) {
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
       this.queue.delete(key);
-      const [namespace, name] = key.split('/');
+      let o: Obj;
       try {
-        const o = (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: kind, name })) as Obj;
-        if (kind === 'chaosengines') await this.reconcileEngine(o);
-        else await this.reconcileSchedule(o);
+        o = (await within(this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: kind, name }), this.callMs, `get ${key}`)) as Obj;
       } catch (e) {
-        if (statusOf(e)?.code === 404) continue; // gone
+        if (statusOf(e)?.code !== 404) this.log(`${key}: ${oneLine((e as Error).message ?? String(e))}`);
+        continue; // 404: gone (an open run of it is the sweep's)
+      }
+      try {
+        await within(kind === 'chaosengines' ? this.reconcileEngine(o) : this.reconcileSchedule(o), this.callMs * 3, `reconcile ${key}`);
+      } catch (e) {
+        if (e instanceof NotLeader) continue;
         if (statusOf(e)?.code === 409) {
           this.enqueue(kind, namespace, name); // changed under us: again, from the new version
           continue;
         }
-        this.log(`${kind}/${key}: ${oneLine((e as Error).message ?? String(e))}`);
+        this.log(`${key}: ${oneLine((e as Error).message ?? String(e))}`);
       }
     }
   }
 
   // ------------------------------------------------------------------ API helpers
   private async patchStatus(plural: Kind | 'chaosresults', o: Obj, status: Record<string, unknown>): Promise<void> {
-    await this.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { status } }, MERGE_PATCH);
+    this.must();
+    await within(this.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { status } }, MERGE_PATCH), this.callMs, 'patch status');
   }
 
   private async setFinalizers(plural: Kind, o: Obj, finalizers: string[]): Promise<void> {
+    this.must();
     // resourceVersion makes it a compare-and-swap: a concurrent change answers 409 and the key is reconciled again.
-    await this.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } } }, MERGE_PATCH);
+    await within(this.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } } }, MERGE_PATCH), this.callMs, 'patch finalizers');
   }
 
   async event(o: Obj, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    this.must();
     const now = new Date();
     try {
-      await this.core.createNamespacedEvent({
-        namespace: o.metadata.namespace,
-        body: {
-          metadata: { generateName: `${o.metadata.name}.`, namespace: o.metadata.namespace },
-          involvedObject: { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion },
-          reason,
-          message: message.slice(0, 1024),
-          type,
-          source: { component: 'tempest-controller' },
-          reportingComponent: 'tempest.io/controller',
-          reportingInstance: this.identity.slice(0, 128),
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
+      await within(
+        this.core.createNamespacedEvent({
+          namespace: o.metadata.namespace,
+          body: {
+            metadata: { generateName: `${o.metadata.name.slice(0, 200)}.`, namespace: o.metadata.namespace },
+            involvedObject: { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion },
+            reason,
+            message: message.slice(0, 1024),
+            type,
+            source: { component: 'tempest-controller' },
+            reportingComponent: 'tempest.io/controller',
+            reportingInstance: this.identity.slice(0, 128),
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
+          },
+        }),
+        this.callMs,
+        'create event',
+      );
     } catch (e) {
       this.log(`event ${reason} on ${o.metadata.namespace}/${o.metadata.name} not recorded: ${oneLine((e as Error).message)}`);
     }
   }
 
-  private async describe(workflowId: string): Promise<string | undefined> {
+  private async describe(workflowId: string): Promise<{ state: string; memo: Record<string, unknown> } | undefined> {
     try {
-      return (await this.tempest.handle(workflowId).describe()).status.name;
+      const d = await within(this.tempest.handle(workflowId).describe(), this.callMs, `describe ${workflowId}`);
+      return { state: d.status.name, memo: (d.memo ?? {}) as Record<string, unknown> };
     } catch (e) {
       if (e instanceof WorkflowNotFoundError) return undefined;
       throw e;
     }
   }
 
+  private async abort(workflowId: string, reason: string): Promise<void> {
+    this.must();
+    await within(this.tempest.abort(workflowId, reason), this.callMs, `abort ${workflowId}`);
+  }
+
   // ------------------------------------------------------------------ ChaosEngine
-  /** The engine as the loader sees it: what its author wrote (no status, no server-set metadata). */
+  /** The engine as the loader sees it: what its author wrote (no status, no server-set metadata), plus the tenant rules. */
   async specOf(o: Obj): Promise<ExperimentSpec> {
     const file = `chaosengine/${o.metadata.namespace}/${o.metadata.name}`;
     const { name, namespace, labels, annotations } = o.metadata;
     const doc = { apiVersion: o.apiVersion, kind: 'ChaosEngine', metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, spec: o.spec };
-    const appns = (o.spec?.appinfo as { appns?: unknown } | undefined)?.appns;
-    // A tenant who may create ChaosEngines in one namespace cannot aim them at another.
-    if (typeof appns === 'string' && appns !== '' && appns !== namespace && !this.config.controller.crossNamespaceFrom.includes(namespace)) {
-      throw new ConfigError([{ file, path: 'spec.appinfo.appns', message: `an engine in namespace ${namespace} may only target its own namespace (controller.crossNamespaceFrom of ${this.config.policy.source} does not list ${namespace})`, value: appns }]);
-    }
     if (JSON.stringify(doc).length > this.config.documentLimits.maxBytes) throw new ConfigError([{ file, path: '', message: `larger than limits.document.maxBytes (${this.config.documentLimits.maxBytes})` }]);
-    const experiments = await this.experimentsIn(namespace, file);
+    const used = ((o.spec?.experiments as Array<{ name?: unknown }> | undefined) ?? []).map((e) => String(e?.name ?? ''));
+    const experiments = await this.experimentsIn(namespace, file, used);
     const d = loadDocument(doc, file, 0, false, { limits: this.config.policy.limits, documentLimits: this.config.documentLimits, policy: this.config.policy, experiments });
     if (d.kind !== 'ChaosEngine') throw new ConfigError([{ file, path: 'kind', message: 'expected a ChaosEngine', value: d.kind }]);
+    const problems = tenantProblems(d.experiment, namespace, file, 'spec', this.config);
+    if (problems.length) throw new ConfigError(problems);
     return d.experiment;
   }
 
-  /** The namespace's ChaosExperiments: their env is the default of its engines' faults (as Litmus's runner merges them). */
-  private async experimentsIn(namespace: string, file: string): Promise<Map<string, ExperimentDefaults>> {
-    const list = (await this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosexperiments' })) as { items: Obj[] };
+  /**
+   * The namespace's ChaosExperiments the engine uses: their env is the default of its faults (as Litmus's runner
+   * merges them). One that does not parse refuses only the engines that use it, with its own problem.
+   */
+  private async experimentsIn(namespace: string, file: string, used: string[]): Promise<Map<string, ExperimentDefaults>> {
+    const list = (await within(this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosexperiments', limit: 500 }), this.callMs, 'list chaosexperiments')) as { items: Obj[] };
     const out = new Map<string, ExperimentDefaults>();
     for (const x of list.items) {
+      if (!used.includes(x.metadata.name)) continue;
+      const where = `chaosexperiment/${namespace}/${x.metadata.name}`;
       const r = chaosExperimentSchema.safeParse({ apiVersion: x.apiVersion, kind: x.kind, metadata: { name: x.metadata.name }, spec: x.spec });
-      if (!r.success) continue; // an experiment no engine can use is that engine's problem, named when it is used
-      out.set(x.metadata.name, experimentDefaults(r.data, `${file} (chaosexperiment/${namespace}/${x.metadata.name})`, ''));
+      if (!r.success) throw new ConfigError([{ file: where, path: 'spec.definition', message: `not a ChaosExperiment Tempest can use (${oneLine(r.error.issues[0]?.message ?? 'invalid')}), and ${file} uses it` }]);
+      out.set(x.metadata.name, experimentDefaults(r.data, where, ''));
     }
     return out;
   }
@@ -224,22 +331,17 @@ export class Controller {
   async reconcileEngine(o: Obj): Promise<void> {
     if (!this.owns(o)) return;
     const wfId = engineWorkflowId(o.metadata.uid);
-    const st = (o.status ?? {}) as Partial<EngineStatusDoc> & { stopRequested?: boolean; verdict?: string; reason?: string };
+    const st = (o.status ?? {}) as Partial<EngineStatusDoc> & { stopEvent?: boolean; verdict?: string; reason?: string };
     const now = new Date().toISOString();
     const gen = o.metadata.generation;
     if (o.metadata.deletionTimestamp) return this.finalizeEngine(o, wfId);
-    const terminal = st.engineStatus === 'completed' || (st.engineStatus === 'stopped' && st.workflowId === wfId);
-    if (terminal && st.workflowId === wfId) return; // done: a completed engine is not run again (re-create it to run again)
+    if ((st.engineStatus === 'completed' || st.engineStatus === 'stopped') && st.workflowId === wfId) return; // done: re-create the engine to run it again
+    const accepted = st.conditions?.find((c) => c.type === 'Accepted');
+    if (st.workflowId !== wfId && accepted?.status === 'False' && accepted.observedGeneration === gen) return; // refused already; a changed spec tries again
 
-    const state = await this.describe(wfId);
-    if (state === undefined) {
-      if (st.workflowId === wfId) {
-        // Status says we started it, Temporal does not know it (retention): nothing to start again.
-        return;
-      }
-      const accepted = st.conditions?.find((c) => c.type === 'Accepted');
-      if (accepted?.status === 'False' && accepted.observedGeneration === gen) return; // refused already; a change of spec tries again
-      const faults = ((o.spec?.experiments as Array<{ name?: unknown }> | undefined) ?? []).map((e) => String(e?.name ?? ''));
+    const run = await this.describe(wfId);
+    if (run === undefined) {
+      if (st.workflowId === wfId) return; // status says it ran; Temporal no longer knows it (retention): never again
       if (o.spec?.engineState === 'stop') {
         await this.patchStatus('chaosengines', o, {
           engineStatus: 'stopped',
@@ -253,7 +355,7 @@ export class Controller {
         spec = await this.specOf(o);
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
-        const message = oneLine(e.message);
+        const message = redactedMessage(e);
         await this.patchStatus('chaosengines', o, {
           engineStatus: 'stopped',
           experiments: [],
@@ -269,8 +371,18 @@ export class Controller {
         this.enqueue('chaosengines', o.metadata.namespace, o.metadata.name);
         return; // the next pass starts it, from the object with the finalizer
       }
+      this.must();
       try {
-        await this.tempest.start(spec, { workflowId: wfId, rejectDuplicate: true, memo: { chaosEngine: `${o.metadata.namespace}/${o.metadata.name}`, uid: o.metadata.uid } });
+        await within(
+          this.tempest.start(spec, {
+            workflowId: wfId,
+            rejectDuplicate: true,
+            // What the run targets and which experiments it has: read back from here, never again from the mutable spec.
+            memo: { chaosEngine: `${o.metadata.namespace}/${o.metadata.name}`, uid: o.metadata.uid, targetNamespace: spec.target.namespace, experiments: spec.faults.map((f) => f.name).join(',') },
+          }),
+          this.callMs,
+          `start ${wfId}`,
+        );
         this.log(`chaosengine ${o.metadata.namespace}/${o.metadata.name}: started ${wfId}`);
         await this.event(o, 'Normal', 'ChaosEngineInitialized', `run ${wfId} started (${spec.faults.map((f) => f.name).join(', ')} on ${spec.target.kind} ${spec.target.namespace}/${spec.target.labelSelector})`);
       } catch (e) {
@@ -281,45 +393,50 @@ export class Controller {
         workflowId: wfId,
         phase: 'preflight',
         observedGeneration: gen,
-        experiments: runningExperiments(faults, undefined, wfId, now),
+        experiments: runningExperiments(spec.faults.map((f) => f.name), undefined, wfId, now),
         conditions: withCondition(st.conditions, { type: 'Accepted', status: 'True', reason: 'Started', message: `run ${wfId}`, observedGeneration: gen }, now),
       });
       return;
     }
 
-    const faults = ((o.spec?.experiments as Array<{ name?: unknown }> | undefined) ?? []).map((e) => String(e?.name ?? ''));
-    if (state === 'RUNNING') {
-      if (o.spec?.engineState === 'stop' && !st.stopRequested) {
-        await this.tempest.abort(wfId, 'ChaosEngine engineState: stop');
-        await this.patchStatus('chaosengines', o, { stopRequested: true });
-        await this.event(o, 'Normal', 'ChaosEngineStopped', `engineState is stop: run ${wfId} aborted; every fault is reverted and verified before it ends`);
+    const faults = String(run.memo.experiments ?? '').split(',').filter(Boolean);
+    if (run.state === 'RUNNING') {
+      if (o.spec?.engineState === 'stop') {
+        // Every pass while it is open (idempotent): a forged status cannot make a stop be forgotten.
+        await this.abort(wfId, 'ChaosEngine engineState: stop');
+        if (!st.stopEvent) {
+          await this.patchStatus('chaosengines', o, { stopEvent: true });
+          await this.event(o, 'Normal', 'ChaosEngineStopped', `engineState is stop: run ${wfId} aborted; every fault is reverted and verified before it ends`);
+        }
         return;
       }
       let s: ExperimentStatus | undefined;
       try {
-        s = await this.tempest.status(wfId);
+        s = await within(this.tempest.status(wfId), this.callMs, `status of ${wfId}`);
       } catch {
-        s = undefined; // no worker has picked it up yet
+        s = undefined; // no worker has picked it up yet, or it is busy: keep what the status says
       }
+      if (!s && st.phase && st.workflowId === wfId) return;
       const experiments = runningExperiments(faults, s, wfId, now);
       const phase = s?.phase ?? 'queued';
       const prev = (st.experiments ?? []).map((e) => `${e.name}:${e.status}`).join(',');
-      if (st.phase !== phase || prev !== experiments.map((e) => `${e.name}:${e.status}`).join(',') || st.workflowId !== wfId) {
-        await this.patchStatus('chaosengines', o, { engineStatus: 'initialized', workflowId: wfId, phase, experiments });
+      const conditions = accepted?.status === 'True' ? undefined : withCondition(st.conditions, { type: 'Accepted', status: 'True', reason: 'Started', message: `run ${wfId}`, observedGeneration: gen }, now);
+      if (st.phase !== phase || prev !== experiments.map((e) => `${e.name}:${e.status}`).join(',') || st.workflowId !== wfId || conditions) {
+        await this.patchStatus('chaosengines', o, { engineStatus: 'initialized', workflowId: wfId, phase, experiments, ...(conditions ? { conditions, observedGeneration: gen } : {}) });
         if (st.phase !== phase) await this.event(o, 'Normal', phaseReason(phase), `run ${wfId}: phase ${phase}${s?.currentFault ? ` (${s.currentFault})` : ''}`);
       }
-      await Promise.all(faults.map((f, i) => this.writeResult(o, f, i, wfId, (h) => runningResult(f, i, s, h), false)));
+      await this.writeResults(o, faults, wfId, (f, i, h) => runningResult(f, i, s, h), false);
       return;
     }
 
     // Closed: the result (completed) or what ended it (terminated, failed, timed out, cancelled).
     let r: ExperimentResult | undefined;
-    if (state === 'COMPLETED') r = await this.tempest.result(wfId);
+    if (run.state === 'COMPLETED') r = await within(this.tempest.result(wfId), this.callMs, `result of ${wfId}`);
     if (r) {
-      await Promise.all(faults.map((f, i) => this.writeResult(o, f, i, wfId, (h) => finishedResult(f, i, r!, h), true)));
-      const engineStatus = r.verdict === 'Aborted' ? 'stopped' : 'completed';
+      const res = r;
+      await this.writeResults(o, faults, wfId, (f, i, h) => finishedResult(f, i, res, h), true);
       await this.patchStatus('chaosengines', o, {
-        engineStatus,
+        engineStatus: r.verdict === 'Aborted' ? 'stopped' : 'completed',
         workflowId: wfId,
         phase: 'done',
         verdict: r.verdict,
@@ -329,92 +446,111 @@ export class Controller {
       });
       await this.event(o, r.verdict === 'Pass' ? 'Normal' : 'Warning', r.verdict === 'Aborted' ? 'ChaosEngineStopped' : 'ChaosEngineCompleted', `verdict ${r.verdict} (Litmus: ${litmusVerdict(r.verdict)}), probe success ${r.probeSuccessPercentage}%: ${r.reason}`.slice(0, 1024));
     } else {
-      const why = `run ${wfId} ${state.toLowerCase().replace(/_/g, ' ')} without a result; the orphan reconciler reverts and verifies what it left`;
-      await Promise.all(
-        faults.map((f, i) =>
-          this.writeResult(o, f, i, wfId, (h) => ({
-            experimentStatus: { phase: 'Stopped', verdict: 'Stopped', probeSuccessPercentage: '0', failureOutput: { failedStep: why, errorCode: `TEMPEST_${state}` } },
-            probeStatuses: [],
-            history: { ...h, stoppedRuns: h.stoppedRuns + 1 },
-          }), true),
-        ),
+      const why = `run ${wfId} ${run.state.toLowerCase().replace(/_/g, ' ')} without a result; the orphan reconciler reverts and verifies what it left`;
+      await this.writeResults(
+        o,
+        faults,
+        wfId,
+        (_f, _i, h) => ({
+          experimentStatus: { phase: 'Stopped', verdict: 'Stopped', probeSuccessPercentage: '0', failureOutput: null },
+          probeStatuses: [],
+          history: { ...h, stoppedRuns: h.stoppedRuns + 1 },
+        }),
+        true,
       );
       await this.patchStatus('chaosengines', o, {
         engineStatus: 'stopped',
         workflowId: wfId,
         phase: 'done',
-        verdict: state,
+        verdict: run.state,
         reason: why,
         experiments: faults.map((name) => ({ name, runner: wfId, experimentPod: '', status: 'Aborted', verdict: 'Stopped', lastUpdateTime: now })),
-        conditions: withCondition(st.conditions, { type: 'Running', status: 'False', reason: state, message: why }, now),
+        conditions: withCondition(st.conditions, { type: 'Running', status: 'False', reason: run.state, message: why }, now),
       });
       await this.event(o, 'Warning', 'ChaosEngineStopped', why);
     }
   }
 
-  /**
-   * One ChaosResult per experiment, `<engine>-<experiment>`, in the engine's namespace. `final` results count the
-   * run in the history once: the result carries the last counted run's id (a resync never counts it twice).
-   */
-  private async writeResult(o: Obj, fault: string, index: number, wfId: string, make: (h: History) => ChaosResultStatus, final: boolean): Promise<void> {
-    const namespace = o.metadata.namespace;
-    const name = chaosResultName(o.metadata.name, fault);
-    let cur: Obj | undefined;
-    try {
-      cur = (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosresults', name })) as Obj;
-    } catch (e) {
-      if (statusOf(e)?.code !== 404) throw e;
-    }
-    if (!cur) {
-      cur = (await this.custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: 'chaosresults',
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'ChaosResult',
-          metadata: {
-            name,
-            namespace,
-            // No ownerReference: as Litmus's, a result outlives its engine, and its history counts the runs of
-            // every engine of that name (re-create the engine, run it again: passedRuns goes up).
-            labels: { chaosUID: o.metadata.uid, name, 'app.kubernetes.io/managed-by': 'tempest' },
-          },
-          spec: { engine: o.metadata.name, experiment: fault, instance: '' },
-        },
-      })) as Obj;
-    }
-    const counted = cur.metadata.annotations?.[COUNTED_ANNOTATION];
-    if (final && counted === wfId) return; // this run's verdict is in already
-    const prevHistory = ((cur.status as { history?: History } | undefined)?.history ?? { passedRuns: 0, failedRuns: 0, stoppedRuns: 0, targets: [] }) as History;
-    const status = make(prevHistory);
-    const before = JSON.stringify(cur.status ?? {});
-    if (!final && before === JSON.stringify(status)) return;
-    await this.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: 'chaosresults', name, body: { status } }, MERGE_PATCH);
-    if (final) {
-      await this.custom.patchNamespacedCustomObject(
-        { group: GROUP, version: VERSION, namespace, plural: 'chaosresults', name, body: { metadata: { labels: { chaosUID: o.metadata.uid }, annotations: { [COUNTED_ANNOTATION]: wfId } } } },
-        MERGE_PATCH,
-      );
+  /** Every experiment's ChaosResult; one that cannot be written is said once (Event) and does not hold up the engine's status. */
+  private async writeResults(o: Obj, faults: string[], wfId: string, make: (fault: string, index: number, h: History) => ChaosResultStatus, final: boolean): Promise<void> {
+    for (const [i, f] of faults.entries()) {
+      try {
+        await this.writeResult(o, f, wfId, (h) => make(f, i, h), final);
+      } catch (e) {
+        if (e instanceof NotLeader) throw e;
+        const key = `result:${o.metadata.uid}:${f}`;
+        const msg = oneLine((e as Error).message ?? String(e));
+        if (this.backoff.get(key)?.said !== msg) {
+          this.backoff.set(key, { next: 0, delayMs: 0, said: msg });
+          await this.event(o, 'Warning', 'ChaosResultNotWritten', `ChaosResult ${chaosResultName(o.metadata.name, f)}: ${msg}`);
+        }
+      }
     }
   }
 
   /**
-   * A deleted engine: abort its run if it is open; once it is closed, the worker's reconciler (reconcileWorkflow,
-   * the same revert and verify as `tempest cleanup`) checks the target namespace; the finalizer goes only when no
-   * ledger entry of this run is left unverified.
+   * One ChaosResult per experiment, `<engine>-<experiment>`, in the engine's namespace; only one Tempest created
+   * (label app.kubernetes.io/managed-by: tempest) is ever written. `final` results count the run in the history
+   * once: the status itself carries the last counted run (one write: a crash cannot count it twice).
+   */
+  private async writeResult(o: Obj, fault: string, wfId: string, make: (h: History) => ChaosResultStatus, final: boolean): Promise<void> {
+    const namespace = o.metadata.namespace;
+    const name = chaosResultName(o.metadata.name, fault);
+    let cur: Obj | undefined;
+    try {
+      cur = (await within(this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosresults', name }), this.callMs, 'get chaosresult')) as Obj;
+    } catch (e) {
+      if (statusOf(e)?.code !== 404) throw e;
+    }
+    if (cur && cur.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'tempest') throw new Error(`exists and is not Tempest's (no label app.kubernetes.io/managed-by: tempest): not overwritten`);
+    if (!cur) {
+      this.must();
+      cur = (await within(
+        this.custom.createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: 'chaosresults',
+          body: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'ChaosResult',
+            metadata: {
+              name,
+              namespace,
+              // No ownerReference: as Litmus's, a result outlives its engine, and its history counts the runs of
+              // every engine of that name (re-create the engine, run it again: passedRuns goes up).
+              labels: { chaosUID: o.metadata.uid, name: chaosResultLabel(name), 'app.kubernetes.io/managed-by': 'tempest' },
+            },
+            spec: { engine: o.metadata.name, experiment: fault, instance: '' },
+          },
+        }),
+        this.callMs,
+        'create chaosresult',
+      )) as Obj;
+    }
+    const curStatus = (cur.status ?? {}) as Partial<ChaosResultStatus> & { countedRun?: string };
+    if (final && curStatus.countedRun === wfId) return; // this run's verdict is in already
+    const status: Record<string, unknown> = { ...make(curStatus.history ?? { passedRuns: 0, failedRuns: 0, stoppedRuns: 0, targets: [] }), ...(final ? { countedRun: wfId } : {}) };
+    if (!final) status.experimentStatus = { ...(status.experimentStatus as object), failureOutput: null };
+    if (!final && sameJson(stripNulls(status), { ...curStatus, countedRun: undefined })) return;
+    await this.patchStatus('chaosresults', cur, status);
+  }
+
+  /**
+   * A deleted engine: abort its run if it is open (on every pass: idempotent); once it is closed, the worker's
+   * reconciler (the same revert and verify as `tempest cleanup`) checks the run's target namespace; the finalizer
+   * goes only when no ledger entry of this run is left unverified, none was unreadable, and the list was whole.
    */
   private async finalizeEngine(o: Obj, wfId: string): Promise<void> {
     if (!(o.metadata.finalizers ?? []).includes(FINALIZER)) return;
-    const st = (o.status ?? {}) as { deleteRequested?: boolean; conditions?: Condition[] };
+    const st = (o.status ?? {}) as { deleteEvent?: boolean; conditions?: Condition[] };
     const now = new Date().toISOString();
-    const state = await this.describe(wfId);
-    if (state === 'RUNNING') {
-      if (!st.deleteRequested) {
-        await this.tempest.abort(wfId, 'ChaosEngine deleted');
+    const run = await this.describe(wfId);
+    if (run?.state === 'RUNNING') {
+      await this.abort(wfId, 'ChaosEngine deleted');
+      if (!st.deleteEvent) {
         await this.patchStatus('chaosengines', o, {
-          deleteRequested: true,
+          deleteEvent: true,
           conditions: withCondition(st.conditions, { type: 'Reverted', status: 'False', reason: 'Deleting', message: `run ${wfId} aborted; the engine goes once every fault is reverted and verified` }, now),
         });
         await this.event(o, 'Normal', 'Deleting', `ChaosEngine deleted: run ${wfId} aborted; the finalizer ${FINALIZER} holds the object until every fault is reverted and verified`);
@@ -422,25 +558,39 @@ export class Controller {
       return;
     }
     if (this.cleaning.has(wfId)) return;
-    if (Date.now() - (this.lastCleanup.get(wfId) ?? 0) < 5000) return; // at most one cleanup every 5 s per engine
-    this.lastCleanup.set(wfId, Date.now());
-    const target = String((o.spec?.appinfo as { appns?: unknown } | undefined)?.appns || o.metadata.namespace);
+    const b = this.backoff.get(wfId) ?? { next: 0, delayMs: 2000 };
+    if (Date.now() < b.next) return;
+    // The run's own target (its memo, written at start), never the spec as it reads now.
+    const memoNs = run?.memo.targetNamespace;
+    const target = typeof memoNs === 'string' && memoNs ? memoNs : o.metadata.namespace;
     const job = (async () => {
       const id = `${wfId}-cleanup-${Date.now().toString(36)}`;
-      const r = (await this.tempest.client.workflow.execute('reconcileWorkflow', { taskQueue: this.config.temporal.taskQueue, workflowId: id, args: [{ namespace: target }], workflowExecutionTimeout: '10m' })) as ReconcileResult;
+      this.must();
+      const r = (await within(this.tempest.client.workflow.execute('reconcileWorkflow', { taskQueue: this.config.temporal.taskQueue, workflowId: id, args: [{ namespace: target }], workflowExecutionTimeout: '10m' }), 600_000, `cleanup ${id}`)) as ReconcileResult;
       const mine = r.rows.filter((x) => x.runId === wfId);
-      const left = mine.filter((x) => x.outcome !== 'reverted');
-      if (left.length) {
-        const why = left.map((x) => `${x.fault} ${x.where}: ${x.outcome} (${x.why})`).join('; ');
-        await this.event(o, 'Warning', 'RevertNotVerified', `cleanup ${id}: ${left.length} fault(s) of run ${wfId} not verified yet, the finalizer stays: ${why}`.slice(0, 1024));
+      const blocking = [
+        ...mine.filter((x) => x.outcome !== 'reverted').map((x) => `${x.fault} ${x.where}: ${x.outcome} (${x.why})`),
+        ...r.rows.filter((x) => x.action === 'refuse').map((x) => `unreadable ledger entry ${x.key} at ${x.where} (${x.why})`),
+        ...(r.rows.length >= RECONCILE_MAX_ROWS ? [`the ledger of ${target} has ${r.rows.length}+ entries: not all were listed`] : []),
+      ];
+      if (blocking.length) {
+        const why = blocking.join('; ');
+        const delayMs = Math.min(300_000, b.delayMs * 2);
+        this.backoff.set(wfId, { next: Date.now() + delayMs, delayMs, said: why });
+        if (b.said !== why) await this.event(o, 'Warning', 'RevertNotVerified', `cleanup ${id}: run ${wfId} is not verified clean yet, the finalizer stays (next try in ${Math.round(delayMs / 1000)}s): ${why}`.slice(0, 1024));
         return;
       }
-      const fresh = (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: o.metadata.namespace, plural: 'chaosengines', name: o.metadata.name })) as Obj;
-      await this.event(fresh, 'Normal', 'Reverted', `every fault of run ${wfId} is reverted and verified (cleanup ${id}: ${mine.length ? `${mine.length} reverted now` : 'nothing left in the fault ledger'}); finalizer removed`);
+      const fresh = (await within(this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: o.metadata.namespace, plural: 'chaosengines', name: o.metadata.name }), this.callMs, 'get chaosengine')) as Obj;
+      await this.event(fresh, 'Normal', 'Reverted', `every fault of run ${wfId} is reverted and verified (cleanup ${id}: ${mine.length ? `${mine.length} reverted now` : 'nothing of it left in the fault ledger'}); finalizer removed`);
       await this.setFinalizers('chaosengines', fresh, (fresh.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+      this.backoff.delete(wfId);
       this.log(`chaosengine ${o.metadata.namespace}/${o.metadata.name}: deleted; run ${wfId} left nothing behind (${id})`);
     })()
-      .catch((e) => this.log(`chaosengine ${o.metadata.namespace}/${o.metadata.name}: cleanup: ${oneLine((e as Error).message)}`))
+      .catch((e) => {
+        if (!(e instanceof NotLeader)) this.log(`chaosengine ${o.metadata.namespace}/${o.metadata.name}: cleanup: ${oneLine((e as Error).message)}`);
+        const delayMs = Math.min(300_000, b.delayMs * 2);
+        this.backoff.set(wfId, { ...b, next: Date.now() + delayMs, delayMs });
+      })
       .finally(() => {
         this.cleaning.delete(wfId);
         this.enqueue('chaosengines', o.metadata.namespace, o.metadata.name);
@@ -448,13 +598,29 @@ export class Controller {
     this.cleaning.set(wfId, job);
   }
 
+  /** Cleanups still running (awaited before the Lease is given up). */
+  get pending(): Promise<unknown> {
+    return Promise.allSettled([...this.cleaning.values()]);
+  }
+
   // ------------------------------------------------------------------ ChaosSchedule
+  /** Cancel the open gated runs of a schedule (their experiments revert and verify) and wait until they are closed. */
+  private async cancelGatedRuns(scheduleId: string): Promise<number> {
+    let open = 0;
+    for await (const w of this.tempest.client.workflow.list({ query: `WorkflowId STARTS_WITH "${scheduleId}-run" AND ExecutionStatus = "Running"` })) {
+      open++;
+      this.must();
+      await within(this.tempest.handle(w.workflowId).cancel(), this.callMs, `cancel ${w.workflowId}`);
+    }
+    return open;
+  }
+
   async reconcileSchedule(o: Obj): Promise<void> {
     if (!this.owns(o)) return;
     const st = (o.status ?? {}) as { conditions?: Condition[]; observedGeneration?: number; scheduleId?: string };
     const now = new Date().toISOString();
     const gen = o.metadata.generation;
-    const id = TempestClient.scheduleId({ namespace: o.metadata.namespace, name: o.metadata.name });
+    const id = scheduleIdOf(o.metadata.uid);
     if (o.metadata.deletionTimestamp) {
       if (!(o.metadata.finalizers ?? []).includes(FINALIZER)) return;
       try {
@@ -462,7 +628,12 @@ export class Controller {
       } catch (e) {
         if (!(e instanceof ScheduleNotFoundError)) throw e;
       }
-      await this.event(o, 'Normal', 'ScheduleDeleted', `Temporal Schedule ${id} deleted`);
+      // No new gated run can start now; the open ones are cancelled, and the object goes once none is left.
+      if ((await this.cancelGatedRuns(id)) > 0) {
+        this.enqueue('chaosschedules', o.metadata.namespace, o.metadata.name);
+        return;
+      }
+      await this.event(o, 'Normal', 'ScheduleDeleted', `Temporal Schedule ${id} deleted; no gated run of it is open`);
       await this.setFinalizers('chaosschedules', o, (o.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
       return;
     }
@@ -471,13 +642,11 @@ export class Controller {
     let s: ScheduleSpec;
     try {
       s = this.scheduleOf(o, file);
-      const embedded = s.engine;
-      if (embedded.target.namespace !== o.metadata.namespace && !this.config.controller.crossNamespaceFrom.includes(o.metadata.namespace)) {
-        throw new ConfigError([{ file, path: 'spec.engineTemplateSpec.appinfo.appns', message: `a schedule in namespace ${o.metadata.namespace} may only target its own namespace (controller.crossNamespaceFrom of ${this.config.policy.source} does not list ${o.metadata.namespace})`, value: embedded.target.namespace }]);
-      }
+      const problems = tenantProblems(s.engine, o.metadata.namespace, file, 'spec.engineTemplateSpec', this.config);
+      if (problems.length) throw new ConfigError(problems);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      const message = oneLine(e.message);
+      const message = redactedMessage(e);
       await this.patchStatus('chaosschedules', o, { observedGeneration: gen, conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Invalid', message, observedGeneration: gen }, now) });
       await this.event(o, 'Warning', 'Invalid', `no Temporal Schedule: ${message}`);
       return;
@@ -487,7 +656,8 @@ export class Controller {
       this.enqueue('chaosschedules', o.metadata.namespace, o.metadata.name);
       return;
     }
-    const r = await this.tempest.applySchedule(s);
+    this.must();
+    const r = await within(this.tempest.applySchedule(s, { scheduleId: id, memo: { chaosSchedule: `${o.metadata.namespace}/${o.metadata.name}`, uid: o.metadata.uid, taskQueue: this.config.temporal.taskQueue } }), this.callMs, `apply schedule ${id}`);
     await this.patchStatus('chaosschedules', o, {
       observedGeneration: gen,
       scheduleId: r.scheduleId,
@@ -506,7 +676,7 @@ export class Controller {
     return d.schedule;
   }
 
-  /** Watch one kind cluster-wide; every event enqueues its object. Re-established when the server closes it. */
+  /** Watch one kind cluster-wide; every event enqueues its object; a DELETED engine's open run is aborted at once. */
   async watch(plural: Kind, stop: { stopped: boolean }): Promise<void> {
     const w = new Watch(this.kc);
     while (!stop.stopped) {
@@ -514,15 +684,33 @@ export class Controller {
         w.watch(
           `/apis/${GROUP}/${VERSION}/${plural}`,
           { allowWatchBookmarks: false },
-          (_phase, obj: Obj) => {
-            if (obj?.metadata?.namespace && obj.metadata.name) this.enqueue(plural, obj.metadata.namespace, obj.metadata.name);
+          (phase, obj: Obj) => {
+            if (!obj?.metadata?.namespace || !obj.metadata.name) return;
+            if (phase === 'DELETED' && plural === 'chaosengines' && obj.metadata.uid && this.canAct()) {
+              const id = engineWorkflowId(obj.metadata.uid);
+              void this.describe(id)
+                .then((d) => (d?.state === 'RUNNING' ? this.abort(id, 'its ChaosEngine was deleted without the revert-verified finalizer') : undefined))
+                .catch((e) => this.log(`watch: ${id}: ${oneLine((e as Error).message)}`));
+            }
+            this.enqueue(plural, obj.metadata.namespace, obj.metadata.name);
           },
-          () => resolve(),
-        ).catch(() => resolve());
+          (err: unknown) => {
+            if (err && !stop.stopped) this.log(`watch ${plural}: ${oneLine((err as Error).message ?? String(err))}; re-establishing`);
+            resolve();
+          },
+        ).catch((err: unknown) => {
+          if (!stop.stopped) this.log(`watch ${plural}: ${oneLine((err as Error).message ?? String(err))}; retrying`);
+          resolve();
+        });
       });
       if (!stop.stopped) await new Promise((r) => setTimeout(r, 1000));
     }
   }
+}
+
+/** A status without its null values (a merge patch's "remove this key"), to compare with what the server holds. */
+function stripNulls(v: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(v, (_k, x) => (x === null ? undefined : x))) as Record<string, unknown>;
 }
 
 function phaseReason(phase: string): string {
@@ -534,10 +722,20 @@ function phaseReason(phase: string): string {
 export async function runController(opts: ControllerOptions): Promise<void> {
   const { config } = opts;
   const log = opts.log ?? console.log;
-  const identity = opts.identity ?? `${hostname()}_${process.pid}`;
+  // Unique per process even where every container is pid 1 on the same host name.
+  const identity = opts.identity ?? `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const { kc, source } = loadKubeConfig(config);
   const tempest = await TempestClient.connect(config);
-  const lease = new LeaderLease(kc, { namespace: config.controller.namespace, name: config.controller.leaseName, identity, durationMs: config.controller.leaseDuration, log });
+  const c = new Controller(kc, tempest, config, identity, log);
+  const lease = new LeaderLease(kc, {
+    namespace: config.controller.namespace,
+    name: config.controller.leaseName,
+    identity,
+    durationMs: config.controller.leaseDuration,
+    log,
+    // Renew only while the work loop turns (a reconcile is bounded: a stuck one lets the Lease go).
+    healthy: () => performance.now() - c.lastProgress < Math.max(config.controller.leaseDuration, 90_000),
+  });
   const stop = { stopped: false };
   let lost: (e: Error) => void = () => undefined;
   const lostP = new Promise<never>((_, reject) => (lost = reject));
@@ -548,27 +746,35 @@ export async function runController(opts: ControllerOptions): Promise<void> {
   };
   log(`controller ${identity}: cluster ${source}; Temporal ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}); engines: ${config.controller.engines === 'all' ? 'every ChaosEngine and ChaosSchedule' : `only those annotated ${MANAGED_ANNOTATION}: "true"`}; waiting for lease ${config.controller.namespace}/${config.controller.leaseName}...`);
   const until = opts.until ?? new Promise(() => undefined);
+  let loops: Promise<unknown> = Promise.resolve();
   try {
     const led = await Promise.race([lease.start().then(() => true), until.then(() => false)]);
     if (!led) return;
     log(`controller ${identity}: leading; resync every ${config.controller.resync / 1000}s`);
-    const c = new Controller(kc, tempest, config, identity, log);
     c.canAct = () => lease.isLeader && !stop.stopped;
     const resync = async () => {
       while (!stop.stopped) {
         try {
-          if (lease.isLeader) await c.listAll();
+          if (c.canAct()) await c.sweep();
         } catch (e) {
-          log(`resync: ${oneLine((e as Error).message)}`);
+          if (!(e instanceof NotLeader)) log(`resync: ${oneLine((e as Error).message)}`);
         }
         await new Promise((r) => setTimeout(r, config.controller.resync));
       }
     };
-    const loops = Promise.all([c.work(stop), c.watch('chaosengines', stop), c.watch('chaosschedules', stop), resync()]);
-    loops.catch(() => undefined);
-    await Promise.race([until, lostP]);
+    loops = Promise.all([c.work(stop), c.watch('chaosengines', stop), c.watch('chaosschedules', stop), resync()]);
+    // A loop that dies is fatal: the process exits and its Deployment restarts it (no silent half-controller).
+    const died = loops.then(
+      () => undefined,
+      (e) => {
+        throw new Error(`a controller loop failed: ${(e as Error).message}`);
+      },
+    );
+    await Promise.race([until, lostP, died]);
   } finally {
     stop.stopped = true;
+    // Let the current reconcile and cleanups end (they re-check leadership) before the Lease is given up.
+    await within(Promise.allSettled([loops, c.pending]), 10_000, 'stopping').catch(() => undefined);
     await lease.stop();
     await tempest.close();
   }

@@ -1,9 +1,16 @@
 /**
- * Leader election with a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it: the holder renews
- * `renewTime` every third of the lease duration; another replica takes the Lease over only once `renewTime +
- * leaseDurationSeconds` has passed. Every write carries the resourceVersion it read, so two replicas that race
- * for an expired Lease cannot both win (the API server answers the loser 409). A holder that cannot renew within
- * the lease duration stops acting at once (onLost) — before anyone else may take over.
+ * Leader election with a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it:
+ *  - the holder renews every third of the lease duration;
+ *  - another replica takes the Lease over only once it has seen the SAME record (holder, renewTime, transitions)
+ *    unchanged for a whole lease duration on its own monotonic clock — never by comparing the holder's renewTime
+ *    with its own wall clock, so clock skew between nodes cannot make two leaders;
+ *  - the holder counts itself leader only until two thirds of the lease duration after its last successful renewal
+ *    (the renew deadline), so it stops acting a third of a lease before anyone else may start;
+ *  - every write carries the resourceVersion it read: two replicas racing for an expired Lease cannot both win (the
+ *    loser gets 409);
+ *  - `healthy()` (the work loop's liveness) must hold for a renewal: a leader whose loop is wedged lets the Lease
+ *    go instead of keeping it while doing nothing.
+ * A holder that cannot renew before its deadline calls onLost (the controller exits; its Deployment restarts it).
  */
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { statusOf } from '../../activities/platform/k8s/status.js';
@@ -14,12 +21,18 @@ export interface LeaseOptions {
   identity: string;
   durationMs: number;
   log: (m: string) => void;
+  /** Renew only while this holds (the controller's work loop made progress recently). */
+  healthy?: () => boolean;
 }
+
+const monotonicMs = () => performance.now();
 
 export class LeaderLease {
   private api: CoordinationV1Api;
   private leading = false;
   private lastRenew = 0;
+  /** The last record seen of someone else's Lease, and when (monotonic) it was first seen as it is. */
+  private observed: { key: string; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -30,9 +43,13 @@ export class LeaderLease {
     this.api = kc.makeApiClient(CoordinationV1Api);
   }
 
+  /** Two thirds of the lease: the holder stops acting this long after its last renewal, a third before others may start. */
+  private get renewDeadlineMs(): number {
+    return Math.floor((this.o.durationMs * 2) / 3);
+  }
+
   get isLeader(): boolean {
-    // Leading only while the last renewal is younger than the lease: past that, someone else may hold it.
-    return this.leading && Date.now() - this.lastRenew < this.o.durationMs;
+    return this.leading && monotonicMs() - this.lastRenew < this.renewDeadlineMs;
   }
 
   /** One attempt to acquire or renew; true when this replica holds the Lease now. */
@@ -61,10 +78,19 @@ export class LeaderLease {
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-    const expired = !holder || renewed + (spec.leaseDurationSeconds ?? seconds) * 1000 < now.getTime();
-    if (holder !== identity && !expired) {
-      if (this.leading) this.lose(`held by ${holder}`);
+    const mono = monotonicMs();
+    if (holder && holder !== identity) {
+      // Expired only once this exact record has stayed unchanged for its lease duration, on our own clock.
+      const key = `${holder}|${spec.renewTime ? new Date(spec.renewTime).toISOString() : ''}|${spec.leaseTransitions ?? 0}|${lease.metadata?.resourceVersion ?? ''}`;
+      if (this.observed?.key !== key) this.observed = { key, at: mono };
+      const expired = mono - this.observed.at >= (spec.leaseDurationSeconds ?? seconds) * 1000;
+      if (!expired) {
+        if (this.leading) this.lose(`held by ${holder}`);
+        return false;
+      }
+    }
+    if (holder === identity && this.o.healthy && !this.o.healthy()) {
+      if (this.leading) this.lose('the work loop made no progress: letting the Lease expire');
       return false;
     }
     const mine = holder === identity;
@@ -88,10 +114,11 @@ export class LeaderLease {
     }
   }
 
-  private won(at: V1MicroTime, why: string | undefined): true {
+  private won(_at: V1MicroTime, why: string | undefined): true {
     if (!this.leading && why) this.o.log(`leader election: ${this.o.namespace}/${this.o.name} ${why} by ${this.o.identity}`);
     this.leading = true;
-    this.lastRenew = at.getTime();
+    this.lastRenew = monotonicMs();
+    this.observed = undefined;
     return true;
   }
 
@@ -115,7 +142,7 @@ export class LeaderLease {
         } catch (e) {
           this.o.log(`leader election: ${(e as Error).message}`);
         }
-        if (this.leading && Date.now() - this.lastRenew >= this.o.durationMs) this.lose('could not renew within the lease duration');
+        if (this.leading && monotonicMs() - this.lastRenew >= this.renewDeadlineMs) this.lose('could not renew before the renew deadline');
         if (!this.stopped) this.timer = setTimeout(tick, every);
       };
       void tick();

@@ -3,13 +3,12 @@
  * ChaosEngineStatus and ChaosResultStatus), so `kubectl get chaosengine -A` and `kubectl get chaosresult -o yaml`
  * read as a Litmus user expects. Pure functions: the controller (index.ts) does the API calls.
  */
+import { createHash } from 'node:crypto';
 import type { ExperimentResult, ExperimentStatus, FaultSummary, ProbeSummary, Verdict } from '../../activities/types.js';
 
 export const FINALIZER = 'tempest.io/revert-verified';
 /** `engines: annotated` acts only on objects with this annotation set to "true". */
 export const MANAGED_ANNOTATION = 'tempest.io/managed';
-/** Set on a ChaosResult: the run whose verdict its history counted last (so a resync never counts it twice). */
-export const COUNTED_ANNOTATION = 'tempest.io/counted-run';
 
 /** Litmus's engineStatus values. */
 export type EngineStatus = 'initialized' | 'completed' | 'stopped';
@@ -52,8 +51,28 @@ export function litmusVerdict(v: Verdict): LitmusVerdict {
 /** The workflow id of an engine: one per object (its uid), so a resync or a second controller never starts it twice. */
 export const engineWorkflowId = (uid: string) => `chaosengine-${uid}`;
 
-/** A ChaosResult's name, as Litmus names it: `<engine>-<experiment>`. */
-export const chaosResultName = (engine: string, experiment: string) => `${engine}-${experiment}`.slice(0, 253);
+/** The Temporal Schedule of a ChaosSchedule object: its own id per object (never an operator's `tempest schedule apply` one). */
+export const scheduleIdOf = (uid: string) => `chaosschedule-${uid}`;
+
+const hash8 = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 8);
+
+/** `s` cut to `max` characters with a hash of the whole kept at the end, so two long names never collide. */
+function shortened(s: string, max: number): string {
+  if (s.length <= max) return s;
+  return `${s.slice(0, max - 9).replace(/[-.]+$/, '')}-${hash8(s)}`;
+}
+
+/** A ChaosResult's name, as Litmus names it: `<engine>-<experiment>` (hash-shortened past 253 characters). */
+export const chaosResultName = (engine: string, experiment: string) => shortened(`${engine}-${experiment}`, 253);
+
+/** Its `name` label (Litmus sets one): a label value has at most 63 characters. */
+export const chaosResultLabel = (name: string) => shortened(name, 63);
+
+/** Deep equality regardless of key order (the API server answers objects with sorted keys). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): unknown => (Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v);
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
 
 function faultState(f: FaultSummary | undefined): string {
   if (!f) return 'Waiting';
@@ -96,7 +115,8 @@ export interface ChaosResultStatus {
     phase: 'Running' | 'Completed' | 'Stopped';
     verdict: LitmusVerdict;
     probeSuccessPercentage: string;
-    failureOutput?: { failedStep: string; errorCode: string };
+    /** null: none (a merge patch removes what an earlier run left). */
+    failureOutput?: { failedStep: string; errorCode: string } | null;
   };
   probeStatuses: Array<{ name: string; type: string; mode: string; status: { verdict: 'Passed' | 'Failed' | 'N/A' | 'Awaited'; description: string } }>;
   history: { passedRuns: number; failedRuns: number; stoppedRuns: number; targets: Array<{ name: string; kind: string; chaosStatus: string }> };
@@ -122,12 +142,15 @@ function probeStatuses(probes: ProbeSummary[]): ChaosResultStatus['probeStatuses
 export type History = ChaosResultStatus['history'];
 export const emptyHistory = (): History => ({ passedRuns: 0, failedRuns: 0, stoppedRuns: 0, targets: [] });
 
-/** A ChaosResult's status while its run is open. */
+/**
+ * A ChaosResult's status while its run is open: the probes' verdicts so far, without their running counts (those
+ * change every poll: the result is written when a verdict changes, not once a second).
+ */
 export function runningResult(fault: string, index: number, s: ExperimentStatus | undefined, prev: History | undefined): ChaosResultStatus {
   const probes = (s?.probes ?? []).filter((p) => p.fault === fault);
   return {
     experimentStatus: { phase: 'Running', verdict: 'Awaited', probeSuccessPercentage: String(probePercentage(probes, 0)) },
-    probeStatuses: probeStatuses(probes),
+    probeStatuses: probes.map((p) => ({ name: p.name, type: PROBE_TYPE[p.type] ?? p.type, mode: p.mode, status: { verdict: p.status, description: p.status === 'Failed' ? 'failed so far' : p.status === 'Passed' ? 'passing so far' : '' } })),
     history: prev ?? emptyHistory(),
   };
 }
@@ -148,7 +171,7 @@ export function finishedResult(fault: string, index: number, r: ExperimentResult
       phase: v === 'Stopped' ? 'Stopped' : 'Completed',
       verdict: v,
       probeSuccessPercentage: String(probePercentage(probes, r.probeSuccessPercentage)),
-      ...(v === 'Fail' ? { failureOutput: { failedStep: r.reason.slice(0, 1024), errorCode: r.verdict === 'Error' ? 'TEMPEST_ERROR' : 'TEMPEST_FAIL' } } : {}),
+      failureOutput: v === 'Fail' ? { failedStep: r.reason.slice(0, 1024), errorCode: r.verdict === 'Error' ? 'TEMPEST_ERROR' : 'TEMPEST_FAIL' } : null,
     },
     probeStatuses: probeStatuses(probes),
     history: h,

@@ -26,8 +26,10 @@ import { ROOT } from '../../helpers/temporal.js';
 import { engineYaml, healthProbe } from '../../helpers/engines.js';
 import { ADMIN_KUBECONFIG, cleanupTestFiles, k8sConfig, ledgerKeys, live, pods, saKubeconfig, seededCluster, waitFor, waitReady, type Admin } from '../../helpers/k8s.js';
 import { killWorkerProcesses, outputOf, sigkill, startControllerProcess, startWorkerProcess } from '../../helpers/worker-process.js';
+import { readAudit } from '../../helpers/audit.js';
 
 const CONTROLLER_SA = { namespace: 'tempest-system', name: 'tempest-controller' };
+const CONTROLLER_USER = `system:serviceaccount:${CONTROLLER_SA.namespace}:${CONTROLLER_SA.name}`;
 const OUTSIDE = 'tenant-outside';
 
 let a: Admin;
@@ -65,11 +67,15 @@ const get = async (plural: string, namespace: string, name: string): Promise<Obj
   }
 };
 const engineStatus = async (ns: string, name: string) => (await get('chaosengines', ns, name))?.status ?? {};
-async function events(ns: string, name: string): Promise<k8s.CoreV1Event[]> {
+/** The controller's Events on the object of that name that exists now (Events outlive their object: an earlier run's engine of the same name has its own uid). */
+async function events(ns: string, name: string, uid?: string): Promise<k8s.CoreV1Event[]> {
+  const u = uid ?? (await get('chaosengines', ns, name))?.metadata.uid ?? lastUid.get(`${ns}/${name}`);
+  if (u) lastUid.set(`${ns}/${name}`, u);
   const l = await a.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` });
-  return l.items.filter((e) => e.source?.component === 'tempest-controller');
+  return l.items.filter((e) => e.source?.component === 'tempest-controller' && e.involvedObject.uid === u);
 }
-const reasons = async (ns: string, name: string) => (await events(ns, name)).map((e) => e.reason!);
+const lastUid = new Map<string, string>();
+const reasons = async (ns: string, name: string, uid?: string) => (await events(ns, name, uid)).map((e) => e.reason!);
 async function runsOf(workflowId: string): Promise<number> {
   let n = 0;
   for await (const _ of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) n++;
@@ -139,6 +145,7 @@ afterAll(async () => {
 
 test("the seed's api-gateway engine, kubectl apply unchanged: pods deleted and recreated, ChaosResult Pass 100%, engine completed; the leader SIGKILLed mid-run, the other controller takes over, one run", async () => {
   const before = (await waitReady(a, 'api-gateway')).map((p) => p.metadata!.name!);
+  const since = new Date(Date.now() - 1000);
   expect(await leaseHolder()).toBe('ctl-a');
   expect(outputOf(controllers.get('ctl-b')!)).not.toContain('leading');
   kubectl('apply', '-f', join(ROOT, 'examples/engines/api-gateway-chaos.yaml'));
@@ -177,6 +184,10 @@ test("the seed's api-gateway engine, kubectl apply unchanged: pods deleted and r
     probeStatuses: [{ name: 'api-gateway-health-check', type: 'httpProbe', mode: 'Continuous', status: { verdict: 'Passed' } }],
     history: { passedRuns: 1, failedRuns: 0, stoppedRuns: 0, targets: [{ name: 'app.kubernetes.io/name=api-gateway', kind: 'deployment', chaosStatus: 'reverted' }] },
   });
+  // Written when something changed, not on every 1 s resync of a 60 s run (the API server's audit log counts).
+  const writes = readAudit({ since, users: [CONTROLLER_USER] }).filter((e) => e.verb === 'patch' && e.name === 'api-gateway-chaos-pod-delete' && e.subresource === 'status');
+  expect(writes.length).toBeGreaterThanOrEqual(2);
+  expect(writes.length).toBeLessThanOrEqual(12);
   // One run, started once, whatever two controllers and a SIGKILL did.
   expect(await runsOf(wfId)).toBe(1);
   const rs = await reasons('footanalytics', 'api-gateway-chaos');
@@ -235,10 +246,24 @@ test('kubectl delete mid-chaos: the engine stays (finalizer) while its run rever
   expect(r.faults[0].state).toBe('reverted');
   expect(await ledgerKeys(a, 'api-gateway', key)).toEqual([]);
   expect(live(await pods(a, 'api-gateway')).every((p) => !p.metadata?.annotations?.[key])).toBe(true);
-  const rs = await reasons('footanalytics', 'delete-mid');
+  const rs = await reasons('footanalytics', 'delete-mid', o.metadata.uid);
   expect(rs).toEqual(expect.arrayContaining(['ChaosEngineInitialized', 'Deleting', 'Reverted']));
   expect(await runsOf(wfId)).toBe(1);
 }, 240_000);
+
+test('a tenant removes the finalizer and deletes the engine mid-chaos: the controller still aborts its run, which reverts', async () => {
+  await waitReady(a, 'api-gateway');
+  applyText('no-finalizer', podDelete('no-finalizer'));
+  await waitFor('run in chaos', async () => (await engineStatus('footanalytics', 'no-finalizer')).phase === 'chaos', 60_000, 250);
+  const wfId = `chaosengine-${(await get('chaosengines', 'footanalytics', 'no-finalizer'))!.metadata.uid}`;
+  expect(kubectl('patch', 'chaosengine', 'no-finalizer', '-n', 'footanalytics', '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}')).toMatchObject({ code: 0 });
+  expect(kubectl('delete', 'chaosengine', 'no-finalizer', '-n', 'footanalytics', '--wait=true', '--timeout=20s')).toMatchObject({ code: 0 });
+  const r = (await client.workflow.getHandle(wfId).result()) as ExperimentResult;
+  expect(r.verdict).toBe('Aborted');
+  expect(r.reason).toMatch(/deleted without the revert-verified finalizer|ChaosEngine is gone/);
+  expect(r.faults[0].state).toBe('reverted');
+  expect(await ledgerKeys(a, 'api-gateway', faultIds({ runId: wfId, faultIndex: 0 }).key)).toEqual([]);
+}, 180_000);
 
 test('engineState: stop on a live engine aborts its run: reverted and verified, engine stopped, ChaosResult Stopped', async () => {
   await waitReady(a, 'api-gateway');
@@ -259,11 +284,14 @@ test('engineState: stop on a live engine aborts its run: reverted and verified, 
   await deleteEngine('footanalytics', 'stop-me');
 }, 240_000);
 
-test('refused engines: a bad value, a namespace outside the blast radius, another namespace as target: a condition and a Warning Event naming the field, nothing started, no finalizer', async () => {
+test('refused engines: a bad value, a namespace outside the blast radius, another namespace as target or probed: a condition and a Warning Event naming the field, nothing started, no finalizer', async () => {
   const bad = engineYaml('bad-value', 'footanalytics', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '30', PODS_AFFECTED_PERC: '500' });
   const outside = engineYaml('outside', OUTSIDE, 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '30' });
   const aimed = engineYaml('aimed', 'ai-processing', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '30' }).replace('appns: ai-processing', 'appns: footanalytics');
+  // A probe of a service in another namespace (inside the blast radius: the policy alone would let it through).
+  const probing = engineYaml('probing', 'footanalytics', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '30' }, healthProbe().replace('api-gateway.footanalytics.svc.cluster.local:4000', 'model-server.ai-processing.svc.cluster.local:8080'));
   const cases: Array<[string, string, string, RegExp]> = [
+    ['probing', 'footanalytics', probing, /chaosengine\/footanalytics\/probing: spec\.experiments\[0\]\.spec\.probe\[0\]\.httpProbe\/inputs\.url: probe api-gateway-health-check would call a service in namespace ai-processing: an engine in namespace footanalytics may only probe its own/],
     ['bad-value', 'footanalytics', bad, /chaosengine\/footanalytics\/bad-value: spec\.experiments\[0\]\.spec\.components\.env\[1\]\.value: PODS_AFFECTED_PERC must be <= 100 \(got "500"\)/],
     ['outside', OUTSIDE, outside, /chaosengine\/tenant-outside\/outside: spec\.appinfo\.appns: blast radius: target tenant-outside\/app\.kubernetes\.io\/name=api-gateway is not in blastRadius\.allow/],
     ['aimed', 'ai-processing', aimed, /chaosengine\/ai-processing\/aimed: spec\.appinfo\.appns: an engine in namespace ai-processing may only target its own namespace.*"footanalytics"/],
@@ -295,10 +323,14 @@ test('refused engines: a bad value, a namespace outside the blast radius, anothe
 
 test("the seed's ChaosSchedule, kubectl apply unchanged: a Temporal Schedule exists while the object does, and goes with it", async () => {
   kubectl('apply', '-f', join(ROOT, 'examples/schedules/footanalytics-chaos-schedule.yaml'));
-  const id = 'tempest-schedule-chaos-engineering.footanalytics-chaos-schedule';
+  const uid = (await waitFor('schedule created', () => get('chaosschedules', 'chaos-engineering', 'footanalytics-chaos-schedule'), 10_000))!.metadata.uid;
+  // Its own id per object: never the id an operator's `tempest schedule apply` of the same file would use.
+  const id = `chaosschedule-${uid}`;
   await waitFor('schedule accepted', async () => (await get('chaosschedules', 'chaos-engineering', 'footanalytics-chaos-schedule'))?.status?.scheduleId === id, 30_000, 250);
   const d = await client.schedule.getHandle(id).describe();
   expect(d.action.type).toBe('startWorkflow');
+  expect(d.memo).toMatchObject({ chaosSchedule: 'chaos-engineering/footanalytics-chaos-schedule', uid });
+  await expect(client.schedule.getHandle('tempest-schedule-chaos-engineering.footanalytics-chaos-schedule').describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
   expect(d.spec.calendars?.length).toBeGreaterThan(0);
   const st = (await get('chaosschedules', 'chaos-engineering', 'footanalytics-chaos-schedule'))!;
   expect(st.status).toMatchObject({ schedule: { status: 'running' }, conditions: [{ type: 'Accepted', status: 'True' }] });
