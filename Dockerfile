@@ -16,6 +16,26 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
+# The workstation demo (docker-compose.yml): the same, plus the local fleet standing in for api-gateway and the
+# seed's examples. `--target demo`; the default target (the last stage) is the worker/controller image.
+FROM node:20.20.2-bookworm-slim AS demo
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY bin ./bin
+COPY client ./client
+COPY config ./config
+COPY activities ./activities
+COPY workflows ./workflows
+COPY workers ./workers
+COPY scripts/fleet ./scripts/fleet
+COPY examples ./examples
+COPY deploy/compose ./deploy/compose
+# Reports, state and the freeze file of the compose worker (a named volume there, which takes this ownership).
+RUN mkdir -p /app/.tempest && chown 10001:10001 /app/.tempest
+USER 10001:10001
+ENTRYPOINT ["/app/bin/tempest"]
+
 FROM node:20.20.2-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app

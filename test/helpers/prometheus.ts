@@ -74,7 +74,12 @@ export interface PrometheusOptions {
   job: string;
   /** Scrape (and evaluation) interval in seconds; also the scrape timeout. Default 1. */
   scrapeIntervalS?: number;
+  /** Rule files Prometheus loads; default the SLO recording rules Tempest ships (deploy/prometheus/slo-rules.yaml). */
+  ruleFiles?: string[];
 }
+
+/** The SLO recording rules Tempest ships: every test Prometheus evaluates them, as a real installation would. */
+export const SLO_RULES = path.join(ROOT, 'deploy/prometheus/slo-rules.yaml');
 
 export interface PrometheusHandle {
   /** The endpoint guards and triggers talk to, e.g. http://127.0.0.1:41234. */
@@ -102,6 +107,8 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     `  scrape_interval: ${interval}`,
     `  scrape_timeout: ${interval}`,
     `  evaluation_interval: ${interval}`,
+    'rule_files:',
+    ...(opts.ruleFiles ?? [SLO_RULES]).map((f) => `  - ${JSON.stringify(f)}`),
     'scrape_configs:',
     `  - job_name: ${JSON.stringify(opts.job)}`,
     '    static_configs:',

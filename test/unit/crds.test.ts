@@ -18,3 +18,8 @@ test('four Litmus kinds, v1alpha1, namespaced, with a schema on every version', 
   }
   expect(CRDS).toHaveLength(4);
 });
+
+test("the Helm chart's copy of the SLO rules is deploy/prometheus/slo-rules.yaml (helm reads files only inside the chart)", () => {
+  const root = new URL('../../', import.meta.url);
+  expect(readFileSync(new URL('deploy/helm/tempest/files/slo-rules.yaml', root), 'utf8')).toBe(readFileSync(new URL('deploy/prometheus/slo-rules.yaml', root), 'utf8'));
+});

@@ -1,7 +1,8 @@
 /**
  * The Helm chart (deploy/helm/tempest) with helm built from Go modules (scripts/k8s-build) and the real API server:
  *  - `helm lint` passes; the values the chart cannot guess (image, Temporal address) are required, by name;
- *  - `helm template | kubectl apply --dry-run=server` is accepted by the API server, object by object;
+ *  - `helm template | kubectl apply --dry-run=server` is accepted by the API server, object by object; the
+ *    ServiceMonitor and the PrometheusRule (the SLO rules file, unchanged) render for the Prometheus operator;
  *  - its RBAC is exactly deploy/rbac.yaml's and deploy/controller-rbac.yaml's (the audited rules);
  *  - its ConfigMap's tempest.yaml is a valid policy for the real loader;
  *  - installed for real (everything but the two Deployments, which need the image), the worker and the controller
@@ -106,6 +107,9 @@ test('helm template | kubectl apply --dry-run=server: the API server accepts eve
   // With the Prometheus operator: a ServiceMonitor (its CRD is not in this cluster: rendered, not applied).
   const sm = docsOf(render('--set', 'metrics.serviceMonitor.enabled=true').stdout).find((d) => d.kind === 'ServiceMonitor');
   expect(sm).toMatchObject({ metadata: { name: 'tempest-chart-worker' }, spec: { endpoints: [{ port: 'metrics', path: '/metrics' }] } });
+  // The SLO recording rules as a PrometheusRule: the same groups as deploy/prometheus/slo-rules.yaml.
+  const pr = docsOf(render('--set', 'prometheusRule.enabled=true').stdout).find((d) => d.kind === 'PrometheusRule') as unknown as { spec: { groups: unknown } };
+  expect(pr.spec.groups).toEqual((parse(readFileSync(join(ROOT, 'deploy/prometheus/slo-rules.yaml'), 'utf8')) as { groups: unknown }).groups);
 });
 
 test("the chart's RBAC is exactly the audited deploy/rbac.yaml and deploy/controller-rbac.yaml rules", () => {

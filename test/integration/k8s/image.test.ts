@@ -52,7 +52,10 @@ test('the image has the sources, production dependencies only, and no test or de
   expect(existsSync(join(app, 'test'))).toBe(false);
   expect(dockerfile).toMatch(/^USER 10001:10001$/m);
   expect(dockerfile).toMatch(/^ENTRYPOINT \["\/app\/bin\/tempest"\]$/m);
-  expect(dockerfile.match(/^FROM node:(\S+)/gm)).toEqual([`FROM node:${process.versions.node}-bookworm-slim`, `FROM node:${process.versions.node}-bookworm-slim`]); // the Node the tests run on
+  // Every stage on the Node the tests run on.
+  const froms = dockerfile.match(/^FROM node:\S+/gm)!;
+  expect(froms.length).toBeGreaterThanOrEqual(2);
+  for (const f of froms) expect(f).toBe(`FROM node:${process.versions.node}-bookworm-slim`);
 });
 
 test('the entrypoint from the image layout: --help names every command, validate reads an engine', () => {
