@@ -64,7 +64,8 @@ export class TempestClient {
       workflowId: checkWorkflowId(opts.workflowId ?? runId(spec.name)),
       args: [input],
       ...(opts.rejectDuplicate ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
-      memo: { hypothesis: spec.hypothesis ?? '', source: spec.source ?? '', faults: spec.faults.map((f) => f.name).join(','), ...opts.memo },
+      // experiment and targetNamespace: what the durable chaos totals count a run under when search attributes are off.
+      memo: { hypothesis: spec.hypothesis ?? '', source: spec.source ?? '', faults: spec.faults.map((f) => f.name).join(','), experiment: spec.name, targetNamespace: spec.target.namespace, ...opts.memo },
       searchAttributes: options.searchAttributes
         ? { [SEARCH_ATTRIBUTES.experiment]: [spec.name], [SEARCH_ATTRIBUTES.namespace]: [spec.target.namespace], [SEARCH_ATTRIBUTES.verdict]: ['Running'] }
         : undefined,

@@ -11,6 +11,8 @@ import { temporalConnection } from '../client/connection.js';
 import { ensureReconcilerFor } from './reconciler.js';
 import { FAILPOINTS, armedFailpoints, useFailpointState } from '../activities/failpoints.js';
 import { ChaosMetrics } from '../activities/metrics/index.js';
+import { DurableChaosMetrics } from '../activities/metrics/durable.js';
+import { Client, Connection } from '@temporalio/client';
 import type { ProbeDeps } from '../activities/probes/types.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -76,7 +78,10 @@ export function serveMetrics(metrics: ChaosMetrics, port: number, host = '127.0.
 
 /** `tempest worker`: run until SIGINT/SIGTERM. */
 export async function runWorker(config: TempestConfig, log: (m: string) => void = console.log): Promise<void> {
-  const metrics = new ChaosMetrics();
+  // The chaos totals come from Temporal visibility (the same on every worker, across restarts): a client for them.
+  const metricsConnection = config.metrics.port ? await Connection.connect(temporalConnection(config)) : undefined;
+  const durable = metricsConnection ? new DurableChaosMetrics(new Client({ connection: metricsConnection, namespace: config.temporal.namespace }), { taskQueue: config.temporal.taskQueue, log }) : undefined;
+  const metrics = new ChaosMetrics(true, durable);
   const server = await serveMetrics(metrics, config.metrics.port, config.metrics.host).catch((e) => {
     log(`metrics ${config.metrics.host}:${config.metrics.port} unavailable (${(e as Error).message}); continuing without /metrics`);
     return undefined;
@@ -98,5 +103,6 @@ export async function runWorker(config: TempestConfig, log: (m: string) => void 
     await worker.run();
   } finally {
     server?.close();
+    await metricsConnection?.close();
   }
 }
