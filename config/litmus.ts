@@ -524,7 +524,7 @@ export function engineSpecToExperiment(
   const p = new Problems(file);
   const kind = spec.appinfo.appkind ?? 'deployment';
   if (!(APPKINDS as readonly string[]).includes(kind)) p.add(`${pathPrefix}.appinfo.appkind`, `appkind ${kind} is not supported by Tempest yet`, kind);
-  const target: TargetSpec = { namespace: spec.appinfo.appns, labelSelector: spec.appinfo.applabel, kind: kind as TargetSpec['kind'] };
+  const target: TargetSpec = { namespace: spec.appinfo.appns, labelSelector: spec.appinfo.applabel, kind: kind as TargetSpec['kind'], ...(spec.chaosServiceAccount ? { serviceAccount: spec.chaosServiceAccount } : {}) };
   const faults: FaultSpec[] = [];
   spec.experiments.forEach((e, i) => {
     const f = normalizeFault(e, `${pathPrefix}.experiments[${i}]`, p, ctx, target.namespace);

@@ -137,6 +137,35 @@ export interface Policy {
   probes: ProbePolicy;
   /** container-kill SOCKET_PATH must be one of these. */
   runtimeSockets: string[];
+  /** Kubernetes: whose permissions a run acts with (platform.kubernetes.impersonate). Absent: off. */
+  impersonation?: ImpersonationPolicy;
+}
+
+/**
+ * `off`: every run acts as the worker's own identity (chaosServiceAccount is accepted and ignored). `required`: a
+ * run must name a chaosServiceAccount the operator lists here (in its target namespace), and its Kubernetes calls
+ * are made as that ServiceAccount (Impersonate-User system:serviceaccount:<ns>:<name>): the namespace's RBAC for
+ * that account bounds what the run can do. The worker's RBAC grants `impersonate` on exactly these accounts.
+ */
+export interface ImpersonationPolicy {
+  mode: 'off' | 'required';
+  serviceAccounts: Array<{ namespace: string; name: string }>;
+}
+
+/** Why a run's target may not run with this policy's impersonation (one line), or null. */
+export function impersonationRefusal(p: Pick<Policy, 'impersonation' | 'source'>, target: Pick<TargetSpec, 'namespace' | 'serviceAccount'>): string | null {
+  const imp = p.impersonation;
+  if (!imp || imp.mode === 'off') return null;
+  const listed = imp.serviceAccounts.filter((a) => a.namespace === target.namespace).map((a) => a.name);
+  if (!target.serviceAccount) return `the worker acts only as a listed chaosServiceAccount (platform.kubernetes.impersonate.mode required in ${p.source}); this engine names none${listed.length ? ` (listed for ${target.namespace}: ${listed.join(', ')})` : ''}`;
+  if (!listed.includes(target.serviceAccount)) return `chaosServiceAccount ${target.namespace}/${target.serviceAccount} is not one the worker may act as (platform.kubernetes.impersonate.serviceAccounts of ${p.source}${listed.length ? ` lists for ${target.namespace}: ${listed.join(', ')}` : ` lists none for ${target.namespace}`})`;
+  return null;
+}
+
+/** The Kubernetes user a run acts as, or undefined (the worker's own identity). */
+export function impersonatedUser(p: Pick<Policy, 'impersonation' | 'source'>, target: Pick<TargetSpec, 'namespace' | 'serviceAccount'>): string | undefined {
+  if (!p.impersonation || p.impersonation.mode === 'off') return undefined;
+  return `system:serviceaccount:${target.namespace}:${target.serviceAccount}`;
 }
 
 export const DEFAULT_RUNTIME_SOCKETS = ['/run/containerd/containerd.sock', '/var/run/containerd/containerd.sock', '/var/run/crio/crio.sock', '/var/run/docker.sock'];

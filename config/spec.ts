@@ -141,6 +141,11 @@ export interface TargetSpec {
   namespace: string;
   labelSelector: string;
   kind: 'deployment' | 'statefulset' | 'daemonset' | 'replicaset' | 'pod';
+  /**
+   * The engine's chaosServiceAccount (in `namespace`): with `platform.kubernetes.impersonate.mode: required` the
+   * run's Kubernetes calls act as it (impersonation), so the namespace's own RBAC bounds what its engines can do.
+   */
+  serviceAccount?: string;
 }
 
 export interface ExperimentSpec {

@@ -233,6 +233,20 @@ export const tempestConfigSchema = z
             context: z.string().optional(),
             /** container-kill SOCKET_PATH must be one of these. */
             runtimeSockets: z.array(z.string().refine((p) => normalAbsolutePath(p) === p, 'must be an absolute path')).default(DEFAULT_RUNTIME_SOCKETS),
+            /** Act as the engine's chaosServiceAccount (Kubernetes impersonation): config/policy.ts ImpersonationPolicy. */
+            impersonate: z
+              .object({
+                mode: z.enum(['off', 'required']).default('off'),
+                serviceAccounts: z
+                  .array(z.object({ namespace: z.string().refine(isDnsLabel, 'must be a namespace name'), name: z.string().refine(isDnsLabel, 'must be a service account name') }).strict())
+                  .max(1000)
+                  .default([]),
+              })
+              .strict()
+              .superRefine((v, ctx) => {
+                if (v.mode === 'required' && !v.serviceAccounts.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['serviceAccounts'], message: 'mode required needs the service accounts runs may act as' });
+              })
+              .default({}),
           })
           .strict()
           .default({}),
@@ -425,6 +439,7 @@ function build(data: Parsed, file: string | undefined): TempestConfig {
     files: { corruptionRoots: roots(data.files.corruptionRoots), probeBodyRoots: roots(data.files.probeBodyRoots) },
     probes: { ...data.probes },
     runtimeSockets: data.platform.kubernetes.runtimeSockets,
+    impersonation: { mode: data.platform.kubernetes.impersonate.mode, serviceAccounts: data.platform.kubernetes.impersonate.serviceAccounts },
   };
   return cfg;
 }

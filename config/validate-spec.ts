@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { ExperimentSpec, FaultSpec, K8sProbeInputs, ProbeSpec } from './spec.js';
 import type { ConfigProblem } from './errors.js';
 import { formatMs } from './duration.js';
-import { blastRadiusRefusal, cut, hostRefusal, namespaceRefusal, namespaceScope, normalAbsolutePath, pathWithin, scopeText, selectorInScope, type Limits, type Policy } from './policy.js';
+import { blastRadiusRefusal, cut, hostRefusal, impersonationRefusal, namespaceRefusal, namespaceScope, normalAbsolutePath, pathWithin, scopeText, selectorInScope, type Limits, type Policy } from './policy.js';
 import { isDnsLabel, isDnsSubdomain, parseFieldSelector, parseLabelSelector } from './selector.js';
 import { FAULT_NAMES, faultDescriptor } from '../activities/faults/registry.js';
 import { getParam, paramName } from '../activities/faults/params.js';
@@ -121,7 +121,7 @@ export const experimentSpecSchema = z
   .object({
     name: str(253),
     engineNamespace: str(63),
-    target: z.object({ namespace: str(63), labelSelector: str(1024), kind: z.enum(['deployment', 'statefulset', 'daemonset', 'replicaset', 'pod']) }).strict(),
+    target: z.object({ namespace: str(63), labelSelector: str(1024), kind: z.enum(['deployment', 'statefulset', 'daemonset', 'replicaset', 'pod']), serviceAccount: str(253).optional() }).strict(),
     serviceAccount: str(253).optional(),
     engineState: z.enum(['active', 'stop']),
     faults: z.array(faultS).min(1).max(100),
@@ -433,6 +433,11 @@ export function checkEngine(spec: ExperimentSpec, limits: Limits, c: Checker, po
   if (!isDnsLabel(spec.target.namespace)) c.add(paths.appns, 'must be a namespace name (DNS-1123 label: lowercase letters, digits, "-")', spec.target.namespace);
   checkLabelSelector(c, paths.applabel, spec.target.labelSelector, false);
   if (spec.serviceAccount !== undefined && !isDnsSubdomain(spec.serviceAccount)) c.add(paths.serviceAccount, 'must be a service account name', spec.serviceAccount);
+  if (spec.target.serviceAccount !== undefined && !isDnsSubdomain(spec.target.serviceAccount)) c.add(paths.serviceAccount, 'must be a service account name', spec.target.serviceAccount);
+  if (policy) {
+    const why = impersonationRefusal(policy, spec.target);
+    if (why) c.add(paths.serviceAccount, why, spec.target.serviceAccount);
+  }
   if (spec.faults.length > limits.maxFaults) c.add(paths.faults, `at most ${limits.maxFaults} faults (limits.maxFaults)`, spec.faults.length);
   if (policy && isDnsLabel(spec.target.namespace) && parseLabelSelector(spec.target.labelSelector).ok) {
     const why = blastRadiusRefusal(policy, spec.target);

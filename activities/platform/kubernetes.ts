@@ -7,14 +7,14 @@
  * Which cluster: platform.kubernetes.kubeconfig (+ context), else KUBECONFIG, else ~/.kube/config, else the
  * in-cluster service account (see platform/k8s/client.ts). Nothing talks to the cluster until an activity runs.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { ExperimentSpec, FaultName, TargetSpec } from '../../config/spec.js';
 import type { TempestConfig } from '../../config/tempest-config.js';
 import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../types.js';
 import type { ActivityCtx, LedgerFinding, Platform, RevertOptions } from './types.js';
 import { LEDGER_PREFIX, ledgerFinding } from '../faults/driver.js';
 import { failpoint } from '../failpoints.js';
-import { labelsInScope, namespaceRefusal, namespaceScope, scopeText, selectorInScope, withWorkerNamespace, workerNamespaceRefusal, type Policy } from '../../config/policy.js';
+import { impersonatedUser, impersonationRefusal, labelsInScope, namespaceRefusal, namespaceScope, scopeText, selectorInScope, withWorkerNamespace, workerNamespaceRefusal, type Policy } from '../../config/policy.js';
 import { isDnsLabel, isDnsSubdomain, parseLabelSelector } from '../../config/selector.js';
 import { tempestError } from '../errors.js';
 import type { ExecInPod } from '../probes/types.js';
@@ -95,9 +95,29 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     if (!d) throw tempestError('UnsupportedFault', `${name} has no kubernetes driver`);
     return d;
   };
-  const context = (target: TargetSpec, ctx: ActivityCtx): K8sFaultContext => ({
-    k8s: clients,
-    target: new K8sTarget(clients, target),
+  /**
+   * Whose permissions a call is made with. `run` (preflight, prepare, inject: what a run does to its target): the
+   * engine's chaosServiceAccount when the policy impersonates (re-checked here: a crafted request never went
+   * through the loader), else the worker. `worker` (reverts and their verification, the reconciler, rollback
+   * actions, probes): always the worker's own identity — undoing a fault never depends on a tenant's RBAC.
+   */
+  const impersonated = new Map<string, K8sClients>();
+  const clientsFor = (target: TargetSpec | undefined, as: 'run' | 'worker', what: string): K8sClients => {
+    if (as === 'worker' || !policy.impersonation || policy.impersonation.mode === 'off') return clients;
+    const t = { namespace: String(target?.namespace ?? ''), serviceAccount: typeof target?.serviceAccount === 'string' ? target.serviceAccount : undefined };
+    const why = impersonationRefusal(policy, t);
+    if (why) throw tempestError('FaultRefused', `${what} refused by the worker's policy: ${why}`);
+    const user = impersonatedUser(policy, t)!;
+    let c = impersonated.get(user);
+    if (!c) {
+      c = makeClients(impersonating(kc, user), `${source} as ${user}`);
+      impersonated.set(user, c);
+    }
+    return c;
+  };
+  const context = (target: TargetSpec, ctx: ActivityCtx, as: 'run' | 'worker' = 'worker', what = 'run'): K8sFaultContext => ({
+    k8s: clientsFor(target, as, what),
+    target: new K8sTarget(clientsFor(target, as, what), target),
     heartbeat: ctx.heartbeat,
     signal: ctx.signal,
     settings,
@@ -162,7 +182,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     async preflight(spec: ExperimentSpec): Promise<PreflightResult> {
       notOwn(spec?.target?.namespace, `run on ${String(spec?.target?.namespace).slice(0, 63)}`);
       for (const f of spec.faults) driverFor(f.name);
-      const c = context(spec.target, noCtx);
+      const c = context(spec.target, noCtx, 'run', `run on ${spec.target.namespace}`);
       await c.target.requireOwners();
       const pods = await c.target.runningPods();
       if (!pods.length) throw tempestError('TargetNotFound', `no running pod in namespace ${spec.target.namespace} matches ${spec.target.labelSelector}`);
@@ -174,12 +194,12 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       notOwn(ref?.target?.namespace, `${String(ref?.fault?.name).slice(0, 40)} on ${String(ref?.target?.namespace).slice(0, 63)}`);
       const d = driverFor(ref.fault.name);
       if (!d.prepare) throw tempestError('UnsupportedFault', `${ref.fault.name} has no prepare step on the kubernetes platform`);
-      return d.prepare(ref, context(ref.target, ctx));
+      return d.prepare(ref, context(ref.target, ctx, 'run', ref.fault.name));
     },
 
     async inject(req: InjectRequest, ctx: ActivityCtx) {
       notOwn(req?.target?.namespace, `${String(req?.fault?.name).slice(0, 40)} on ${String(req?.target?.namespace).slice(0, 63)}`);
-      const c = context(req.target, ctx);
+      const c = context(req.target, ctx, 'run', req.fault.name);
       return driverFor(req.fault.name).inject(req, c, new K8sLedger(c.target, faultIds(req).key, true));
     },
 
@@ -272,7 +292,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     },
 
     async revert(ref: FaultRef, ctx: ActivityCtx, opts: RevertOptions = {}): Promise<RevertResult> {
-      const c = context(ref.target, ctx);
+      const c = context(ref.target, ctx, 'worker');
       const ledger = new K8sLedger(c.target, faultIds(ref).key);
       // The worker's own namespace is outside the radius: nothing was injected there, so only a ledger is undone.
       const ledgerOnly = opts.ledgerOnly || !!workerNamespaceRefusal(policy, ref.target.namespace);
@@ -290,4 +310,12 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       return { undone, verification: `${verification}; ledger clean`, at: new Date().toISOString() };
     },
   };
+}
+
+/** A copy of `kc` whose current user sends Impersonate-User: `user` (the API server authorizes the worker to impersonate it). */
+function impersonating(kc: KubeConfig, user: string): KubeConfig {
+  const current = kc.getCurrentUser()?.name;
+  const copy = new KubeConfig();
+  copy.loadFromOptions({ clusters: kc.clusters, contexts: kc.contexts, currentContext: kc.currentContext, users: kc.users.map((u) => (u.name === current ? { ...u, impersonateUser: user } : u)) });
+  return copy;
 }

@@ -27,6 +27,8 @@ export interface AuditEvent {
   user: string;
   /** the token's JTI for service-account tokens (credential-id "JTI=..."), else undefined */
   credentialId?: string;
+  /** impersonatedUser.username: whom `user` acted as (Impersonate-User), else undefined */
+  impersonatedUser?: string;
   verb: string;
   /** objectRef.resource ("" for a non-resource request) */
   resource: string;
@@ -55,6 +57,7 @@ interface RawEvent {
   requestURI: string;
   verb: string;
   user?: { username?: string; extra?: Record<string, string[]> };
+  impersonatedUser?: { username?: string };
   userAgent?: string;
   objectRef?: { resource?: string; subresource?: string; apiGroup?: string; namespace?: string; name?: string };
   responseStatus?: { code?: number };
@@ -70,6 +73,7 @@ function toEvent(r: RawEvent): AuditEvent {
     stage: r.stage,
     user: r.user?.username ?? '',
     credentialId: cred?.startsWith('JTI=') ? cred.slice(4) : undefined,
+    impersonatedUser: r.impersonatedUser?.username || undefined,
     verb: r.verb,
     resource: o?.resource ?? '',
     subresource: o?.subresource || undefined,

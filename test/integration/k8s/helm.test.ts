@@ -122,6 +122,13 @@ test("the chart's RBAC is exactly the audited deploy/rbac.yaml and deploy/contro
   expect(rulesOf(chart, 'ClusterRole', '-controller')).toEqual(rulesOf(controller, 'ClusterRole', '-controller'));
   expect(rulesOf(chart, 'Role', '-controller-lease')).toEqual(rulesOf(controller, 'Role', '-controller-lease'));
   expect(chart.filter((d) => d.kind === 'ClusterRole')).toHaveLength(1); // the worker has none
+  // chaosServiceAccount impersonation: exactly deploy/impersonation-rbac.yaml's rule, per listed account; off by default.
+  expect(chart.some((d) => d.metadata.name.includes('impersonate'))).toBe(false);
+  const imp = docsOf(render('--set', 'impersonate.mode=required', '--set', 'impersonate.serviceAccounts[0].namespace=footanalytics', '--set', 'impersonate.serviceAccounts[0].name=chaos-service-account').stdout);
+  const seedImp = docsOf(readFileSync(join(ROOT, 'deploy/impersonation-rbac.yaml'), 'utf8')).filter((d) => d.kind === 'Role' && d.metadata.name === 'tempest-impersonate' && d.metadata.namespace === 'footanalytics');
+  expect(rulesOf(imp, 'Role', '-impersonate-chaos-service-account')).toEqual(seedImp.map((d) => d.rules));
+  const cm = imp.find((d) => d.kind === 'ConfigMap')!;
+  expect(parse(cm.data!['tempest.yaml']).platform.kubernetes.impersonate).toEqual({ mode: 'required', serviceAccounts: [{ namespace: 'footanalytics', name: 'chaos-service-account' }] });
 });
 
 test("installed (all but the Deployments), the chart's ConfigMap and ServiceAccounts run a managed engine to a Pass ChaosResult and leave an unannotated one alone", async () => {

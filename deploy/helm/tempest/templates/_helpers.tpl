@@ -36,7 +36,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if .Values.temporal.apiKeySecret.name -}}{{- $_ := set $t "apiKeyEnv" "TEMPORAL_API_KEY" -}}{{- end -}}
 {{- $allow := list -}}
 {{- range .Values.targetNamespaces -}}{{- $allow = append $allow (dict "namespace" .) -}}{{- end -}}
-{{- $cfg := dict "temporal" $t "platform" (dict "driver" "kubernetes") "metrics" (dict "port" (int .Values.metrics.port) "host" "0.0.0.0") "state" (dict "dir" "/var/lib/tempest/state") "reports" (dict "dir" "/var/lib/tempest/reports") -}}
+{{- $k8s := dict -}}
+{{- if ne (toString .Values.impersonate.mode) "off" -}}{{- $_ := set $k8s "impersonate" (dict "mode" .Values.impersonate.mode "serviceAccounts" .Values.impersonate.serviceAccounts) -}}{{- end -}}
+{{- $cfg := dict "temporal" $t "platform" (dict "driver" "kubernetes" "kubernetes" $k8s) "metrics" (dict "port" (int .Values.metrics.port) "host" "0.0.0.0") "state" (dict "dir" "/var/lib/tempest/state") "reports" (dict "dir" "/var/lib/tempest/reports") -}}
 {{- $_ := set $cfg "controller" (dict "engines" .Values.controller.engines "crossNamespaceFrom" .Values.controller.crossNamespaceFrom "namespace" .Release.Namespace "leaseName" (include "tempest.controllerName" .) "leaseDuration" .Values.controller.leaseDuration "resync" .Values.controller.resync) -}}
 {{- $p := deepCopy .Values.policy -}}
 {{- if not (hasKey $p "blastRadius") -}}{{- $_ := set $p "blastRadius" (dict "allow" $allow) -}}{{- end -}}
