@@ -80,7 +80,8 @@ export class TempestClient {
       taskQueue: this.config.temporal.taskQueue,
       workflowId: checkWorkflowId(opts.workflowId ?? runId(spec.name)),
       args: [input],
-      memo: { stages: spec.stages.map((s) => `${s.id}:${s.chaosPercentage}%`).join(','), engine: spec.engine.name },
+      ...(opts.rejectDuplicate ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
+      memo: { stages: spec.stages.map((s) => `${s.id}:${s.chaosPercentage}%`).join(','), engine: spec.engine.name, ...opts.memo },
     });
   }
 
@@ -92,7 +93,8 @@ export class TempestClient {
       taskQueue: this.config.temporal.taskQueue,
       workflowId: checkWorkflowId(opts.workflowId ?? runId(spec.name)),
       args: [input],
-      memo: { participants: spec.participants.join(','), scenarios: spec.scenarios.map((s) => s.name).join(' | ') },
+      ...(opts.rejectDuplicate ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
+      memo: { participants: spec.participants.join(','), scenarios: spec.scenarios.map((s) => s.name).join(' | '), ...opts.memo },
     });
   }
 

@@ -38,7 +38,7 @@ const MAX_GAME_DAY_MS = 7 * 24 * 3_600_000;
 
 const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string, path: string) => ExperimentSpec, px = ''): GameDaySpec {
+export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string, path: string, ref: string) => ExperimentSpec, px = ''): GameDaySpec {
   const problems: ConfigProblem[] = [];
   const g = doc.spec.game_days;
   const dur = (v: string, path: string) => {
@@ -57,7 +57,7 @@ export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string,
     if ('engine' in entry) {
       const f = resolve(dirname(file), entry.engine);
       try {
-        engines.set(name, loadEngine(f, `${px}spec.catalog.${name}.engine`));
+        engines.set(name, loadEngine(f, `${px}spec.catalog.${name}.engine`, entry.engine));
       } catch (e) {
         if (e instanceof ConfigError && e.problems.some((q) => /reference cycle|nest deeper/.test(q.message))) throw e;
         problems.push({ file, path: `${px}spec.catalog.${name}.engine`, message: `engine is not valid: ${(e as Error).message}`, value: entry.engine });

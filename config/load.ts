@@ -38,12 +38,18 @@ export interface LoadOptions extends Partial<LoadContext> {
   chain?: string[];
   /** Engines already loaded in this top-level load, by absolute file. */
   cache?: Map<string, ExperimentSpec>;
+  /**
+   * Resolves the engine a ChaosHypothesis, ProgressiveChaos or GameDay names, instead of reading a file (the
+   * controller: a ChaosEngine object of that name in the document's namespace). `env`: the hypothesis' overrides.
+   */
+  engineRef?: (ref: string, env: Record<string, string | number> | undefined, from: string, path: string) => ExperimentSpec;
 }
 
 interface Ctx extends LoadContext {
   doc: DocumentLimits;
   chain: string[];
   cache: Map<string, ExperimentSpec>;
+  engineRef?: LoadOptions['engineRef'];
 }
 
 function ctxOf(o: LoadOptions = {}): Ctx {
@@ -54,6 +60,7 @@ function ctxOf(o: LoadOptions = {}): Ctx {
     doc: o.documentLimits ?? DEFAULT_DOCUMENT_LIMITS,
     chain: o.chain ?? [],
     cache: o.cache ?? new Map(),
+    engineRef: o.engineRef,
   };
 }
 
@@ -257,10 +264,10 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
   };
   if (kind === 'ChaosHypothesis') {
     const h = parseWith(hypothesisSchema, doc, file, prefix);
-    const engineFile = engineFileOf(h, file);
+    const engineFile = c.engineRef ? h.spec.engine : engineFileOf(h, file);
     let engine: ExperimentSpec;
     try {
-      engine = loadEngineIn(engineFile, c, h.spec.env, file, `${px}spec.engine`);
+      engine = c.engineRef ? c.engineRef(h.spec.engine, h.spec.env, file, `${px}spec.engine`) : loadEngineIn(engineFile, c, h.spec.env, file, `${px}spec.engine`);
     } catch (e) {
       return refFail(`${px}spec.engine`, h.spec.engine, engineFile, e);
     }
@@ -268,10 +275,10 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
   }
   if (kind === 'ProgressiveChaos') {
     const pdoc = parseWith(progressiveSchema, doc, file, prefix);
-    const engineFile = engineFileOfProgressive(pdoc, file);
+    const engineFile = c.engineRef ? pdoc.spec.engine : engineFileOfProgressive(pdoc, file);
     let engine: ExperimentSpec;
     try {
-      engine = loadEngineIn(engineFile, c, undefined, file, `${px}spec.engine`);
+      engine = c.engineRef ? c.engineRef(pdoc.spec.engine, undefined, file, `${px}spec.engine`) : loadEngineIn(engineFile, c, undefined, file, `${px}spec.engine`);
     } catch (e) {
       return refFail(`${px}spec.engine`, pdoc.spec.engine, engineFile, e);
     }
@@ -279,7 +286,7 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
   }
   if (kind === 'GameDay') {
     const gdoc = parseWith(gameDaySchema, doc, file, prefix);
-    return { kind: 'GameDay', gameDay: toGameDay(gdoc, file, (f, path) => loadEngineIn(f, c, undefined, file, path), px) };
+    return { kind: 'GameDay', gameDay: toGameDay(gdoc, file, (f, path, ref) => (c.engineRef ? c.engineRef(ref, undefined, file, path) : loadEngineIn(f, c, undefined, file, path)), px) };
   }
   throw new ConfigError([
     { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine, ChaosExperiment, ChaosSchedule, ChaosHypothesis, ProgressiveChaos, GameDay (or a list of experiments)', value: kind },
@@ -406,7 +413,8 @@ export function runnableEngine(docs: LoadedDoc[], file: string): ExperimentSpec 
   return runnable[0].experiment;
 }
 
-function withEnvOverrides(doc: unknown, env: Record<string, string | number>): unknown {
+/** A hypothesis' env overrides, into a ChaosEngine document's env lists (validated with them). */
+export function withEnvOverrides(doc: unknown, env: Record<string, string | number>): unknown {
   const d = doc as { kind?: string; spec?: { experiments?: Array<{ spec?: { components?: { env?: Array<{ name: string; value?: unknown }> } } }> } };
   if (d?.kind !== 'ChaosEngine' || !Array.isArray(d.spec?.experiments)) return doc;
   // Only into objects: a spec or components of another type is left as it is, for the schema to refuse.

@@ -13,8 +13,10 @@
  * have none), so `.status` is written only through `/status` — by Tempest's controller — and an apply of the spec
  * never overwrites it.
  *
- * One source: `npx tsx deploy/crds/schemas.ts` writes deploy/crds/litmuschaos.io.yaml; test/unit/crds.test.ts fails
- * when the committed file differs from what this module generates.
+ * Tempest's own kinds (TEMPEST_CRDS, tempest.io/v1alpha1): ChaosHypothesis, ProgressiveChaos, GameDay.
+ *
+ * One source: `npx tsx deploy/crds/schemas.ts` writes deploy/crds/{litmuschaos.io,tempest.io}.yaml and the Helm
+ * chart's copies; test/unit/crds.test.ts fails when a committed file differs from what this module generates.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -74,17 +76,18 @@ const meta = (description: string): Schema => ({
   properties: { apiVersion: str(), kind: str(), metadata: { type: 'object' } },
 });
 
-function crd(o: { kind: string; plural: string; singular: string; shortNames?: string[]; spec: Schema; status?: boolean; columns?: Schema[]; description: string; rootFields?: Record<string, Schema> }): Schema {
+function crd(o: { kind: string; plural: string; singular: string; shortNames?: string[]; spec: Schema; status?: boolean; columns?: Schema[]; description: string; rootFields?: Record<string, Schema>; group?: string }): Schema {
+  const group = o.group ?? 'litmuschaos.io';
   const root = meta(o.description);
   Object.assign(root.properties as Record<string, Schema>, o.rootFields ?? {});
   (root.properties as Record<string, Schema>).spec = o.spec;
-  (root.properties as Record<string, Schema>).status = open('written by the controller, in Litmus\'s shape');
+  (root.properties as Record<string, Schema>).status = open(group === 'litmuschaos.io' ? "written by the controller, in Litmus's shape" : 'written by the controller');
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${o.plural}.litmuschaos.io`, labels: { 'app.kubernetes.io/part-of': 'tempest' } },
+    metadata: { name: `${o.plural}.${group}`, labels: { 'app.kubernetes.io/part-of': 'tempest' } },
     spec: {
-      group: 'litmuschaos.io',
+      group,
       names: { kind: o.kind, listKind: `${o.kind}List`, plural: o.plural, singular: o.singular, ...(o.shortNames ? { shortNames: o.shortNames } : {}) },
       scope: 'Namespaced',
       versions: [
@@ -174,18 +177,61 @@ export const CRDS: Schema[] = [
   }),
 ];
 
+/**
+ * Tempest's own kinds (tempest.io/v1alpha1), the documents Litmus has no kind for: the same YAML `tempest run`
+ * takes, with `spec.engine` (and a GameDay's `catalog.<x>.engine`) naming a ChaosEngine of the same namespace — a
+ * template, annotated `tempest.io/template: "true"` so that it never runs by itself — instead of a file.
+ */
+const runColumns: Schema[] = [
+  { name: 'Status', type: 'string', jsonPath: '.status.phase' },
+  { name: 'Verdict', type: 'string', jsonPath: '.status.verdict' },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+];
+const engineRef = str('the name of a ChaosEngine in this namespace, annotated tempest.io/template: "true"', { minLength: 1, maxLength: 253 });
+export const TEMPEST_CRDS: Schema[] = [
+  crd({
+    group: 'tempest.io',
+    kind: 'ChaosHypothesis',
+    plural: 'chaoshypotheses',
+    singular: 'chaoshypothesis',
+    description: "The seed's hypothesis-driven experiment: an engine, env overrides, and the hypothesis' steady state and criteria as probes.",
+    spec: obj({ engine: engineRef, env: open('Litmus tunables that override the engine\'s'), experiment_template: open() }, { required: ['engine', 'experiment_template'], 'x-kubernetes-preserve-unknown-fields': true }),
+    columns: runColumns,
+  }),
+  crd({
+    group: 'tempest.io',
+    kind: 'ProgressiveChaos',
+    plural: 'progressivechaoses',
+    singular: 'progressivechaos',
+    description: "The seed's progressive chaos: stages of growing chaos percentage, each gated by the success of the one it depends on.",
+    spec: obj({ engine: engineRef, progressive_chaos: open() }, { required: ['engine', 'progressive_chaos'], 'x-kubernetes-preserve-unknown-fields': true }),
+    columns: runColumns,
+  }),
+  crd({
+    group: 'tempest.io',
+    kind: 'GameDay',
+    plural: 'gamedays',
+    singular: 'gameday',
+    description: "The seed's game day: scenarios of engines Tempest runs and manual steps the team reports.",
+    spec: obj({ catalog: open('experiment name -> { engine: <ChaosEngine name> } or { manual: <instructions> }'), game_days: open() }, { required: ['catalog', 'game_days'], 'x-kubernetes-preserve-unknown-fields': true }),
+    columns: runColumns,
+  }),
+];
+
 export const CRD_FILE = fileURLToPath(new URL('./litmuschaos.io.yaml', import.meta.url));
+export const TEMPEST_CRD_FILE = fileURLToPath(new URL('./tempest.io.yaml', import.meta.url));
+export const CHART_TEMPEST_CRD_FILE = fileURLToPath(new URL('../helm/tempest/crds/tempest.io.yaml', import.meta.url));
 /** The same file in the Helm chart's crds/ (Helm installs those before the templates, and never deletes them). */
 export const CHART_CRD_FILE = fileURLToPath(new URL('../helm/tempest/crds/litmuschaos.io.yaml', import.meta.url));
 
-export function crdYaml(): string {
+export function crdYaml(crds: Schema[] = CRDS): string {
   const head = '# Generated by deploy/crds/schemas.ts (npx tsx deploy/crds/schemas.ts); edit that, not this file.\n';
-  return head + CRDS.map((c) => `---\n${stringify(c, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('');
+  return head + crds.map((c) => `---\n${stringify(c, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  for (const f of [CRD_FILE, CHART_CRD_FILE]) {
-    writeFileSync(f, crdYaml());
+  for (const [f, crds] of [[CRD_FILE, CRDS], [CHART_CRD_FILE, CRDS], [TEMPEST_CRD_FILE, TEMPEST_CRDS], [CHART_TEMPEST_CRD_FILE, TEMPEST_CRDS]] as const) {
+    writeFileSync(f, crdYaml(crds));
     console.log(`written ${f}`);
   }
 }

@@ -1,11 +1,14 @@
 /** deploy/crds/litmuschaos.io.yaml is exactly what deploy/crds/schemas.ts generates (one source; never edited by hand). */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { CHART_CRD_FILE, CRD_FILE, CRDS, crdYaml } from '../../deploy/crds/schemas.js';
+import { CHART_CRD_FILE, CHART_TEMPEST_CRD_FILE, CRD_FILE, CRDS, TEMPEST_CRDS, TEMPEST_CRD_FILE, crdYaml } from '../../deploy/crds/schemas.js';
 
 test('the committed CRDs are the generated ones (run `npx tsx deploy/crds/schemas.ts` after changing the schemas)', () => {
   expect(readFileSync(CRD_FILE, 'utf8')).toBe(crdYaml());
   expect(readFileSync(CHART_CRD_FILE, 'utf8')).toBe(crdYaml()); // the Helm chart's copy
+  expect(readFileSync(TEMPEST_CRD_FILE, 'utf8')).toBe(crdYaml(TEMPEST_CRDS));
+  expect(readFileSync(CHART_TEMPEST_CRD_FILE, 'utf8')).toBe(crdYaml(TEMPEST_CRDS));
+  expect(TEMPEST_CRDS.map((c) => (c as { metadata: { name: string } }).metadata.name)).toEqual(['chaoshypotheses.tempest.io', 'progressivechaoses.tempest.io', 'gamedays.tempest.io']);
 });
 
 test('four Litmus kinds, v1alpha1, namespaced, with a schema on every version', () => {

@@ -29,12 +29,13 @@ import { hostname } from 'node:os';
 import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ConfigError, formatProblem, type ConfigProblem } from '../../config/errors.js';
-import { loadDocument } from '../../config/load.js';
+import { loadDocument, withEnvOverrides } from '../../config/load.js';
 import { chaosExperimentSchema, experimentDefaults, type ExperimentDefaults } from '../../config/litmus.js';
-import type { ExperimentSpec, ScheduleSpec } from '../../config/spec.js';
+import type { ExperimentSpec, GameDaySpec, ProgressiveSpec, ScheduleSpec } from '../../config/spec.js';
 import type { TempestConfig } from '../../config/tempest-config.js';
 import type { ExperimentResult, ExperimentStatus } from '../../activities/types.js';
 import { loadKubeConfig, MERGE_PATCH } from '../../activities/platform/k8s/client.js';
+import { isDnsSubdomain } from '../../config/selector.js';
 import { statusOf } from '../../activities/platform/k8s/status.js';
 import { TempestClient } from '../../client/client.js';
 import type { ReconcileResult } from '../../workflows/reconciler.js';
@@ -73,7 +74,27 @@ interface Obj {
   status?: Record<string, unknown>;
 }
 
-type Kind = 'chaosengines' | 'chaosschedules';
+type LitmusKind = 'chaosengines' | 'chaosschedules';
+/** Tempest's own kinds (tempest.io/v1alpha1): the documents Litmus has no kind for. */
+type TempestKind = 'chaoshypotheses' | 'progressivechaoses' | 'gamedays';
+type Kind = LitmusKind | TempestKind;
+const TEMPEST_KINDS: readonly TempestKind[] = ['chaoshypotheses', 'progressivechaoses', 'gamedays'];
+const KINDS: readonly Kind[] = ['chaosengines', 'chaosschedules', ...TEMPEST_KINDS];
+const groupOf = (plural: Kind | 'chaosresults' | 'chaosexperiments'): string => ((TEMPEST_KINDS as readonly string[]).includes(plural) ? 'tempest.io' : GROUP);
+/** Per Tempest kind: its kind name, the workflow id prefix of its runs. */
+const TEMPEST_KIND: Record<TempestKind, { kind: 'ChaosHypothesis' | 'ProgressiveChaos' | 'GameDay'; prefix: string }> = {
+  chaoshypotheses: { kind: 'ChaosHypothesis', prefix: 'chaoshypothesis' },
+  progressivechaoses: { kind: 'ProgressiveChaos', prefix: 'progressivechaos' },
+  gamedays: { kind: 'GameDay', prefix: 'gameday' },
+};
+/** A ChaosEngine a ChaosHypothesis, ProgressiveChaos or GameDay names: never run by itself. */
+export const TEMPLATE_ANNOTATION = 'tempest.io/template';
+const groupOf2 = (o: { apiVersion?: string }) => (o.apiVersion ?? '').split('/')[0];
+
+type LoadedRun =
+  | { kind: 'ChaosHypothesis'; spec: ExperimentSpec; namespaces: string[] }
+  | { kind: 'ProgressiveChaos'; spec: ProgressiveSpec; namespaces: string[] }
+  | { kind: 'GameDay'; spec: GameDaySpec; namespaces: string[] };
 
 export interface ControllerOptions {
   config: TempestConfig;
@@ -144,6 +165,8 @@ export class Controller {
    * (its finalizer, a run in its status), for good: removing the annotation cannot make a delete skip the revert.
    */
   owns(o: Obj): boolean {
+    // Tempest's own kinds are Tempest's: no Litmus operator reads them.
+    if (groupOf2(o) === 'tempest.io') return true;
     return this.config.controller.engines === 'all' || o.metadata.annotations?.[MANAGED_ANNOTATION] === 'true' || (o.metadata.finalizers ?? []).includes(FINALIZER) || typeof (o.status as { workflowId?: unknown } | undefined)?.workflowId === 'string';
   }
 
@@ -153,12 +176,23 @@ export class Controller {
   }
 
   /** Every engine and schedule, a page at a time; answers the uids seen (for the sweep of runs whose object is gone). */
+  /** Kinds whose CRD is not installed (told once; the rest works). */
+  private missing = new Set<Kind>();
+
   async listAll(): Promise<Set<string>> {
     const uids = new Set<string>();
-    for (const plural of ['chaosengines', 'chaosschedules'] as const) {
+    for (const plural of KINDS) {
       let _continue: string | undefined;
       do {
-        const page = (await within(this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural, limit: 500, _continue }), this.callMs, `list ${plural}`)) as { items: Obj[]; metadata?: { continue?: string } };
+        let page: { items: Obj[]; metadata?: { continue?: string } };
+        try {
+          page = (await within(this.custom.listClusterCustomObject({ group: groupOf(plural), version: VERSION, plural, limit: 500, _continue }), this.callMs, `list ${plural}`)) as typeof page;
+        } catch (e) {
+          if (statusOf(e)?.code !== 404) throw e;
+          if (!this.missing.has(plural)) this.log(`${plural}.${groupOf(plural)}: no such CRD in this cluster (kubectl apply -f deploy/crds/); not watched`);
+          this.missing.add(plural);
+          break;
+        }
         for (const o of page.items) {
           uids.add(o.metadata.uid);
           this.enqueue(plural, o.metadata.namespace, o.metadata.name);
@@ -175,19 +209,24 @@ export class Controller {
    * The runs are listed BEFORE the objects, so a run started after the list cannot be mistaken for an orphan.
    */
   async sweep(): Promise<void> {
-    const open: string[] = [];
+    const open: Array<{ id: string; uid: string }> = [];
     // Only this installation's (its task queue): another cluster's controller on the same Temporal namespace has its own.
     const tq = this.config.temporal.taskQueue.replace(/["\\]/g, '');
-    for await (const w of this.tempest.client.workflow.list({ query: `WorkflowId STARTS_WITH "chaosengine-" AND ExecutionStatus = "Running" AND TaskQueue = "${tq}"` })) open.push(w.workflowId);
+    for (const prefix of ['chaosengine', ...TEMPEST_KINDS.map((k) => TEMPEST_KIND[k].prefix)]) {
+      for await (const w of this.tempest.client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}-" AND ExecutionStatus = "Running" AND TaskQueue = "${tq}"` })) {
+        // A run's own id is <prefix>-<uid> (36 characters); longer ids are its children and cleanups.
+        const uid = w.workflowId.slice(prefix.length + 1);
+        if (uid.length === 36) open.push({ id: w.workflowId, uid });
+      }
+    }
     const schedules: string[] = [];
     for await (const sc of this.tempest.client.schedule.list()) if (sc.scheduleId.startsWith('chaosschedule-') && sc.memo?.taskQueue === this.config.temporal.taskQueue) schedules.push(sc.scheduleId);
     const uids = await this.listAll();
-    for (const id of open) {
-      const uid = id.slice('chaosengine-'.length);
-      if (uids.has(uid) || id.includes('-cleanup-')) continue;
+    for (const { id, uid } of open) {
+      if (uids.has(uid)) continue;
       this.must();
-      await within(this.tempest.abort(id, 'its ChaosEngine is gone (deleted without the revert-verified finalizer)'), this.callMs, `abort ${id}`);
-      this.log(`run ${id}: its ChaosEngine is gone: aborted (it reverts and verifies)`);
+      await within(this.tempest.abort(id, 'its object is gone (deleted without the revert-verified finalizer)'), this.callMs, `abort ${id}`);
+      this.log(`run ${id}: its object is gone: aborted (it reverts and verifies)`);
     }
     for (const id of schedules) {
       if (uids.has(id.slice('chaosschedule-'.length))) continue;
@@ -221,13 +260,14 @@ export class Controller {
       this.queue.delete(key);
       let o: Obj;
       try {
-        o = (await within(this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: kind, name }), this.callMs, `get ${key}`)) as Obj;
+        o = (await within(this.custom.getNamespacedCustomObject({ group: groupOf(kind), version: VERSION, namespace, plural: kind, name }), this.callMs, `get ${key}`)) as Obj;
       } catch (e) {
         if (statusOf(e)?.code !== 404) this.log(`${key}: ${oneLine((e as Error).message ?? String(e))}`);
         continue; // 404: gone (an open run of it is the sweep's)
       }
       try {
-        await within(kind === 'chaosengines' ? this.reconcileEngine(o) : this.reconcileSchedule(o), this.callMs * 3, `reconcile ${key}`);
+        const job = kind === 'chaosengines' ? this.reconcileEngine(o) : kind === 'chaosschedules' ? this.reconcileSchedule(o) : this.reconcileTempestRun(o, kind);
+        await within(job, this.callMs * 3, `reconcile ${key}`);
       } catch (e) {
         if (e instanceof NotLeader) continue;
         if (statusOf(e)?.code === 409) {
@@ -242,13 +282,13 @@ export class Controller {
   // ------------------------------------------------------------------ API helpers
   private async patchStatus(plural: Kind | 'chaosresults', o: Obj, status: Record<string, unknown>): Promise<void> {
     this.must();
-    await within(this.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { status } }, MERGE_PATCH), this.callMs, 'patch status');
+    await within(this.custom.patchNamespacedCustomObjectStatus({ group: groupOf(plural), version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { status } }, MERGE_PATCH), this.callMs, 'patch status');
   }
 
   private async setFinalizers(plural: Kind, o: Obj, finalizers: string[]): Promise<void> {
     this.must();
     // resourceVersion makes it a compare-and-swap: a concurrent change answers 409 and the key is reconciled again.
-    await within(this.custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } } }, MERGE_PATCH), this.callMs, 'patch finalizers');
+    await within(this.custom.patchNamespacedCustomObject({ group: groupOf(plural), version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } } }, MERGE_PATCH), this.callMs, 'patch finalizers');
   }
 
   async event(o: Obj, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
@@ -334,6 +374,13 @@ export class Controller {
     const st = (o.status ?? {}) as Partial<EngineStatusDoc> & { stopEvent?: boolean; verdict?: string; reason?: string };
     const now = new Date().toISOString();
     const gen = o.metadata.generation;
+    if (o.metadata.annotations?.[TEMPLATE_ANNOTATION] === 'true' && st.workflowId === undefined && !o.metadata.deletionTimestamp) {
+      // A template runs only through the ChaosHypothesis, ProgressiveChaos or GameDay that names it.
+      if (!st.conditions?.some((c) => c.type === 'Accepted' && c.reason === 'Template' && c.observedGeneration === gen)) {
+        await this.patchStatus('chaosengines', o, { conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Template', message: `a template (${TEMPLATE_ANNOTATION}: "true"): it runs only through the ChaosHypothesis, ProgressiveChaos or GameDay that names it`, observedGeneration: gen }, now) });
+      }
+      return;
+    }
     if (o.metadata.deletionTimestamp) return this.finalizeEngine(o, wfId);
     if ((st.engineStatus === 'completed' || st.engineStatus === 'stopped') && st.workflowId === wfId) return; // done: re-create the engine to run it again
     const accepted = st.conditions?.find((c) => c.type === 'Accepted');
@@ -541,38 +588,45 @@ export class Controller {
    * reconciler (the same revert and verify as `tempest cleanup`) checks the run's target namespace; the finalizer
    * goes only when no ledger entry of this run is left unverified, none was unreadable, and the list was whole.
    */
-  private async finalizeEngine(o: Obj, wfId: string): Promise<void> {
+  private async finalizeEngine(o: Obj, wfId: string, plural: Kind = 'chaosengines'): Promise<void> {
     if (!(o.metadata.finalizers ?? []).includes(FINALIZER)) return;
     const st = (o.status ?? {}) as { deleteEvent?: boolean; conditions?: Condition[] };
     const now = new Date().toISOString();
     const run = await this.describe(wfId);
+    const what = o.kind ?? 'ChaosEngine';
     if (run?.state === 'RUNNING') {
-      await this.abort(wfId, 'ChaosEngine deleted');
+      await this.abort(wfId, `${what} deleted`);
       if (!st.deleteEvent) {
-        await this.patchStatus('chaosengines', o, {
+        await this.patchStatus(plural, o, {
           deleteEvent: true,
-          conditions: withCondition(st.conditions, { type: 'Reverted', status: 'False', reason: 'Deleting', message: `run ${wfId} aborted; the engine goes once every fault is reverted and verified` }, now),
+          conditions: withCondition(st.conditions, { type: 'Reverted', status: 'False', reason: 'Deleting', message: `run ${wfId} aborted; the object goes once every fault is reverted and verified` }, now),
         });
-        await this.event(o, 'Normal', 'Deleting', `ChaosEngine deleted: run ${wfId} aborted; the finalizer ${FINALIZER} holds the object until every fault is reverted and verified`);
+        await this.event(o, 'Normal', 'Deleting', `${what} deleted: run ${wfId} aborted; the finalizer ${FINALIZER} holds the object until every fault is reverted and verified`);
       }
       return;
     }
     if (this.cleaning.has(wfId)) return;
     const b = this.backoff.get(wfId) ?? { next: 0, delayMs: 2000 };
     if (Date.now() < b.next) return;
-    // The run's own target (its memo, written at start), never the spec as it reads now.
-    const memoNs = run?.memo.targetNamespace;
-    const target = typeof memoNs === 'string' && memoNs ? memoNs : o.metadata.namespace;
+    // The run's own targets (its memo, written at start), never the spec as it reads now.
+    const memoNs = run?.memo.targetNamespace ?? run?.memo.targetNamespaces;
+    const targets = typeof memoNs === 'string' && memoNs ? memoNs.split(',').filter(Boolean) : [o.metadata.namespace];
     const job = (async () => {
       const id = `${wfId}-cleanup-${Date.now().toString(36)}`;
-      this.must();
-      const r = (await within(this.tempest.client.workflow.execute('reconcileWorkflow', { taskQueue: this.config.temporal.taskQueue, workflowId: id, args: [{ namespace: target }], workflowExecutionTimeout: '10m' }), 600_000, `cleanup ${id}`)) as ReconcileResult;
-      const mine = r.rows.filter((x) => x.runId === wfId);
-      const blocking = [
-        ...mine.filter((x) => x.outcome !== 'reverted').map((x) => `${x.fault} ${x.where}: ${x.outcome} (${x.why})`),
-        ...r.rows.filter((x) => x.action === 'refuse').map((x) => `unreadable ledger entry ${x.key} at ${x.where} (${x.why})`),
-        ...(r.rows.length >= RECONCILE_MAX_ROWS ? [`the ledger of ${target} has ${r.rows.length}+ entries: not all were listed`] : []),
-      ];
+      const mine: ReconcileResult['rows'] = [];
+      const blocking: string[] = [];
+      for (const [n, target] of targets.entries()) {
+        this.must();
+        const r = (await within(this.tempest.client.workflow.execute('reconcileWorkflow', { taskQueue: this.config.temporal.taskQueue, workflowId: `${id}-${n}`, args: [{ namespace: target }], workflowExecutionTimeout: '10m' }), 600_000, `cleanup ${id}`)) as ReconcileResult;
+        // The run and its children (a ProgressiveChaos' stages, a GameDay's steps: ids that start with the run's).
+        const ours = r.rows.filter((x) => x.runId === wfId || x.runId.startsWith(`${wfId}-`));
+        mine.push(...ours);
+        blocking.push(
+          ...ours.filter((x) => x.outcome !== 'reverted').map((x) => `${x.fault} ${x.where}: ${x.outcome} (${x.why})`),
+          ...r.rows.filter((x) => x.action === 'refuse').map((x) => `unreadable ledger entry ${x.key} at ${x.where} (${x.why})`),
+          ...(r.rows.length >= RECONCILE_MAX_ROWS ? [`the ledger of ${target} has ${r.rows.length}+ entries: not all were listed`] : []),
+        );
+      }
       if (blocking.length) {
         const why = blocking.join('; ');
         const delayMs = Math.min(300_000, b.delayMs * 2);
@@ -580,9 +634,9 @@ export class Controller {
         if (b.said !== why) await this.event(o, 'Warning', 'RevertNotVerified', `cleanup ${id}: run ${wfId} is not verified clean yet, the finalizer stays (next try in ${Math.round(delayMs / 1000)}s): ${why}`.slice(0, 1024));
         return;
       }
-      const fresh = (await within(this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: o.metadata.namespace, plural: 'chaosengines', name: o.metadata.name }), this.callMs, 'get chaosengine')) as Obj;
+      const fresh = (await within(this.custom.getNamespacedCustomObject({ group: groupOf(plural), version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name }), this.callMs, `get ${plural}`)) as Obj;
       await this.event(fresh, 'Normal', 'Reverted', `every fault of run ${wfId} is reverted and verified (cleanup ${id}: ${mine.length ? `${mine.length} reverted now` : 'nothing of it left in the fault ledger'}); finalizer removed`);
-      await this.setFinalizers('chaosengines', fresh, (fresh.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+      await this.setFinalizers(plural, fresh, (fresh.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
       this.backoff.delete(wfId);
       this.log(`chaosengine ${o.metadata.namespace}/${o.metadata.name}: deleted; run ${wfId} left nothing behind (${id})`);
     })()
@@ -593,7 +647,7 @@ export class Controller {
       })
       .finally(() => {
         this.cleaning.delete(wfId);
-        this.enqueue('chaosengines', o.metadata.namespace, o.metadata.name);
+        this.enqueue(plural, o.metadata.namespace, o.metadata.name);
       });
     this.cleaning.set(wfId, job);
   }
@@ -601,6 +655,122 @@ export class Controller {
   /** Cleanups still running (awaited before the Lease is given up). */
   get pending(): Promise<unknown> {
     return Promise.allSettled([...this.cleaning.values()]);
+  }
+
+  // ------------------------------------------------------------------ ChaosHypothesis, ProgressiveChaos, GameDay
+  /**
+   * The document as `tempest run` would take it, with each engine it names read from the ChaosEngine object of that
+   * name in the same namespace — a template (tempest.io/template: "true"), under the same tenant rules.
+   */
+  async tempestSpecOf(o: Obj, plural: TempestKind): Promise<LoadedRun> {
+    const { kind } = TEMPEST_KIND[plural];
+    const file = `${kind.toLowerCase()}/${o.metadata.namespace}/${o.metadata.name}`;
+    const { name, namespace, labels, annotations } = o.metadata;
+    // In the cluster an engine reference is a ChaosEngine's name; the loader's reference shape is a file name, so
+    // each name is checked here and handed over as `<name>.yaml` (engineRef takes the suffix off again).
+    const spec = structuredClone(o.spec ?? {}) as Record<string, unknown>;
+    const refs: Array<[Record<string, unknown>, string]> = [];
+    if (plural === 'gamedays') {
+      const catalog = spec.catalog;
+      if (catalog && typeof catalog === 'object' && !Array.isArray(catalog)) for (const [k, v] of Object.entries(catalog)) if (v && typeof v === 'object' && 'engine' in v) refs.push([v as Record<string, unknown>, `spec.catalog.${k}.engine`]);
+    } else refs.push([spec, 'spec.engine']);
+    for (const [holder, path] of refs) {
+      if (typeof holder.engine !== 'string' || !isDnsSubdomain(holder.engine)) throw new ConfigError([{ file, path, message: `must name a ChaosEngine of namespace ${namespace} (a DNS-1123 name)`, value: holder.engine }]);
+      holder.engine = `${holder.engine}.yaml`;
+    }
+    const doc = { apiVersion: o.apiVersion, kind, metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, spec };
+    if (JSON.stringify(doc).length > this.config.documentLimits.maxBytes) throw new ConfigError([{ file, path: '', message: `larger than limits.document.maxBytes (${this.config.documentLimits.maxBytes})` }]);
+    const list = (await within(this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosengines', limit: 500 }), this.callMs, 'list chaosengines')) as { items: Obj[] };
+    const engines = new Map(list.items.map((e) => [e.metadata.name, e]));
+    const opts = { limits: this.config.policy.limits, documentLimits: this.config.documentLimits, policy: this.config.policy };
+    const engineRef = (fileRef: string, env: Record<string, string | number> | undefined, from: string, path: string): ExperimentSpec => {
+      const ref = fileRef.replace(/\.yaml$/, '');
+      const e = engines.get(ref);
+      if (!e) throw new ConfigError([{ file: from, path, message: `no ChaosEngine of that name in namespace ${namespace}`, value: ref }]);
+      if (e.metadata.annotations?.[TEMPLATE_ANNOTATION] !== 'true') throw new ConfigError([{ file: from, path, message: `ChaosEngine ${namespace}/${ref} is not a template: annotate it ${TEMPLATE_ANNOTATION}: "true" (so that it does not also run by itself)`, value: ref }]);
+      const efile = `chaosengine/${namespace}/${ref}`;
+      let edoc: unknown = { apiVersion: e.apiVersion, kind: 'ChaosEngine', metadata: { name: e.metadata.name, namespace }, spec: structuredClone(e.spec) };
+      if (env && Object.keys(env).length) edoc = withEnvOverrides(edoc, env);
+      const d = loadDocument(edoc, efile, 0, false, opts);
+      if (d.kind !== 'ChaosEngine') throw new ConfigError([{ file: efile, path: 'kind', message: 'expected a ChaosEngine', value: d.kind }]);
+      const problems = tenantProblems(d.experiment, namespace, efile, 'spec', this.config);
+      if (problems.length) throw new ConfigError(problems);
+      return d.experiment;
+    };
+    const d = loadDocument(doc, file, 0, false, { ...opts, engineRef });
+    if (d.kind === 'ChaosHypothesis') {
+      // The hypothesis adds its own probes to the engine's: the tenant rules once more, on what will run.
+      const problems = tenantProblems(d.experiment, namespace, file, 'spec', this.config);
+      if (problems.length) throw new ConfigError(problems);
+      return { kind: 'ChaosHypothesis', spec: d.experiment, namespaces: [d.experiment.target.namespace] };
+    }
+    if (d.kind === 'ProgressiveChaos') return { kind: 'ProgressiveChaos', spec: d.progressive, namespaces: [d.progressive.engine.target.namespace] };
+    if (d.kind === 'GameDay') {
+      const ns = new Set<string>();
+      for (const sc of d.gameDay.scenarios) for (const st of sc.steps) if (st.kind === 'engine') ns.add(st.engine.target.namespace);
+      return { kind: 'GameDay', spec: d.gameDay, namespaces: [...ns] };
+    }
+    throw new ConfigError([{ file, path: 'kind', message: `expected a ${kind}`, value: d.kind }]);
+  }
+
+  async reconcileTempestRun(o: Obj, plural: TempestKind): Promise<void> {
+    const wfId = `${TEMPEST_KIND[plural].prefix}-${o.metadata.uid}`;
+    const st = (o.status ?? {}) as { phase?: string; workflowId?: string; conditions?: Condition[]; verdict?: string };
+    const now = new Date().toISOString();
+    const gen = o.metadata.generation;
+    if (o.metadata.deletionTimestamp) return this.finalizeEngine(o, wfId, plural);
+    if ((st.phase === 'Completed' || st.phase === 'Stopped') && st.workflowId === wfId) return;
+    const accepted = st.conditions?.find((c) => c.type === 'Accepted');
+    if (st.workflowId !== wfId && accepted?.status === 'False' && accepted.observedGeneration === gen) return;
+    const run = await this.describe(wfId);
+    if (run === undefined) {
+      if (st.workflowId === wfId) return;
+      let loaded: LoadedRun;
+      try {
+        loaded = await this.tempestSpecOf(o, plural);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        const message = redactedMessage(e);
+        await this.patchStatus(plural, o, { phase: 'Refused', conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Invalid', message, observedGeneration: gen }, now) });
+        await this.event(o, 'Warning', 'Invalid', `not started: ${message}`);
+        return;
+      }
+      if (!(o.metadata.finalizers ?? []).includes(FINALIZER)) {
+        await this.setFinalizers(plural, o, [...(o.metadata.finalizers ?? []), FINALIZER]);
+        this.enqueue(plural, o.metadata.namespace, o.metadata.name);
+        return;
+      }
+      this.must();
+      const memo = { [TEMPEST_KIND[plural].kind]: `${o.metadata.namespace}/${o.metadata.name}`, uid: o.metadata.uid, targetNamespaces: loaded.namespaces.join(',') };
+      const opts = { workflowId: wfId, rejectDuplicate: true, memo };
+      try {
+        if (loaded.kind === 'ChaosHypothesis') await within(this.tempest.start(loaded.spec, { ...opts, memo: { ...memo, targetNamespace: loaded.spec.target.namespace, experiments: loaded.spec.faults.map((f) => f.name).join(',') } }), this.callMs, `start ${wfId}`);
+        else if (loaded.kind === 'ProgressiveChaos') await within(this.tempest.startProgressive(loaded.spec, opts), this.callMs, `start ${wfId}`);
+        else await within(this.tempest.startGameDay(loaded.spec, opts), this.callMs, `start ${wfId}`);
+        await this.event(o, 'Normal', 'Started', `run ${wfId} started`);
+      } catch (e) {
+        if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      }
+      await this.patchStatus(plural, o, { phase: 'Running', workflowId: wfId, observedGeneration: gen, conditions: withCondition(st.conditions, { type: 'Accepted', status: 'True', reason: 'Started', message: `run ${wfId}`, observedGeneration: gen }, now) });
+      return;
+    }
+    if (run.state === 'RUNNING') {
+      if (st.phase !== 'Running' || st.workflowId !== wfId) await this.patchStatus(plural, o, { phase: 'Running', workflowId: wfId });
+      return;
+    }
+    type Closed = { verdict: string; reason: string; resilienceScore?: number };
+    const r = run.state === 'COMPLETED' ? ((await within(this.tempest.result(wfId), this.callMs, `result of ${wfId}`)) as unknown as Closed) : undefined;
+    const verdict = r?.verdict ?? run.state;
+    const reason = r?.reason ?? `run ${wfId} ${run.state.toLowerCase().replace(/_/g, ' ')} without a result; the orphan reconciler reverts what it left`;
+    await this.patchStatus(plural, o, {
+      phase: verdict === 'Aborted' || !r ? 'Stopped' : 'Completed',
+      workflowId: wfId,
+      verdict,
+      reason: reason.slice(0, 1024),
+      ...(typeof r?.resilienceScore === 'number' ? { resilienceScore: String(Math.round(r.resilienceScore * 10) / 10) } : {}),
+      conditions: withCondition(st.conditions, { type: 'Running', status: 'False', reason: verdict, message: reason.slice(0, 1024) }, now),
+    });
+    await this.event(o, verdict === 'Pass' ? 'Normal' : 'Warning', 'Completed', `verdict ${verdict}: ${reason}`.slice(0, 1024));
   }
 
   // ------------------------------------------------------------------ ChaosSchedule
@@ -680,14 +850,19 @@ export class Controller {
   async watch(plural: Kind, stop: { stopped: boolean }): Promise<void> {
     const w = new Watch(this.kc);
     while (!stop.stopped) {
+      if (this.missing.has(plural)) {
+        await new Promise((r) => setTimeout(r, 30_000)); // its CRD is not installed: look again later
+        this.missing.delete(plural);
+        continue;
+      }
       await new Promise<void>((resolve) => {
         w.watch(
-          `/apis/${GROUP}/${VERSION}/${plural}`,
+          `/apis/${groupOf(plural)}/${VERSION}/${plural}`,
           { allowWatchBookmarks: false },
           (phase, obj: Obj) => {
             if (!obj?.metadata?.namespace || !obj.metadata.name) return;
-            if (phase === 'DELETED' && plural === 'chaosengines' && obj.metadata.uid && this.canAct()) {
-              const id = engineWorkflowId(obj.metadata.uid);
+            if (phase === 'DELETED' && plural !== 'chaosschedules' && obj.metadata.uid && this.canAct()) {
+              const id = plural === 'chaosengines' ? engineWorkflowId(obj.metadata.uid) : `${TEMPEST_KIND[plural].prefix}-${obj.metadata.uid}`;
               void this.describe(id)
                 .then((d) => (d?.state === 'RUNNING' ? this.abort(id, 'its ChaosEngine was deleted without the revert-verified finalizer') : undefined))
                 .catch((e) => this.log(`watch: ${id}: ${oneLine((e as Error).message)}`));
@@ -762,7 +937,7 @@ export async function runController(opts: ControllerOptions): Promise<void> {
         await new Promise((r) => setTimeout(r, config.controller.resync));
       }
     };
-    loops = Promise.all([c.work(stop), c.watch('chaosengines', stop), c.watch('chaosschedules', stop), resync()]);
+    loops = Promise.all([c.work(stop), ...KINDS.map((k) => c.watch(k, stop)), resync()]);
     // A loop that dies is fatal: the process exits and its Deployment restarts it (no silent half-controller).
     const died = loops.then(
       () => undefined,

@@ -60,7 +60,8 @@ const applyText = (name: string, text: string) => {
 type Obj = { metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; finalizers?: string[] }; spec?: Record<string, unknown>; status?: Record<string, any> };
 const get = async (plural: string, namespace: string, name: string): Promise<Obj | undefined> => {
   try {
-    return (await custom.getNamespacedCustomObject({ group: 'litmuschaos.io', version: 'v1alpha1', plural, namespace, name })) as Obj;
+    const group = ['chaoshypotheses', 'progressivechaoses', 'gamedays'].includes(plural) ? 'tempest.io' : 'litmuschaos.io';
+    return (await custom.getNamespacedCustomObject({ group, version: 'v1alpha1', plural, namespace, name })) as Obj;
   } catch (e) {
     if ((e as { code?: number }).code === 404) return undefined;
     throw e;
@@ -108,8 +109,8 @@ beforeAll(async () => {
   coordination = a.kc.makeApiClient(k8s.CoordinationV1Api);
   const dirs = spawnSync('bash', [join(ROOT, 'scripts/k8s-build'), '--print-bin-dirs'], { encoding: 'utf8' }).stdout.trim().split('\n');
   kubectlBin = join(dirs.find((d) => d.includes('/kubectl-'))!, 'kubectl');
-  expect(kubectl('apply', '-f', join(ROOT, 'deploy/crds/litmuschaos.io.yaml'), '-f', join(ROOT, 'deploy/controller-rbac.yaml'))).toMatchObject({ code: 0 });
-  expect(kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', ...['chaosengines', 'chaosexperiments', 'chaosschedules', 'chaosresults'].map((p) => `crd/${p}.litmuschaos.io`))).toMatchObject({ code: 0 });
+  expect(kubectl('apply', '-f', join(ROOT, 'deploy/crds/litmuschaos.io.yaml'), '-f', join(ROOT, 'deploy/crds/tempest.io.yaml'), '-f', join(ROOT, 'deploy/controller-rbac.yaml'))).toMatchObject({ code: 0 });
+  expect(kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', ...['chaosengines', 'chaosexperiments', 'chaosschedules', 'chaosresults'].map((p) => `crd/${p}.litmuschaos.io`), ...['chaoshypotheses', 'progressivechaoses', 'gamedays'].map((p) => `crd/${p}.tempest.io`))).toMatchObject({ code: 0 });
   for (const ns of ['chaos-engineering', OUTSIDE]) kubectl('create', 'namespace', ns);
   // Leftovers of an earlier run of this suite (results keep their history across engines of the same name).
   for (const ns of ['footanalytics', 'ai-processing', 'chaos-engineering', OUTSIDE]) kubectl('delete', 'chaosresult', '--all', '-n', ns);
@@ -135,6 +136,8 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  if (process.env.TEMPEST_DEBUG_CONTROLLER) for (const [id, c] of controllers) console.log(`--- ${id}\n${outputOf(c)}`);
+  for (const kind of ['chaoshypothesis', 'progressivechaos', 'gameday']) kubectl('delete', kind, '--all', '-n', 'footanalytics', '--wait=true', '--timeout=120s');
   for (const ns of ['footanalytics', 'ai-processing', OUTSIDE]) kubectl('delete', 'chaosengine', '--all', '-n', ns, '--wait=true', '--timeout=120s');
   kubectl('delete', 'chaosschedule', '--all', '-n', 'chaos-engineering', '--wait=true', '--timeout=60s');
   killWorkerProcesses();
@@ -338,6 +341,56 @@ test("the seed's ChaosSchedule, kubectl apply unchanged: a Temporal Schedule exi
   expect(kubectl('delete', 'chaosschedule', 'footanalytics-chaos-schedule', '-n', 'chaos-engineering', '--wait=true', '--timeout=30s')).toMatchObject({ code: 0 });
   await expect(client.schedule.getHandle(id).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 }, 90_000);
+
+test("Tempest's own kinds with kubectl: a ProgressiveChaos, a ChaosHypothesis and a GameDay run a template ChaosEngine of their namespace (which never runs by itself), to Completed; they go once nothing of theirs is left", async () => {
+  await waitReady(a, 'api-gateway');
+  const template = readFileSync(join(ROOT, 'test/fixtures/controller/gw-template.yaml'), 'utf8');
+  applyText('gw-template', template);
+  const t = await waitFor('the template marked', async () => {
+    const st = await engineStatus('footanalytics', 'gw-template');
+    return st.conditions?.find((c: { reason: string }) => c.reason === 'Template') ?? undefined;
+  }, 20_000, 250);
+  expect(t).toMatchObject({ type: 'Accepted', status: 'False' });
+  const tuid = (await get('chaosengines', 'footanalytics', 'gw-template'))!.metadata.uid;
+  expect(await exists(`chaosengine-${tuid}`)).toBe(false);
+
+  // One that names an engine which is not a template is refused, naming the field.
+  applyText('not-a-template', podDelete('plain-engine'));
+  applyText('names-plain', `apiVersion: tempest.io/v1alpha1
+kind: ProgressiveChaos
+metadata: { name: names-plain, namespace: footanalytics }
+spec:
+  engine: plain-engine
+  progressive_chaos:
+    stage_1: { name: "One pod", chaos_percentage: 30, duration: "4 seconds", success_threshold: 0.9 }
+`);
+  const refused = await waitFor('names-plain refused', async () => {
+    const o = await get('progressivechaoses', 'footanalytics', 'names-plain');
+    return o?.status?.phase === 'Refused' ? o.status : undefined;
+  }, 20_000, 250);
+  expect(refused.conditions[0].message).toMatch(/progressivechaos\/footanalytics\/names-plain: spec\.engine: ChaosEngine footanalytics\/plain-engine is not a template: annotate it tempest\.io\/template: "true"/);
+  await deleteEngine('footanalytics', 'plain-engine');
+
+  applyText('kinds', readFileSync(join(ROOT, 'test/fixtures/controller/kinds.yaml'), 'utf8'));
+  const kinds = [['progressivechaoses', 'gw-progressive', 'progressivechaos'], ['chaoshypotheses', 'gw-hypothesis', 'chaoshypothesis'], ['gamedays', 'gw-gameday', 'gameday']] as const;
+  for (const [plural, name, prefix] of kinds) {
+    const st = await waitFor(`${name} completed`, async () => {
+      const o = await get(plural, 'footanalytics', name);
+      return o?.status?.phase === 'Completed' ? o : undefined;
+    }, 150_000, 500);
+    expect(st.status).toMatchObject({ verdict: 'Pass', workflowId: `${prefix}-${st.metadata.uid}` });
+    expect(st.metadata.finalizers).toContain('tempest.io/revert-verified');
+    expect(await runsOf(`${prefix}-${st.metadata.uid}`)).toBe(1);
+  }
+  const prog = (await client.workflow.getHandle(`progressivechaos-${(await get('progressivechaoses', 'footanalytics', 'gw-progressive'))!.metadata.uid}`).result()) as { stages: Array<{ state: string }> };
+  expect(prog.stages.map((x) => x.state)).toEqual(['passed', 'passed']);
+  expect(kubectl('get', 'progressivechaos,chaoshypothesis,gameday', '-n', 'footanalytics').out).toMatch(/gw-progressive\s+Completed\s+Pass/);
+  for (const [plural, name] of kinds) {
+    kubectl('delete', plural, name, '-n', 'footanalytics', '--wait=false');
+    await waitFor(`${name} gone`, async () => !(await get(plural, 'footanalytics', name)), 60_000, 500);
+  }
+  await deleteEngine('footanalytics', 'gw-template');
+}, 300_000);
 
 test('the controller acts as its own ServiceAccount only: it may not touch pods (RBAC as shipped)', () => {
   const can = (verb: string, what: string, ns: string) => kubectl('auth', 'can-i', verb, what, '-n', ns, `--as=system:serviceaccount:${CONTROLLER_SA.namespace}:${CONTROLLER_SA.name}`).out.trim();
