@@ -134,8 +134,9 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
     (probesP ??= (async () => {
       const fromPlatform: ProbeDeps = {};
       if (config.platform.driver === 'kubernetes' || deps.platform) {
-        const p = (await platform()) as Platform & { clients?: { kc: unknown }; execInPod?: ProbeDeps['execInPod'] };
+        const p = (await platform()) as Platform & { clients?: { kc: unknown }; execInPod?: ProbeDeps['execInPod']; kcAs?: ProbeDeps['k8sAs'] };
         if (p.clients) fromPlatform.k8s = p.clients.kc;
+        if (p.kcAs) fromPlatform.k8sAs = p.kcAs;
         if (p.execInPod) fromPlatform.execInPod = p.execInPod;
       }
       return createProbeActivities({ rewriteUrl: rewriteUrlFrom(config), policy, workerNamespace, ...fromPlatform, ...deps.probeDeps });

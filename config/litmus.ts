@@ -512,6 +512,22 @@ export function normalizeFault(entry: ExperimentEntry, path: string, p: Problems
 
 const APPKINDS = ['deployment', 'statefulset', 'daemonset', 'replicaset', 'pod'] as const;
 
+/**
+ * The probes of a run that reach the cluster (k8sProbe, a cmdProbe with a `source`) act as its chaosServiceAccount
+ * when the policy impersonates: each carries it (ProbeSpec.actAs). Also called on the probes a hypothesis adds.
+ */
+export function stampProbeIdentity(spec: Pick<ExperimentSpec, 'target' | 'faults'>): void {
+  const sa = spec.target.serviceAccount;
+  for (const f of spec.faults) {
+    for (const p of f.probes) {
+      if (p.type === 'k8sProbe' || (p.type === 'cmdProbe' && p.cmd.source)) {
+        if (sa) p.actAs = { namespace: spec.target.namespace, serviceAccount: sa };
+        else delete p.actAs;
+      }
+    }
+  }
+}
+
 export function engineSpecToExperiment(
   name: string,
   engineNamespace: string,
@@ -530,6 +546,7 @@ export function engineSpecToExperiment(
     const f = normalizeFault(e, `${pathPrefix}.experiments[${i}]`, p, ctx, target.namespace);
     if (f) faults.push(f);
   });
+  stampProbeIdentity({ target, faults });
   const out: ExperimentSpec = {
     name,
     engineNamespace,

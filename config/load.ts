@@ -12,7 +12,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { Composer, LineCounter, Parser, isAlias, isCollection, isMap, isScalar, visit, type Document, type Node, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, zodProblems } from './errors.js';
-import { DEFAULT_LOAD_CONTEXT, chaosEngineSchema, chaosExperimentSchema, engineSpecToExperiment, experimentDefaults, experimentEntrySchema, normalizeFaultBlock, type ExperimentDefaults, type LoadContext } from './litmus.js';
+import { DEFAULT_LOAD_CONTEXT, chaosEngineSchema, chaosExperimentSchema, engineSpecToExperiment, experimentDefaults, experimentEntrySchema, normalizeFaultBlock, stampProbeIdentity, type ExperimentDefaults, type LoadContext } from './litmus.js';
 import { applyHypothesis, engineFileOf, hypothesisSchema } from './hypothesis.js';
 import type { ExperimentSpec, FaultSpec, GameDaySpec, ProgressiveSpec, ScheduleSpec } from './spec.js';
 import { gameDaySchema, toGameDay } from './gameday.js';
@@ -271,7 +271,9 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
     } catch (e) {
       return refFail(`${px}spec.engine`, h.spec.engine, engineFile, e);
     }
-    return { kind: 'ChaosHypothesis', experiment: checkedHypothesis(applyHypothesis(h, engine, file, px, c), file, px, c) };
+    const applied = applyHypothesis(h, engine, file, px, c);
+    stampProbeIdentity(applied); // the probes the hypothesis adds act as the engine's account too
+    return { kind: 'ChaosHypothesis', experiment: checkedHypothesis(applied, file, px, c) };
   }
   if (kind === 'ProgressiveChaos') {
     const pdoc = parseWith(progressiveSchema, doc, file, prefix);

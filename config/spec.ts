@@ -82,6 +82,12 @@ interface ProbeBase {
   name: string;
   mode: ProbeMode;
   runProperties: RunProperties;
+  /**
+   * Whose permissions the probe's Kubernetes calls (k8sProbe, a cmdProbe's `source` exec) are made with: its run's
+   * chaosServiceAccount, stamped at load on those probes of an engine that names one. Used only when the policy
+   * impersonates (platform.kubernetes.impersonate.mode: required); then it must be the run's own account.
+   */
+  actAs?: { namespace: string; serviceAccount: string };
 }
 
 export type ProbeSpec =

@@ -82,7 +82,7 @@ const k8sS = z
   })
   .strict();
 
-const probeBase = { name: str(128), mode: z.enum(['SOT', 'EOT', 'Edge', 'Continuous', 'OnChaos']), runProperties: runPropertiesS };
+const probeBase = { name: str(128), mode: z.enum(['SOT', 'EOT', 'Edge', 'Continuous', 'OnChaos']), runProperties: runPropertiesS, actAs: z.object({ namespace: str(63), serviceAccount: str(253) }).strict().optional() };
 const probeS = z.discriminatedUnion('type', [
   z.object({ ...probeBase, type: z.literal('httpProbe'), http: httpS }).strict(),
   z.object({ ...probeBase, type: z.literal('promProbe'), prom: promS }).strict(),
@@ -437,6 +437,16 @@ export function checkEngine(spec: ExperimentSpec, limits: Limits, c: Checker, po
   if (policy) {
     const why = impersonationRefusal(policy, spec.target);
     if (why) c.add(paths.serviceAccount, why, spec.target.serviceAccount);
+    // A probe that reaches the cluster acts as its run's own account, never another (nor the worker, when it impersonates).
+    const imp = policy.impersonation?.mode === 'required';
+    spec.faults.forEach((f, i) =>
+      f.probes.forEach((p, j) => {
+        const reaches = p.type === 'k8sProbe' || (p.type === 'cmdProbe' && !!p.cmd.source);
+        const own = p.actAs && p.actAs.namespace === spec.target.namespace && p.actAs.serviceAccount === spec.target.serviceAccount;
+        if (p.actAs && !own) c.add(`${paths.fault(i)}.probe[${j}]`, `probe ${p.name} may act only as its run's chaosServiceAccount (${spec.target.namespace}/${spec.target.serviceAccount ?? 'none'})`, `${p.actAs.namespace}/${p.actAs.serviceAccount}`);
+        else if (imp && reaches && !p.actAs) c.add(`${paths.fault(i)}.probe[${j}]`, `probe ${p.name} reaches the cluster and must act as the run's chaosServiceAccount (platform.kubernetes.impersonate.mode required in ${policy.source})`, p.name);
+      }),
+    );
   }
   if (spec.faults.length > limits.maxFaults) c.add(paths.faults, `at most ${limits.maxFaults} faults (limits.maxFaults)`, spec.faults.length);
   if (policy && isDnsLabel(spec.target.namespace) && parseLabelSelector(spec.target.labelSelector).ok) {

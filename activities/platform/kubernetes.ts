@@ -63,6 +63,8 @@ export interface KubernetesPlatform extends Platform {
   restartPod(target: TargetSpec, pod: string): Promise<void>;
   /** cmdProbe with a `source`: run the command in that pod (`/bin/sh -c`), through pods/exec. */
   execInPod: ExecInPod;
+  /** k8sProbe as a run's chaosServiceAccount: the KubeConfig impersonating it (only a listed one). */
+  kcAs(user: string): KubeConfig;
 }
 
 export interface KubernetesPlatformOptions {
@@ -77,6 +79,7 @@ export interface KubernetesPlatformOptions {
 export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8sSettings> = {}, opts: KubernetesPlatformOptions = {}): KubernetesPlatform {
   const { kc, source } = loadKubeConfig(config);
   const clients = makeClients(kc, source);
+  const baseClients = clients;
   const settings: K8sSettings = { ...DEFAULT_SETTINGS, ...over };
   const workerNamespace = resolveWorkerNamespace(opts.workerNamespace);
   /** The worker's policy with its own namespace protected. */
@@ -107,7 +110,10 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     const t = { namespace: String(target?.namespace ?? ''), serviceAccount: typeof target?.serviceAccount === 'string' ? target.serviceAccount : undefined };
     const why = impersonationRefusal(policy, t);
     if (why) throw tempestError('FaultRefused', `${what} refused by the worker's policy: ${why}`);
-    const user = impersonatedUser(policy, t)!;
+    return clientsAs(impersonatedUser(policy, t)!);
+  };
+  /** Clients impersonating `user` (cached per user). */
+  const clientsAs = (user: string): K8sClients => {
     let c = impersonated.get(user);
     if (!c) {
       c = makeClients(impersonating(kc, user), `${source} as ${user}`);
@@ -131,7 +137,11 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
    * selector must be contained in an allowed one, and the pod's LIVE labels (read now, just before the exec) must
    * fall inside them — whether it was named or selected.
    */
-  const execInPod: ExecInPod = async ({ source, command, signal, timeoutMs }) => {
+  const execInPod: ExecInPod = async ({ source, command, signal, timeoutMs, asUser }) => {
+    // The probe activity chose the identity (identityFor: the run's account, checked against the policy); only a
+    // user the policy lists can be asked for here.
+    if (asUser !== undefined && !policy.impersonation?.serviceAccounts.some((a) => `system:serviceaccount:${a.namespace}:${a.name}` === asUser)) throw tempestError('FaultRefused', `cmdProbe source: ${asUser} is not an account the worker may act as`);
+    const clients = asUser ? clientsAs(asUser) : baseClients;
     const namespace = source.namespace;
     if (!namespace || !isDnsLabel(namespace)) throw tempestError('FaultRefused', 'cmdProbe source needs a namespace');
     notOwn(namespace, 'cmdProbe source');
@@ -174,6 +184,11 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
 
   return {
     execInPod,
+    /** For k8sProbes: the KubeConfig impersonating a listed account (the probe activity checked which). */
+    kcAs: (user: string) => {
+      if (!policy.impersonation?.serviceAccounts.some((a) => `system:serviceaccount:${a.namespace}:${a.name}` === user)) throw tempestError('FaultRefused', `k8sProbe: ${user} is not an account the worker may act as`);
+      return clientsAs(user).kc;
+    },
     name: 'kubernetes',
     clients,
     settings,

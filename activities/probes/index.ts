@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import type { ProbeSpec } from '../../config/spec.js';
-import { withWorkerNamespace } from '../../config/policy.js';
+import { impersonatedUser, impersonationRefusal, withWorkerNamespace } from '../../config/policy.js';
 import { isDnsLabel } from '../../config/selector.js';
 import { checkRunProperties, errorMessage, runAttempts, type LoopHooks } from './attempts.js';
 import { cmdDriver } from './cmd.js';
@@ -18,6 +18,24 @@ import { ProbeError, type AttemptResult, type ProbeContext, type ProbeDeps, type
 
 export * from './types.js';
 export { compare, compareNumeric, compareString, parseList, parseNumber, type CheckResult } from './comparators.js';
+
+/**
+ * The deps a probe runs with: when the policy impersonates, a probe that reaches the cluster (k8sProbe, a
+ * cmdProbe's `source`) acts as its run's chaosServiceAccount — re-checked here against the policy (a crafted
+ * request never went through the loader); one without a listed account is refused, never run as the worker.
+ */
+export function identityFor(probe: ProbeSpec, deps: ProbeDeps): ProbeDeps {
+  const policy = deps.policy;
+  const reaches = probe.type === 'k8sProbe' || (probe.type === 'cmdProbe' && !!probe.cmd.source);
+  if (!reaches || !policy?.impersonation || policy.impersonation.mode === 'off') return deps;
+  const as = { namespace: String(probe.actAs?.namespace ?? ''), serviceAccount: probe.actAs?.serviceAccount };
+  const why = impersonationRefusal(policy, as);
+  if (why) throw new ProbeError(`probe ${probe.name} refused by the worker's policy: ${why}`);
+  const user = impersonatedUser(policy, as)!;
+  if (!deps.k8sAs) throw new ProbeError(`probe ${probe.name}: impersonation needs the kubernetes platform`);
+  const execInPod = deps.execInPod;
+  return { ...deps, k8s: deps.k8sAs(user), execInPod: execInPod && ((req) => execInPod({ ...req, asUser: user })) };
+}
 
 export function driverFor(probe: ProbeSpec, deps: ProbeDeps): ProbeDriver {
   switch (probe.type) {
@@ -83,7 +101,7 @@ export function createProbeActivities(given: ProbeDeps = {}) {
       try {
         const invalid = checkRunProperties(probe.runProperties);
         if (invalid) throw new ProbeError(invalid);
-        const driver = driverFor(probe, deps);
+        const driver = driverFor(probe, identityFor(probe, deps));
         ({ result, attempts } = await runAttempts(probe.runProperties, driver, hooks, { probe: probe.name, phase: ctx.phase, iteration: ctx.iteration }));
       } catch (err) {
         if (hooks.signal.aborted) throw hooks.signal.reason; // cancellation: not a verdict

@@ -33,6 +33,8 @@ export type ExecInPod = (req: {
   /** Aborted on attempt timeout and on activity cancellation. */
   signal: AbortSignal;
   timeoutMs: number;
+  /** Impersonate this user (system:serviceaccount:<ns>:<name>): the run's chaosServiceAccount. */
+  asUser?: string;
 }) => Promise<{ stdout: string; stderr?: string; exitCode?: number }>;
 
 export interface ProbeDeps {
@@ -42,6 +44,8 @@ export interface ProbeDeps {
   rewriteUrl?: (url: string) => string;
   /** A `KubeConfig` from @kubernetes/client-node (typed loosely so this module does not load the client). */
   k8s?: unknown;
+  /** The platform's KubeConfig impersonating `user` (platform.kubernetes.impersonate). */
+  k8sAs?: (user: string) => unknown;
   execInPod?: ExecInPod;
   /**
    * The namespace this worker runs in: no probe reaches it unless blastRadius.allow lists it by its exact name

@@ -8,6 +8,9 @@ import { serviceNamespace, tenantProblems } from '../../workers/controller/tenan
 import { redactedMessage } from '../../workers/controller/index.js';
 import { ConfigError } from '../../config/errors.js';
 import type { ExperimentSpec } from '../../config/spec.js';
+import { loadText } from '../../config/load.js';
+import { validateExperimentSpec } from '../../config/validate-spec.js';
+import { identityFor } from '../../activities/probes/index.js';
 import { checkWorkflowId } from '../../client/client.js';
 import { loadTempestConfig } from '../../config/tempest-config.js';
 
@@ -155,5 +158,64 @@ describe('tenant rules and what reaches the cluster', () => {
     expect(label).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     expect(sameJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: undefined } }, { a: { d: [1, { x: 1, y: 2 }] }, b: 1 })).toBe(true);
     expect(sameJson({ a: 1 }, { a: 2 })).toBe(false);
+  });
+});
+
+describe('probes act as the run\'s chaosServiceAccount when the policy impersonates', () => {
+  const engineText = (sa: string | undefined) => `apiVersion: litmuschaos.io/v1alpha1
+kind: ChaosEngine
+metadata: { name: e, namespace: footanalytics }
+spec:
+  appinfo: { appns: footanalytics, applabel: "app=x", appkind: deployment }
+${sa ? `  chaosServiceAccount: ${sa}\n` : ''}  experiments:
+    - name: pod-delete
+      spec:
+        components: { env: [{ name: TOTAL_CHAOS_DURATION, value: "10" }] }
+        probe:
+          - name: pods-there
+            type: k8sProbe
+            mode: SOT
+            runProperties: { probeTimeout: 5, interval: 1, retry: 1 }
+            k8sProbe/inputs: { group: "", version: v1, resource: pods, namespace: footanalytics, operation: present }
+          - name: http
+            type: httpProbe
+            mode: SOT
+            runProperties: { probeTimeout: 5, interval: 1, retry: 1 }
+            httpProbe/inputs: { url: "http://x.footanalytics.svc:80/", method: { get: { criteria: ==, responseCode: "200" } } }
+`;
+  const policyFile = (mode: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tempest-imp-'));
+    const f = join(dir, 'tempest.yaml');
+    writeFileSync(f, `blastRadius: { allow: [{ namespace: footanalytics }] }\nprobes: { allowHosts: ["x.footanalytics.svc"] }\nplatform:\n  kubernetes:\n    impersonate: { mode: ${mode}, serviceAccounts: [{ namespace: footanalytics, name: chaos-sa }] }\n`);
+    return loadTempestConfig(f);
+  };
+
+  test('stamped at load on the probes that reach the cluster, and checked to be the run\'s own', () => {
+    const cfg = policyFile('required');
+    const [d] = loadText(engineText('chaos-sa'), 'e.yaml', { limits: cfg.policy.limits, policy: cfg.policy });
+    const spec = (d as { experiment: ExperimentSpec }).experiment;
+    expect(spec.faults[0].probes.map((p) => p.actAs)).toEqual([{ namespace: 'footanalytics', serviceAccount: 'chaos-sa' }, undefined]);
+    // A crafted spec whose probe acts as someone else is refused by the worker's own check.
+    const crafted = structuredClone(spec);
+    crafted.faults[0].probes[0].actAs = { namespace: 'footanalytics', serviceAccount: 'tempest-worker' };
+    const v = validateExperimentSpec(crafted, cfg.policy.limits, cfg.policy);
+    expect(v.ok).toBe(false);
+    expect(JSON.stringify(!v.ok && v.problems)).toMatch(/probe pods-there may act only as its run's chaosServiceAccount \(footanalytics\/chaos-sa\)/);
+    const without = structuredClone(spec);
+    delete without.faults[0].probes[0].actAs;
+    expect(JSON.stringify((validateExperimentSpec(without, cfg.policy.limits, cfg.policy) as { problems?: unknown }).problems)).toMatch(/probe pods-there reaches the cluster and must act as the run's chaosServiceAccount/);
+  });
+
+  test("the probe activity impersonates the listed account, refuses an unlisted one, and leaves probes alone when off", () => {
+    const cfg = policyFile('required');
+    const asked: string[] = [];
+    const deps = { policy: cfg.policy, k8s: 'worker-kc', k8sAs: (u: string) => (asked.push(u), `kc-as-${u}`) };
+    const probe = { name: 'p', type: 'k8sProbe', mode: 'SOT', runProperties: {}, k8s: { group: '', version: 'v1', resource: 'pods', operation: 'present' }, actAs: { namespace: 'footanalytics', serviceAccount: 'chaos-sa' } } as never;
+    expect(identityFor(probe, deps).k8s).toBe('kc-as-system:serviceaccount:footanalytics:chaos-sa');
+    expect(() => identityFor({ ...(probe as object), actAs: { namespace: 'footanalytics', serviceAccount: 'other' } } as never, deps)).toThrow(/probe p refused by the worker's policy: chaosServiceAccount footanalytics\/other is not one the worker may act as/);
+    expect(() => identityFor({ ...(probe as object), actAs: undefined } as never, deps)).toThrow(/refused by the worker's policy/);
+    const off = policyFile('off');
+    expect(identityFor(probe, { ...deps, policy: off.policy }).k8s).toBe('worker-kc');
+    expect(asked).toEqual(['system:serviceaccount:footanalytics:chaos-sa']);
   });
 });

@@ -42,9 +42,19 @@ const applyYaml = (text: string) => {
 const SEED_SA = 'system:serviceaccount:footanalytics:chaos-service-account';
 const LIMITED_SA = 'system:serviceaccount:footanalytics:limited-chaos';
 
+/**
+ * A k8sProbe the account may make and the worker may not: list services (the test grants the seed's account
+ * services get/list; the worker's Role has no services). It passes only when the probe really acts as the account.
+ */
+const SERVICES_PROBE = `          - name: "no-quarantine-service"
+            type: "k8sProbe"
+            mode: "SOT"
+            runProperties: { probeTimeout: 5, interval: 1, retry: 1 }
+            k8sProbe/inputs: { group: "", version: v1, resource: services, namespace: footanalytics, labelSelector: "tempest.io/quarantine=true", operation: absent }`;
+
 /** An engine on api-gateway as chaosServiceAccount `sa` (or none), loaded with the worker's policy. */
-function engineAs(name: string, sa: string | undefined): string {
-  const text = engineYaml(name, 'footanalytics', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '6', CHAOS_INTERVAL: '3', FORCE: 'false' });
+function engineAs(name: string, sa: string | undefined, probes = ''): string {
+  const text = engineYaml(name, 'footanalytics', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '6', CHAOS_INTERVAL: '3', FORCE: 'false' }, probes);
   return sa ? text.replace('chaosServiceAccount: chaos-service-account', `chaosServiceAccount: ${sa}`) : text.replace('  chaosServiceAccount: chaos-service-account\n', '');
 }
 const load = (text: string, file: string): ExperimentSpec => {
@@ -86,6 +96,17 @@ kind: RoleBinding
 metadata: { name: tempest-impersonate-limited, namespace: footanalytics }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: tempest-impersonate-limited }
 subjects: [{ kind: ServiceAccount, name: tempest-worker, namespace: tempest-system }]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: chaos-sa-services, namespace: footanalytics }
+rules: [{ apiGroups: [""], resources: [services], verbs: [get, list] }]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: chaos-sa-services, namespace: footanalytics }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: chaos-sa-services }
+subjects: [{ kind: ServiceAccount, name: chaos-service-account, namespace: footanalytics }]
 `),
   ).toMatchObject({ code: 0 });
   const kubeconfig = await saKubeconfig('footanalytics', a);
@@ -101,6 +122,7 @@ subjects: [{ kind: ServiceAccount, name: tempest-worker, namespace: tempest-syst
 
 afterAll(async () => {
   kubectl('delete', 'rolebinding,role', 'tempest-impersonate-limited', '-n', 'footanalytics', '--ignore-not-found');
+  kubectl('delete', 'rolebinding,role', 'chaos-sa-services', '-n', 'footanalytics', '--ignore-not-found');
   kubectl('delete', 'rolebinding,role,serviceaccount', 'limited-chaos', '-n', 'footanalytics', '--ignore-not-found');
   cleanupTestFiles();
   await native?.close();
@@ -113,10 +135,11 @@ async function run(spec: ExperimentSpec, id: string): Promise<ExperimentResult> 
   return worker.runUntil(async () => (await (await c.start(spec, { workflowId: id, options: { searchAttributes: false } })).result()) as ExperimentResult);
 }
 
-test("the seed's chaos-service-account: the deletions are made as it (the worker impersonating it), the revert as the worker", async () => {
+test("the seed's chaos-service-account: the deletions and the k8sProbe are made as it (the worker impersonating it), the revert as the worker", async () => {
   await freshPods(a, 'api-gateway');
-  const spec = load(engineAs('as-seed-sa', 'chaos-service-account'), 'as-seed-sa.yaml');
+  const spec = load(engineAs('as-seed-sa', 'chaos-service-account', SERVICES_PROBE), 'as-seed-sa.yaml');
   expect(spec.target.serviceAccount).toBe('chaos-service-account');
+  expect(spec.faults[0].probes[0].actAs).toEqual({ namespace: 'footanalytics', serviceAccount: 'chaos-service-account' });
   const since = new Date(Date.now() - 1000);
   const id = `impersonate-seed-${Date.now()}`;
   const r = await run(spec, id);
@@ -126,6 +149,11 @@ test("the seed's chaos-service-account: the deletions are made as it (the worker
   const deletes = events.filter((e) => e.verb === 'delete' && e.resource === 'pods' && e.namespace === 'footanalytics' && e.code !== undefined && e.code < 300);
   expect(deletes.length).toBeGreaterThanOrEqual(2); // 6 s every 3 s
   for (const d of deletes) expect(d.impersonatedUser).toBe(SEED_SA);
+  // The probe: it passed, and its list of services was the account's (the worker alone may not list services).
+  expect(r.probes[0]).toMatchObject({ name: 'no-quarantine-service', status: 'Passed' });
+  const lists = events.filter((e) => e.resource === 'services' && e.verb === 'list' && e.namespace === 'footanalytics');
+  expect(lists.length).toBeGreaterThanOrEqual(1);
+  for (const l of lists) expect([l.impersonatedUser, l.code]).toEqual([SEED_SA, 200]);
   // The ledger: written as the account at injection; cleared by the worker itself at revert.
   const ledgerPatches = events.filter((e) => e.verb === 'patch' && e.resource === 'deployments' && e.name === 'api-gateway' && e.code !== undefined && e.code < 300);
   expect(ledgerPatches.some((e) => e.impersonatedUser === SEED_SA)).toBe(true);
