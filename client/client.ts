@@ -65,7 +65,7 @@ export class TempestClient {
       args: [input],
       ...(opts.rejectDuplicate ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
       // experiment and targetNamespace: what the durable chaos totals count a run under when search attributes are off.
-      memo: { hypothesis: spec.hypothesis ?? '', source: spec.source ?? '', faults: spec.faults.map((f) => f.name).join(','), experiment: spec.name, targetNamespace: spec.target.namespace, ...opts.memo },
+      memo: { hypothesis: spec.hypothesis ?? '', source: spec.source ?? '', faults: spec.faults.map((f) => f.name).join(','), experiment: spec.name, targetNamespace: spec.target.namespace, ...(options.dryRun ? { dryRun: 'true' } : {}), ...opts.memo },
       searchAttributes: options.searchAttributes
         ? { [SEARCH_ATTRIBUTES.experiment]: [spec.name], [SEARCH_ATTRIBUTES.namespace]: [spec.target.namespace], [SEARCH_ATTRIBUTES.verdict]: ['Running'] }
         : undefined,

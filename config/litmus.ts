@@ -521,7 +521,7 @@ export function stampProbeIdentity(spec: Pick<ExperimentSpec, 'target' | 'faults
   for (const f of spec.faults) {
     for (const p of f.probes) {
       if (p.type === 'k8sProbe' || (p.type === 'cmdProbe' && p.cmd.source)) {
-        if (sa) p.actAs = { namespace: spec.target.namespace, serviceAccount: sa };
+        if (sa) p.actAs = { namespace: spec.target.serviceAccountNamespace ?? spec.target.namespace, serviceAccount: sa };
         else delete p.actAs;
       }
     }
@@ -540,7 +540,14 @@ export function engineSpecToExperiment(
   const p = new Problems(file);
   const kind = spec.appinfo.appkind ?? 'deployment';
   if (!(APPKINDS as readonly string[]).includes(kind)) p.add(`${pathPrefix}.appinfo.appkind`, `appkind ${kind} is not supported by Tempest yet`, kind);
-  const target: TargetSpec = { namespace: spec.appinfo.appns, labelSelector: spec.appinfo.applabel, kind: kind as TargetSpec['kind'], ...(spec.chaosServiceAccount ? { serviceAccount: spec.chaosServiceAccount } : {}) };
+  const target: TargetSpec = {
+    namespace: spec.appinfo.appns,
+    labelSelector: spec.appinfo.applabel,
+    kind: kind as TargetSpec['kind'],
+    ...(spec.chaosServiceAccount ? { serviceAccount: spec.chaosServiceAccount } : {}),
+    // Litmus's chaosServiceAccount lives in the engine's namespace (its runner runs there).
+    ...(spec.chaosServiceAccount && engineNamespace && engineNamespace !== spec.appinfo.appns ? { serviceAccountNamespace: engineNamespace } : {}),
+  };
   const faults: FaultSpec[] = [];
   spec.experiments.forEach((e, i) => {
     const f = normalizeFault(e, `${pathPrefix}.experiments[${i}]`, p, ctx, target.namespace);

@@ -153,19 +153,20 @@ export interface ImpersonationPolicy {
 }
 
 /** Why a run's target may not run with this policy's impersonation (one line), or null. */
-export function impersonationRefusal(p: Pick<Policy, 'impersonation' | 'source'>, target: Pick<TargetSpec, 'namespace' | 'serviceAccount'>): string | null {
+export function impersonationRefusal(p: Pick<Policy, 'impersonation' | 'source'>, target: Pick<TargetSpec, 'namespace' | 'serviceAccount' | 'serviceAccountNamespace'>): string | null {
   const imp = p.impersonation;
   if (!imp || imp.mode === 'off') return null;
-  const listed = imp.serviceAccounts.filter((a) => a.namespace === target.namespace).map((a) => a.name);
-  if (!target.serviceAccount) return `the worker acts only as a listed chaosServiceAccount (platform.kubernetes.impersonate.mode required in ${p.source}); this engine names none${listed.length ? ` (listed for ${target.namespace}: ${listed.join(', ')})` : ''}`;
-  if (!listed.includes(target.serviceAccount)) return `chaosServiceAccount ${target.namespace}/${target.serviceAccount} is not one the worker may act as (platform.kubernetes.impersonate.serviceAccounts of ${p.source}${listed.length ? ` lists for ${target.namespace}: ${listed.join(', ')}` : ` lists none for ${target.namespace}`})`;
+  const ns = target.serviceAccountNamespace ?? target.namespace;
+  const listed = imp.serviceAccounts.filter((a) => a.namespace === ns).map((a) => a.name);
+  if (!target.serviceAccount) return `the worker acts only as a listed chaosServiceAccount (platform.kubernetes.impersonate.mode required in ${p.source}); this engine names none${listed.length ? ` (listed for ${ns}: ${listed.join(', ')})` : ''}`;
+  if (!listed.includes(target.serviceAccount)) return `chaosServiceAccount ${ns}/${target.serviceAccount} is not one the worker may act as (platform.kubernetes.impersonate.serviceAccounts of ${p.source}${listed.length ? ` lists for ${ns}: ${listed.join(', ')}` : ` lists none for ${ns}`})`;
   return null;
 }
 
 /** The Kubernetes user a run acts as, or undefined (the worker's own identity). */
-export function impersonatedUser(p: Pick<Policy, 'impersonation' | 'source'>, target: Pick<TargetSpec, 'namespace' | 'serviceAccount'>): string | undefined {
+export function impersonatedUser(p: Pick<Policy, 'impersonation' | 'source'>, target: Pick<TargetSpec, 'namespace' | 'serviceAccount' | 'serviceAccountNamespace'>): string | undefined {
   if (!p.impersonation || p.impersonation.mode === 'off') return undefined;
-  return `system:serviceaccount:${target.namespace}:${target.serviceAccount}`;
+  return `system:serviceaccount:${target.serviceAccountNamespace ?? target.namespace}:${target.serviceAccount}`;
 }
 
 export const DEFAULT_RUNTIME_SOCKETS = ['/run/containerd/containerd.sock', '/var/run/containerd/containerd.sock', '/var/run/crio/crio.sock', '/var/run/docker.sock'];

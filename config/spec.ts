@@ -152,6 +152,8 @@ export interface TargetSpec {
    * run's Kubernetes calls act as it (impersonation), so the namespace's own RBAC bounds what its engines can do.
    */
   serviceAccount?: string;
+  /** The namespace that account lives in: the engine's (as Litmus's runner runs there); absent: `namespace`. */
+  serviceAccountNamespace?: string;
 }
 
 export interface ExperimentSpec {

@@ -27,7 +27,7 @@ import {
   type ImageRole,
   type Policy,
 } from './policy.js';
-import { isDnsLabel, parseLabelSelector } from './selector.js';
+import { isDnsLabel, isDnsSubdomain, parseLabelSelector } from './selector.js';
 
 const numericCriteria = z.enum(['>=', '<=', '>', '<', '==', '!=', 'oneOf', 'between']);
 const duration = (msg = 'must be a positive duration like "5s" or 5 (seconds)') =>
@@ -238,7 +238,7 @@ export const tempestConfigSchema = z
               .object({
                 mode: z.enum(['off', 'required']).default('off'),
                 serviceAccounts: z
-                  .array(z.object({ namespace: z.string().refine(isDnsLabel, 'must be a namespace name'), name: z.string().refine(isDnsLabel, 'must be a service account name') }).strict())
+                  .array(z.object({ namespace: z.string().refine(isDnsLabel, 'must be a namespace name'), name: z.string().refine(isDnsSubdomain, 'must be a service account name') }).strict())
                   .max(1000)
                   .default([]),
               })

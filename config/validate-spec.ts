@@ -121,7 +121,7 @@ export const experimentSpecSchema = z
   .object({
     name: str(253),
     engineNamespace: str(63),
-    target: z.object({ namespace: str(63), labelSelector: str(1024), kind: z.enum(['deployment', 'statefulset', 'daemonset', 'replicaset', 'pod']), serviceAccount: str(253).optional() }).strict(),
+    target: z.object({ namespace: str(63), labelSelector: str(1024), kind: z.enum(['deployment', 'statefulset', 'daemonset', 'replicaset', 'pod']), serviceAccount: str(253).optional(), serviceAccountNamespace: str(63).optional() }).strict(),
     serviceAccount: str(253).optional(),
     engineState: z.enum(['active', 'stop']),
     faults: z.array(faultS).min(1).max(100),
@@ -434,6 +434,7 @@ export function checkEngine(spec: ExperimentSpec, limits: Limits, c: Checker, po
   checkLabelSelector(c, paths.applabel, spec.target.labelSelector, false);
   if (spec.serviceAccount !== undefined && !isDnsSubdomain(spec.serviceAccount)) c.add(paths.serviceAccount, 'must be a service account name', spec.serviceAccount);
   if (spec.target.serviceAccount !== undefined && !isDnsSubdomain(spec.target.serviceAccount)) c.add(paths.serviceAccount, 'must be a service account name', spec.target.serviceAccount);
+  if (spec.target.serviceAccountNamespace !== undefined && (!isDnsLabel(spec.target.serviceAccountNamespace) || spec.target.serviceAccountNamespace !== spec.engineNamespace)) c.add(paths.serviceAccount, "the chaosServiceAccount's namespace must be the engine's", spec.target.serviceAccountNamespace);
   if (policy) {
     const why = impersonationRefusal(policy, spec.target);
     if (why) c.add(paths.serviceAccount, why, spec.target.serviceAccount);
@@ -442,8 +443,9 @@ export function checkEngine(spec: ExperimentSpec, limits: Limits, c: Checker, po
     spec.faults.forEach((f, i) =>
       f.probes.forEach((p, j) => {
         const reaches = p.type === 'k8sProbe' || (p.type === 'cmdProbe' && !!p.cmd.source);
-        const own = p.actAs && p.actAs.namespace === spec.target.namespace && p.actAs.serviceAccount === spec.target.serviceAccount;
-        if (p.actAs && !own) c.add(`${paths.fault(i)}.probe[${j}]`, `probe ${p.name} may act only as its run's chaosServiceAccount (${spec.target.namespace}/${spec.target.serviceAccount ?? 'none'})`, `${p.actAs.namespace}/${p.actAs.serviceAccount}`);
+        const saNs = spec.target.serviceAccountNamespace ?? spec.target.namespace;
+        const own = p.actAs && p.actAs.namespace === saNs && p.actAs.serviceAccount === spec.target.serviceAccount;
+        if (p.actAs && !own) c.add(`${paths.fault(i)}.probe[${j}]`, `probe ${p.name} may act only as its run's chaosServiceAccount (${saNs}/${spec.target.serviceAccount ?? 'none'})`, `${p.actAs.namespace}/${p.actAs.serviceAccount}`);
         else if (imp && reaches && !p.actAs) c.add(`${paths.fault(i)}.probe[${j}]`, `probe ${p.name} reaches the cluster and must act as the run's chaosServiceAccount (platform.kubernetes.impersonate.mode required in ${policy.source})`, p.name);
       }),
     );

@@ -63,6 +63,11 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
 export function serveMetrics(metrics: ChaosMetrics, port: number, host = '127.0.0.1'): Promise<http.Server | undefined> {
   if (!port) return Promise.resolve(undefined);
   const server = http.createServer(async (req, res) => {
+    // A cheap liveness/readiness answer (the chart's probe): /metrics may take a moment to gather.
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
@@ -80,7 +85,7 @@ export function serveMetrics(metrics: ChaosMetrics, port: number, host = '127.0.
 export async function runWorker(config: TempestConfig, log: (m: string) => void = console.log): Promise<void> {
   // The chaos totals come from Temporal visibility (the same on every worker, across restarts): a client for them.
   const metricsConnection = config.metrics.port ? await Connection.connect(temporalConnection(config)) : undefined;
-  const durable = metricsConnection ? new DurableChaosMetrics(new Client({ connection: metricsConnection, namespace: config.temporal.namespace }), { taskQueue: config.temporal.taskQueue, log }) : undefined;
+  const durable = metricsConnection ? new DurableChaosMetrics(new Client({ connection: metricsConnection, namespace: config.temporal.namespace }), { taskQueue: config.temporal.taskQueue, log }).start() : undefined;
   const metrics = new ChaosMetrics(true, durable);
   const server = await serveMetrics(metrics, config.metrics.port, config.metrics.host).catch((e) => {
     log(`metrics ${config.metrics.host}:${config.metrics.port} unavailable (${(e as Error).message}); continuing without /metrics`);
@@ -103,6 +108,7 @@ export async function runWorker(config: TempestConfig, log: (m: string) => void 
     await worker.run();
   } finally {
     server?.close();
+    durable?.stop();
     await metricsConnection?.close();
   }
 }

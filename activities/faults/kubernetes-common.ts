@@ -45,6 +45,11 @@ export const DEFAULT_SETTINGS: K8sSettings = { execTimeoutMs: 60_000, verifyTime
 
 export interface K8sFaultContext {
   k8s: K8sClients;
+  /**
+   * The worker's own clients, for what node-level power only the operator grants (container-kill's helper pods,
+   * with the runtime socket mounted): never a tenant's account, even when the run impersonates one (`k8s`).
+   */
+  worker?: K8sClients;
   target: K8sTarget;
   heartbeat: (details?: unknown) => void;
   signal: AbortSignal;

@@ -107,7 +107,11 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
   const impersonated = new Map<string, K8sClients>();
   const clientsFor = (target: TargetSpec | undefined, as: 'run' | 'worker', what: string): K8sClients => {
     if (as === 'worker' || !policy.impersonation || policy.impersonation.mode === 'off') return clients;
-    const t = { namespace: String(target?.namespace ?? ''), serviceAccount: typeof target?.serviceAccount === 'string' ? target.serviceAccount : undefined };
+    const t = {
+      namespace: String(target?.namespace ?? ''),
+      serviceAccount: typeof target?.serviceAccount === 'string' ? target.serviceAccount : undefined,
+      serviceAccountNamespace: typeof target?.serviceAccountNamespace === 'string' ? target.serviceAccountNamespace : undefined,
+    };
     const why = impersonationRefusal(policy, t);
     if (why) throw tempestError('FaultRefused', `${what} refused by the worker's policy: ${why}`);
     return clientsAs(impersonatedUser(policy, t)!);
@@ -123,6 +127,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
   };
   const context = (target: TargetSpec, ctx: ActivityCtx, as: 'run' | 'worker' = 'worker', what = 'run'): K8sFaultContext => ({
     k8s: clientsFor(target, as, what),
+    worker: clients,
     target: new K8sTarget(clientsFor(target, as, what), target),
     heartbeat: ctx.heartbeat,
     signal: ctx.signal,

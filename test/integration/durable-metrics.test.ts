@@ -1,7 +1,7 @@
 /**
  * The seed's chaos totals are true across worker restarts and several workers (activities/metrics/durable.ts):
  * two worker PROCESSES on one task queue, a real Temporal dev server, a real Prometheus scraping both workers.
- * Two runs (one Pass, one Fail), whichever worker ran them: both workers export the same totals; a worker
+ * Two runs (one Pass, one Fail; a dry run besides, not counted), whichever worker ran them: both workers export the same totals; a worker
  * SIGKILLed and restarted still does; the seed's own success-rate query answers 50 on every worker; every query of
  * the Grafana dashboard is valid PromQL that Prometheus answers.
  */
@@ -49,7 +49,7 @@ describeWithPrometheus(availability)('durable chaos totals (two workers, a resta
     await startWorkerProcess(bFile);
 
     const c = new TempestClient(new Client({ connection, namespace: 'default' }), a);
-    // A Pass (no probe) and a Fail (a probe that wants 599 from a healthy fleet), both dry runs: nothing injected.
+    // A Pass (no probe) and a Fail (a probe that wants 599 from a healthy fleet), real runs (dry runs are not counted).
     const pass = engine(name, 'pod-delete', { TOTAL_CHAOS_DURATION: '2', CHAOS_INTERVAL: '1' });
     const fail = engine(name, 'pod-delete', { TOTAL_CHAOS_DURATION: '2', CHAOS_INTERVAL: '1' }, `          - name: "wants-599"
             type: "httpProbe"
@@ -61,13 +61,16 @@ describeWithPrometheus(availability)('durable chaos totals (two workers, a resta
                 get: { criteria: ==, responseCode: "599" }`);
     const verdicts: string[] = [];
     for (const spec of [pass, fail]) {
-      const h = await c.start(spec, { dryRun: true });
+      const h = await c.start(spec);
       verdicts.push(((await h.result()) as ExperimentResult).verdict);
     }
     expect(verdicts).toEqual(['Pass', 'Fail']);
+    // A dry run is not an experiment result: not counted.
+    await (await c.start(pass, { dryRun: true })).result();
 
     const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const want = [`chaos_experiment_total{experiment_name="${name}"} 2`, `chaos_experiment_success_total{experiment_name="${name}"} 1`, `chaos_experiment_verdict_total{experiment_name="${name}",verdict="Fail"} 1`, `chaos_experiment_status{experiment_name="${name}",namespace="footanalytics"} 0`, 'tempest_metrics_source_up 1'];
+    const L = `experiment_name="${name}",namespace="footanalytics"`;
+    const want = [`chaos_experiment_total{${L}} 2`, `chaos_experiment_success_total{${L}} 1`, `chaos_experiment_verdict_total{${L},verdict="Fail"} 1`, `chaos_experiment_verdict_last24h{${L},verdict="Pass"} 1`, `chaos_experiment_status{${L}} 0`, 'tempest_metrics_source_up 1'];
     for (const port of [pa, pb]) {
       const text = await waitFor(`worker :${port} counts both runs`, async () => {
         const t = await metricsOf(port);

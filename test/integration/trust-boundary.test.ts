@@ -102,8 +102,13 @@ test('no secret in the history, the reports, the worker output or /metrics, alth
     const decoded = decodePayloads(history.stdout);
     const reports = readdirSync(cfg.reports.dir).map((f) => readFileSync(join(cfg.reports.dir, f), 'utf8')).join('\n');
     expect(reports).toContain('trust-boundary-run');
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(metrics).toContain('chaos_experiment_verdict_total{experiment_name="trust-boundary-run",verdict="Fail"} 1');
+    // The durable totals are read from visibility in the background: the run shows within a read or two.
+    const line = 'chaos_experiment_verdict_total{experiment_name="trust-boundary-run",namespace="footanalytics",verdict="Fail"} 1';
+    const metrics = await waitFor('the run in the chaos totals', async () => {
+      const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return m.includes(line) && m;
+    }, 30_000, 1000);
+    expect(metrics).toContain(line);
     for (const [where, text] of Object.entries({ history: history.stdout, 'history payloads': decoded, reports, 'worker output': workerOut, 'CLI output': cliOut, metrics })) {
       expect([where, text.includes(TOKEN)]).toEqual([where, false]);
       expect([where, text.includes(ROUTING_KEY)]).toEqual([where, false]);

@@ -55,3 +55,26 @@ test("the worker's config is a valid policy, and what it writes is on the worker
   for (const d of [cfg.reports.dir, cfg.state.dir]) expect(d.startsWith('/app/.tempest/')).toBe(true);
   expect(dockerfile).toMatch(/mkdir -p \/app\/\.tempest && chown 10001:10001 \/app\/\.tempest/);
 });
+
+test('every COPY of the Dockerfile (both stages) survives .dockerignore: `docker build` finds what it copies', () => {
+  const rules = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  /** Docker's rule: the last pattern that matches decides; `!` re-includes. Patterns here are paths or *.ext. */
+  const ignored = (path: string) => {
+    let out = false;
+    for (const r of rules) {
+      const neg = r.startsWith('!');
+      const pat = neg ? r.slice(1) : r;
+      const hit = pat.startsWith('*.') ? path.endsWith(pat.slice(1)) : path === pat || path.startsWith(`${pat}/`);
+      if (hit) out = !neg;
+    }
+    return out;
+  };
+  const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+?) (\S+)$/gm)].flatMap((m) => m[1].split(/\s+/));
+  expect(sources).toEqual(expect.arrayContaining(['scripts/fleet', 'examples', 'deploy/compose', 'bin', 'package-lock.json']));
+  for (const src of sources) {
+    expect({ src, ignored: ignored(src) }).toEqual({ src, ignored: false });
+    expect({ src, exists: existsSync(join(ROOT, src)) }).toEqual({ src, exists: true });
+  }
+  // and the ignore file does keep the heavy and the private out
+  for (const p of ['node_modules', '.git', '.tempest', 'test', 'deploy/helm']) expect({ p, ignored: ignored(p) }).toEqual({ p, ignored: true });
+});

@@ -226,7 +226,7 @@ describe('normalized values of the seed documents', () => {
     expect(s.days).toEqual([1, 2, 3, 4, 5]);
     expect(s.minChaosIntervalMs).toBe(8 * 3_600_000);
     expect(s.engine.name).toBe('footanalytics-chaos-schedule');
-    expect(s.engine.target).toEqual({ namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/part-of=footanalytics', kind: 'deployment', serviceAccount: 'chaos-service-account' });
+    expect(s.engine.target).toEqual({ namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/part-of=footanalytics', kind: 'deployment', serviceAccount: 'chaos-service-account', serviceAccountNamespace: 'chaos-engineering' });
     expect(s.engine.serviceAccount).toBe('chaos-service-account');
     expect(s.engine.faults).toHaveLength(1);
     expect(s.engine.faults[0]).toMatchObject({ name: 'pod-delete', durationMs: 30_000, intervalMs: 10_000, params: { force: false }, probes: [] });

@@ -85,7 +85,7 @@ describe('verdict of a hypothesis', () => {
 
     // The durable totals count both as hypotheses tested, one validated (as visibility lists them: memo.hypothesis set).
     const t = aggregate([ok, bad].map((r, i) => ({ workflowId: `w${i}`, experiment: r.experiment, namespace: r.target.namespace, verdict: r.verdict, hypothesis: !!r.hypothesis, startedAt: i })));
-    expect(t.hypotheses.get('api-gateway-chaos')).toBe(2);
-    expect(t.validated.get('api-gateway-chaos')).toBe(1);
+    expect(t.hypotheses.get('api-gateway-chaos\u0000footanalytics')).toBe(2);
+    expect(t.validated.get('api-gateway-chaos\u0000footanalytics')).toBe(1);
   }, 60_000);
 });

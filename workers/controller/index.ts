@@ -90,6 +90,10 @@ const TEMPEST_KIND: Record<TempestKind, { kind: 'ChaosHypothesis' | 'Progressive
 /** A ChaosEngine a ChaosHypothesis, ProgressiveChaos or GameDay names: never run by itself. */
 export const TEMPLATE_ANNOTATION = 'tempest.io/template';
 const groupOf2 = (o: { apiVersion?: string }) => (o.apiVersion ?? '').split('/')[0];
+/** A template: annotated tempest.io/template: "true" and stopped (engineState: stop), so that nothing runs it alone. */
+const isTemplate = (o: { metadata: { annotations?: Record<string, string> }; spec?: Record<string, unknown> }) => o.metadata.annotations?.[TEMPLATE_ANNOTATION] === 'true' && o.spec?.engineState === 'stop';
+/** A Kubernetes uid. */
+const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 type LoadedRun =
   | { kind: 'ChaosHypothesis'; spec: ExperimentSpec; namespaces: string[] }
@@ -188,8 +192,9 @@ export class Controller {
         try {
           page = (await within(this.custom.listClusterCustomObject({ group: groupOf(plural), version: VERSION, plural, limit: 500, _continue }), this.callMs, `list ${plural}`)) as typeof page;
         } catch (e) {
-          if (statusOf(e)?.code !== 404) throw e;
-          if (!this.missing.has(plural)) this.log(`${plural}.${groupOf(plural)}: no such CRD in this cluster (kubectl apply -f deploy/crds/); not watched`);
+          const code = statusOf(e)?.code;
+          if (code !== 404 && code !== 403) throw e;
+          if (!this.missing.has(plural)) this.log(code === 404 ? `${plural}.${groupOf(plural)}: no such CRD in this cluster (kubectl apply -f deploy/crds/); not watched` : `${plural}.${groupOf(plural)}: this controller may not list them (deploy/controller-rbac.yaml is older than this controller); not watched`);
           this.missing.add(plural);
           break;
         }
@@ -212,17 +217,21 @@ export class Controller {
     const open: Array<{ id: string; uid: string }> = [];
     // Only this installation's (its task queue): another cluster's controller on the same Temporal namespace has its own.
     const tq = this.config.temporal.taskQueue.replace(/["\\]/g, '');
-    for (const prefix of ['chaosengine', ...TEMPEST_KINDS.map((k) => TEMPEST_KIND[k].prefix)]) {
+    const prefixes: Array<[Kind, string]> = [['chaosengines', 'chaosengine'], ...TEMPEST_KINDS.map((k) => [k, TEMPEST_KIND[k].prefix] as [Kind, string])];
+    for (const [kind, prefix] of prefixes) {
+      if (this.missing.has(kind)) continue; // not listed: its objects cannot be told from gone ones
       for await (const w of this.tempest.client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}-" AND ExecutionStatus = "Running" AND TaskQueue = "${tq}"` })) {
-        // A run's own id is <prefix>-<uid> (36 characters); longer ids are its children and cleanups.
+        // A run the controller started: <prefix>-<uid>, and its memo names that uid (a CLI run whose name happens
+        // to start the same way is not one); its children and cleanups have longer ids.
         const uid = w.workflowId.slice(prefix.length + 1);
-        if (uid.length === 36) open.push({ id: w.workflowId, uid });
+        if (UID.test(uid) && (w.memo as Record<string, unknown> | undefined)?.uid === uid) open.push({ id: w.workflowId, uid });
       }
     }
     const schedules: string[] = [];
     for await (const sc of this.tempest.client.schedule.list()) if (sc.scheduleId.startsWith('chaosschedule-') && sc.memo?.taskQueue === this.config.temporal.taskQueue) schedules.push(sc.scheduleId);
     const uids = await this.listAll();
     for (const { id, uid } of open) {
+      if (prefixes.some(([k, p]) => this.missing.has(k) && id.startsWith(`${p}-`))) continue;
       if (uids.has(uid)) continue;
       this.must();
       await within(this.tempest.abort(id, 'its object is gone (deleted without the revert-verified finalizer)'), this.callMs, `abort ${id}`);
@@ -369,18 +378,19 @@ export class Controller {
   }
 
   async reconcileEngine(o: Obj): Promise<void> {
-    if (!this.owns(o)) return;
     const wfId = engineWorkflowId(o.metadata.uid);
     const st = (o.status ?? {}) as Partial<EngineStatusDoc> & { stopEvent?: boolean; verdict?: string; reason?: string };
     const now = new Date().toISOString();
     const gen = o.metadata.generation;
-    if (o.metadata.annotations?.[TEMPLATE_ANNOTATION] === 'true' && st.workflowId === undefined && !o.metadata.deletionTimestamp) {
-      // A template runs only through the ChaosHypothesis, ProgressiveChaos or GameDay that names it.
+    if (isTemplate(o) && !o.metadata.deletionTimestamp && !(o.metadata.finalizers ?? []).includes(FINALIZER)) {
+      // A template (engineState: stop, so that no Litmus operator runs it either) runs only through the
+      // ChaosHypothesis, ProgressiveChaos or GameDay that names it; Tempest never starts it by itself.
       if (!st.conditions?.some((c) => c.type === 'Accepted' && c.reason === 'Template' && c.observedGeneration === gen)) {
-        await this.patchStatus('chaosengines', o, { conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Template', message: `a template (${TEMPLATE_ANNOTATION}: "true"): it runs only through the ChaosHypothesis, ProgressiveChaos or GameDay that names it`, observedGeneration: gen }, now) });
+        await this.patchStatus('chaosengines', o, { conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Template', message: `a template (${TEMPLATE_ANNOTATION}: "true", engineState: stop): it runs only through the ChaosHypothesis, ProgressiveChaos or GameDay that names it`, observedGeneration: gen }, now) });
       }
       return;
     }
+    if (!this.owns(o)) return;
     if (o.metadata.deletionTimestamp) return this.finalizeEngine(o, wfId);
     if ((st.engineStatus === 'completed' || st.engineStatus === 'stopped') && st.workflowId === wfId) return; // done: re-create the engine to run it again
     const accepted = st.conditions?.find((c) => c.type === 'Accepted');
@@ -683,15 +693,25 @@ export class Controller {
     const list = (await within(this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosengines', limit: 500 }), this.callMs, 'list chaosengines')) as { items: Obj[] };
     const engines = new Map(list.items.map((e) => [e.metadata.name, e]));
     const opts = { limits: this.config.policy.limits, documentLimits: this.config.documentLimits, policy: this.config.policy };
+    // The namespace's ChaosExperiments give a template's faults their defaults, as they do when an engine runs alone.
+    const engineExperiments = new Map<string, Map<string, ExperimentDefaults>>();
+    for (const [holder] of refs) {
+      const ref = String(holder.engine).replace(/\.yaml$/, '');
+      const e = engines.get(ref);
+      if (!e || engineExperiments.has(ref)) continue;
+      const used = ((e.spec?.experiments as Array<{ name?: unknown }> | undefined) ?? []).map((x) => String(x?.name ?? ''));
+      engineExperiments.set(ref, await this.experimentsIn(namespace, `chaosengine/${namespace}/${ref}`, used));
+    }
     const engineRef = (fileRef: string, env: Record<string, string | number> | undefined, from: string, path: string): ExperimentSpec => {
       const ref = fileRef.replace(/\.yaml$/, '');
       const e = engines.get(ref);
       if (!e) throw new ConfigError([{ file: from, path, message: `no ChaosEngine of that name in namespace ${namespace}`, value: ref }]);
-      if (e.metadata.annotations?.[TEMPLATE_ANNOTATION] !== 'true') throw new ConfigError([{ file: from, path, message: `ChaosEngine ${namespace}/${ref} is not a template: annotate it ${TEMPLATE_ANNOTATION}: "true" (so that it does not also run by itself)`, value: ref }]);
+      if (!isTemplate(e)) throw new ConfigError([{ file: from, path, message: `ChaosEngine ${namespace}/${ref} is not a template: annotate it ${TEMPLATE_ANNOTATION}: "true" and set engineState: stop (so that neither Tempest nor a Litmus operator also runs it by itself)`, value: ref }]);
       const efile = `chaosengine/${namespace}/${ref}`;
-      let edoc: unknown = { apiVersion: e.apiVersion, kind: 'ChaosEngine', metadata: { name: e.metadata.name, namespace }, spec: structuredClone(e.spec) };
+      // The template is stopped so that nothing runs it alone; run through this document, it is active.
+      let edoc: unknown = { apiVersion: e.apiVersion, kind: 'ChaosEngine', metadata: { name: e.metadata.name, namespace }, spec: { ...structuredClone(e.spec), engineState: 'active' } };
       if (env && Object.keys(env).length) edoc = withEnvOverrides(edoc, env);
-      const d = loadDocument(edoc, efile, 0, false, opts);
+      const d = loadDocument(edoc, efile, 0, false, { ...opts, experiments: engineExperiments.get(ref) });
       if (d.kind !== 'ChaosEngine') throw new ConfigError([{ file: efile, path: 'kind', message: 'expected a ChaosEngine', value: d.kind }]);
       const problems = tenantProblems(d.experiment, namespace, efile, 'spec', this.config);
       if (problems.length) throw new ConfigError(problems);

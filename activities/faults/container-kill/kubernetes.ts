@@ -310,7 +310,9 @@ export const containerKillKubernetes: K8sFaultDriver = {
           if (!k.node) throw tempestError('TargetNotFound', `pod ${k.pod} is not bound to a node`);
           const op: K8sOp = { verb: 'create', resource: 'pods', namespace: ctx.target.namespace, name: k.helper };
           try {
-            await ctx.k8s.core.createNamespacedPod({ namespace: ctx.target.namespace, body: helperPod(ctx, req.fault, k, { id, key, run: req.runId, faultIndex: req.faultIndex, round: req.round, deadMan }) });
+            // As the worker: a node-level helper (hostPath runtime socket) is the operator's to allow (deploy/rbac.yaml's
+            // optional node-helpers Role), never a tenant's account's to grant itself.
+            await (ctx.worker ?? ctx.k8s).core.createNamespacedPod({ namespace: ctx.target.namespace, body: helperPod(ctx, req.fault, k, { id, key, run: req.runId, faultIndex: req.faultIndex, round: req.round, deadMan }) });
           } catch (e) {
             if (!isAlreadyExists(e)) throw k8sFailure(e, op); // same round retried: the helper is there
           }

@@ -73,6 +73,15 @@ test('helm lint passes; the image and the Temporal address are required, by name
   expect(noTemporal.out).toMatch(/temporal\.address is required/);
   expect(render('--set', `targetNamespaces={${NS}}`).out).toMatch(/targetNamespaces: tempest-chart is the release namespace/);
   expect(render('--set', 'policy.temporal.address=evil:7233').out).toMatch(/policy\.temporal: set it with the chart's own values/);
+  // impersonate.mode: an unquoted off (YAML false) is off; required needs its accounts; anything else is refused.
+  expect(render('--set', 'impersonate.mode=false').code).toBe(0);
+  expect(render('--set', 'impersonate.mode=required').out).toMatch(/impersonate\.mode required needs impersonate\.serviceAccounts/);
+  expect(render('--set', 'impersonate.mode=maybe').out).toMatch(/impersonate\.mode: maybe is neither off nor required/);
+  // The policy's secrets go to the worker only (the controller runs no guard or action).
+  const withSecret = docsOf(render('--set', 'secretEnv[0].env=PAGERDUTY_TOKEN', '--set', 'secretEnv[0].secretName=pagerduty', '--set', 'secretEnv[0].key=token').stdout) as unknown as k8s.V1Deployment[];
+  const envOf = (n: string) => (withSecret.find((d) => d.kind === 'Deployment' && d.metadata?.name === n)!.spec!.template.spec!.containers[0].env ?? []).map((e) => e.name);
+  expect(envOf('tempest-chart-worker')).toContain('PAGERDUTY_TOKEN');
+  expect(envOf('tempest-chart-controller')).not.toContain('PAGERDUTY_TOKEN');
 });
 
 test('helm template | kubectl apply --dry-run=server: the API server accepts every object', () => {

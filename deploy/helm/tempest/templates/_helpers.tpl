@@ -37,7 +37,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- $allow := list -}}
 {{- range .Values.targetNamespaces -}}{{- $allow = append $allow (dict "namespace" .) -}}{{- end -}}
 {{- $k8s := dict -}}
-{{- if ne (toString .Values.impersonate.mode) "off" -}}{{- $_ := set $k8s "impersonate" (dict "mode" .Values.impersonate.mode "serviceAccounts" .Values.impersonate.serviceAccounts) -}}{{- end -}}
+{{- if eq (include "tempest.impersonateMode" .) "required" -}}{{- $_ := set $k8s "impersonate" (dict "mode" "required" "serviceAccounts" .Values.impersonate.serviceAccounts) -}}{{- end -}}
 {{- $cfg := dict "temporal" $t "platform" (dict "driver" "kubernetes" "kubernetes" $k8s) "metrics" (dict "port" (int .Values.metrics.port) "host" "0.0.0.0") "state" (dict "dir" "/var/lib/tempest/state") "reports" (dict "dir" "/var/lib/tempest/reports") -}}
 {{- $_ := set $cfg "controller" (dict "engines" .Values.controller.engines "crossNamespaceFrom" .Values.controller.crossNamespaceFrom "namespace" .Release.Namespace "leaseName" (include "tempest.controllerName" .) "leaseDuration" .Values.controller.leaseDuration "resync" .Values.controller.resync) -}}
 {{- $p := deepCopy .Values.policy -}}
@@ -45,7 +45,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- toYaml (merge $cfg $p) -}}
 {{- end -}}
 
-{{/* Environment both containers get: their namespace and name, the Temporal API key, the policy's secrets. */}}
+{{/* Environment both containers get: their namespace and name, the Temporal API key (the worker adds secretEnv). */}}
 {{- define "tempest.env" -}}
 - name: POD_NAMESPACE
   valueFrom: { fieldRef: { fieldPath: metadata.namespace } }
@@ -54,10 +54,6 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if .Values.temporal.apiKeySecret.name }}
 - name: TEMPORAL_API_KEY
   valueFrom: { secretKeyRef: { name: {{ .Values.temporal.apiKeySecret.name | quote }}, key: {{ .Values.temporal.apiKeySecret.key | quote }} } }
-{{- end }}
-{{- range .Values.secretEnv }}
-- name: {{ required "secretEnv[].env is required" .env | quote }}
-  valueFrom: { secretKeyRef: { name: {{ required "secretEnv[].secretName is required" .secretName | quote }}, key: {{ required "secretEnv[].key is required" .key | quote }} } }
 {{- end }}
 {{- end -}}
 
@@ -77,5 +73,23 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - { name: tmp, mountPath: /tmp }
 {{- if and .Values.temporal.tls.enabled .Values.temporal.tls.secretName }}
 - { name: temporal-tls, mountPath: /etc/tempest/temporal-tls, readOnly: true }
+{{- end }}
+{{- end -}}
+
+{{/* impersonate.mode, normalised: "off" (also an unquoted off, which YAML reads as false, or nothing) or "required". */}}
+{{- define "tempest.impersonateMode" -}}
+{{- $m := toString (default "off" .Values.impersonate.mode) -}}
+{{- if has $m (list "off" "false" "<nil>" "") -}}off
+{{- else if eq $m "required" -}}
+{{- if not .Values.impersonate.serviceAccounts -}}{{- fail "impersonate.mode required needs impersonate.serviceAccounts (the accounts runs may act as)" -}}{{- end -}}
+required
+{{- else -}}{{- fail (printf "impersonate.mode: %s is neither off nor required" $m) -}}{{- end -}}
+{{- end -}}
+
+{{/* The policy's secrets (secretEnv), for the worker only: the controller runs no guard or action that needs them. */}}
+{{- define "tempest.secretEnv" -}}
+{{- range .Values.secretEnv }}
+- name: {{ required "secretEnv[].env is required" .env | quote }}
+  valueFrom: { secretKeyRef: { name: {{ required "secretEnv[].secretName is required" .secretName | quote }}, key: {{ required "secretEnv[].key is required" .key | quote }} } }
 {{- end }}
 {{- end -}}
