@@ -377,6 +377,17 @@ export class Controller {
     return out;
   }
 
+  /** Refused objects, by uid: when they were last checked again (a refusal is looked at again once a minute). */
+  private rechecked = new Map<string, number>();
+  private recheck(o: Obj, accepted: Condition): boolean {
+    if (accepted.reason !== 'Invalid') return false; // engineState: stop, a template: not a refusal to look at again
+    const last = this.rechecked.get(o.metadata.uid) ?? Date.parse(accepted.lastTransitionTime);
+    if (Date.now() - last < 60_000) return false;
+    if (this.rechecked.size > 10_000) this.rechecked.clear();
+    this.rechecked.set(o.metadata.uid, Date.now());
+    return true;
+  }
+
   async reconcileEngine(o: Obj): Promise<void> {
     const wfId = engineWorkflowId(o.metadata.uid);
     const st = (o.status ?? {}) as Partial<EngineStatusDoc> & { stopEvent?: boolean; verdict?: string; reason?: string };
@@ -394,7 +405,9 @@ export class Controller {
     if (o.metadata.deletionTimestamp) return this.finalizeEngine(o, wfId);
     if ((st.engineStatus === 'completed' || st.engineStatus === 'stopped') && st.workflowId === wfId) return; // done: re-create the engine to run it again
     const accepted = st.conditions?.find((c) => c.type === 'Accepted');
-    if (st.workflowId !== wfId && accepted?.status === 'False' && accepted.observedGeneration === gen) return; // refused already; a changed spec tries again
+    // Refused already: a changed spec tries again, and so does time (a ChaosExperiment, a template or the policy it
+    // depended on may have changed): once a minute, a refusal is checked again; said again only if it changed.
+    if (st.workflowId !== wfId && accepted?.status === 'False' && accepted.observedGeneration === gen && !this.recheck(o, accepted)) return;
 
     const run = await this.describe(wfId);
     if (run === undefined) {
@@ -413,6 +426,7 @@ export class Controller {
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         const message = redactedMessage(e);
+        if (accepted?.status === 'False' && accepted.observedGeneration === gen && accepted.message === message) return; // the same refusal, checked again
         await this.patchStatus('chaosengines', o, {
           engineStatus: 'stopped',
           experiments: [],
@@ -741,7 +755,7 @@ export class Controller {
     if (o.metadata.deletionTimestamp) return this.finalizeEngine(o, wfId, plural);
     if ((st.phase === 'Completed' || st.phase === 'Stopped') && st.workflowId === wfId) return;
     const accepted = st.conditions?.find((c) => c.type === 'Accepted');
-    if (st.workflowId !== wfId && accepted?.status === 'False' && accepted.observedGeneration === gen) return;
+    if (st.workflowId !== wfId && accepted?.status === 'False' && accepted.observedGeneration === gen && !this.recheck(o, accepted)) return;
     const run = await this.describe(wfId);
     if (run === undefined) {
       if (st.workflowId === wfId) return;
@@ -751,6 +765,7 @@ export class Controller {
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         const message = redactedMessage(e);
+        if (accepted?.status === 'False' && accepted.observedGeneration === gen && accepted.message === message) return; // the same refusal, checked again
         await this.patchStatus(plural, o, { phase: 'Refused', conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Invalid', message, observedGeneration: gen }, now) });
         await this.event(o, 'Warning', 'Invalid', `not started: ${message}`);
         return;
