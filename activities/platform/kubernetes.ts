@@ -116,6 +116,8 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     if (why) throw tempestError('FaultRefused', `${what} refused by the worker's policy: ${why}`);
     return clientsAs(impersonatedUser(policy, t)!);
   };
+  /** Whether `user` is one of the accounts the policy lists (system:serviceaccount:<ns>:<name>). */
+  const listedUser = (user: string) => !!policy.impersonation?.serviceAccounts.some((a) => `system:serviceaccount:${a.namespace}:${a.name}` === user);
   /** Clients impersonating `user` (cached per user). */
   const clientsAs = (user: string): K8sClients => {
     let c = impersonated.get(user);
@@ -145,7 +147,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
   const execInPod: ExecInPod = async ({ source, command, signal, timeoutMs, asUser }) => {
     // The probe activity chose the identity (identityFor: the run's account, checked against the policy); only a
     // user the policy lists can be asked for here.
-    if (asUser !== undefined && !policy.impersonation?.serviceAccounts.some((a) => `system:serviceaccount:${a.namespace}:${a.name}` === asUser)) throw tempestError('FaultRefused', `cmdProbe source: ${asUser} is not an account the worker may act as`);
+    if (asUser !== undefined && !listedUser(asUser)) throw tempestError('FaultRefused', `cmdProbe source: ${asUser} is not an account the worker may act as`);
     const clients = asUser ? clientsAs(asUser) : baseClients;
     const namespace = source.namespace;
     if (!namespace || !isDnsLabel(namespace)) throw tempestError('FaultRefused', 'cmdProbe source needs a namespace');
@@ -191,7 +193,7 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     execInPod,
     /** For k8sProbes: the KubeConfig impersonating a listed account (the probe activity checked which). */
     kcAs: (user: string) => {
-      if (!policy.impersonation?.serviceAccounts.some((a) => `system:serviceaccount:${a.namespace}:${a.name}` === user)) throw tempestError('FaultRefused', `k8sProbe: ${user} is not an account the worker may act as`);
+      if (!listedUser(user)) throw tempestError('FaultRefused', `k8sProbe: ${user} is not an account the worker may act as`);
       return clientsAs(user).kc;
     },
     name: 'kubernetes',

@@ -112,6 +112,15 @@ const oneLine = (s: string) => s.replace(/\s*\n\s*/g, '; ').trim();
 
 class NotLeader extends Error {}
 
+/** The object as its author wrote it (no status, no server-set metadata), bounded like a file: what the loader reads. */
+function authored(o: Obj, kind: string, file: string, spec: unknown, maxBytes: number): Record<string, unknown> {
+  const { name, namespace, labels, annotations } = o.metadata;
+  const doc = { apiVersion: o.apiVersion, kind, metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, spec };
+  if (JSON.stringify(doc).length > maxBytes) throw new ConfigError([{ file, path: '', message: `larger than limits.document.maxBytes (${maxBytes})` }]);
+  return doc;
+}
+
+
 /** `p`, or a rejection after `ms` (the call itself is not cancelled: every mutation re-checks leadership). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
@@ -348,9 +357,8 @@ export class Controller {
   /** The engine as the loader sees it: what its author wrote (no status, no server-set metadata), plus the tenant rules. */
   async specOf(o: Obj): Promise<ExperimentSpec> {
     const file = `chaosengine/${o.metadata.namespace}/${o.metadata.name}`;
-    const { name, namespace, labels, annotations } = o.metadata;
-    const doc = { apiVersion: o.apiVersion, kind: 'ChaosEngine', metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, spec: o.spec };
-    if (JSON.stringify(doc).length > this.config.documentLimits.maxBytes) throw new ConfigError([{ file, path: '', message: `larger than limits.document.maxBytes (${this.config.documentLimits.maxBytes})` }]);
+    const namespace = o.metadata.namespace;
+    const doc = authored(o, 'ChaosEngine', file, o.spec, this.config.documentLimits.maxBytes);
     const used = ((o.spec?.experiments as Array<{ name?: unknown }> | undefined) ?? []).map((e) => String(e?.name ?? ''));
     const experiments = await this.experimentsIn(namespace, file, used);
     const d = loadDocument(doc, file, 0, false, { limits: this.config.policy.limits, documentLimits: this.config.documentLimits, policy: this.config.policy, experiments });
@@ -689,7 +697,7 @@ export class Controller {
   async tempestSpecOf(o: Obj, plural: TempestKind): Promise<LoadedRun> {
     const { kind } = TEMPEST_KIND[plural];
     const file = `${kind.toLowerCase()}/${o.metadata.namespace}/${o.metadata.name}`;
-    const { name, namespace, labels, annotations } = o.metadata;
+    const namespace = o.metadata.namespace;
     // In the cluster an engine reference is a ChaosEngine's name; the loader's reference shape is a file name, so
     // each name is checked here and handed over as `<name>.yaml` (engineRef takes the suffix off again).
     const spec = structuredClone(o.spec ?? {}) as Record<string, unknown>;
@@ -702,8 +710,7 @@ export class Controller {
       if (typeof holder.engine !== 'string' || !isDnsSubdomain(holder.engine)) throw new ConfigError([{ file, path, message: `must name a ChaosEngine of namespace ${namespace} (a DNS-1123 name)`, value: holder.engine }]);
       holder.engine = `${holder.engine}.yaml`;
     }
-    const doc = { apiVersion: o.apiVersion, kind, metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, spec };
-    if (JSON.stringify(doc).length > this.config.documentLimits.maxBytes) throw new ConfigError([{ file, path: '', message: `larger than limits.document.maxBytes (${this.config.documentLimits.maxBytes})` }]);
+    const doc = authored(o, kind, file, spec, this.config.documentLimits.maxBytes);
     const list = (await within(this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosengines', limit: 500 }), this.callMs, 'list chaosengines')) as { items: Obj[] };
     const engines = new Map(list.items.map((e) => [e.metadata.name, e]));
     const opts = { limits: this.config.policy.limits, documentLimits: this.config.documentLimits, policy: this.config.policy };
@@ -873,9 +880,7 @@ export class Controller {
   }
 
   private scheduleOf(o: Obj, file: string): ScheduleSpec {
-    const { name, namespace, labels, annotations } = o.metadata;
-    const doc = { apiVersion: o.apiVersion, kind: 'ChaosSchedule', metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, spec: o.spec };
-    if (JSON.stringify(doc).length > this.config.documentLimits.maxBytes) throw new ConfigError([{ file, path: '', message: `larger than limits.document.maxBytes (${this.config.documentLimits.maxBytes})` }]);
+    const doc = authored(o, 'ChaosSchedule', file, o.spec, this.config.documentLimits.maxBytes);
     const d = loadDocument(doc, file, 0, false, { limits: this.config.policy.limits, documentLimits: this.config.documentLimits, policy: this.config.policy });
     if (d.kind !== 'ChaosSchedule') throw new ConfigError([{ file, path: 'kind', message: 'expected a ChaosSchedule', value: d.kind }]);
     return d.schedule;
