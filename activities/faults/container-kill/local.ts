@@ -97,6 +97,14 @@ export const containerKillLocal: LocalFaultDriver = {
       // The ledger keeps the pid really signalled: verify waits for the fleet to notice THAT process's death.
       chosen.push(`${name}:${pod.pid}`);
     }
+    // SIGKILL is delivered asynchronously: for a moment the process still runs. Wait (bounded) until each one is
+    // really dead, so the round is done only once the kill has landed and verify can tell "not noticed yet" apart.
+    const deadline = Date.now() + 5_000;
+    for (const t of killed) {
+      const pid = Number(t.split(':')[1]);
+      while (running(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      if (running(pid)) throw tempestError('PlatformUnavailable', `container-kill: ${t} still runs 5 s after SIGKILL (retried)`);
+    }
     entry.rounds[key] = chosen;
     entry.done.push(req.round);
     await ledger.write(entry);
