@@ -27,8 +27,14 @@ export type Failpoint = (typeof FAILPOINTS)[number];
 
 /** The failpoints armed in this process's environment (unknown names are ignored; the worker warns about them). */
 export function armedFailpoints(env: NodeJS.ProcessEnv = process.env): { armed: Failpoint[]; unknown: string[] } {
-  const names = (env.TEMPEST_FAILPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return { armed: names.filter((n): n is Failpoint => (FAILPOINTS as readonly string[]).includes(n)), unknown: names.filter((n) => !(FAILPOINTS as readonly string[]).includes(n)) };
+  const names = (env.TEMPEST_FAILPOINTS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return {
+    armed: names.filter((n): n is Failpoint => (FAILPOINTS as readonly string[]).includes(n)),
+    unknown: names.filter((n) => !(FAILPOINTS as readonly string[]).includes(n)),
+  };
 }
 
 let firedFile: string | undefined;

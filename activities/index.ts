@@ -15,7 +15,17 @@ import { blastRadiusRefusal, withWorkerNamespace, type Policy } from '../config/
 import { checkFault, validateExperimentSpec, validateProbe } from '../config/validate-spec.js';
 import { formatProblem, type ConfigProblem } from '../config/errors.js';
 import { isDnsSubdomain } from '../config/selector.js';
-import type { ExperimentResult, FaultRef, InjectRequest, InjectResult, PreflightResult, PreparedRecord, RevertResult, RollbackActionsRequest, TempestActivities } from './types.js';
+import type {
+  ExperimentResult,
+  FaultRef,
+  InjectRequest,
+  InjectResult,
+  PreflightResult,
+  PreparedRecord,
+  RevertResult,
+  RollbackActionsRequest,
+  TempestActivities,
+} from './types.js';
 import { tempestError } from './errors.js';
 import type { ActivityCtx, Platform } from './platform/types.js';
 import { createLocalPlatform } from './platform/local-platform.js';
@@ -25,7 +35,7 @@ import { runRollbackActions } from './rollback/actions.js';
 import { createProbeActivities, resolveWorkerNamespace } from './probes/index.js';
 import type { ProbeContext, ProbeDeps, ProbeOutcome } from './probes/types.js';
 import { writeReport } from './report/index.js';
-import { ChaosMetrics } from './metrics/index.js';
+import type { ChaosMetrics } from './metrics/index.js';
 import { createReconcileActivities } from './reconcile/index.js';
 import { failpoint } from './failpoints.js';
 
@@ -63,13 +73,17 @@ export function rewriteUrlFrom(cfg: TempestConfig): (url: string) => string {
 /** A refusal naming every problem (one per line), for a run that asked for more than the policy allows. */
 function refused(what: string, problems: ConfigProblem[]): Error {
   const lines = problems.slice(0, 10).map((p) => formatProblem({ ...p, file: p.file === 'workflow input' ? '' : p.file }).replace(/^: /, ''));
-  return tempestError('FaultRefused', `${what} refused by the worker's policy:\n  ${lines.join('\n  ')}${problems.length > 10 ? `\n  (and ${problems.length - 10} more)` : ''}`);
+  return tempestError(
+    'FaultRefused',
+    `${what} refused by the worker's policy:\n  ${lines.join('\n  ')}${problems.length > 10 ? `\n  (and ${problems.length - 10} more)` : ''}`,
+  );
 }
 
 /** A fault request's prepared record: JSON of bounded size (what it says is checked by the driver that uses it). */
 function checkPrepared(ref: FaultRef, c: { add(path: string, message: string): void }): void {
   if (ref.prepared === undefined) return;
-  if (ref.prepared === null || typeof ref.prepared !== 'object' || Array.isArray(ref.prepared) || JSON.stringify(ref.prepared).length > 64 * 1024) c.add('prepared', 'must be a JSON object of at most 64 KiB');
+  if (ref.prepared === null || typeof ref.prepared !== 'object' || Array.isArray(ref.prepared) || JSON.stringify(ref.prepared).length > 64 * 1024)
+    c.add('prepared', 'must be a JSON object of at most 64 KiB');
 }
 
 /**
@@ -83,12 +97,22 @@ function checkFaultRequest(ref: FaultRef, policy: Policy, opts: { blastRadius: b
   if (typeof ref?.runId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/.test(ref.runId)) c.add('runId', 'must be a workflow id');
   if (!Number.isSafeInteger(ref?.faultIndex) || ref.faultIndex < 0 || ref.faultIndex >= policy.limits.maxFaults) c.add('faultIndex', 'must be a fault index');
   checkPrepared(ref, c);
-  const targetWhy = ref?.target && typeof ref.target === 'object' ? (opts.blastRadius ? blastRadiusRefusal(policy, ref.target) : null) : 'the request has no target';
+  const targetWhy =
+    ref?.target && typeof ref.target === 'object' ? (opts.blastRadius ? blastRadiusRefusal(policy, ref.target) : null) : 'the request has no target';
   if (targetWhy) c.add('target', targetWhy);
-  const shape = validateExperimentSpec({ name: ref.experiment, engineNamespace: ref.target?.namespace, target: ref.target, engineState: 'active', faults: [ref.fault] }, policy.limits, undefined, '');
+  const shape = validateExperimentSpec(
+    { name: ref.experiment, engineNamespace: ref.target?.namespace, target: ref.target, engineState: 'active', faults: [ref.fault] },
+    policy.limits,
+    undefined,
+    '',
+  );
   if (!shape.ok) problems.push(...shape.problems);
   else checkFault(ref.fault, 'fault', policy.limits, c, policy, ref.target.namespace);
-  if (problems.length) throw refused(`${String(ref?.fault?.name).slice(0, 40)} on ${String(ref?.target?.namespace).slice(0, 63)}/${String(ref?.target?.labelSelector).slice(0, 120)}`, problems);
+  if (problems.length)
+    throw refused(
+      `${String(ref?.fault?.name).slice(0, 40)} on ${String(ref?.target?.namespace).slice(0, 63)}/${String(ref?.target?.labelSelector).slice(0, 120)}`,
+      problems,
+    );
 }
 
 /** Margin a fault may outlive its chaos window by itself (the workflow adds 60 s; slack for clocks and retries). */
@@ -106,14 +130,20 @@ function checkRound(req: InjectRequest, now: number): void {
   if (!Number.isSafeInteger(req.round) || req.round < 0 || req.round > rounds) problems.push(`round must be a whole number from 0 to ${rounds}`);
   const at = typeof req.expiresAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(req.expiresAt) ? Date.parse(req.expiresAt) : NaN;
   if (!Number.isFinite(at)) problems.push('expiresAt must be an ISO time');
-  else if (at <= now) problems.push(`its dead-man time ${req.expiresAt.slice(0, 40)} has passed: the injection comes too late (a crash or an outage held it past its chaos window); nothing injected`);
-  else if (at > now + req.fault.durationMs + (req.fault.rampTimeMs ?? 0) + MAX_DEAD_MAN_MS) problems.push(`expiresAt ${req.expiresAt.slice(0, 40)} is later than the fault's duration (plus ${MAX_DEAD_MAN_MS / 60_000} min) from now`);
+  else if (at <= now)
+    problems.push(
+      `its dead-man time ${req.expiresAt.slice(0, 40)} has passed: the injection comes too late (a crash or an outage held it past its chaos window); nothing injected`,
+    );
+  else if (at > now + req.fault.durationMs + (req.fault.rampTimeMs ?? 0) + MAX_DEAD_MAN_MS)
+    problems.push(`expiresAt ${req.expiresAt.slice(0, 40)} is later than the fault's duration (plus ${MAX_DEAD_MAN_MS / 60_000} min) from now`);
   if (problems.length) throw tempestError('FaultRefused', `injection of ${req.fault.name} refused by the worker: ${problems.join('; ')}`);
 }
 
 /** Text from a request, for a message that leaves the worker (a PagerDuty summary): printable, bounded. */
 function plainText(v: unknown, max: number): string {
-  return String(v ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, max);
+  return String(v ?? '')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .slice(0, max);
 }
 
 /** A metric label or file name from a run's name: the validated DNS name, or a placeholder for anything else. */
@@ -160,7 +190,13 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
     async runGuard(g: Pick<GuardSpec, 'name'>) {
       // By name, from this worker's policy: a run cannot bring its own guard, or point one elsewhere.
       const mine = guardByName.get(g?.name);
-      if (!mine) return { name: String(g?.name).slice(0, 128), type: 'http' as const, passed: false, reason: `no guard of that name in the worker's policy (${policy.source}); failing closed` };
+      if (!mine)
+        return {
+          name: String(g?.name).slice(0, 128),
+          type: 'http' as const,
+          passed: false,
+          reason: `no guard of that name in the worker's policy (${policy.source}); failing closed`,
+        };
       failpoint('guard');
       return runGuard(mine);
     },
@@ -168,8 +204,23 @@ export function createActivities(deps: ActivityDeps): TempestActivities {
     async runProbe(probe: ProbeSpec, ctx: ProbeContext): Promise<ProbeOutcome> {
       const v = validateProbe(probe, policy.limits, policy);
       if (!v.ok) {
-        const reason = `refused by the worker's policy: ${v.problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join('; ')}`;
-        return { name: String(probe?.name).slice(0, 128), type: probe?.type, mode: probe?.mode, phase: ctx.phase, iteration: ctx.iteration, status: 'Failed', failureKind: 'error', reason, attempts: 0, durationMs: 0, at: new Date().toISOString() };
+        const reason = `refused by the worker's policy: ${v.problems
+          .slice(0, 3)
+          .map((p) => `${p.path}: ${p.message}`)
+          .join('; ')}`;
+        return {
+          name: String(probe?.name).slice(0, 128),
+          type: probe?.type,
+          mode: probe?.mode,
+          phase: ctx.phase,
+          iteration: ctx.iteration,
+          status: 'Failed',
+          failureKind: 'error',
+          reason,
+          attempts: 0,
+          durationMs: 0,
+          at: new Date().toISOString(),
+        };
       }
       if (ctx.phase === 'SOT' || ctx.phase === 'EOT') failpoint(`probe.${ctx.phase}`);
       return (await probes()).runProbe(v.probe, ctx);

@@ -17,6 +17,7 @@ export function readSecret(ref: SecretRef): string {
   try {
     v = readFileSync(ref.file, 'utf8');
   } catch (e) {
+    // eslint-disable-next-line preserve-caught-error -- only the error code is kept: nothing read from the file may travel on
     throw new Error(`secret reference file ${ref.file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   if (!v.trim()) throw new Error(`secret reference file ${ref.file} is empty`);

@@ -24,7 +24,15 @@ import { Command } from 'commander';
 import { createWorker } from '../workers/worker.js';
 import { TempestClient } from '../client/client.js';
 import { startFleet, startTraffic, type TestFleet } from '../test/helpers/fleet.js';
-import { breachTimings, ensurePrometheus, seedTriggers, startPrometheus, waitForQuietTriggers, type BreachTimings, type PrometheusHandle } from '../test/helpers/prometheus.js';
+import {
+  breachTimings,
+  ensurePrometheus,
+  seedTriggers,
+  startPrometheus,
+  waitForQuietTriggers,
+  type BreachTimings,
+  type PrometheusHandle,
+} from '../test/helpers/prometheus.js';
 import { testConfig } from '../test/helpers/config.js';
 import { engine } from '../test/helpers/engines.js';
 import { TEMPORAL_CLI } from '../test/helpers/temporal.js';
@@ -37,11 +45,16 @@ const RATE_WINDOW = '10s';
 const FAULT_ENV = { NETWORK_LATENCY: '2500', PODS_AFFECTED_PERC: '100', TOTAL_CHAOS_DURATION: '120' };
 
 const opts = new Command()
-  .option('--runs <n>', 'breach experiments to run', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error('--runs takes a whole number from 1 to 100');
-    return n;
-  }, 3)
+  .option(
+    '--runs <n>',
+    'breach experiments to run',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error('--runs takes a whole number from 1 to 100');
+      return n;
+    },
+    3,
+  )
   .option('--out <file>', 'where the JSON goes', 'bench/results/breach-to-revert.json')
   .parse()
   .opts<{ runs: number; out: string }>();
@@ -60,7 +73,9 @@ function stats(xs: number[]): { n: number; min: number; median: number; max: num
 
 function versionOf(cmd: string, args: string[]): string | null {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      .split('\n')[0]!
+      .trim();
   } catch {
     return null;
   }
@@ -94,14 +109,27 @@ async function main(): Promise<void> {
           const t0 = Date.now();
           const r = await tc.result((await tc.start(engine(`api-gateway-breach-bench-${i}`, 'pod-network-latency', FAULT_ENV))).workflowId);
           const wallMs = Date.now() - t0;
-          if (r.verdict !== 'Fail' || r.breach?.name !== 'p95-latency') throw new Error(`run ${i}: expected a p95-latency breach, got ${r.verdict}: ${r.reason}`);
+          if (r.verdict !== 'Fail' || r.breach?.name !== 'p95-latency')
+            throw new Error(`run ${i}: expected a p95-latency breach, got ${r.verdict}: ${r.reason}`);
           const t = breachTimings(r);
           // Tempest's verify already read every replica back; read them once more from outside, to be sure.
           const slow: string[] = [];
           for (const p of await fleet!.client.pods()) if ((await fleet!.client.behaviour(p.name))?.latencyMs !== 0) slow.push(p.name);
           if (slow.length) throw new Error(`run ${i}: still slow after the revert: ${slow.join(', ')}`);
-          runs.push({ run: i, workflowId: r.workflowId, verdict: r.verdict, breach: r.breach, ...t, workflowMs: wallMs, injectedAt: r.faults[0].injectedAt, revertedAt: r.faults[0].revertedAt, replicasReadBackClean: true });
-          say(`run ${i}/${opts.runs}: ${r.breach.name}=${r.breach.value.toFixed(3)}; injection->breach ${t.injectionToBreachMs} ms, breach->verified revert ${t.breachToRevertMs} ms, total ${t.injectionToRevertMs} ms`);
+          runs.push({
+            run: i,
+            workflowId: r.workflowId,
+            verdict: r.verdict,
+            breach: r.breach,
+            ...t,
+            workflowMs: wallMs,
+            injectedAt: r.faults[0].injectedAt,
+            revertedAt: r.faults[0].revertedAt,
+            replicasReadBackClean: true,
+          });
+          say(
+            `run ${i}/${opts.runs}: ${r.breach.name}=${r.breach.value.toFixed(3)}; injection->breach ${t.injectionToBreachMs} ms, breach->verified revert ${t.breachToRevertMs} ms, total ${t.injectionToRevertMs} ms`,
+          );
         } finally {
           await load.stop();
         }

@@ -48,7 +48,10 @@ type Row = MatrixRow;
 
 function readRows(): Row[] {
   if (!existsSync(ROWS)) return [];
-  return readFileSync(ROWS, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
+  return readFileSync(ROWS, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Row);
 }
 
 const s = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -96,10 +99,13 @@ function main(): number {
   const missing = MATRIX_CASES.filter((c) => !rows.some((r) => r.case === c));
   const bad = rows.filter((r) => r.failure || r.faultsLeft || r.duplicates || !r.replayed || r.verdict !== r.expectedVerdict);
   const left = rows.reduce((n, r) => n + r.faultsLeft, 0);
-  console.log(`\n${rows.length} case(s), ${rows.reduce((n, r) => n + r.runs, 0)} run(s): ${left} fault(s) left behind, ${rows.reduce((n, r) => n + r.duplicates, 0)} duplicate action(s), ${bad.length} failing case(s)`);
+  console.log(
+    `\n${rows.length} case(s), ${rows.reduce((n, r) => n + r.runs, 0)} run(s): ${left} fault(s) left behind, ${rows.reduce((n, r) => n + r.duplicates, 0)} duplicate action(s), ${bad.length} failing case(s)`,
+  );
   for (const r of rows) console.log(`  - ${r.case} [${r.platform}]: ${r.note}${r.failure ? `\n      FAILED: ${r.failure}` : ''}`);
   if (missing.length) console.log(`\nmissing from this run: ${missing.join('; ')}`);
-  if (!write) console.log('\n(table only: `npx tsx bench/never-left-behind.ts` runs the matrix and writes bench/results/never-left-behind.json when every case passed)');
+  if (!write)
+    console.log('\n(table only: `npx tsx bench/never-left-behind.ts` runs the matrix and writes bench/results/never-left-behind.json when every case passed)');
   else if (missing.length || bad.length) console.log('\nbench/results/never-left-behind.json left as it was: not every case ran and passed');
   if (write && !missing.length && !bad.length && rows.length >= EXPECTED_ROWS) {
     mkdirSync(dirname(OUT), { recursive: true });

@@ -75,18 +75,39 @@ interface Variant {
   about: string;
 }
 const VARIANTS: Variant[] = [
-  { id: 'ctk-sigkill', tool: 'chaostoolkit', signal: 'SIGKILL', rollbackStrategy: 'always', about: 'chaos run --rollback-strategy always, SIGKILL (a crash, OOM kill, node loss)' },
-  { id: 'ctk-sigterm-default', tool: 'chaostoolkit', signal: 'SIGTERM', rollbackStrategy: 'default', about: 'chaos run (out-of-the-box rollback strategy "default"), SIGTERM' },
+  {
+    id: 'ctk-sigkill',
+    tool: 'chaostoolkit',
+    signal: 'SIGKILL',
+    rollbackStrategy: 'always',
+    about: 'chaos run --rollback-strategy always, SIGKILL (a crash, OOM kill, node loss)',
+  },
+  {
+    id: 'ctk-sigterm-default',
+    tool: 'chaostoolkit',
+    signal: 'SIGTERM',
+    rollbackStrategy: 'default',
+    about: 'chaos run (out-of-the-box rollback strategy "default"), SIGTERM',
+  },
   { id: 'ctk-sigterm-always', tool: 'chaostoolkit', signal: 'SIGTERM', rollbackStrategy: 'always', about: 'chaos run --rollback-strategy always, SIGTERM' },
   { id: 'tempest-sigkill', tool: 'tempest', signal: 'SIGKILL', about: 'worker process SIGKILLed, new worker process at kill + 10 s' },
   { id: 'tempest-sigterm', tool: 'tempest', signal: 'SIGTERM', about: 'worker process SIGTERMed (graceful shutdown), new worker process at kill + 10 s' },
   {
-    id: 'tempest-terminate', tool: 'tempest', signal: 'SIGKILL', terminate: true, restart: false,
-    about: 'the run TERMINATED (one click in the Temporal UI) while the worker keeps running: its orphan reconciler (schedule every 30 s, the default) reverts the fault',
+    id: 'tempest-terminate',
+    tool: 'tempest',
+    signal: 'SIGKILL',
+    terminate: true,
+    restart: false,
+    about:
+      'the run TERMINATED (one click in the Temporal UI) while the worker keeps running: its orphan reconciler (schedule every 30 s, the default) reverts the fault',
   },
   {
-    id: 'tempest-sigkill-no-restart', tool: 'tempest', signal: 'SIGKILL', restart: false, minCleanTimeoutS: DURATION_S + 60 + 30,
-    about: "worker process SIGKILLed and never replaced: only the dead-man switch Tempest set on the replicas (end of chaos + 60 s) is left to clean up",
+    id: 'tempest-sigkill-no-restart',
+    tool: 'tempest',
+    signal: 'SIGKILL',
+    restart: false,
+    minCleanTimeoutS: DURATION_S + 60 + 30,
+    about: 'worker process SIGKILLed and never replaced: only the dead-man switch Tempest set on the replicas (end of chaos + 60 s) is left to clean up',
   },
 ];
 
@@ -102,7 +123,10 @@ const opts = new Command()
   .option('--clean-timeout <s>', 'how long after the kill to wait for every pod to read back clean', intArg('--clean-timeout', 15, 600), 60)
   .parse()
   .opts<{ runs: number; out: string; variants: string; cleanTimeout: number }>();
-const selected = opts.variants.split(',').map((s) => s.trim()).filter(Boolean);
+const selected = opts.variants
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const id of selected) if (!VARIANTS.some((v) => v.id === id)) throw new Error(`unknown variant ${id}; known: ${VARIANTS.map((v) => v.id).join(', ')}`);
 const variants = VARIANTS.filter((v) => selected.includes(v.id));
 const cleanTimeoutMs = (v: Variant) => Math.max(opts.cleanTimeout, v.minCleanTimeoutS ?? 0) * 1000;
@@ -144,7 +168,11 @@ function launch(cmd: string, args: string[], logFile: string, env: NodeJS.Proces
 }
 
 /** Sends sig and waits for the exit; a SIGTERM not obeyed within graceMs is followed by a SIGKILL (and reported). */
-async function signalAndWait(p: Proc, sig: Sig, graceMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; exitMs: number; escalatedToSigkill: boolean }> {
+async function signalAndWait(
+  p: Proc,
+  sig: Sig,
+  graceMs = 30_000,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; exitMs: number; escalatedToSigkill: boolean }> {
   const t0 = Date.now();
   if (!alive(p.child)) {
     const e = await p.exited;
@@ -164,18 +192,25 @@ async function signalAndWait(p: Proc, sig: Sig, graceMs = 30_000): Promise<{ cod
 }
 
 async function stopAll(): Promise<void> {
-  await Promise.all([...children].map(async (c) => {
-    const done = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await Promise.race([done, sleep(5_000)]);
-  }));
+  await Promise.all(
+    [...children].map(async (c) => {
+      const done = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await Promise.race([done, sleep(5_000)]);
+    }),
+  );
 }
 
 async function waitForWorkerReady(p: Proc, timeoutMs = 90_000): Promise<number> {
-  await waitFor('worker ready', () => {
-    if (!alive(p.child)) throw new Error(`worker exited before it was ready:\n${p.output().slice(-2000)}`);
-    return p.output().includes('worker ready');
-  }, timeoutMs, 50);
+  await waitFor(
+    'worker ready',
+    () => {
+      if (!alive(p.child)) throw new Error(`worker exited before it was ready:\n${p.output().slice(-2000)}`);
+      return p.output().includes('worker ready');
+    },
+    timeoutMs,
+    50,
+  );
   return Date.now();
 }
 
@@ -189,10 +224,12 @@ interface PodState {
 
 async function readPods(fleet: TestFleet): Promise<PodState[]> {
   const pods = (await fleet.client.pods()).filter((p) => p.phase === 'Running').sort((a, b) => a.slot - b.slot);
-  return Promise.all(pods.map(async (p) => {
-    const b = await fleet.client.behaviour(p.name);
-    return { pod: p.name, latencyMs: b?.latencyMs ?? null, setBy: b?.setBy ?? null, expiresAt: b?.expiresAt ?? null };
-  }));
+  return Promise.all(
+    pods.map(async (p) => {
+      const b = await fleet.client.behaviour(p.name);
+      return { pod: p.name, latencyMs: b?.latencyMs ?? null, setBy: b?.setBy ?? null, expiresAt: b?.expiresAt ?? null };
+    }),
+  );
 }
 const isClean = (s: PodState[]) => s.length === REPLICAS && s.every((p) => p.latencyMs === 0 && p.setBy === null);
 const faultOn = (s: PodState[], setBy: string) => s.length === REPLICAS && s.every((p) => p.latencyMs === LATENCY_MS && p.setBy === setBy);
@@ -218,7 +255,11 @@ async function balancerMs(fleet: TestFleet): Promise<number | null> {
 }
 
 /** Polls the pods from now on; resolves with the first time every pod read back clean (or null at the deadline). */
-function watchClean(fleet: TestFleet, deadline: number, extra: () => Promise<boolean> = async () => true): { firstClean: Promise<number | null>; stop: () => void } {
+function watchClean(
+  fleet: TestFleet,
+  deadline: number,
+  extra: () => Promise<boolean> = async () => true,
+): { firstClean: Promise<number | null>; stop: () => void } {
   let stopped = false;
   const firstClean = (async () => {
     while (!stopped && Date.now() <= deadline) {
@@ -245,19 +286,34 @@ async function ctkRun(fleet: TestFleet, v: Variant, run: number, workDir: string
   fs.writeFileSync(settings, '{}\n'); // keep ~/.chaostoolkit/settings.yaml out of it
   const journal = path.join(dir, 'journal.json');
   const args = [
-    '--no-version-check', '--log-file', path.join(dir, 'chaostoolkit.log'), '--settings', settings,
-    'run', '--journal-path', journal, '--rollback-strategy', v.rollbackStrategy!,
-    '--var', `control_url=${fleet.controlUrl}`, ...pods.flatMap((p, i) => ['--var', `pod_${i}=${p}`]),
+    '--no-version-check',
+    '--log-file',
+    path.join(dir, 'chaostoolkit.log'),
+    '--settings',
+    settings,
+    'run',
+    '--journal-path',
+    journal,
+    '--rollback-strategy',
+    v.rollbackStrategy!,
+    '--var',
+    `control_url=${fleet.controlUrl}`,
+    ...pods.flatMap((p, i) => ['--var', `pod_${i}=${p}`]),
     CTK_EXPERIMENT,
   ];
   const command = [rel(CTK), ...args.map((a) => (a.startsWith(ROOT) ? rel(a) : a.replace(dir, '<tmp>')))].join(' ');
   const t0 = Date.now();
   const proc = launch(CTK, args, path.join(dir, 'stdout.log'), { ...process.env, NO_COLOR: '1' });
   try {
-    await waitFor('latency from chaostoolkit on every pod', async () => {
-      if (!alive(proc.child)) throw new Error(`chaos exited early (${proc.child.exitCode}):\n${proc.output().slice(-2000)}`);
-      return faultOn(await readPods(fleet), 'chaostoolkit');
-    }, 60_000, POLL_MS);
+    await waitFor(
+      'latency from chaostoolkit on every pod',
+      async () => {
+        if (!alive(proc.child)) throw new Error(`chaos exited early (${proc.child.exitCode}):\n${proc.output().slice(-2000)}`);
+        return faultOn(await readPods(fleet), 'chaostoolkit');
+      },
+      60_000,
+      POLL_MS,
+    );
     const observedAt = Date.now();
     await sleep(KILL_AFTER_OBSERVED_MS);
     const killAt = Date.now();
@@ -273,7 +329,11 @@ async function ctkRun(fleet: TestFleet, v: Variant, run: number, workDir: string
     } catch {
       j = null;
     }
-    const logLines = proc.output().split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim()).filter((l) => /signal|interrupt|rollback|terminat|exit/i.test(l));
+    const logLines = proc
+      .output()
+      .split('\n')
+      .map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim())
+      .filter((l) => /signal|interrupt|rollback|terminat|exit/i.test(l));
     return {
       run,
       command,
@@ -286,7 +346,9 @@ async function ctkRun(fleet: TestFleet, v: Variant, run: number, workDir: string
       balancerGetMsAtKillPlus10s: felt,
       killToCleanMs: cleanAt === null ? null : cleanAt - killAt,
       cleanedBy: cleanAt === null ? null : 'chaostoolkit rollbacks (nothing else touches these pods)',
-      journal: j ? { written: true, status: j.status ?? null, rollbacksRun: (j.rollbacks ?? []).map((r) => `${r.activity?.name}: ${r.status}`) } : { written: false },
+      journal: j
+        ? { written: true, status: j.status ?? null, rollbacksRun: (j.rollbacks ?? []).map((r) => `${r.activity?.name}: ${r.status}`) }
+        : { written: false },
       ctkLogExcerpt: logLines.slice(0, 12),
     };
   } finally {
@@ -311,11 +373,16 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
     workflowId = h.workflowId;
     const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
     let expiresAt: string | null = null;
-    await waitFor('latency from tempest on every pod', async () => {
-      const s = await readPods(fleet);
-      expiresAt = s[0]?.expiresAt ?? null;
-      return faultOn(s, key);
-    }, 60_000, POLL_MS);
+    await waitFor(
+      'latency from tempest on every pod',
+      async () => {
+        const s = await readPods(fleet);
+        expiresAt = s[0]?.expiresAt ?? null;
+        return faultOn(s, key);
+      },
+      60_000,
+      POLL_MS,
+    );
     const observedAt = Date.now();
     await sleep(KILL_AFTER_OBSERVED_MS);
     const killAt = Date.now();
@@ -325,7 +392,9 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
     // With a worker back, clean = every pod clean AND the ledger entry gone (Tempest's own verify). Without one,
     // nobody can clear the ledger: clean = every pod clean (the dead-man switch), and the ledger is reported.
     const watch = watchClean(fleet, killAt + cleanTimeoutMs(v), restart || terminate ? ledgerClean : undefined);
-    const exit = terminate ? (await h.terminate('orphaned-faults bench: operator clicked Terminate'), { terminated: true }) : await signalAndWait(first, v.signal);
+    const exit = terminate
+      ? (await h.terminate('orphaned-faults bench: operator clicked Terminate'), { terminated: true })
+      : await signalAndWait(first, v.signal);
     await sleep(killAt + LEFT_BEHIND_CHECK_MS - Date.now());
     const after = await readPods(fleet);
     const ledgerAtCheck = !(await ledgerClean());
@@ -346,19 +415,29 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
     let resultError: string | undefined;
     if (restart) {
       try {
-        result = await Promise.race([tc.result(h.workflowId), sleep(Math.max(5_000, killAt + cleanTimeoutMs(v) - Date.now())).then(() => { throw new Error('no result within the bounded wait'); })]);
+        result = await Promise.race([
+          tc.result(h.workflowId),
+          sleep(Math.max(5_000, killAt + cleanTimeoutMs(v) - Date.now())).then(() => {
+            throw new Error('no result within the bounded wait');
+          }),
+        ]);
       } catch (e) {
         resultError = (e as Error).message;
       }
     } else {
-      resultError = terminate ? 'terminated: a terminated run has no result; its fault was reverted by the reconciler' : 'no worker: the workflow stays open (terminated by the bench afterwards)';
+      resultError = terminate
+        ? 'terminated: a terminated run has no result; its fault was reverted by the reconciler'
+        : 'no worker: the workflow stays open (terminated by the bench afterwards)';
     }
     const f = result?.faults[0];
     const deadMan = expiresAt ? Date.parse(expiresAt) : null;
     return {
       run,
       workflowId: h.workflowId,
-      commands: { worker: `${rel(TEMPEST)} --config <tmp>/tempest.yaml worker`, restart: restart ? `${rel(TEMPEST)} --config <tmp>/tempest.yaml worker (new process, same config)` : null },
+      commands: {
+        worker: `${rel(TEMPEST)} --config <tmp>/tempest.yaml worker`,
+        restart: restart ? `${rel(TEMPEST)} --config <tmp>/tempest.yaml worker (new process, same config)` : null,
+      },
       startToObservedMs: observedAt - t0,
       observedToKillMs: killAt - observedAt,
       signal: v.terminate ? 'terminate' : v.signal,
@@ -375,7 +454,14 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
       plannedChaosEndToCleanMs: cleanAt === null || !f?.injectedAt ? null : cleanAt - (Date.parse(f.injectedAt) + DURATION_S * 1000),
       deadManExpiresAt: expiresAt,
       cleanBeforeDeadMan: cleanAt === null || deadMan === null ? null : cleanAt < deadMan,
-      cleanedBy: cleanAt === null ? null : deadMan !== null && cleanAt >= deadMan ? "the replica's dead-man switch" : terminate ? "the worker's orphan reconciler (scheduled)" : 'the new worker (revert + verify activities)',
+      cleanedBy:
+        cleanAt === null
+          ? null
+          : deadMan !== null && cleanAt >= deadMan
+            ? "the replica's dead-man switch"
+            : terminate
+              ? "the worker's orphan reconciler (scheduled)"
+              : 'the new worker (revert + verify activities)',
       result: result
         ? { verdict: result.verdict, faultState: f?.state, injectedAt: f?.injectedAt, revertedAt: f?.revertedAt, verification: f?.revert?.verification ?? null }
         : { error: resultError },
@@ -383,7 +469,10 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
   } finally {
     for (const w of workers) if (alive(w.child)) await signalAndWait(w, 'SIGTERM', 10_000);
     // Each worker process created its task queue's reconciler schedule: the bench's queues are its own, remove it.
-    await new Client({ connection, namespace: 'default' }).schedule.getHandle(`tempest-reconciler.${cfg.temporal.taskQueue}`).delete().catch(() => undefined);
+    await new Client({ connection, namespace: 'default' }).schedule
+      .getHandle(`tempest-reconciler.${cfg.temporal.taskQueue}`)
+      .delete()
+      .catch(() => undefined);
     if (workflowId) {
       try {
         const d = await tc.handle(workflowId).describe();
@@ -398,7 +487,10 @@ async function tempestRun(fleet: TestFleet, connection: Connection, v: Variant, 
 // ---------------------------------------------------------------- reporting
 function versionOf(cmd: string, args: string[]): string | null {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0]!.trim();
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      .trim()
+      .split('\n')[0]!
+      .trim();
   } catch {
     return null;
   }
@@ -421,7 +513,11 @@ function table(results: Array<{ variant: Variant; runs: RunRecord[] }>): string 
       variant.terminate ? 'terminate' : variant.signal,
       `${left}/${ok.length}${runs.length > ok.length ? ` (${runs.length - ok.length} errored)` : ''}`,
       ok.map((r) => secs(r.killToCleanMs)).join(', '),
-      variant.tool === 'tempest' && variant.restart !== false ? ok.map((r) => secs(r.restartToCleanMs as number | null)).join(', ') : variant.tool === 'tempest' ? 'n/a (no new worker)' : 'n/a (nothing to restart)',
+      variant.tool === 'tempest' && variant.restart !== false
+        ? ok.map((r) => secs(r.restartToCleanMs as number | null)).join(', ')
+        : variant.tool === 'tempest'
+          ? 'n/a (no new worker)'
+          : 'n/a (nothing to restart)',
     ]);
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -453,7 +549,9 @@ async function main(): Promise<void> {
   let fleet: TestFleet | undefined;
   const onSignal = () => {
     say('interrupted: stopping our processes');
-    void stopAll().then(() => fleet?.stop()).finally(() => process.exit(130));
+    void stopAll()
+      .then(() => fleet?.stop())
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -474,7 +572,9 @@ async function main(): Promise<void> {
         }
         rec.wallMs = Date.now() - t0;
         r.runs.push(rec);
-        say(`${v.id} run ${run}/${opts.runs}: ${rec.error ? `ERROR ${rec.error.split('\n')[0]}` : `left behind at kill+10s: ${rec.leftBehind}; kill -> clean: ${secs(rec.killToCleanMs)}${rec.restartToCleanMs !== undefined && rec.restartToCleanMs !== null ? `; new worker -> clean: ${secs(rec.restartToCleanMs as number)}` : ''}`}`);
+        say(
+          `${v.id} run ${run}/${opts.runs}: ${rec.error ? `ERROR ${rec.error.split('\n')[0]}` : `left behind at kill+10s: ${rec.leftBehind}; kill -> clean: ${secs(rec.killToCleanMs)}${rec.restartToCleanMs !== undefined && rec.restartToCleanMs !== null ? `; new worker -> clean: ${secs(rec.restartToCleanMs as number)}` : ''}`}`,
+        );
         await stopAll();
         await resetAll(fleet); // whatever the run left behind is not the next run's problem
       }
@@ -489,7 +589,8 @@ async function main(): Promise<void> {
   const pyVersion = versionOf(path.join(CTK_VENV, 'bin/python'), ['--version']);
   const out = {
     benchmark: 'orphaned-faults',
-    question: 'When the chaos orchestrator process dies mid-experiment, is the injected fault left on the target, and how long until the target is clean again?',
+    question:
+      'When the chaos orchestrator process dies mid-experiment, is the injected fault left on the target, and how long until the target is clean again?',
     startedAt: started.toISOString(),
     endedAt: new Date().toISOString(),
     command: `node --import tsx bench/orphaned-faults.ts --runs ${opts.runs} --out ${opts.out}${opts.variants !== VARIANTS.map((v) => v.id).join(',') ? ` --variants ${opts.variants}` : ''} --clean-timeout ${opts.cleanTimeout}`,
@@ -505,7 +606,8 @@ async function main(): Promise<void> {
       tempest: {
         engine: 'pod-network-latency (local driver)',
         env: FAULT_ENV,
-        deadManSwitch: "Tempest always sets expiresAt = end of chaos + 60 s on the replica; it cannot be switched off, so each run records it and whether the pods were clean before it (cleanBeforeDeadMan)",
+        deadManSwitch:
+          'Tempest always sets expiresAt = end of chaos + 60 s on the replica; it cannot be switched off, so each run records it and whether the pods were clean before it (cleanBeforeDeadMan)',
         worker: `${rel(TEMPEST)} --config <tmp>/tempest.yaml worker   (tempest.yaml from test/helpers/config.ts testConfig(fleet): own task queue per run)`,
         start: "TempestClient.start(engine('api-gateway-orphan-bench-<run>', 'pod-network-latency', env)) from client/client.ts",
       },
@@ -518,12 +620,25 @@ async function main(): Promise<void> {
         `from the kill on, poll until every pod reads back clean (tempest with a new worker: and its ledger annotation is gone), at most ${opts.cleanTimeout} s (tempest-sigkill-no-restart: ${DURATION_S + 90} s, past the dead-man time): killToCleanMs, null = never within the bound`,
         'stop every process, reset every pod, next run',
       ],
-      variants: variants.map((v) => ({ id: v.id, tool: v.tool, signal: v.terminate ? 'terminate' : v.signal, rollbackStrategy: v.rollbackStrategy ?? null, newWorker: v.tool === 'tempest' ? v.restart !== false : null, cleanBoundS: cleanTimeoutMs(v) / 1000, about: v.about })),
+      variants: variants.map((v) => ({
+        id: v.id,
+        tool: v.tool,
+        signal: v.terminate ? 'terminate' : v.signal,
+        rollbackStrategy: v.rollbackStrategy ?? null,
+        newWorker: v.tool === 'tempest' ? v.restart !== false : null,
+        cleanBoundS: cleanTimeoutMs(v) / 1000,
+        about: v.about,
+      })),
     },
     versions: {
       chaostoolkit: versionOf(CTK, ['--version']),
       chaostoolkitLib: versionOf(path.join(CTK_VENV, 'bin/python'), ['-c', 'import chaoslib; print(chaoslib.__version__)']),
-      ctkPipFreeze: (versionOf(path.join(CTK_VENV, 'bin/python'), ['-c', 'import importlib.metadata as m; print(",".join(sorted(f"{d.metadata[\'Name\']}=={d.version}" for d in m.distributions())))']) ?? '').split(','),
+      ctkPipFreeze: (
+        versionOf(path.join(CTK_VENV, 'bin/python'), [
+          '-c',
+          'import importlib.metadata as m; print(",".join(sorted(f"{d.metadata[\'Name\']}=={d.version}" for d in m.distributions())))',
+        ]) ?? ''
+      ).split(','),
       tempest: (() => {
         const commit = versionOf('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
         const dirty = versionOf('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']);
@@ -541,25 +656,33 @@ async function main(): Promise<void> {
       python: pyVersion,
       temporalAddress: address,
     },
-    results: Object.fromEntries(results.map(({ variant, runs }) => {
-      const ok = runs.filter((r) => !r.error);
-      const clean = ok.map((r) => r.killToCleanMs).filter((x): x is number => typeof x === 'number');
-      return [variant.id, {
-        tool: variant.tool,
-        signal: variant.terminate ? 'terminate' : variant.signal,
-        rollbackStrategy: variant.rollbackStrategy ?? null,
-        summary: {
-          runs: runs.length,
-          errored: runs.length - ok.length,
-          leftBehind: ok.filter((r) => r.leftBehind).length,
-          neverCleanWithinBound: ok.filter((r) => r.killToCleanMs === null).length,
-          killToCleanMedianMs: median(clean),
-          cleanBoundS: cleanTimeoutMs(variant) / 1000,
-          restartToCleanMedianMs: variant.tool === 'tempest' && variant.restart !== false ? median(ok.map((r) => r.restartToCleanMs).filter((x): x is number => typeof x === 'number')) : null,
-        },
-        runs,
-      }];
-    })),
+    results: Object.fromEntries(
+      results.map(({ variant, runs }) => {
+        const ok = runs.filter((r) => !r.error);
+        const clean = ok.map((r) => r.killToCleanMs).filter((x): x is number => typeof x === 'number');
+        return [
+          variant.id,
+          {
+            tool: variant.tool,
+            signal: variant.terminate ? 'terminate' : variant.signal,
+            rollbackStrategy: variant.rollbackStrategy ?? null,
+            summary: {
+              runs: runs.length,
+              errored: runs.length - ok.length,
+              leftBehind: ok.filter((r) => r.leftBehind).length,
+              neverCleanWithinBound: ok.filter((r) => r.killToCleanMs === null).length,
+              killToCleanMedianMs: median(clean),
+              cleanBoundS: cleanTimeoutMs(variant) / 1000,
+              restartToCleanMedianMs:
+                variant.tool === 'tempest' && variant.restart !== false
+                  ? median(ok.map((r) => r.restartToCleanMs).filter((x): x is number => typeof x === 'number'))
+                  : null,
+            },
+            runs,
+          },
+        ];
+      }),
+    ),
     table: table(results),
   };
   const file = path.resolve(opts.out);

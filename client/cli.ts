@@ -61,7 +61,10 @@ async function connect(cfg: TempestConfig): Promise<TempestClient> {
   } catch (e) {
     if (e instanceof ConfigError) throw e; // a bad temporal.tls file or API key reference: name the field
     const settings = temporalConnection(cfg);
-    if (!settings.tls) throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address}: ${oneLine((e as Error).message)} (start a local server with scripts/temporal-dev, or pass --address)`);
+    if (!settings.tls)
+      throw new UsageError(
+        `cannot reach Temporal at ${cfg.temporal.address}: ${oneLine((e as Error).message)} (start a local server with scripts/temporal-dev, or pass --address)`,
+      );
     const why = await tlsDiagnosis(settings);
     throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address} over TLS: ${oneLine((e as Error).message)}${why ? `; ${why}` : ''}`);
   }
@@ -99,7 +102,10 @@ async function follow(c: TempestClient, workflowId: string, out: (s: string) => 
   let lastLine = 0;
   const resultP = c.result(workflowId);
   let done = false;
-  resultP.then(() => (done = true), () => (done = true));
+  resultP.then(
+    () => (done = true),
+    () => (done = true),
+  );
   let warned = false;
   const started = Date.now();
   while (!done) {
@@ -150,7 +156,9 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
 
   program
     .command('validate')
-    .description('parse ChaosEngine / ChaosExperiment / ChaosSchedule / ChaosHypothesis / ProgressiveChaos / GameDay / experiment-list YAML files and print what Tempest would run')
+    .description(
+      'parse ChaosEngine / ChaosExperiment / ChaosSchedule / ChaosHypothesis / ProgressiveChaos / GameDay / experiment-list YAML files and print what Tempest would run',
+    )
     .argument('<files...>')
     .action((files: string[]) => {
       const cfg = resolveConfig(g());
@@ -160,19 +168,30 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
             const e = d.experiment;
             out(`${f}: ${d.kind} ${e.name} -> ${e.target.kind} ${e.target.namespace}/${e.target.labelSelector}`);
             if (e.hypothesis) out(`  hypothesis: ${e.hypothesis}`);
-            for (const x of e.faults) out(`  ${x.name}: ${formatMs(x.durationMs)} every ${formatMs(x.intervalMs)}, ${x.probes.length} probe(s) ${x.probes.map((p) => `${p.name}[${p.type} ${p.mode}]`).join(', ')}`);
+            for (const x of e.faults)
+              out(
+                `  ${x.name}: ${formatMs(x.durationMs)} every ${formatMs(x.intervalMs)}, ${x.probes.length} probe(s) ${x.probes.map((p) => `${p.name}[${p.type} ${p.mode}]`).join(', ')}`,
+              );
           } else if (d.kind === 'ChaosSchedule') {
             out(`${f}: ChaosSchedule ${d.schedule.name}: ${describeSchedule(d.schedule)}; engine ${d.schedule.engine.faults.map((x) => x.name).join(', ')}`);
           } else if (d.kind === 'ProgressiveChaos') {
             const pg = d.progressive;
             out(`${f}: ProgressiveChaos ${pg.name} on ${pg.engine.name} (${pg.engine.faults.map((x) => x.name).join(', ')})`);
-            for (const s of pg.stages) out(`  ${s.id} "${s.name}": ${s.chaosPercentage}% for ${formatMs(s.durationMs)}, pass at >= ${s.successThreshold * 100}% probe checks${s.dependsOn ? `, after ${s.dependsOn}` : ''}`);
+            for (const s of pg.stages)
+              out(
+                `  ${s.id} "${s.name}": ${s.chaosPercentage}% for ${formatMs(s.durationMs)}, pass at >= ${s.successThreshold * 100}% probe checks${s.dependsOn ? `, after ${s.dependsOn}` : ''}`,
+              );
           } else if (d.kind === 'ChaosExperiment') {
-            out(`${f}: ChaosExperiment ${d.defaults.name}: ${d.defaults.env.length} default env value(s) for the engines in this file (the engine's own env wins)`);
+            out(
+              `${f}: ChaosExperiment ${d.defaults.name}: ${d.defaults.env.length} default env value(s) for the engines in this file (the engine's own env wins)`,
+            );
           } else if (d.kind === 'GameDay') {
             const gd = d.gameDay;
             out(`${f}: GameDay ${gd.name} (${gd.frequency ?? 'on demand'}, ${formatMs(gd.durationMs)}; ${gd.participants.join(', ')})`);
-            for (const sc of gd.scenarios) out(`  "${sc.name}" ${formatMs(sc.durationMs)}: ${sc.steps.map((st) => `${st.experiment} [${st.kind === 'engine' ? st.engine.name : 'manual'}]`).join(', ')}`);
+            for (const sc of gd.scenarios)
+              out(
+                `  "${sc.name}" ${formatMs(sc.durationMs)}: ${sc.steps.map((st) => `${st.experiment} [${st.kind === 'engine' ? st.engine.name : 'manual'}]`).join(', ')}`,
+              );
           } else {
             out(`${f}: experiment list: ${d.faults.map((x) => `${x.name} (${formatMs(x.durationMs)}, ${x.probes.length} probe(s))`).join(', ')}`);
           }
@@ -242,7 +261,10 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
       if (!o.wait) return;
       const resultP = h.result() as Promise<ProgressiveResult>;
       let done = false;
-      resultP.then(() => (done = true), () => (done = true));
+      resultP.then(
+        () => (done = true),
+        () => (done = true),
+      );
       const seen = new Map<string, string>();
       while (!done) {
         try {
@@ -277,7 +299,10 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
       if (!o.wait) return;
       const resultP = h.result() as Promise<GameDayResult>;
       let done = false;
-      resultP.then(() => (done = true), () => (done = true));
+      resultP.then(
+        () => (done = true),
+        () => (done = true),
+      );
       const seen = new Map<string, string>();
       while (!done) {
         try {
@@ -288,7 +313,8 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
             if (s.state === 'awaiting') {
               out(`  ${key}: waiting for the team: ${s.instructions}`);
               out(`      report it: tempest gameday complete ${h.workflowId} "${s.scenario}" ${s.experiment} --outcome pass|fail --notes "..."`);
-            } else if (s.state !== 'pending') out(`  ${key}: ${s.state}${s.workflowId && s.state === 'running' ? ` (${s.workflowId})` : ''}${s.notes ? ` - ${s.notes}` : ''}`);
+            } else if (s.state !== 'pending')
+              out(`  ${key}: ${s.state}${s.workflowId && s.state === 'running' ? ` (${s.workflowId})` : ''}${s.notes ? ` - ${s.notes}` : ''}`);
           }
         } catch {
           /* not started yet */
@@ -322,7 +348,8 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
       try {
         const steps = await c.handle(id).query(gameDayStatusQuery);
         const step = steps.find((s) => s.scenario === scenario && s.experiment === experiment);
-        if (!step) throw new UsageError(`${id} has no step ${scenario}/${experiment} (steps: ${steps.map((s) => `"${s.scenario}"/${s.experiment}`).join(', ')})`);
+        if (!step)
+          throw new UsageError(`${id} has no step ${scenario}/${experiment} (steps: ${steps.map((s) => `"${s.scenario}"/${s.experiment}`).join(', ')})`);
         if (step.kind !== 'manual') throw new UsageError(`${scenario}/${experiment} is automated; Tempest reports it`);
         await c.handle(id).signal(completeStepSignal, { scenario, experiment, outcome: o.outcome, notes: o.notes, by: o.by });
         out(`reported ${scenario}/${experiment}: ${o.outcome}`);
@@ -373,7 +400,10 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
       }
     });
 
-  for (const [name, desc] of [['pause', 'pause further chaos rounds'], ['resume', 'resume chaos rounds']] as const) {
+  for (const [name, desc] of [
+    ['pause', 'pause further chaos rounds'],
+    ['resume', 'resume chaos rounds'],
+  ] as const) {
     program
       .command(name)
       .description(desc)
@@ -468,16 +498,21 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
       if (!schedules.length) throw new UsageError(`${file}: no ChaosSchedule document in the file`);
       for (const s of schedules) {
         if (s.minChaosIntervalMs > 0 && !s.every && !cfg.temporal.searchAttributes) {
-          throw new UsageError(`${file}: ${s.name}: minChaosInterval needs search attributes to find the last run by (temporal.searchAttributes is false in ${cfg.file ?? 'the config'}); refusing a schedule that would not be enforced`);
+          throw new UsageError(
+            `${file}: ${s.name}: minChaosInterval needs search attributes to find the last run by (temporal.searchAttributes is false in ${cfg.file ?? 'the config'}); refusing a schedule that would not be enforced`,
+          );
         }
         if (s.once && Date.parse(s.once) <= Date.now()) throw new UsageError(`${file}: ${s.name}: once.executionTime ${s.once} is in the past`);
-        if (s.activeUntil && Date.parse(s.activeUntil) <= Date.now()) throw new UsageError(`${file}: ${s.name}: timeRange.endTime ${s.activeUntil} is in the past`);
+        if (s.activeUntil && Date.parse(s.activeUntil) <= Date.now())
+          throw new UsageError(`${file}: ${s.name}: timeRange.endTime ${s.activeUntil} is in the past`);
       }
       const c = await connect(cfg);
       try {
         for (const s of schedules) {
           const r = await c.applySchedule(s);
-          out(`${r.created ? 'created' : 'updated'} ${r.scheduleId}: ${describeSchedule(s)}${s.state !== 'active' ? `, paused (${s.state})` : ''}${s.now ? ', triggered now' : ''}`);
+          out(
+            `${r.created ? 'created' : 'updated'} ${r.scheduleId}: ${describeSchedule(s)}${s.state !== 'active' ? `, paused (${s.state})` : ''}${s.now ? ', triggered now' : ''}`,
+          );
         }
       } finally {
         await c.close();
@@ -500,7 +535,10 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
         await c.close();
       }
     });
-  for (const [name, desc] of [['trigger', 'start one gated run now'], ['delete', 'delete the schedule (runs in flight go on)']] as const) {
+  for (const [name, desc] of [
+    ['trigger', 'start one gated run now'],
+    ['delete', 'delete the schedule (runs in flight go on)'],
+  ] as const) {
     sched
       .command(name)
       .description(desc)
@@ -519,7 +557,9 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
 
   program
     .command('cleanup')
-    .description("find faults left behind by runs that are closed (terminated, timed out, ...) or unknown, and revert them with each fault's own revert and verify (done by a worker, under its policy); exit 0 when clean, 1 when something is left")
+    .description(
+      "find faults left behind by runs that are closed (terminated, timed out, ...) or unknown, and revert them with each fault's own revert and verify (done by a worker, under its policy); exit 0 when clean, 1 when something is left",
+    )
     .option('--dry-run', 'list what would be reverted, revert nothing')
     .option('--target-namespace <ns>', 'only the fault ledger in this Kubernetes (or fleet) namespace (--namespace is the Temporal namespace, as everywhere)')
     .option('--json', 'print the raw result')
@@ -529,10 +569,15 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
       if (ns !== undefined && !isDnsLabel(ns)) throw new UsageError(`--target-namespace: ${JSON.stringify(ns.slice(0, 80))} is not a namespace name`);
       const c = await connect(cfg);
       try {
-        if (!(await hasWorker(c))) out(`warning: no worker is polling task queue ${cfg.temporal.taskQueue}; cleanup runs on a worker (start one with \`tempest worker\`)`);
+        if (!(await hasWorker(c)))
+          out(`warning: no worker is polling task queue ${cfg.temporal.taskQueue}; cleanup runs on a worker (start one with \`tempest worker\`)`);
         const workflowId = `tempest-cleanup-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${Math.random().toString(36).slice(2, 6)}`;
         out(`cleanup ${workflowId}${o.dryRun ? ' (dry run)' : ''}: listing the fault ledger...`);
-        const r = (await c.client.workflow.execute('reconcileWorkflow', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [{ dryRun: !!o.dryRun, ...(ns ? { namespace: ns } : {}) }] })) as import('../workflows/reconciler.js').ReconcileResult;
+        const r = (await c.client.workflow.execute('reconcileWorkflow', {
+          taskQueue: cfg.temporal.taskQueue,
+          workflowId,
+          args: [{ dryRun: !!o.dryRun, ...(ns ? { namespace: ns } : {}) }],
+        })) as import('../workflows/reconciler.js').ReconcileResult;
         if (o.json) out(JSON.stringify(r, null, 2));
         else out(cleanupTable(r));
         process.exitCode = r.clean ? EXIT.ok : EXIT.fail;
@@ -552,7 +597,8 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
       } catch (e) {
         // The native connection's errors (TLS refused, unreachable) are one line; their stacks say nothing more.
         const overTls = cfg.temporal.tls || cfg.temporal.apiKeyEnv || cfg.temporal.apiKeyFile ? ' over TLS' : '';
-        if ((e as Error).name === 'TransportError') throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address}${overTls}: ${oneLine((e as Error).message)}`);
+        if ((e as Error).name === 'TransportError')
+          throw new UsageError(`cannot reach Temporal at ${cfg.temporal.address}${overTls}: ${oneLine((e as Error).message)}`);
         throw e;
       }
     });
@@ -562,7 +608,7 @@ export function buildCli(print: (s: string) => void = (s) => console.log(s)): Co
     .description(
       'run the Kubernetes controller until interrupted: ChaosEngines become runs (status and ChaosResults written back, engineState: stop aborts, delete waits until every fault is reverted and verified), ChaosSchedules become Temporal Schedules; one replica acts (Lease)',
     )
-    .option('--identity <name>', 'this replica\'s name in the Lease (default <hostname>_<pid>)')
+    .option('--identity <name>', "this replica's name in the Lease (default <hostname>_<pid>)")
     .action(async (o: { identity?: string }) => {
       const cfg = resolveConfig(g());
       const { runController } = await import('../workers/controller/index.js');
@@ -646,5 +692,5 @@ export async function main(argv: string[]): Promise<number> {
 
 // Run when executed directly (bin/tempest), not when imported by tests.
 if (process.argv[1] && /client[/\\]cli\.ts$/.test(process.argv[1])) {
-  main(process.argv).then((code) => process.exit(code));
+  void main(process.argv).then((code) => process.exit(code));
 }

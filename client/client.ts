@@ -1,5 +1,6 @@
 /** A small typed client for programmatic starts (CI jobs, game-day runners) and for the CLI. */
-import { Client, Connection, WorkflowHandle, ScheduleOverlapPolicy, ScheduleNotFoundError, DAYS_OF_WEEK, MONTHS } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy, ScheduleNotFoundError, DAYS_OF_WEEK, MONTHS } from '@temporalio/client';
 import type { ExperimentInput, ExperimentSpec, GameDaySpec, ProgressiveSpec, RunOptions, ScheduleSpec } from '../config/spec.js';
 import type { ProgressiveInput } from '../workflows/progressive.js';
 import type { GameDayInput } from '../workflows/gameday.js';
@@ -26,7 +27,9 @@ export const WORKFLOW_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 export function checkWorkflowId(id: string): string {
   if (!WORKFLOW_ID_RE.test(id) || id.includes('..')) {
-    throw new Error(`workflow id ${JSON.stringify(id.slice(0, 80))} is not allowed: use letters, digits, ".", "_" and "-" (starting with a letter or digit, no "..", at most 200)`);
+    throw new Error(
+      `workflow id ${JSON.stringify(id.slice(0, 80))} is not allowed: use letters, digits, ".", "_" and "-" (starting with a letter or digit, no "..", at most 200)`,
+    );
   }
   return id;
 }
@@ -65,7 +68,15 @@ export class TempestClient {
       args: [input],
       ...(opts.rejectDuplicate ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
       // experiment and targetNamespace: what the durable chaos totals count a run under when search attributes are off.
-      memo: { hypothesis: spec.hypothesis ?? '', source: spec.source ?? '', faults: spec.faults.map((f) => f.name).join(','), experiment: spec.name, targetNamespace: spec.target.namespace, ...(options.dryRun ? { dryRun: 'true' } : {}), ...opts.memo },
+      memo: {
+        hypothesis: spec.hypothesis ?? '',
+        source: spec.source ?? '',
+        faults: spec.faults.map((f) => f.name).join(','),
+        experiment: spec.name,
+        targetNamespace: spec.target.namespace,
+        ...(options.dryRun ? { dryRun: 'true' } : {}),
+        ...opts.memo,
+      },
       searchAttributes: options.searchAttributes
         ? { [SEARCH_ATTRIBUTES.experiment]: [spec.name], [SEARCH_ATTRIBUTES.namespace]: [spec.target.namespace], [SEARCH_ATTRIBUTES.verdict]: ['Running'] }
         : undefined,
@@ -170,7 +181,14 @@ export class TempestClient {
       await this.client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action, state: { ...prev.state, paused, note, ...limits } }));
     } catch (e) {
       if (!(e instanceof ScheduleNotFoundError)) throw e;
-      await this.client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' }, state: { paused, note, ...limits }, ...(opts.memo ? { memo: opts.memo } : {}) });
+      await this.client.schedule.create({
+        scheduleId,
+        spec,
+        action,
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' },
+        state: { paused, note, ...limits },
+        ...(opts.memo ? { memo: opts.memo } : {}),
+      });
       created = true;
     }
     if (opts.scheduleId) {

@@ -93,9 +93,12 @@ export function tlsDiagnosis(s: TemporalConnectionSettings, timeoutMs = 3000): P
     sock.once('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? '';
       const alert = /ALERT_(\w+)$/.exec(code)?.[1]?.toLowerCase().replace(/_/g, ' ');
-      const mtls = !t.clientCertPair ? 'it requires a client certificate (mTLS): set temporal.tls.certFile and keyFile' : 'it does not accept the client certificate of temporal.tls.certFile';
+      const mtls = !t.clientCertPair
+        ? 'it requires a client certificate (mTLS): set temporal.tls.certFile and keyFile'
+        : 'it does not accept the client certificate of temporal.tls.certFile';
       if (alert) done(`the server ended the TLS handshake (alert: ${alert})${/certificate|unknown ca|handshake/.test(alert) ? `: ${mtls}` : ''}`);
-      else if (/CERT|SIGNATURE|ISSUER|ALTNAME/.test(code)) done(`this client does not trust the server's certificate (${e.message}): check temporal.tls.caFile and serverName`);
+      else if (/CERT|SIGNATURE|ISSUER|ALTNAME/.test(code))
+        done(`this client does not trust the server's certificate (${e.message}): check temporal.tls.caFile and serverName`);
       else if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') done('the server does not speak TLS (a plain-text server: drop temporal.tls and the API key)');
       else done(`${code ? `${code}: ` : ''}${e.message.split('\n')[0]}`);
     });

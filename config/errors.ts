@@ -14,7 +14,13 @@ export class ConfigError extends Error {
   constructor(problems: ConfigProblem[]) {
     const shown = problems.slice(0, MAX_SHOWN_PROBLEMS).map(formatProblem);
     if (problems.length > MAX_SHOWN_PROBLEMS) shown.push(`… and ${problems.length - MAX_SHOWN_PROBLEMS} more problems`);
-    super(shown.join('\n').split('\n').map((l) => cutEnd(l, MAX_LINE)).join('\n'));
+    super(
+      shown
+        .join('\n')
+        .split('\n')
+        .map((l) => cutEnd(l, MAX_LINE))
+        .join('\n'),
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }

@@ -22,7 +22,11 @@ export const gameDaySchema = z.object({
         duration: z.string(),
         participants: z.array(z.string()).default([]),
         scenarios: z
-          .array(z.object({ name: z.string().min(1), description: z.string().optional(), duration: z.string(), experiments: z.array(z.string().min(1)).min(1) }).passthrough())
+          .array(
+            z
+              .object({ name: z.string().min(1), description: z.string().optional(), duration: z.string(), experiments: z.array(z.string().min(1)).min(1) })
+              .passthrough(),
+          )
           .min(1),
       })
       .passthrough(),
@@ -53,7 +57,13 @@ export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string,
   const catalog = new Map(Object.entries(doc.spec.catalog));
   const engines = new Map<string, ExperimentSpec>();
   for (const [name, entry] of catalog) {
-    if (!STEP_NAME.test(name)) problems.push({ file, path: `${px}spec.catalog`, message: 'experiment names are letters, digits, "_", ".", "-" (they become part of workflow ids)', value: name });
+    if (!STEP_NAME.test(name))
+      problems.push({
+        file,
+        path: `${px}spec.catalog`,
+        message: 'experiment names are letters, digits, "_", ".", "-" (they become part of workflow ids)',
+        value: name,
+      });
     if ('engine' in entry) {
       const f = resolve(dirname(file), entry.engine);
       try {
@@ -76,7 +86,12 @@ export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string,
       steps: s.experiments.flatMap((x, j): GameDaySpec['scenarios'][number]['steps'] => {
         const entry = catalog.get(x);
         if (!entry) {
-          problems.push({ file, path: `${px}spec.game_days.scenarios[${i}].experiments[${j}]`, message: `not in spec.catalog (known: ${[...catalog.keys()].join(', ').slice(0, 200) || 'none'})`, value: x });
+          problems.push({
+            file,
+            path: `${px}spec.game_days.scenarios[${i}].experiments[${j}]`,
+            message: `not in spec.catalog (known: ${[...catalog.keys()].join(', ').slice(0, 200) || 'none'})`,
+            value: x,
+          });
           return [];
         }
         if ('manual' in entry) return [{ experiment: x, kind: 'manual' as const, instructions: entry.manual }];
@@ -87,7 +102,12 @@ export function toGameDay(doc: GameDayDoc, file: string, loadEngine: (f: string,
   };
   const total = spec.scenarios.reduce((a, s) => a + s.durationMs, 0);
   if (!problems.length && total > spec.durationMs) {
-    problems.push({ file, path: `${px}spec.game_days.duration`, message: `scenarios take ${total / 60000} min, more than the game day's ${spec.durationMs / 60000} min`, value: g.duration });
+    problems.push({
+      file,
+      path: `${px}spec.game_days.duration`,
+      message: `scenarios take ${total / 60000} min, more than the game day's ${spec.durationMs / 60000} min`,
+      value: g.duration,
+    });
   }
   if (problems.length) throw new ConfigError(problems);
   return spec;

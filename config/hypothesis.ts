@@ -61,7 +61,12 @@ export function applyHypothesis(doc: HypothesisDoc, engine: ExperimentSpec, file
   spec.source = file;
   const plan: HypothesisPlan = { steadyState: [], experiment: t.experiment, successCriteria: [], rollbackPlan: t.rollback_plan };
   let probes = 0;
-  const take = (list: typeof t.steady_state, key: 'steady_state' | 'success_criteria', defaultMode: 'Edge' | 'Continuous', into: HypothesisPlan['steadyState']) => {
+  const take = (
+    list: typeof t.steady_state,
+    key: 'steady_state' | 'success_criteria',
+    defaultMode: 'Edge' | 'Continuous',
+    into: HypothesisPlan['steadyState'],
+  ) => {
     list.forEach((c, i) => {
       if (typeof c === 'string') return into.push({ description: c });
       const path = `${px}spec.experiment_template.${key}[${i}].probe`;

@@ -5,7 +5,8 @@
  * with Litmus defaults. Every problem names the field path and the bad value.
  */
 import { z } from 'zod';
-import { ConfigProblem, ConfigError, joinPath } from './errors.js';
+import type { ConfigProblem } from './errors.js';
+import { ConfigError, joinPath } from './errors.js';
 import { parseDurationMs } from './duration.js';
 import type { ExperimentSpec, FaultName, FaultSpec, ProbeSpec, RunProperties, NumericCriteria, StringCriteria, TargetSpec } from './spec.js';
 import { DEFAULT_LIMITS, type Limits, type Policy } from './policy.js';
@@ -100,7 +101,10 @@ export const experimentEntrySchema = z
     name: z.string().min(1),
     spec: z
       .object({
-        components: z.object({ env: z.array(envVar).nullable().optional() }).passthrough().optional(),
+        components: z
+          .object({ env: z.array(envVar).nullable().optional() })
+          .passthrough()
+          .optional(),
         probe: z.array(probeSchema).optional(),
       })
       .passthrough()
@@ -306,7 +310,13 @@ function numericCriteria(raw: string, path: string, p: Problems): NumericCriteri
   return '==';
 }
 
-export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems, ctx: LoadContext = DEFAULT_LOAD_CONTEXT, defaultNamespace?: string): ProbeSpec | undefined {
+export function normalizeProbe(
+  doc: ProbeDoc,
+  path: string,
+  p: Problems,
+  _ctx: LoadContext = DEFAULT_LOAD_CONTEXT,
+  defaultNamespace?: string,
+): ProbeSpec | undefined {
   const base = { name: doc.name, mode: doc.mode, runProperties: normalizeRunProperties(doc.runProperties, `${path}.runProperties`, p) };
   const inputsKey = `${doc.type}/inputs` as const;
   const inputs = (doc as Record<string, unknown>)[inputsKey];
@@ -362,7 +372,8 @@ export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems, ctx: Lo
         }
         http.responseBody = { criteria: blk.responseBody.criteria as StringCriteria, value: blk.responseBody.value };
       }
-      if (!http.responseCode && !http.responseTime && !http.responseBody) p.add(`${mp}`, 'needs a criterion: responseCode, responseTimeout with criteria, or responseBody');
+      if (!http.responseCode && !http.responseTime && !http.responseBody)
+        p.add(`${mp}`, 'needs a criterion: responseCode, responseTimeout with criteria, or responseBody');
       return { ...base, type: 'httpProbe', http };
     }
     case 'promProbe': {
@@ -386,7 +397,8 @@ export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems, ctx: Lo
       const c = doc['cmdProbe/inputs']!;
       const type = c.comparator.type ?? 'string';
       const allowed: readonly string[] = type === 'string' ? STRING_CRITERIA : NUMERIC_CRITERIA;
-      if (!allowed.includes(c.comparator.criteria)) p.add(`${ip}.comparator.criteria`, `criteria for type ${type} must be one of ${allowed.join(' ')}`, c.comparator.criteria);
+      if (!allowed.includes(c.comparator.criteria))
+        p.add(`${ip}.comparator.criteria`, `criteria for type ${type} must be one of ${allowed.join(' ')}`, c.comparator.criteria);
       const cmd: Extract<ProbeSpec, { type: 'cmdProbe' }>['cmd'] = {
         command: c.command,
         comparator: { type, criteria: c.comparator.criteria, value: String(c.comparator.value) } as never,
@@ -406,7 +418,10 @@ export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems, ctx: Lo
         };
         for (const k of Object.keys(src)) {
           if (!['namespace', 'pod', 'podName', 'labelSelector', 'container'].includes(k)) {
-            p.add(`${ip}.source.${k}`, 'Tempest runs cmdProbe sources in an existing pod: give namespace, pod or labelSelector, and container (a Litmus source image is not supported)');
+            p.add(
+              `${ip}.source.${k}`,
+              'Tempest runs cmdProbe sources in an existing pod: give namespace, pod or labelSelector, and container (a Litmus source image is not supported)',
+            );
           }
         }
       } else if (typeof c.source === 'string' && c.source !== 'inline') {
@@ -437,7 +452,13 @@ export function normalizeProbe(doc: ProbeDoc, path: string, p: Problems, ctx: Lo
 }
 
 /** One Litmus experiment entry (a "fault block") -> FaultSpec: the descriptor's typed params, Litmus defaults, bounds. */
-export function normalizeFault(entry: ExperimentEntry, path: string, p: Problems, ctx: LoadContext = DEFAULT_LOAD_CONTEXT, defaultNamespace?: string): FaultSpec | undefined {
+export function normalizeFault(
+  entry: ExperimentEntry,
+  path: string,
+  p: Problems,
+  ctx: LoadContext = DEFAULT_LOAD_CONTEXT,
+  defaultNamespace?: string,
+): FaultSpec | undefined {
   const d = faultDescriptor(entry.name);
   if (!d) {
     p.add(`${path}.name`, `unknown fault; known faults: ${FAULT_NAMES.join(', ')}`, entry.name);
@@ -454,7 +475,10 @@ export function normalizeFault(entry: ExperimentEntry, path: string, p: Problems
     intervalMs: secondsEnvMs(env, 'CHAOS_INTERVAL', p) ?? 5000,
     rampTimeMs: secondsEnvMs(env, 'RAMP_TIME', p) ?? 0,
     podsAffectedPerc: 0,
-    targetPods: (env.get('TARGET_PODS')?.value ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    targetPods: (env.get('TARGET_PODS')?.value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     sequence: 'parallel',
     params: {},
     extraEnv: {},

@@ -12,7 +12,18 @@ import { dirname, relative, resolve } from 'node:path';
 import { Composer, LineCounter, Parser, isAlias, isCollection, isMap, isScalar, visit, type Document, type Node, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, zodProblems } from './errors.js';
-import { DEFAULT_LOAD_CONTEXT, chaosEngineSchema, chaosExperimentSchema, engineSpecToExperiment, experimentDefaults, experimentEntrySchema, normalizeFaultBlock, stampProbeIdentity, type ExperimentDefaults, type LoadContext } from './litmus.js';
+import {
+  DEFAULT_LOAD_CONTEXT,
+  chaosEngineSchema,
+  chaosExperimentSchema,
+  engineSpecToExperiment,
+  experimentDefaults,
+  experimentEntrySchema,
+  normalizeFaultBlock,
+  stampProbeIdentity,
+  type ExperimentDefaults,
+  type LoadContext,
+} from './litmus.js';
 import { applyHypothesis, engineFileOf, hypothesisSchema } from './hypothesis.js';
 import type { ExperimentSpec, FaultSpec, GameDaySpec, ProgressiveSpec, ScheduleSpec } from './spec.js';
 import { gameDaySchema, toGameDay } from './gameday.js';
@@ -148,14 +159,21 @@ function prescan(text: string, file: string, limits: DocumentLimits): void {
     }
   }
   if (structure > maxStructure) {
-    throw new ConfigError([{ file, path: '', message: `has ${structure} separators and line breaks, far more structure than ${limits.maxNodes} YAML nodes need (limits.document.maxNodes)` }]);
+    throw new ConfigError([
+      {
+        file,
+        path: '',
+        message: `has ${structure} separators and line breaks, far more structure than ${limits.maxNodes} YAML nodes need (limits.document.maxNodes)`,
+      },
+    ]);
   }
 }
 
 /** Parse YAML text into plain JS documents; syntax errors carry line and column. */
 export function parseYamlDocuments(text: string, file: string, limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS): unknown[] {
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > limits.maxBytes) throw new ConfigError([{ file, path: '', message: `is ${bytes} bytes, more than the ${limits.maxBytes} a document may have (limits.document.maxBytes)` }]);
+  if (bytes > limits.maxBytes)
+    throw new ConfigError([{ file, path: '', message: `is ${bytes} bytes, more than the ${limits.maxBytes} a document may have (limits.document.maxBytes)` }]);
   prescan(text, file, limits);
   // Compose document by document and stop past the limit (a file of 20 000 documents is not parsed whole).
   const lines = new LineCounter();
@@ -163,7 +181,8 @@ export function parseYamlDocuments(text: string, file: string, limits: DocumentL
   const list: Document.Parsed[] = [];
   for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) {
     list.push(doc);
-    if (list.length > limits.maxDocuments) throw new ConfigError([{ file, path: '', message: `holds more than ${limits.maxDocuments} YAML documents (limits.document.maxDocuments)` }]);
+    if (list.length > limits.maxDocuments)
+      throw new ConfigError([{ file, path: '', message: `holds more than ${limits.maxDocuments} YAML documents (limits.document.maxDocuments)` }]);
   }
   const out: unknown[] = [];
   const nodes = { count: 0, max: limits.maxNodes };
@@ -220,7 +239,9 @@ function checkedHypothesis(spec: ExperimentSpec, file: string, px: string, c: Ct
     r.problems.map((q) => {
       const m = /^hypothesisPlan\.(\w+)(.*)$/.exec(q.path);
       const key = m ? PLAN_KEYS.get(m[1]) : undefined;
-      return key ? { ...q, path: `${px}spec.experiment_template.${key}${m![2]}` } : { ...q, path: `${px}spec.experiment_template`, message: `${q.path}: ${q.message}` };
+      return key
+        ? { ...q, path: `${px}spec.experiment_template.${key}${m![2]}` }
+        : { ...q, path: `${px}spec.experiment_template`, message: `${q.path}: ${q.message}` };
     }),
   );
 }
@@ -267,7 +288,9 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
     const engineFile = c.engineRef ? h.spec.engine : engineFileOf(h, file);
     let engine: ExperimentSpec;
     try {
-      engine = c.engineRef ? c.engineRef(h.spec.engine, h.spec.env, file, `${px}spec.engine`) : loadEngineIn(engineFile, c, h.spec.env, file, `${px}spec.engine`);
+      engine = c.engineRef
+        ? c.engineRef(h.spec.engine, h.spec.env, file, `${px}spec.engine`)
+        : loadEngineIn(engineFile, c, h.spec.env, file, `${px}spec.engine`);
     } catch (e) {
       return refFail(`${px}spec.engine`, h.spec.engine, engineFile, e);
     }
@@ -280,7 +303,9 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
     const engineFile = c.engineRef ? pdoc.spec.engine : engineFileOfProgressive(pdoc, file);
     let engine: ExperimentSpec;
     try {
-      engine = c.engineRef ? c.engineRef(pdoc.spec.engine, undefined, file, `${px}spec.engine`) : loadEngineIn(engineFile, c, undefined, file, `${px}spec.engine`);
+      engine = c.engineRef
+        ? c.engineRef(pdoc.spec.engine, undefined, file, `${px}spec.engine`)
+        : loadEngineIn(engineFile, c, undefined, file, `${px}spec.engine`);
     } catch (e) {
       return refFail(`${px}spec.engine`, pdoc.spec.engine, engineFile, e);
     }
@@ -288,10 +313,18 @@ export function loadDocument(doc: unknown, file: string, index = 0, multi = fals
   }
   if (kind === 'GameDay') {
     const gdoc = parseWith(gameDaySchema, doc, file, prefix);
-    return { kind: 'GameDay', gameDay: toGameDay(gdoc, file, (f, path, ref) => (c.engineRef ? c.engineRef(ref, undefined, file, path) : loadEngineIn(f, c, undefined, file, path)), px) };
+    return {
+      kind: 'GameDay',
+      gameDay: toGameDay(gdoc, file, (f, path, ref) => (c.engineRef ? c.engineRef(ref, undefined, file, path) : loadEngineIn(f, c, undefined, file, path)), px),
+    };
   }
   throw new ConfigError([
-    { file, path: `${px}kind`, message: 'unsupported kind; expected ChaosEngine, ChaosExperiment, ChaosSchedule, ChaosHypothesis, ProgressiveChaos, GameDay (or a list of experiments)', value: kind },
+    {
+      file,
+      path: `${px}kind`,
+      message: 'unsupported kind; expected ChaosEngine, ChaosExperiment, ChaosSchedule, ChaosHypothesis, ProgressiveChaos, GameDay (or a list of experiments)',
+      value: kind,
+    },
   ]);
 }
 
@@ -315,7 +348,10 @@ function withExperiments(docs: unknown[], file: string, c: Ctx): Ctx {
     if (d === null || typeof d !== 'object' || Array.isArray(d) || (d as Record<string, unknown>).kind !== 'ChaosExperiment') return;
     const loaded = loadDocument(d, file, i, multi, c) as Extract<LoadedDoc, { kind: 'ChaosExperiment' }>;
     const name = loaded.defaults.name;
-    if (mine.has(name)) throw new ConfigError([{ file, path: `${multi ? `document ${i + 1}.` : ''}metadata.name`, message: `a second ChaosExperiment named ${name} in this file`, value: name }]);
+    if (mine.has(name))
+      throw new ConfigError([
+        { file, path: `${multi ? `document ${i + 1}.` : ''}metadata.name`, message: `a second ChaosExperiment named ${name} in this file`, value: name },
+      ]);
     mine.add(name);
     found.set(name, loaded.defaults);
   });
@@ -333,11 +369,15 @@ export function readDocumentFile(file: string, limits: DocumentLimits = DEFAULT_
     fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (!st.isFile()) throw new ConfigError([{ file, path: '', message: 'is not a regular file' }]);
-    if (st.size > limits.maxBytes) throw new ConfigError([{ file, path: '', message: `is ${st.size} bytes, more than the ${limits.maxBytes} a document may have (limits.document.maxBytes)` }]);
+    if (st.size > limits.maxBytes)
+      throw new ConfigError([
+        { file, path: '', message: `is ${st.size} bytes, more than the ${limits.maxBytes} a document may have (limits.document.maxBytes)` },
+      ]);
     const buf = Buffer.alloc(limits.maxBytes + 1);
     let n = 0;
     for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
-    if (n > limits.maxBytes) throw new ConfigError([{ file, path: '', message: `reads as more than the ${limits.maxBytes} bytes a document may have (limits.document.maxBytes)` }]);
+    if (n > limits.maxBytes)
+      throw new ConfigError([{ file, path: '', message: `reads as more than the ${limits.maxBytes} bytes a document may have (limits.document.maxBytes)` }]);
     return buf.toString('utf8', 0, n);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
@@ -365,10 +405,12 @@ const REF_CHAIN = /^(reference cycle|references nest deeper than)/;
 /** A chain of files for a message: relative to the first file's folder when that is shorter (a line stays readable). */
 function showChain(files: string[]): string {
   const base = dirname(files[0]);
-  return files.map((f) => {
-    const r = relative(base, f);
-    return r && r.length < f.length ? r : f;
-  }).join(' -> ');
+  return files
+    .map((f) => {
+      const r = relative(base, f);
+      return r && r.length < f.length ? r : f;
+    })
+    .join(' -> ');
 }
 
 /** loadEngine inside a load: follows the reference chain (cycles, depth) and the per-load cache. */
@@ -379,7 +421,13 @@ function loadEngineIn(file: string, c: Ctx, envOverrides?: Record<string, string
     throw new ConfigError([{ file: from ?? file, path: fromPath ?? '', message: `reference cycle: ${showChain(chain)}` }]);
   }
   if (c.chain.length >= c.doc.maxDepth) {
-    throw new ConfigError([{ file: from ?? file, path: fromPath ?? '', message: `references nest deeper than ${c.doc.maxDepth} files (limits.document.maxDepth): ${showChain([...c.chain, abs])}` }]);
+    throw new ConfigError([
+      {
+        file: from ?? file,
+        path: fromPath ?? '',
+        message: `references nest deeper than ${c.doc.maxDepth} files (limits.document.maxDepth): ${showChain([...c.chain, abs])}`,
+      },
+    ]);
   }
   const refused = from ? referencedFileRefusal(abs) : undefined;
   if (refused) throw new ConfigError([{ file: from!, path: fromPath ?? '', message: `engine ${cut(file)} ${refused}` }]);
@@ -394,7 +442,14 @@ function loadEngineIn(file: string, c: Ctx, envOverrides?: Record<string, string
   if (from) {
     // A referenced file that is not one of ours is refused without a word of what it holds (reference.ts).
     const i = raw.findIndex((d) => !Array.isArray(d) && !(d !== null && typeof d === 'object' && KINDS.has(String((d as Record<string, unknown>).kind))));
-    if (i >= 0) throw new ConfigError([{ file: from, path: fromPath ?? '', message: `engine ${cut(file)} is not a Tempest or Litmus document (document ${i + 1} has no known kind; its content is not shown)` }]);
+    if (i >= 0)
+      throw new ConfigError([
+        {
+          file: from,
+          path: fromPath ?? '',
+          message: `engine ${cut(file)} is not a Tempest or Litmus document (document ${i + 1} has no known kind; its content is not shown)`,
+        },
+      ]);
   }
   // Overrides go into the Litmus env lists before normalization, so they are validated like any env value.
   if (hasOverrides) raw = raw.map((d) => withEnvOverrides(d, envOverrides!));
@@ -407,7 +462,9 @@ function loadEngineIn(file: string, c: Ctx, envOverrides?: Record<string, string
 
 /** The one ChaosEngine or ChaosHypothesis of a file's documents, or a ConfigError saying why not. */
 export function runnableEngine(docs: LoadedDoc[], file: string): ExperimentSpec {
-  const runnable = docs.filter((d): d is Extract<LoadedDoc, { kind: 'ChaosEngine' | 'ChaosHypothesis' }> => d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis');
+  const runnable = docs.filter(
+    (d): d is Extract<LoadedDoc, { kind: 'ChaosEngine' | 'ChaosHypothesis' }> => d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis',
+  );
   if (runnable.length !== 1) {
     const what = docs.some((d) => d.kind === 'FaultBlock') ? ' (this file is a list of experiments: wrap it in a ChaosEngine with an appinfo)' : '';
     throw new ConfigError([{ file, path: '', message: `expected exactly one ChaosEngine or ChaosHypothesis document, found ${runnable.length}${what}` }]);

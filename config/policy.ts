@@ -153,23 +153,36 @@ export interface ImpersonationPolicy {
 }
 
 /** Why a run's target may not run with this policy's impersonation (one line), or null. */
-export function impersonationRefusal(p: Pick<Policy, 'impersonation' | 'source'>, target: Pick<TargetSpec, 'namespace' | 'serviceAccount' | 'serviceAccountNamespace'>): string | null {
+export function impersonationRefusal(
+  p: Pick<Policy, 'impersonation' | 'source'>,
+  target: Pick<TargetSpec, 'namespace' | 'serviceAccount' | 'serviceAccountNamespace'>,
+): string | null {
   const imp = p.impersonation;
   if (!imp || imp.mode === 'off') return null;
   const ns = target.serviceAccountNamespace ?? target.namespace;
   const listed = imp.serviceAccounts.filter((a) => a.namespace === ns).map((a) => a.name);
-  if (!target.serviceAccount) return `the worker acts only as a listed chaosServiceAccount (platform.kubernetes.impersonate.mode required in ${p.source}); this engine names none${listed.length ? ` (listed for ${ns}: ${listed.join(', ')})` : ''}`;
-  if (!listed.includes(target.serviceAccount)) return `chaosServiceAccount ${ns}/${target.serviceAccount} is not one the worker may act as (platform.kubernetes.impersonate.serviceAccounts of ${p.source}${listed.length ? ` lists for ${ns}: ${listed.join(', ')}` : ` lists none for ${ns}`})`;
+  if (!target.serviceAccount)
+    return `the worker acts only as a listed chaosServiceAccount (platform.kubernetes.impersonate.mode required in ${p.source}); this engine names none${listed.length ? ` (listed for ${ns}: ${listed.join(', ')})` : ''}`;
+  if (!listed.includes(target.serviceAccount))
+    return `chaosServiceAccount ${ns}/${target.serviceAccount} is not one the worker may act as (platform.kubernetes.impersonate.serviceAccounts of ${p.source}${listed.length ? ` lists for ${ns}: ${listed.join(', ')}` : ` lists none for ${ns}`})`;
   return null;
 }
 
 /** The Kubernetes user a run acts as, or undefined (the worker's own identity). */
-export function impersonatedUser(p: Pick<Policy, 'impersonation' | 'source'>, target: Pick<TargetSpec, 'namespace' | 'serviceAccount' | 'serviceAccountNamespace'>): string | undefined {
+export function impersonatedUser(
+  p: Pick<Policy, 'impersonation' | 'source'>,
+  target: Pick<TargetSpec, 'namespace' | 'serviceAccount' | 'serviceAccountNamespace'>,
+): string | undefined {
   if (!p.impersonation || p.impersonation.mode === 'off') return undefined;
   return `system:serviceaccount:${target.serviceAccountNamespace ?? target.namespace}:${target.serviceAccount}`;
 }
 
-export const DEFAULT_RUNTIME_SOCKETS = ['/run/containerd/containerd.sock', '/var/run/containerd/containerd.sock', '/var/run/crio/crio.sock', '/var/run/docker.sock'];
+export const DEFAULT_RUNTIME_SOCKETS = [
+  '/run/containerd/containerd.sock',
+  '/var/run/containerd/containerd.sock',
+  '/var/run/crio/crio.sock',
+  '/var/run/docker.sock',
+];
 
 export function defaultPolicy(source = 'the default policy'): Policy {
   return {
@@ -281,9 +294,12 @@ export function blastRadiusRefusal(p: Pick<Policy, 'blastRadius' | 'source'>, ta
     const allowed = parseLabelSelector(a.selector);
     if (allowed.ok && selectorWithin(t.value, allowed.value)) return null;
   }
-  const prot = p.blastRadius.workerNamespace === target.namespace
-    ? ` (${target.namespace} is the worker's own namespace: it must be listed by its exact name)`
-    : isProtectedNamespace(p, target.namespace) ? ` (${target.namespace} is a protected namespace: it must be listed by its exact name)` : '';
+  const prot =
+    p.blastRadius.workerNamespace === target.namespace
+      ? ` (${target.namespace} is the worker's own namespace: it must be listed by its exact name)`
+      : isProtectedNamespace(p, target.namespace)
+        ? ` (${target.namespace} is a protected namespace: it must be listed by its exact name)`
+        : '';
   return `blast radius: ${where} is not in blastRadius.allow of ${p.source}${prot} (allowed: ${listed(p)})`;
 }
 
@@ -383,12 +399,16 @@ const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal', 'metadat
 
 /** Why a probe may not reach this host (an IP literal or a name), or null. Names are checked again when they resolve. */
 export function addressRefusal(p: Pick<Policy, 'probes' | 'source'>, host: string, port?: string): string | null {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
+  const h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.+$/, '');
   const listed = p.probes.allowHosts.map((x) => x.toLowerCase().replace(/^\[([^\]]*)\]$/, '$1')); // [v6] -> v6; [v6]:port stays as it is
   if (listed.includes(h) || (port && (listed.includes(`${h}:${port}`) || listed.includes(`[${h}]:${port}`)))) return null;
   if (listed.length) return `host ${port ? `${h.includes(':') ? `[${h}]` : h}:${port}` : h} is not in probes.allowHosts of ${p.source}`;
   const cls = addressClass(h) ?? (METADATA_NAMES.has(h) ? 'metadata' : h === 'localhost' || h.endsWith('.localhost') ? 'loopback' : undefined);
-  if (cls === 'metadata' || cls === 'link-local') return `host ${h} is a link-local / metadata address (list it in probes.allowHosts of ${p.source} to allow it)`;
+  if (cls === 'metadata' || cls === 'link-local')
+    return `host ${h} is a link-local / metadata address (list it in probes.allowHosts of ${p.source} to allow it)`;
   if ((cls === 'loopback' || cls === 'unspecified') && !p.probes.allowLoopback) {
     return `host ${h} is the worker's own host (loopback): set probes.allowLoopback in ${p.source}, or list it in probes.allowHosts`;
   }
@@ -419,7 +439,10 @@ export function hostRefusal(p: Pick<Policy, 'probes' | 'source'>, url: string): 
 
 /** Kept for callers that only know a host name (lexical: names are checked again after they resolve). */
 export function isMetadataHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
+  const h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.+$/, '');
   const cls = addressClass(h);
   return cls === 'metadata' || cls === 'link-local' || METADATA_NAMES.has(h);
 }

@@ -37,7 +37,10 @@ export const progressiveSchema = z.object({
   metadata: z.object({ name: z.string().min(1) }).passthrough(),
   spec: z.object({
     engine: engineRefSchema,
-    progressive_chaos: z.record(z.string(), stageSchema).refine((r) => Object.keys(r).length > 0, 'needs at least one stage').refine((r) => Object.keys(r).length <= 20, 'at most 20 stages'),
+    progressive_chaos: z
+      .record(z.string(), stageSchema)
+      .refine((r) => Object.keys(r).length > 0, 'needs at least one stage')
+      .refine((r) => Object.keys(r).length <= 20, 'at most 20 stages'),
   }),
 });
 
@@ -57,19 +60,39 @@ export function toProgressive(doc: ProgressiveDoc, engine: ExperimentSpec, file:
   const at = (id: string, field: string) => `${px}spec.progressive_chaos.${id}.${field}`;
   const durations = new Map<string, number>();
   for (const [id, s] of stages) {
-    if (!STAGE_ID.test(id)) problems.push({ file, path: `${px}spec.progressive_chaos`, message: 'stage ids are letters, digits, "_", ".", "-" (they become part of workflow ids)', value: id });
+    if (!STAGE_ID.test(id))
+      problems.push({
+        file,
+        path: `${px}spec.progressive_chaos`,
+        message: 'stage ids are letters, digits, "_", ".", "-" (they become part of workflow ids)',
+        value: id,
+      });
     const ms = parseHumanDuration(s.duration);
-    if (ms === undefined || ms <= 0) problems.push({ file, path: at(id, 'duration'), message: 'must be a duration like "5 minutes", "90 seconds" or "1 hour"', value: s.duration });
-    else if (ms < 1000 || ms > ctx.limits.maxChaosDurationMs) problems.push({ file, path: at(id, 'duration'), message: `must be from 1s to ${formatMs(ctx.limits.maxChaosDurationMs)} (limits.maxChaosDuration)`, value: s.duration });
+    if (ms === undefined || ms <= 0)
+      problems.push({ file, path: at(id, 'duration'), message: 'must be a duration like "5 minutes", "90 seconds" or "1 hour"', value: s.duration });
+    else if (ms < 1000 || ms > ctx.limits.maxChaosDurationMs)
+      problems.push({
+        file,
+        path: at(id, 'duration'),
+        message: `must be from 1s to ${formatMs(ctx.limits.maxChaosDurationMs)} (limits.maxChaosDuration)`,
+        value: s.duration,
+      });
     else {
       durations.set(id, ms);
       // The stage runs every fault of the engine for this long: each one's CHAOS_INTERVAL must fit in it, or the
       // worker refuses the stage's experiment when the stage starts (after the earlier stages ran).
       for (const f of engine.faults) {
-        if (f.intervalMs > ms) problems.push({ file, path: at(id, 'duration'), message: `${formatMs(ms)} is shorter than the CHAOS_INTERVAL (${formatMs(f.intervalMs)}) of the engine's fault ${f.name}`, value: s.duration });
+        if (f.intervalMs > ms)
+          problems.push({
+            file,
+            path: at(id, 'duration'),
+            message: `${formatMs(ms)} is shorter than the CHAOS_INTERVAL (${formatMs(f.intervalMs)}) of the engine's fault ${f.name}`,
+            value: s.duration,
+          });
       }
     }
-    if (s.depends_on !== undefined && !stages.has(s.depends_on)) problems.push({ file, path: at(id, 'depends_on'), message: `no stage named ${s.depends_on}`, value: s.depends_on });
+    if (s.depends_on !== undefined && !stages.has(s.depends_on))
+      problems.push({ file, path: at(id, 'depends_on'), message: `no stage named ${s.depends_on}`, value: s.depends_on });
   }
   // Dependency order (Kahn); a cycle is an error naming the stages in it.
   const order: string[] = [];
@@ -96,7 +119,14 @@ export function toProgressive(doc: ProgressiveDoc, engine: ExperimentSpec, file:
     engine,
     stages: order.map((id) => {
       const st = stages.get(id)!;
-      return { id, name: st.name, chaosPercentage: st.chaos_percentage, durationMs: durations.get(id)!, successThreshold: st.success_threshold, dependsOn: st.depends_on };
+      return {
+        id,
+        name: st.name,
+        chaosPercentage: st.chaos_percentage,
+        durationMs: durations.get(id)!,
+        successThreshold: st.success_threshold,
+        dependsOn: st.depends_on,
+      };
     }),
   };
 }

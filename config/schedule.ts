@@ -43,7 +43,10 @@ export const chaosScheduleSchema = z
                   .strict()
                   .optional(),
                 workDays: z.object({ includedDays: z.string() }).strict().optional(),
-                workHours: z.object({ includedHours: z.union([z.string(), z.number()]) }).strict().optional(),
+                workHours: z
+                  .object({ includedHours: z.union([z.string(), z.number()]) })
+                  .strict()
+                  .optional(),
                 minChaosInterval: z.union([z.string(), z.number()]).optional(),
               })
               .strict()
@@ -119,7 +122,8 @@ export function toSchedule(s: ChaosScheduleDoc, file: string, px: string, ctx: L
   const sch = s.spec.schedule;
   // One policy: now, once or repeat. Tempest's one extension: `now: true` beside `repeat` also starts one gated
   // run at once (the repeat schedule then goes on as written).
-  if (sch.once && (sch.repeat || sch.now)) problems.push({ file, path: `${px}spec.schedule.once`, message: `give once alone (not with ${sch.repeat ? 'repeat' : 'now'})` });
+  if (sch.once && (sch.repeat || sch.now))
+    problems.push({ file, path: `${px}spec.schedule.once`, message: `give once alone (not with ${sch.repeat ? 'repeat' : 'now'})` });
   if (!sch.now && !sch.once && !sch.repeat) problems.push({ file, path: `${px}spec.schedule`, message: 'needs one of now: true, once or repeat' });
   const out: Omit<ScheduleSpec, 'engine'> = {
     name: s.metadata.name,
@@ -133,9 +137,18 @@ export function toSchedule(s: ChaosScheduleDoc, file: string, px: string, ctx: L
   if (sch.once) out.once = timestamp(sch.once.executionTime, at('once.executionTime'), problems, file);
   const rep = sch.repeat;
   if (rep) {
-    for (const d of (rep.workDays?.includedDays ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
+    for (const d of (rep.workDays?.includedDays ?? '')
+      .split(',')
+      .map((x) => x.trim().toLowerCase())
+      .filter(Boolean)) {
       const n = DAYS.get(d.slice(0, 3));
-      if (n === undefined || !/^[a-z]+$/.test(d)) problems.push({ file, path: at('repeat.workDays.includedDays'), message: `unknown day "${d.slice(0, 20)}" (use Mon,Tue,...)`, value: rep.workDays?.includedDays });
+      if (n === undefined || !/^[a-z]+$/.test(d))
+        problems.push({
+          file,
+          path: at('repeat.workDays.includedDays'),
+          message: `unknown day "${d.slice(0, 20)}" (use Mon,Tue,...)`,
+          value: rep.workDays?.includedDays,
+        });
       else if (!out.days.includes(n)) out.days.push(n);
     }
     out.days.sort((a, b) => a - b);
@@ -152,24 +165,38 @@ export function toSchedule(s: ChaosScheduleDoc, file: string, px: string, ctx: L
       if (tr.startTime && tr.endTime && HHMM.test(tr.startTime) && HHMM.test(tr.endTime)) {
         const min = (x: string) => Number(x.slice(0, 2)) * 60 + Number(x.slice(3));
         out.window = { startMin: min(tr.startTime), endMin: min(tr.endTime) };
-        if (out.window.startMin === out.window.endMin) problems.push({ file, path: at('repeat.timeRange'), message: 'startTime and endTime must differ', value: tr });
+        if (out.window.startMin === out.window.endMin)
+          problems.push({ file, path: at('repeat.timeRange'), message: 'startTime and endTime must differ', value: tr });
       }
     } else if (tr) {
       if (tr.startTime !== undefined) out.activeFrom = timestamp(tr.startTime, at('repeat.timeRange.startTime'), problems, file);
       if (tr.endTime !== undefined) out.activeUntil = timestamp(tr.endTime, at('repeat.timeRange.endTime'), problems, file);
-      if (out.activeFrom && out.activeUntil && out.activeFrom >= out.activeUntil) problems.push({ file, path: at('repeat.timeRange'), message: 'startTime must be before endTime', value: tr });
+      if (out.activeFrom && out.activeUntil && out.activeFrom >= out.activeUntil)
+        problems.push({ file, path: at('repeat.timeRange'), message: 'startTime must be before endTime', value: tr });
     }
     if (rep.workHours !== undefined) {
       const hours = parseHours(String(rep.workHours.includedHours));
-      if (!hours) problems.push({ file, path: at('repeat.workHours.includedHours'), message: 'must be hours of the day (UTC) like "9-17" or "1,3,5"', value: rep.workHours.includedHours });
+      if (!hours)
+        problems.push({
+          file,
+          path: at('repeat.workHours.includedHours'),
+          message: 'must be hours of the day (UTC) like "9-17" or "1,3,5"',
+          value: rep.workHours.includedHours,
+        });
       else out.hours = hours;
       if (out.window) problems.push({ file, path: at('repeat.workHours'), message: 'give either a daily timeRange window (HH:MM) or workHours, not both' });
     }
     const lit = rep.properties?.minChaosInterval;
     if (lit) {
       // Litmus: a run every N minutes or hours (the schedule's own cadence).
-      if (rep.minChaosInterval !== undefined) problems.push({ file, path: at('repeat.minChaosInterval'), message: 'give minChaosInterval once: properties.minChaosInterval (Litmus) or repeat.minChaosInterval' });
-      if (!!lit.minute === !!lit.hour) problems.push({ file, path: at('repeat.properties.minChaosInterval'), message: 'give exactly one of minute.everyNthMinute or hour.everyNthHour' });
+      if (rep.minChaosInterval !== undefined)
+        problems.push({
+          file,
+          path: at('repeat.minChaosInterval'),
+          message: 'give minChaosInterval once: properties.minChaosInterval (Litmus) or repeat.minChaosInterval',
+        });
+      if (!!lit.minute === !!lit.hour)
+        problems.push({ file, path: at('repeat.properties.minChaosInterval'), message: 'give exactly one of minute.everyNthMinute or hour.everyNthHour' });
       else if (lit.minute) {
         const n = lit.minute.everyNthMinute;
         if (n < 1 || n > 59) problems.push({ file, path: at('repeat.properties.minChaosInterval.minute.everyNthMinute'), message: 'must be 1..59', value: n });
@@ -180,15 +207,27 @@ export function toSchedule(s: ChaosScheduleDoc, file: string, px: string, ctx: L
         else out.every = { unit: 'hour', n };
       }
       if (out.every) out.minChaosIntervalMs = out.every.n * (out.every.unit === 'minute' ? 60_000 : 3_600_000);
-      if (out.window) problems.push({ file, path: at('repeat.properties'), message: 'a Litmus cadence (properties.minChaosInterval) goes with timestamp timeRange and workHours, not with a daily HH:MM window' });
+      if (out.window)
+        problems.push({
+          file,
+          path: at('repeat.properties'),
+          message: 'a Litmus cadence (properties.minChaosInterval) goes with timestamp timeRange and workHours, not with a daily HH:MM window',
+        });
     } else if (rep.minChaosInterval !== undefined) {
       const ms = parseDurationMs(rep.minChaosInterval, 's');
-      if (ms === undefined || ms <= 0) problems.push({ file, path: at('repeat.minChaosInterval'), message: 'must be a positive duration like "8h" or "30m"', value: rep.minChaosInterval });
-      else if (ms > MAX_MIN_CHAOS_INTERVAL_MS) problems.push({ file, path: at('repeat.minChaosInterval'), message: 'must be at most 366 days (8784h)', value: rep.minChaosInterval });
+      if (ms === undefined || ms <= 0)
+        problems.push({ file, path: at('repeat.minChaosInterval'), message: 'must be a positive duration like "8h" or "30m"', value: rep.minChaosInterval });
+      else if (ms > MAX_MIN_CHAOS_INTERVAL_MS)
+        problems.push({ file, path: at('repeat.minChaosInterval'), message: 'must be at most 366 days (8784h)', value: rep.minChaosInterval });
       else out.minChaosIntervalMs = ms;
     }
     if (!out.window && !out.every && !daily && !lit) {
-      problems.push({ file, path: at('repeat'), message: 'needs a daily timeRange window (startTime/endTime as HH:MM) or a cadence (properties.minChaosInterval: minute.everyNthMinute or hour.everyNthHour)' });
+      problems.push({
+        file,
+        path: at('repeat'),
+        message:
+          'needs a daily timeRange window (startTime/endTime as HH:MM) or a cadence (properties.minChaosInterval: minute.everyNthMinute or hour.everyNthHour)',
+      });
     }
   }
   out.repeats = !!rep;

@@ -6,10 +6,21 @@
 
 export type LabelOp = 'exists' | '!exists' | '=' | '!=' | 'in' | 'notin';
 /** values: sorted + deduped for in/notin; [v] for = and !=; [] for exists / !exists. */
-export interface Requirement { key: string; op: LabelOp; values: string[] }
-export interface LabelSelector { requirements: Requirement[]; /** canonical text (canonicalLabelSelector) */ text: string }
+export interface Requirement {
+  key: string;
+  op: LabelOp;
+  values: string[];
+}
+export interface LabelSelector {
+  requirements: Requirement[];
+  /** canonical text (canonicalLabelSelector) */ text: string;
+}
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
-export interface FieldRequirement { field: string; op: '=' | '!='; value: string }
+export interface FieldRequirement {
+  field: string;
+  op: '=' | '!=';
+  value: string;
+}
 
 export const MAX_SELECTOR_LENGTH = 1024;
 export const MAX_REQUIREMENTS = 32;
@@ -80,7 +91,11 @@ class SelectorError {
 // Label selectors (pkg/labels Parse)
 
 type TokenType = 'id' | '!' | '=' | '==' | '!=' | '(' | ')' | ',' | '<' | '>' | 'end';
-interface Token { t: TokenType; v: string; col: number }
+interface Token {
+  t: TokenType;
+  v: string;
+  col: number;
+}
 
 /**
  * Identifiers are runs of the characters keys and values may contain (plus '/'); keys and values are
@@ -185,7 +200,7 @@ export function parseLabelSelector(s: string): Parsed<LabelSelector> {
   try {
     // Empty (or all-space) text: no requirements, selects everything.
     if (lx.peek().t !== 'end') {
-      for (;; current++) {
+      for (; ; current++) {
         if (current > MAX_REQUIREMENTS) throw err(`more than ${MAX_REQUIREMENTS} requirements`, lx.peek());
         requirements.push(requirement());
         const t = lx.next();
@@ -207,18 +222,22 @@ const one = (r: Requirement): string => r.values[0] ?? '';
 
 function format(r: Requirement): string {
   switch (r.op) {
-    case 'exists': return r.key;
-    case '!exists': return `!${r.key}`;
-    case '=': case '!=': return `${r.key}${r.op}${one(r)}`;
-    default: return `${r.key} ${r.op} (${r.values.join(',')})`;
+    case 'exists':
+      return r.key;
+    case '!exists':
+      return `!${r.key}`;
+    case '=':
+    case '!=':
+      return `${r.key}${r.op}${one(r)}`;
+    default:
+      return `${r.key} ${r.op} (${r.values.join(',')})`;
   }
 }
 
 /** Copies sorted by key, op, then text; set values sorted and deduped; identical requirements dropped. */
 function normalize(reqs: Requirement[]): Requirement[] {
   const rows = reqs.map((r) => {
-    const values = r.op === 'in' || r.op === 'notin' ? [...new Set(r.values)].sort(cmp)
-      : r.op === '=' || r.op === '!=' ? [one(r)] : [];
+    const values = r.op === 'in' || r.op === 'notin' ? [...new Set(r.values)].sort(cmp) : r.op === '=' || r.op === '!=' ? [one(r)] : [];
     const n: Requirement = { key: r.key, op: r.op, values };
     return { n, text: format(n) };
   });
@@ -236,12 +255,18 @@ export function matchesLabels(sel: LabelSelector, labels: Record<string, string>
     const has = Object.hasOwn(labels, r.key); // own keys only: `constructor` is a valid label key
     const v = has ? labels[r.key] : '';
     switch (r.op) {
-      case 'exists': return has;
-      case '!exists': return !has;
-      case '=': return has && v === one(r);
-      case '!=': return !has || v !== one(r);
-      case 'in': return has && r.values.includes(v);
-      case 'notin': return !has || !r.values.includes(v);
+      case 'exists':
+        return has;
+      case '!exists':
+        return !has;
+      case '=':
+        return has && v === one(r);
+      case '!=':
+        return !has || v !== one(r);
+      case 'in':
+        return has && r.values.includes(v);
+      case 'notin':
+        return !has || !r.values.includes(v);
     }
   });
 }
@@ -251,16 +276,29 @@ function implies(t: Requirement, r: Requirement): boolean {
   const tv = t.values;
   const v = one(r);
   switch (r.op) {
-    case '=': return (t.op === '=' && one(t) === v) || (t.op === 'in' && tv.length > 0 && tv.every((x) => x === v));
-    case 'in': return (t.op === '=' && r.values.includes(one(t))) || (t.op === 'in' && tv.every((x) => r.values.includes(x)));
+    case '=':
+      return (t.op === '=' && one(t) === v) || (t.op === 'in' && tv.length > 0 && tv.every((x) => x === v));
+    case 'in':
+      return (t.op === '=' && r.values.includes(one(t))) || (t.op === 'in' && tv.every((x) => r.values.includes(x)));
     case '!=':
-      return (t.op === '=' && one(t) !== v) || (t.op === 'in' && !tv.includes(v)) || (t.op === '!=' && one(t) === v)
-        || (t.op === 'notin' && tv.includes(v)) || t.op === '!exists';
+      return (
+        (t.op === '=' && one(t) !== v) ||
+        (t.op === 'in' && !tv.includes(v)) ||
+        (t.op === '!=' && one(t) === v) ||
+        (t.op === 'notin' && tv.includes(v)) ||
+        t.op === '!exists'
+      );
     case 'notin':
-      return (t.op === '=' && !r.values.includes(one(t))) || (t.op === 'in' && !tv.some((x) => r.values.includes(x)))
-        || (t.op === 'notin' && r.values.every((x) => tv.includes(x))) || t.op === '!exists';
-    case 'exists': return t.op === 'exists' || t.op === '=' || t.op === 'in';
-    case '!exists': return t.op === '!exists';
+      return (
+        (t.op === '=' && !r.values.includes(one(t))) ||
+        (t.op === 'in' && !tv.some((x) => r.values.includes(x))) ||
+        (t.op === 'notin' && r.values.every((x) => tv.includes(x))) ||
+        t.op === '!exists'
+      );
+    case 'exists':
+      return t.op === 'exists' || t.op === '=' || t.op === 'in';
+    case '!exists':
+      return t.op === '!exists';
   }
 }
 
@@ -297,12 +335,20 @@ export function parseFieldSelector(s: string): Parsed<FieldRequirement[]> {
     const where = (c: number) => `at column ${c} (requirement ${i + 1})`;
     const m = FIELD_TERM.exec(part);
     if (!m) {
-      return fail(part === '' ? `field selector: empty requirement ${where(col)}`
-        : `field selector: expected field=value, field==value or field!=value but found ${show(part)} ${where(col)}`);
+      return fail(
+        part === ''
+          ? `field selector: empty requirement ${where(col)}`
+          : `field selector: expected field=value, field==value or field!=value but found ${show(part)} ${where(col)}`,
+      );
     }
     const [, field, op, value] = m;
     if (field.length > 128 || !FIELD.test(field)) {
-      const why = field === '' ? 'it is empty' : field.length > 128 ? 'it is longer than 128 characters' : 'expected dot-separated [A-Za-z0-9_-] segments, each starting with a letter or digit';
+      const why =
+        field === ''
+          ? 'it is empty'
+          : field.length > 128
+            ? 'it is longer than 128 characters'
+            : 'expected dot-separated [A-Za-z0-9_-] segments, each starting with a letter or digit';
       return fail(`field selector: invalid field name ${show(field)} (${why}) ${where(col)}`);
     }
     if (value.length > 253 || !FIELD_VALUE.test(value)) {

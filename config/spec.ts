@@ -12,9 +12,7 @@ export type ProbeMode = 'SOT' | 'EOT' | 'Edge' | 'Continuous' | 'OnChaos';
 export type NumericCriteria = '>=' | '<=' | '>' | '<' | '==' | '!=' | 'oneOf' | 'between';
 export type StringCriteria = 'equal' | 'notEqual' | 'contains' | 'matches' | 'notMatches' | 'oneOf';
 
-export type Comparator =
-  | { type: 'int' | 'float'; criteria: NumericCriteria; value: string }
-  | { type: 'string'; criteria: StringCriteria; value: string };
+export type Comparator = { type: 'int' | 'float'; criteria: NumericCriteria; value: string } | { type: 'string'; criteria: StringCriteria; value: string };
 
 export interface RunProperties {
   /** Timeout of one probe attempt. */
@@ -204,7 +202,14 @@ export type RollbackActionSpec =
   /** "Restart unhealthy pods": delete pods not ready, or restarted more than restartThreshold times. */
   | { type: 'restartUnhealthy'; name: string; restartThreshold: number }
   /** "Trigger incident" (PagerDuty Events API v2) when recovery took longer than afterRecoveryMs (0 = always). */
-  | { type: 'pagerduty'; name: string; eventsUrl: string; routingKeyRef: SecretRef; afterRecoveryMs: number; severity: 'critical' | 'error' | 'warning' | 'info' };
+  | {
+      type: 'pagerduty';
+      name: string;
+      eventsUrl: string;
+      routingKeyRef: SecretRef;
+      afterRecoveryMs: number;
+      severity: 'critical' | 'error' | 'warning' | 'info';
+    };
 
 /**
  * What the worker's policy applies to one run, as the workflow records it (preflight's answer): names, types

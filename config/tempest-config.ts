@@ -57,13 +57,26 @@ const name = z.string().min(1).max(128);
 const literalSecret = (field: string, ref: string) =>
   z.unknown().superRefine((v, ctx) => {
     // params.secret: the error never shows the value found (it is the secret).
-    if (v !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, params: { secret: true }, message: `secrets are never written in tempest.yaml: reference it with ${ref}Env (an environment variable) or ${ref}File (a file, e.g. a mounted Secret) instead of ${field}` });
+    if (v !== undefined)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        params: { secret: true },
+        message: `secrets are never written in tempest.yaml: reference it with ${ref}Env (an environment variable) or ${ref}File (a file, e.g. a mounted Secret) instead of ${field}`,
+      });
   });
 const pinnedImage = z.string().refine(isPinnedImage, 'must be a pinned image reference (a tag other than latest, or @sha256:<digest>)');
 
 const guardSchema = z
   .discriminatedUnion('type', [
-    z.object({ type: z.literal('http'), name, url: httpUrl, expectStatus: z.number().int().optional(), timeoutMs: z.number().int().positive().max(60_000).optional() }).strict(),
+    z
+      .object({
+        type: z.literal('http'),
+        name,
+        url: httpUrl,
+        expectStatus: z.number().int().optional(),
+        timeoutMs: z.number().int().positive().max(60_000).optional(),
+      })
+      .strict(),
     z
       .object({
         type: z.literal('prometheus'),
@@ -91,7 +104,8 @@ const guardSchema = z
   ])
   .superRefine((g, ctx) => {
     if (g.type === 'freeze' && !g.file && !g.url) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a freeze guard needs file or url' });
-    if (g.type === 'pagerduty' && g.tokenEnv && g.tokenFile) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tokenFile'], message: 'give tokenEnv or tokenFile, not both' });
+    if (g.type === 'pagerduty' && g.tokenEnv && g.tokenFile)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tokenFile'], message: 'give tokenEnv or tokenFile, not both' });
   });
 
 const triggerSchema = z
@@ -104,24 +118,29 @@ const triggerSchema = z
   })
   .strict();
 
-const rollbackActionSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('scale'), name: name.default('Scale up replicas'), minReplicas: z.number().int().min(1).max(1000) }).strict(),
-  z.object({ type: z.literal('restartUnhealthy'), name: name.default('Restart unhealthy pods'), restartThreshold: z.number().int().min(0).default(3) }).strict(),
-  z
-    .object({
-      type: z.literal('pagerduty'),
-      name: name.default('Trigger incident'),
-      eventsUrl: httpUrl.default('https://events.pagerduty.com/v2/enqueue'),
-      routingKey: literalSecret('routingKey', 'routingKey'),
-      routingKeyEnv: envName.optional(),
-      routingKeyFile: z.string().min(1).optional(),
-      whenRecoveryOver: duration().optional(),
-      severity: z.enum(['critical', 'error', 'warning', 'info']).default('critical'),
-    })
-    .strict(),
-]).superRefine((a, ctx) => {
-  if (a.type === 'pagerduty' && !!a.routingKeyEnv === !!a.routingKeyFile) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs exactly one of routingKeyEnv or routingKeyFile' });
-});
+const rollbackActionSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('scale'), name: name.default('Scale up replicas'), minReplicas: z.number().int().min(1).max(1000) }).strict(),
+    z
+      .object({ type: z.literal('restartUnhealthy'), name: name.default('Restart unhealthy pods'), restartThreshold: z.number().int().min(0).default(3) })
+      .strict(),
+    z
+      .object({
+        type: z.literal('pagerduty'),
+        name: name.default('Trigger incident'),
+        eventsUrl: httpUrl.default('https://events.pagerduty.com/v2/enqueue'),
+        routingKey: literalSecret('routingKey', 'routingKey'),
+        routingKeyEnv: envName.optional(),
+        routingKeyFile: z.string().min(1).optional(),
+        whenRecoveryOver: duration().optional(),
+        severity: z.enum(['critical', 'error', 'warning', 'info']).default('critical'),
+      })
+      .strict(),
+  ])
+  .superRefine((a, ctx) => {
+    if (a.type === 'pagerduty' && !!a.routingKeyEnv === !!a.routingKeyFile)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs exactly one of routingKeyEnv or routingKeyFile' });
+  });
 
 const localTargetSchema = z
   .object({
@@ -152,7 +171,12 @@ const limitsSchema = z
     maxRampTime: duration().default(DEFAULT_LIMITS.maxRampTimeMs / 1000),
     maxCpuCores: z.number().int().min(1).max(1024).default(DEFAULT_LIMITS.maxCpuCores),
     maxStressWorkers: z.number().int().min(1).max(1024).default(DEFAULT_LIMITS.maxStressWorkers),
-    maxMemoryMb: z.number().int().min(1).max(1 << 22).default(DEFAULT_LIMITS.maxMemoryMb),
+    maxMemoryMb: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 22)
+      .default(DEFAULT_LIMITS.maxMemoryMb),
     maxNetworkLatency: duration().default(DEFAULT_LIMITS.maxNetworkLatencyMs / 1000),
     maxProbeTimeout: duration().default(DEFAULT_LIMITS.maxProbeTimeoutMs / 1000),
     maxProbeAttempts: z.number().int().min(1).max(1000).default(DEFAULT_LIMITS.maxProbeAttempts),
@@ -162,7 +186,12 @@ const limitsSchema = z
     maxTargetPods: z.number().int().min(1).max(10_000).default(DEFAULT_LIMITS.maxTargetPods),
     document: z
       .object({
-        maxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(DEFAULT_DOCUMENT_LIMITS.maxBytes),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(DEFAULT_DOCUMENT_LIMITS.maxBytes),
         maxDocuments: z.number().int().min(1).max(10_000).default(DEFAULT_DOCUMENT_LIMITS.maxDocuments),
         maxAliases: z.number().int().min(0).max(10_000).default(DEFAULT_DOCUMENT_LIMITS.maxAliases),
         maxDepth: z.number().int().min(1).max(32).default(DEFAULT_DOCUMENT_LIMITS.maxDepth),
@@ -183,7 +212,11 @@ const imagesSchema = z
   .strict()
   .default({});
 
-const absOrRelPath = z.string().min(1).max(4096).refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+const absOrRelPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
 
 export const tempestConfigSchema = z
   .object({
@@ -238,13 +271,21 @@ export const tempestConfigSchema = z
               .object({
                 mode: z.enum(['off', 'required']).default('off'),
                 serviceAccounts: z
-                  .array(z.object({ namespace: z.string().refine(isDnsLabel, 'must be a namespace name'), name: z.string().refine(isDnsSubdomain, 'must be a service account name') }).strict())
+                  .array(
+                    z
+                      .object({
+                        namespace: z.string().refine(isDnsLabel, 'must be a namespace name'),
+                        name: z.string().refine(isDnsSubdomain, 'must be a service account name'),
+                      })
+                      .strict(),
+                  )
                   .max(1000)
                   .default([]),
               })
               .strict()
               .superRefine((v, ctx) => {
-                if (v.mode === 'required' && !v.serviceAccounts.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['serviceAccounts'], message: 'mode required needs the service accounts runs may act as' });
+                if (v.mode === 'required' && !v.serviceAccounts.length)
+                  ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['serviceAccounts'], message: 'mode required needs the service accounts runs may act as' });
               })
               .default({}),
           })
@@ -298,8 +339,14 @@ export const tempestConfigSchema = z
       .strict()
       .default({}),
     /** Tempest's own state (file backups): a directory only the worker can read. */
-    state: z.object({ dir: z.string().default('.tempest/state') }).strict().default({}),
-    reports: z.object({ dir: z.string().default('.tempest/reports') }).strict().default({}),
+    state: z
+      .object({ dir: z.string().default('.tempest/state') })
+      .strict()
+      .default({}),
+    reports: z
+      .object({ dir: z.string().default('.tempest/reports') })
+      .strict()
+      .default({}),
     metrics: z
       .object({
         port: z.number().int().min(0).max(65535).default(9464),
@@ -319,7 +366,9 @@ export const tempestConfigSchema = z
         engines: z.enum(['annotated', 'all']).default('annotated'),
         namespace: z.string().refine(isDnsLabel, 'must be a namespace name').default('tempest-system'),
         leaseName: z.string().refine(isDnsLabel, 'must be a DNS-1123 name').default('tempest-controller'),
-        leaseDuration: duration().refine((ms) => ms >= 2000 && ms <= 300_000, 'must be from 2s to 5m').default(15),
+        leaseDuration: duration()
+          .refine((ms) => ms >= 2000 && ms <= 300_000, 'must be from 2s to 5m')
+          .default(15),
         /**
          * Namespaces whose engines and schedules may target another namespace (`appinfo.appns`), still only inside
          * the blast radius: a platform team's own namespace (the seed's `chaos-engineering`). Everywhere else an
@@ -328,7 +377,9 @@ export const tempestConfigSchema = z
          */
         crossNamespaceFrom: z.array(z.string().refine(isDnsLabel, 'must be a namespace name')).max(100).default([]),
         /** How often every engine is looked at again (status of live runs, missed events). */
-        resync: duration().refine((ms) => ms >= 500 && ms <= 600_000, 'must be from 0.5s to 10m').default(5),
+        resync: duration()
+          .refine((ms) => ms >= 500 && ms <= 600_000, 'must be from 0.5s to 10m')
+          .default(5),
       })
       .strict()
       .default({}),
@@ -340,8 +391,23 @@ export const tempestConfigSchema = z
      * What every fault carries on the target: the dead-man expiry (chaos end + `deadManMargin`, 5s to 5m, default
      * 60s) after which the target drops the fault by itself, when no worker and no reconciler is left to revert it.
      */
-    faults: z.object({ deadManMargin: duration().refine((ms) => ms >= 5000 && ms <= 300_000, 'must be from 5s to 5m').default(60) }).strict().default({}),
-    reconciler: z.object({ enabled: z.boolean().default(true), interval: duration().refine((ms) => ms >= 5000 && ms <= 3_600_000, 'must be from 5s to 1h').default(30) }).strict().default({}),
+    faults: z
+      .object({
+        deadManMargin: duration()
+          .refine((ms) => ms >= 5000 && ms <= 300_000, 'must be from 5s to 5m')
+          .default(60),
+      })
+      .strict()
+      .default({}),
+    reconciler: z
+      .object({
+        enabled: z.boolean().default(true),
+        interval: duration()
+          .refine((ms) => ms >= 5000 && ms <= 3_600_000, 'must be from 5s to 1h')
+          .default(30),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -349,7 +415,12 @@ export const tempestConfigSchema = z
     const dup = (list: Array<{ name: string }>, path: string) => {
       const seen = new Set<string>();
       list.forEach((x, i) => {
-        if (seen.has(x.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path, i, 'name'], message: `a second ${path.replace(/s$/, '')} named ${JSON.stringify(x.name)}: names must be unique` });
+        if (seen.has(x.name))
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: [path, i, 'name'],
+            message: `a second ${path.replace(/s$/, '')} named ${JSON.stringify(x.name)}: names must be unique`,
+          });
         seen.add(x.name);
       });
     };
@@ -357,7 +428,12 @@ export const tempestConfigSchema = z
     dup(c.rollbackActions, 'rollbackActions');
     const seenT = new Set<string>();
     c.rollbackTriggers.triggers.forEach((t, i) => {
-      if (seenT.has(t.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['rollbackTriggers', 'triggers', i, 'name'], message: `a second trigger named ${JSON.stringify(t.name)}: names must be unique` });
+      if (seenT.has(t.name))
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['rollbackTriggers', 'triggers', i, 'name'],
+          message: `a second trigger named ${JSON.stringify(t.name)}: names must be unique`,
+        });
       seenT.add(t.name);
     });
   });
@@ -393,7 +469,14 @@ function guardOf(g: ParsedGuard, base: string | undefined): GuardSpec {
 
 function actionOf(a: ParsedAction, base: string | undefined): RollbackActionSpec {
   if (a.type !== 'pagerduty') return a;
-  return { type: 'pagerduty', name: a.name, eventsUrl: a.eventsUrl, routingKeyRef: ref(a.routingKeyEnv, a.routingKeyFile, base)!, afterRecoveryMs: a.whenRecoveryOver ?? 0, severity: a.severity };
+  return {
+    type: 'pagerduty',
+    name: a.name,
+    eventsUrl: a.eventsUrl,
+    routingKeyRef: ref(a.routingKeyEnv, a.routingKeyFile, base)!,
+    afterRecoveryMs: a.whenRecoveryOver ?? 0,
+    severity: a.severity,
+  };
 }
 
 function build(data: Parsed, file: string | undefined): TempestConfig {
@@ -435,7 +518,11 @@ function build(data: Parsed, file: string | undefined): TempestConfig {
       maxTargetPods: l.maxTargetPods,
     },
     blastRadius: { allow: data.blastRadius.allow, protectedNamespaces: data.blastRadius.protectedNamespaces },
-    images: { ...DEFAULT_IMAGES, ...Object.fromEntries(Object.entries(data.images).filter(([k, v]) => k !== 'allow' && v !== undefined)), allow: data.images.allow },
+    images: {
+      ...DEFAULT_IMAGES,
+      ...Object.fromEntries(Object.entries(data.images).filter(([k, v]) => k !== 'allow' && v !== undefined)),
+      allow: data.images.allow,
+    },
     files: { corruptionRoots: roots(data.files.corruptionRoots), probeBodyRoots: roots(data.files.probeBodyRoots) },
     probes: { ...data.probes },
     runtimeSockets: data.platform.kubernetes.runtimeSockets,

@@ -12,7 +12,20 @@ import { z } from 'zod';
 import type { ExperimentSpec, FaultSpec, K8sProbeInputs, ProbeSpec } from './spec.js';
 import type { ConfigProblem } from './errors.js';
 import { formatMs } from './duration.js';
-import { blastRadiusRefusal, cut, hostRefusal, impersonationRefusal, namespaceRefusal, namespaceScope, normalAbsolutePath, pathWithin, scopeText, selectorInScope, type Limits, type Policy } from './policy.js';
+import {
+  blastRadiusRefusal,
+  cut,
+  hostRefusal,
+  impersonationRefusal,
+  namespaceRefusal,
+  namespaceScope,
+  normalAbsolutePath,
+  pathWithin,
+  scopeText,
+  selectorInScope,
+  type Limits,
+  type Policy,
+} from './policy.js';
 import { isDnsLabel, isDnsSubdomain, parseFieldSelector, parseLabelSelector } from './selector.js';
 import { FAULT_NAMES, faultDescriptor } from '../activities/faults/registry.js';
 import { getParam, paramName } from '../activities/faults/params.js';
@@ -47,9 +60,15 @@ const httpS = z
     contentType: str(256).optional(),
     headers: z.record(str(4096)),
     insecureSkipTLS: z.boolean(),
-    responseCode: z.object({ criteria: z.enum(['==', '!=', 'oneOf']), value: str(1024) }).strict().optional(),
+    responseCode: z
+      .object({ criteria: z.enum(['==', '!=', 'oneOf']), value: str(1024) })
+      .strict()
+      .optional(),
     responseTime: z.object({ criteria: numericCriteria, valueMs: int }).strict().optional(),
-    responseBody: z.object({ criteria: stringCriteria, value: str(4096) }).strict().optional(),
+    responseBody: z
+      .object({ criteria: stringCriteria, value: str(4096) })
+      .strict()
+      .optional(),
     responseTimeoutMs: int.optional(),
   })
   .strict();
@@ -64,7 +83,10 @@ const comparatorS = z.union([
 const cmdS = z
   .object({
     command: str(4096),
-    source: z.object({ namespace: str(63).optional(), pod: str(253).optional(), labelSelector: str(1024).optional(), container: str(63).optional() }).strict().optional(),
+    source: z
+      .object({ namespace: str(63).optional(), pod: str(253).optional(), labelSelector: str(1024).optional(), container: str(63).optional() })
+      .strict()
+      .optional(),
     comparator: comparatorS,
   })
   .strict();
@@ -82,7 +104,15 @@ const k8sS = z
   })
   .strict();
 
-const probeBase = { name: str(128), mode: z.enum(['SOT', 'EOT', 'Edge', 'Continuous', 'OnChaos']), runProperties: runPropertiesS, actAs: z.object({ namespace: str(63), serviceAccount: str(253) }).strict().optional() };
+const probeBase = {
+  name: str(128),
+  mode: z.enum(['SOT', 'EOT', 'Edge', 'Continuous', 'OnChaos']),
+  runProperties: runPropertiesS,
+  actAs: z
+    .object({ namespace: str(63), serviceAccount: str(253) })
+    .strict()
+    .optional(),
+};
 const probeS = z.discriminatedUnion('type', [
   z.object({ ...probeBase, type: z.literal('httpProbe'), http: httpS }).strict(),
   z.object({ ...probeBase, type: z.literal('promProbe'), prom: promS }).strict(),
@@ -121,7 +151,15 @@ export const experimentSpecSchema = z
   .object({
     name: str(253),
     engineNamespace: str(63),
-    target: z.object({ namespace: str(63), labelSelector: str(1024), kind: z.enum(['deployment', 'statefulset', 'daemonset', 'replicaset', 'pod']), serviceAccount: str(253).optional(), serviceAccountNamespace: str(63).optional() }).strict(),
+    target: z
+      .object({
+        namespace: str(63),
+        labelSelector: str(1024),
+        kind: z.enum(['deployment', 'statefulset', 'daemonset', 'replicaset', 'pod']),
+        serviceAccount: str(253).optional(),
+        serviceAccountNamespace: str(63).optional(),
+      })
+      .strict(),
     serviceAccount: str(253).optional(),
     engineState: z.enum(['active', 'stop']),
     faults: z.array(faultS).min(1).max(100),
@@ -209,7 +247,8 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
   range(c, `${rpp}.attempt`, rp.attempts, 1, limits.maxProbeAttempts, 'attempt', 'maxProbeAttempts');
   rangeDur(c, `${rpp}.probePollingInterval`, rp.pollingIntervalMs, 1, limits.maxProbeIntervalMs, 'probePollingInterval', 'maxProbeInterval');
   rangeDur(c, `${rpp}.initialDelay`, rp.initialDelayMs, 0, limits.maxProbeIntervalMs, 'initialDelay', 'maxProbeInterval');
-  if (rp.evaluationTimeoutMs !== undefined) rangeDur(c, `${rpp}.evaluationTimeout`, rp.evaluationTimeoutMs, 1, limits.maxProbeIntervalMs, 'evaluationTimeout', 'maxProbeInterval');
+  if (rp.evaluationTimeoutMs !== undefined)
+    rangeDur(c, `${rpp}.evaluationTimeout`, rp.evaluationTimeoutMs, 1, limits.maxProbeIntervalMs, 'evaluationTimeout', 'maxProbeInterval');
   switch (p.type) {
     case 'httpProbe': {
       const h = p.http;
@@ -229,14 +268,22 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
         const np = normalAbsolutePath(h.bodyPath);
         if (np !== h.bodyPath) c.add(`${ip}.method.post.bodyPath`, 'must be an absolute path without "..", "." or empty segments', h.bodyPath);
         else if (policy && !policy.files.probeBodyRoots.some((r) => pathWithin(np, r))) {
-          c.add(`${ip}.method.post.bodyPath`, `is not inside files.probeBodyRoots of ${policy.source} (${policy.files.probeBodyRoots.join(', ') || 'none declared'})`, h.bodyPath);
+          c.add(
+            `${ip}.method.post.bodyPath`,
+            `is not inside files.probeBodyRoots of ${policy.source} (${policy.files.probeBodyRoots.join(', ') || 'none declared'})`,
+            h.bodyPath,
+          );
         }
       }
-      if (h.responseCode && within(c, `${ip}.method.responseCode`, h.responseCode.value, 1024)) checkComparatorValue(c, `${ip}.method.responseCode`, 'int', h.responseCode.criteria, h.responseCode.value);
+      if (h.responseCode && within(c, `${ip}.method.responseCode`, h.responseCode.value, 1024))
+        checkComparatorValue(c, `${ip}.method.responseCode`, 'int', h.responseCode.criteria, h.responseCode.value);
       if (h.responseTime) rangeDur(c, `${ip}.method.responseTimeout`, h.responseTime.valueMs, 0, limits.maxProbeTimeoutMs, 'response time', 'maxProbeTimeout');
-      if (h.responseBody && within(c, `${ip}.method.responseBody.value`, h.responseBody.value, 4096)) checkComparatorValue(c, `${ip}.method.responseBody.value`, 'string', h.responseBody.criteria, h.responseBody.value);
-      if (h.responseTimeoutMs !== undefined) rangeDur(c, `${ip}.responseTimeout`, h.responseTimeoutMs, 1, limits.maxProbeTimeoutMs, 'responseTimeout', 'maxProbeTimeout');
-      if (!h.responseCode && !h.responseTime && !h.responseBody) c.add(`${ip}.method`, 'needs a criterion: responseCode, responseTimeout with criteria, or responseBody');
+      if (h.responseBody && within(c, `${ip}.method.responseBody.value`, h.responseBody.value, 4096))
+        checkComparatorValue(c, `${ip}.method.responseBody.value`, 'string', h.responseBody.criteria, h.responseBody.value);
+      if (h.responseTimeoutMs !== undefined)
+        rangeDur(c, `${ip}.responseTimeout`, h.responseTimeoutMs, 1, limits.maxProbeTimeoutMs, 'responseTimeout', 'maxProbeTimeout');
+      if (!h.responseCode && !h.responseTime && !h.responseBody)
+        c.add(`${ip}.method`, 'needs a criterion: responseCode, responseTimeout with criteria, or responseBody');
       if (policy) {
         const why = hostRefusal(policy, h.url);
         if (why) c.add(`${ip}.url`, why, h.url);
@@ -248,7 +295,8 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
       if (within(c, `${ip}.endpoint`, p.prom.endpoint, 2048)) checkUrl(c, `${ip}.endpoint`, p.prom.endpoint);
       if (!p.prom.query.trim()) c.add(`${ip}.query`, 'must not be empty');
       within(c, `${ip}.query`, p.prom.query, 4096);
-      if (within(c, `${ip}.comparator.value`, p.prom.comparator.value, 1024)) checkComparatorValue(c, `${ip}.comparator.value`, 'float', p.prom.comparator.criteria, p.prom.comparator.value);
+      if (within(c, `${ip}.comparator.value`, p.prom.comparator.value, 1024))
+        checkComparatorValue(c, `${ip}.comparator.value`, 'float', p.prom.comparator.criteria, p.prom.comparator.value);
       if (policy) {
         const why = hostRefusal(policy, p.prom.endpoint);
         if (why) c.add(`${ip}.endpoint`, why, p.prom.endpoint);
@@ -261,13 +309,25 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
       if (!cmd.command.trim() || /\u0000/.test(cmd.command)) c.add(`${ip}.command`, 'must be a non-empty command without NUL characters', cmd.command);
       within(c, `${ip}.command`, cmd.command, 4096);
       const cmpType = cmd.comparator.type;
-      if (cmpType === 'string' ? !(STRING_CRITERIA as readonly string[]).includes(cmd.comparator.criteria) : !(NUMERIC_CRITERIA as readonly string[]).includes(cmd.comparator.criteria)) {
-        c.add(`${ip}.comparator.criteria`, `criteria for type ${cmpType} must be one of ${(cmpType === 'string' ? STRING_CRITERIA : NUMERIC_CRITERIA).join(' ')}`, cmd.comparator.criteria);
-      } else if (within(c, `${ip}.comparator.value`, cmd.comparator.value, 4096)) checkComparatorValue(c, `${ip}.comparator.value`, cmpType, cmd.comparator.criteria, cmd.comparator.value);
+      if (
+        cmpType === 'string'
+          ? !(STRING_CRITERIA as readonly string[]).includes(cmd.comparator.criteria)
+          : !(NUMERIC_CRITERIA as readonly string[]).includes(cmd.comparator.criteria)
+      ) {
+        c.add(
+          `${ip}.comparator.criteria`,
+          `criteria for type ${cmpType} must be one of ${(cmpType === 'string' ? STRING_CRITERIA : NUMERIC_CRITERIA).join(' ')}`,
+          cmd.comparator.criteria,
+        );
+      } else if (within(c, `${ip}.comparator.value`, cmd.comparator.value, 4096))
+        checkComparatorValue(c, `${ip}.comparator.value`, cmpType, cmd.comparator.criteria, cmd.comparator.value);
       const s = cmd.source;
       if (!s) {
         if (policy && !policy.probes.allowLocalCommands) {
-          c.add(`${ip}.source`, `a cmdProbe without source would run /bin/sh on the worker host, which ${policy.source} does not allow (probes.allowLocalCommands): give a source pod`);
+          c.add(
+            `${ip}.source`,
+            `a cmdProbe without source would run /bin/sh on the worker host, which ${policy.source} does not allow (probes.allowLocalCommands): give a source pod`,
+          );
         }
         return;
       }
@@ -281,7 +341,11 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
           const scope = namespaceScope(policy, s.namespace);
           const sel = s.labelSelector !== undefined ? parseLabelSelector(s.labelSelector) : undefined;
           if (scope.allowed && scope.selectors && sel?.ok && sel.value.requirements.length && !selectorInScope(scope, sel.value)) {
-            c.add(`${ip}.source.labelSelector`, `selects pods outside the blast radius: blastRadius.allow of ${policy.source} allows in ${s.namespace} only ${scopeText(scope)}`, s.labelSelector);
+            c.add(
+              `${ip}.source.labelSelector`,
+              `selects pods outside the blast radius: blastRadius.allow of ${policy.source} allows in ${s.namespace} only ${scopeText(scope)}`,
+              s.labelSelector,
+            );
           }
         }
       }
@@ -289,7 +353,8 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
       if (s.labelSelector !== undefined) checkLabelSelector(c, `${ip}.source.labelSelector`, s.labelSelector, false);
       if (s.pod === undefined && s.labelSelector === undefined) c.add(`${ip}.source`, 'needs pod or labelSelector');
       if (s.container !== undefined && !isDnsLabel(s.container)) c.add(`${ip}.source.container`, 'must be a container name (DNS-1123 label)', s.container);
-      else if (s.container !== undefined && /^tempest-/.test(s.container)) c.add(`${ip}.source.container`, "is one of Tempest's own fault containers (tempest-*): a cmdProbe runs only in the pod's own containers", s.container);
+      else if (s.container !== undefined && /^tempest-/.test(s.container))
+        c.add(`${ip}.source.container`, "is one of Tempest's own fault containers (tempest-*): a cmdProbe runs only in the pod's own containers", s.container);
       return;
     }
     case 'k8sProbe': {
@@ -307,7 +372,8 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
       if (k.labelSelector !== undefined) checkLabelSelector(c, `${ip}.labelSelector`, k.labelSelector, true);
       if (k.operation === 'create' && !k.data?.trim()) c.add(`${ip}.data`, 'create needs data: the manifest of the object(s) to create');
       if (policy) {
-        if (k.namespace === undefined) c.add(`${ip}.namespace`, `is required (the namespace the probe reads or writes must be in blastRadius.allow of ${policy.source})`);
+        if (k.namespace === undefined)
+          c.add(`${ip}.namespace`, `is required (the namespace the probe reads or writes must be in blastRadius.allow of ${policy.source})`);
         else {
           const why = namespaceRefusal(policy, k.namespace);
           if (why) c.add(`${ip}.namespace`, why, k.namespace);
@@ -316,7 +382,11 @@ export function checkProbe(p: ProbeSpec, at: string, limits: Limits, c: Checker,
         if (k.operation === 'create' || k.operation === 'delete') {
           const gr = k.group && k.group !== 'core' ? `${k.group}/${k.resource}` : k.resource;
           if (!policy.probes.k8sWritable.includes(gr) && !policy.probes.k8sWritable.includes(k.resource)) {
-            c.add(`${ip}.operation`, `${k.operation} on ${gr} is not allowed by ${policy.source} (probes.k8sWritable: ${policy.probes.k8sWritable.join(', ') || 'none'})`, k.operation);
+            c.add(
+              `${ip}.operation`,
+              `${k.operation} on ${gr} is not allowed by ${policy.source} (probes.k8sWritable: ${policy.probes.k8sWritable.join(', ') || 'none'})`,
+              k.operation,
+            );
           }
         }
       }
@@ -353,7 +423,12 @@ function checkK8sProbeScope(c: Checker, ip: string, k: K8sProbeInputs & { namesp
   }
   const fields = k.fieldSelector !== undefined ? parseFieldSelector(k.fieldSelector) : undefined;
   const byName = read && !!fields?.ok && fields.value.some((f) => f.field === 'metadata.name' && f.op === '=');
-  if (!byName) c.add(`${ip}.labelSelector`, `is required for ${k.operation} in ${ns} (${only}): give a labelSelector contained in it${read ? ', or read one object by name (fieldSelector metadata.name=...)' : ''}`, k.labelSelector);
+  if (!byName)
+    c.add(
+      `${ip}.labelSelector`,
+      `is required for ${k.operation} in ${ns} (${only}): give a labelSelector contained in it${read ? ', or read one object by name (fieldSelector metadata.name=...)' : ''}`,
+      k.labelSelector,
+    );
 }
 
 /** The fault's parameters: only the keys its descriptor declares, each of its strict shape; cross-field rules. */
@@ -395,7 +470,11 @@ export function checkFaultParams(f: Pick<FaultSpec, 'name' | 'params'>, at: stri
     c.add(`${at}.params.${def ? paramName(def) : r.env}`, r.message, def ? getParam(f.params, def) : undefined);
   }
   if (policy && f.params.socketPath !== undefined && !policy.runtimeSockets.includes(f.params.socketPath)) {
-    c.add(`${at}.params.socketPath`, `SOCKET_PATH ${cut(f.params.socketPath)} is not one of the runtime sockets of ${policy.source} (${policy.runtimeSockets.join(', ')})`, f.params.socketPath);
+    c.add(
+      `${at}.params.socketPath`,
+      `SOCKET_PATH ${cut(f.params.socketPath)} is not one of the runtime sockets of ${policy.source} (${policy.runtimeSockets.join(', ')})`,
+      f.params.socketPath,
+    );
   }
 }
 
@@ -405,11 +484,16 @@ export function checkFault(f: FaultSpec, at: string, limits: Limits, c: Checker,
   rangeDur(c, `${at}.TOTAL_CHAOS_DURATION`, f.durationMs, 1000, limits.maxChaosDurationMs, 'TOTAL_CHAOS_DURATION', 'maxChaosDuration');
   rangeDur(c, `${at}.CHAOS_INTERVAL`, f.intervalMs, 1000, limits.maxChaosDurationMs, 'CHAOS_INTERVAL', 'maxChaosDuration');
   if (d.style === 'periodic' && f.intervalMs > f.durationMs) {
-    c.add(`${at}.CHAOS_INTERVAL`, `CHAOS_INTERVAL (${f.intervalMs / 1000}s) is longer than TOTAL_CHAOS_DURATION (${f.durationMs / 1000}s)`, f.intervalMs / 1000);
+    c.add(
+      `${at}.CHAOS_INTERVAL`,
+      `CHAOS_INTERVAL (${f.intervalMs / 1000}s) is longer than TOTAL_CHAOS_DURATION (${f.durationMs / 1000}s)`,
+      f.intervalMs / 1000,
+    );
   }
   rangeDur(c, `${at}.RAMP_TIME`, f.rampTimeMs, 0, limits.maxRampTimeMs, 'RAMP_TIME', 'maxRampTime');
   range(c, `${at}.PODS_AFFECTED_PERC`, f.podsAffectedPerc, 0, 100, 'PODS_AFFECTED_PERC', undefined);
-  if (f.targetPods.length > limits.maxTargetPods) c.add(`${at}.TARGET_PODS`, `at most ${limits.maxTargetPods} pods (limits.maxTargetPods)`, f.targetPods.length);
+  if (f.targetPods.length > limits.maxTargetPods)
+    c.add(`${at}.TARGET_PODS`, `at most ${limits.maxTargetPods} pods (limits.maxTargetPods)`, f.targetPods.length);
   for (const pod of f.targetPods) if (!isDnsSubdomain(pod)) c.add(`${at}.TARGET_PODS`, 'must be a comma list of pod names', pod);
   if (Object.keys(f.extraEnv).length > 64) c.add(`${at}.env`, 'at most 64 env entries Tempest does not use');
   for (const [k, v] of Object.entries(f.extraEnv)) {
@@ -417,7 +501,8 @@ export function checkFault(f: FaultSpec, at: string, limits: Limits, c: Checker,
     else if (v.length > 4096) c.add(`${at}.env`, `the value of ${k} must be at most 4096 characters`, v);
   }
   checkFaultParams(f, at, limits, c, policy);
-  if (f.probes.length > limits.maxProbesPerFault) c.add(`${at}.probe`, `at most ${limits.maxProbesPerFault} probes per fault (limits.maxProbesPerFault)`, f.probes.length);
+  if (f.probes.length > limits.maxProbesPerFault)
+    c.add(`${at}.probe`, `at most ${limits.maxProbesPerFault} probes per fault (limits.maxProbesPerFault)`, f.probes.length);
   const names = new Set<string>();
   f.probes.forEach((p, i) => {
     if (names.has(p.name)) c.add(`${at}.probe[${i}].name`, 'duplicate probe name', p.name);
@@ -430,11 +515,18 @@ export function checkFault(f: FaultSpec, at: string, limits: Limits, c: Checker,
 export function checkEngine(spec: ExperimentSpec, limits: Limits, c: Checker, policy?: Policy, paths: SpecPaths = SPEC_PATHS): void {
   if (!isDnsSubdomain(spec.name)) c.add(paths.name, 'must be a DNS-1123 name (lowercase letters, digits, "-", ".")', spec.name);
   if (!isDnsLabel(spec.engineNamespace)) c.add(paths.engineNamespace, 'must be a namespace name (DNS-1123 label)', spec.engineNamespace);
-  if (!isDnsLabel(spec.target.namespace)) c.add(paths.appns, 'must be a namespace name (DNS-1123 label: lowercase letters, digits, "-")', spec.target.namespace);
+  if (!isDnsLabel(spec.target.namespace))
+    c.add(paths.appns, 'must be a namespace name (DNS-1123 label: lowercase letters, digits, "-")', spec.target.namespace);
   checkLabelSelector(c, paths.applabel, spec.target.labelSelector, false);
-  if (spec.serviceAccount !== undefined && !isDnsSubdomain(spec.serviceAccount)) c.add(paths.serviceAccount, 'must be a service account name', spec.serviceAccount);
-  if (spec.target.serviceAccount !== undefined && !isDnsSubdomain(spec.target.serviceAccount)) c.add(paths.serviceAccount, 'must be a service account name', spec.target.serviceAccount);
-  if (spec.target.serviceAccountNamespace !== undefined && (!isDnsLabel(spec.target.serviceAccountNamespace) || spec.target.serviceAccountNamespace !== spec.engineNamespace)) c.add(paths.serviceAccount, "the chaosServiceAccount's namespace must be the engine's", spec.target.serviceAccountNamespace);
+  if (spec.serviceAccount !== undefined && !isDnsSubdomain(spec.serviceAccount))
+    c.add(paths.serviceAccount, 'must be a service account name', spec.serviceAccount);
+  if (spec.target.serviceAccount !== undefined && !isDnsSubdomain(spec.target.serviceAccount))
+    c.add(paths.serviceAccount, 'must be a service account name', spec.target.serviceAccount);
+  if (
+    spec.target.serviceAccountNamespace !== undefined &&
+    (!isDnsLabel(spec.target.serviceAccountNamespace) || spec.target.serviceAccountNamespace !== spec.engineNamespace)
+  )
+    c.add(paths.serviceAccount, "the chaosServiceAccount's namespace must be the engine's", spec.target.serviceAccountNamespace);
   if (policy) {
     const why = impersonationRefusal(policy, spec.target);
     if (why) c.add(paths.serviceAccount, why, spec.target.serviceAccount);
@@ -445,8 +537,18 @@ export function checkEngine(spec: ExperimentSpec, limits: Limits, c: Checker, po
         const reaches = p.type === 'k8sProbe' || (p.type === 'cmdProbe' && !!p.cmd.source);
         const saNs = spec.target.serviceAccountNamespace ?? spec.target.namespace;
         const own = p.actAs && p.actAs.namespace === saNs && p.actAs.serviceAccount === spec.target.serviceAccount;
-        if (p.actAs && !own) c.add(`${paths.fault(i)}.probe[${j}]`, `probe ${p.name} may act only as its run's chaosServiceAccount (${saNs}/${spec.target.serviceAccount ?? 'none'})`, `${p.actAs.namespace}/${p.actAs.serviceAccount}`);
-        else if (imp && reaches && !p.actAs) c.add(`${paths.fault(i)}.probe[${j}]`, `probe ${p.name} reaches the cluster and must act as the run's chaosServiceAccount (platform.kubernetes.impersonate.mode required in ${policy.source})`, p.name);
+        if (p.actAs && !own)
+          c.add(
+            `${paths.fault(i)}.probe[${j}]`,
+            `probe ${p.name} may act only as its run's chaosServiceAccount (${saNs}/${spec.target.serviceAccount ?? 'none'})`,
+            `${p.actAs.namespace}/${p.actAs.serviceAccount}`,
+          );
+        else if (imp && reaches && !p.actAs)
+          c.add(
+            `${paths.fault(i)}.probe[${j}]`,
+            `probe ${p.name} reaches the cluster and must act as the run's chaosServiceAccount (platform.kubernetes.impersonate.mode required in ${policy.source})`,
+            p.name,
+          );
       }),
     );
   }
@@ -494,7 +596,15 @@ export function validateExperimentSpec(input: unknown, limits: Limits, policy?: 
   const problems: ConfigProblem[] = [];
   const r = experimentSpecSchema.safeParse(input);
   if (!r.success) {
-    for (const i of r.error.issues.slice(0, 20)) problems.push({ file: where, path: i.path.map((x) => (typeof x === 'number' ? `[${x}]` : `.${x}`)).join('').replace(/^\./, ''), message: i.message });
+    for (const i of r.error.issues.slice(0, 20))
+      problems.push({
+        file: where,
+        path: i.path
+          .map((x) => (typeof x === 'number' ? `[${x}]` : `.${x}`))
+          .join('')
+          .replace(/^\./, ''),
+        message: i.message,
+      });
     return { ok: false, problems };
   }
   const spec = r.data as ExperimentSpec;

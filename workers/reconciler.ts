@@ -12,7 +12,11 @@ import { temporalConnection } from '../client/connection.js';
 
 export const reconcilerScheduleId = (taskQueue: string) => `tempest-reconciler.${taskQueue}`;
 
-export async function ensureReconciler(client: Client, config: TempestConfig, opts: { taskQueue?: string; triggerNow?: boolean } = {}): Promise<{ scheduleId: string; created: boolean } | undefined> {
+export async function ensureReconciler(
+  client: Client,
+  config: TempestConfig,
+  opts: { taskQueue?: string; triggerNow?: boolean } = {},
+): Promise<{ scheduleId: string; created: boolean } | undefined> {
   if (!config.reconciler.enabled) return undefined;
   const taskQueue = opts.taskQueue ?? config.temporal.taskQueue;
   const scheduleId = reconcilerScheduleId(taskQueue);
@@ -25,7 +29,13 @@ export async function ensureReconciler(client: Client, config: TempestConfig, op
   } catch (e) {
     if (!(e instanceof ScheduleNotFoundError)) throw e;
     try {
-      await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE, catchupWindow: '1m' }, state: { note: 'Tempest orphan-fault reconciler (created by a worker)' } });
+      await client.schedule.create({
+        scheduleId,
+        spec,
+        action,
+        policies: { overlap: ScheduleOverlapPolicy.BUFFER_ONE, catchupWindow: '1m' },
+        state: { note: 'Tempest orphan-fault reconciler (created by a worker)' },
+      });
       created = true;
     } catch (c) {
       // Another worker created it a moment ago: that one is as good as ours.
@@ -45,7 +55,9 @@ export async function ensureReconcilerFor(config: TempestConfig, log: (m: string
   const connection = await Connection.connect(temporalConnection(config));
   try {
     const r = await ensureReconciler(new Client({ connection, namespace: config.temporal.namespace }), config);
-    log(`orphan reconciler: schedule ${r!.scheduleId} ${r!.created ? 'created' : 'up to date'}, every ${config.reconciler.interval / 1000}s; triggered once now`);
+    log(
+      `orphan reconciler: schedule ${r!.scheduleId} ${r!.created ? 'created' : 'up to date'}, every ${config.reconciler.interval / 1000}s; triggered once now`,
+    );
   } finally {
     await connection.close();
   }

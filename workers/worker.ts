@@ -85,7 +85,12 @@ export function serveMetrics(metrics: ChaosMetrics, port: number, host = '127.0.
 export async function runWorker(config: TempestConfig, log: (m: string) => void = console.log): Promise<void> {
   // The chaos totals come from Temporal visibility (the same on every worker, across restarts): a client for them.
   const metricsConnection = config.metrics.port ? await Connection.connect(temporalConnection(config)) : undefined;
-  const durable = metricsConnection ? new DurableChaosMetrics(new Client({ connection: metricsConnection, namespace: config.temporal.namespace }), { taskQueue: config.temporal.taskQueue, log }).start() : undefined;
+  const durable = metricsConnection
+    ? new DurableChaosMetrics(new Client({ connection: metricsConnection, namespace: config.temporal.namespace }), {
+        taskQueue: config.temporal.taskQueue,
+        log,
+      }).start()
+    : undefined;
   const metrics = new ChaosMetrics(true, durable);
   const server = await serveMetrics(metrics, config.metrics.port, config.metrics.host).catch((e) => {
     log(`metrics ${config.metrics.host}:${config.metrics.port} unavailable (${(e as Error).message}); continuing without /metrics`);
@@ -93,7 +98,10 @@ export async function runWorker(config: TempestConfig, log: (m: string) => void 
   });
   const fp = armedFailpoints();
   useFailpointState(config.state.dir);
-  if (fp.armed.length) log(`WARNING: TEMPEST_FAILPOINTS armed (${fp.armed.join(', ')}): this worker SIGKILLs itself when it first reaches each of them (once per state dir ${config.state.dir}; crash tests only)`);
+  if (fp.armed.length)
+    log(
+      `WARNING: TEMPEST_FAILPOINTS armed (${fp.armed.join(', ')}): this worker SIGKILLs itself when it first reaches each of them (once per state dir ${config.state.dir}; crash tests only)`,
+    );
   if (fp.unknown.length) log(`WARNING: TEMPEST_FAILPOINTS names unknown failpoints (${fp.unknown.join(', ')}); known: ${FAILPOINTS.join(', ')}`);
   log(`bundling workflows...`);
   const worker = await createWorker({ config, metrics });

@@ -106,9 +106,20 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     // Nothing of it is read, nothing is touched: the run ends with the reason.
     const now = new Date().toISOString();
     return {
-      workflowId: info.workflowId, runId: info.runId, experiment: 'invalid-input', target: { namespace: '', labelSelector: '', kind: 'deployment' },
-      verdict: 'Error', reason: `the run's input is malformed: ${malformed}`, probeSuccessPercentage: 0, dryRun: false, startedAt: now, endedAt: now,
-      guards: [], faults: [], probes: [], timeline: [],
+      workflowId: info.workflowId,
+      runId: info.runId,
+      experiment: 'invalid-input',
+      target: { namespace: '', labelSelector: '', kind: 'deployment' },
+      verdict: 'Error',
+      reason: `the run's input is malformed: ${malformed}`,
+      probeSuccessPercentage: 0,
+      dryRun: false,
+      startedAt: now,
+      endedAt: now,
+      guards: [],
+      faults: [],
+      probes: [],
+      timeline: [],
     };
   }
   const { spec, options } = input;
@@ -205,7 +216,19 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     } catch (err) {
       if (isCancellation(err)) throw err;
       // The probe activity itself kept failing: that is a probe error, not a crash of the experiment.
-      o = { name: probe.name, type: probe.type, mode: probe.mode, phase: phaseName, iteration, status: 'Failed', failureKind: 'error', reason: `probe could not run: ${errorMessage(err)}`, attempts: 0, durationMs: 0, at: new Date().toISOString() };
+      o = {
+        name: probe.name,
+        type: probe.type,
+        mode: probe.mode,
+        phase: phaseName,
+        iteration,
+        status: 'Failed',
+        failureKind: 'error',
+        reason: `probe could not run: ${errorMessage(err)}`,
+        attempts: 0,
+        durationMs: 0,
+        at: new Date().toISOString(),
+      };
     }
     recordProbe(fault, probe, o);
     return o;
@@ -386,7 +409,11 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       summary.state = 'skipped';
       note(`dry run: ${fault.name} not injected`);
       // Probes still run once so a dry run checks they can reach their targets.
-      await Promise.all(fault.probes.filter((p) => p.mode === 'Continuous' || p.mode === 'OnChaos').map((p) => evalProbe(fault, p, p.mode === 'OnChaos' ? 'OnChaos' : 'Continuous', 0)));
+      await Promise.all(
+        fault.probes
+          .filter((p) => p.mode === 'Continuous' || p.mode === 'OnChaos')
+          .map((p) => evalProbe(fault, p, p.mode === 'OnChaos' ? 'OnChaos' : 'Continuous', 0)),
+      );
       return;
     }
     phase = 'chaos';
@@ -416,7 +443,10 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     let chaosOver = false;
     chaosDeadline = Date.now() + fault.durationMs;
     // The worker's margin (policy), bounded; runs recorded before it was policy used the constant.
-    const margin = typeof policy.deadManMarginMs === 'number' && policy.deadManMarginMs >= 1000 && policy.deadManMarginMs <= 300_000 ? policy.deadManMarginMs : DEAD_MAN_MARGIN_MS;
+    const margin =
+      typeof policy.deadManMarginMs === 'number' && policy.deadManMarginMs >= 1000 && policy.deadManMarginMs <= 300_000
+        ? policy.deadManMarginMs
+        : DEAD_MAN_MARGIN_MS;
     const expiresAt = new Date(chaosDeadline + margin).toISOString();
     summary.deadManAt = expiresAt;
     summary.deadManMarginMs = margin;
@@ -428,7 +458,11 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     }
     if (policy.triggers.length) monitors.push(triggerLoop(() => chaosOver));
     // A monitor must never take the workflow down; its failures are recorded and it stops.
-    const settled = monitors.map((m) => m.catch((err) => { if (!isCancellation(err)) note(`monitor stopped: ${errorMessage(err)}`); }));
+    const settled = monitors.map((m) =>
+      m.catch((err) => {
+        if (!isCancellation(err)) note(`monitor stopped: ${errorMessage(err)}`);
+      }),
+    );
 
     // Record the revert BEFORE the first injection: from here on, the finally-block will revert it.
     pendingReverts.push(ref);
@@ -492,7 +526,8 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
         blindInARow++;
         note(`rollback triggers ${got.names.join(', ')} could not be evaluated (${blindInARow}${blindAfter ? `/${blindAfter}` : ''} in a row): ${got.reason}`);
         if (blindAfter && blindInARow >= blindAfter && !stopReason) {
-          stopReason = emergencyCause = `rollback triggers could not be evaluated ${blindInARow} times in a row (flying blind is treated as a breach: rollbackTriggers.blindAfter): ${got.reason}`;
+          stopReason =
+            emergencyCause = `rollback triggers could not be evaluated ${blindInARow} times in a row (flying blind is treated as a breach: rollbackTriggers.blindAfter): ${got.reason}`;
           break;
         }
         await condition(over, policy.triggerPollMs);

@@ -6,16 +6,8 @@
  * (which reverts) and skips the rest. The result is the game day's record: every step, who reported what,
  * and the resilience score of the automated runs.
  */
-import {
-  condition,
-  defineQuery,
-  defineSignal,
-  getExternalWorkflowHandle,
-  isCancellation,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { ExperimentSpec, GameDaySpec, RunOptions } from '../config/spec.js';
+import { condition, defineQuery, defineSignal, getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { GameDaySpec, RunOptions } from '../config/spec.js';
 import type { Verdict } from '../activities/types.js';
 import { abortSignal, signalText } from './experiment.js';
 import { runExperimentChild } from './children.js';
@@ -65,7 +57,13 @@ export async function gameDayWorkflow(input: GameDayInput): Promise<GameDayResul
   if (malformed) return { name: 'invalid-input', verdict: 'Error', reason: `the run's input is malformed: ${malformed}`, steps: [], resilienceScore: 0 };
   const { spec, options } = input;
   const steps: StepOutcome[] = spec.scenarios.flatMap((sc) =>
-    sc.steps.map((st) => ({ scenario: sc.name, experiment: st.experiment, kind: st.kind, state: 'pending' as const, instructions: st.kind === 'manual' ? st.instructions : undefined })),
+    sc.steps.map((st) => ({
+      scenario: sc.name,
+      experiment: st.experiment,
+      kind: st.kind,
+      state: 'pending' as const,
+      instructions: st.kind === 'manual' ? st.instructions : undefined,
+    })),
   );
   const find = (scenario: string, experiment: string) => steps.find((s) => s.scenario === scenario && s.experiment === experiment);
   let abortReason: string | undefined;
@@ -83,7 +81,10 @@ export async function gameDayWorkflow(input: GameDayInput): Promise<GameDayResul
   });
   setHandler(abortSignal, (why?: string) => {
     abortReason ??= signalText(why) || 'abort requested';
-    if (current) void getExternalWorkflowHandle(current).signal(abortSignal, abortReason).catch(() => undefined);
+    if (current)
+      void getExternalWorkflowHandle(current)
+        .signal(abortSignal, abortReason)
+        .catch(() => undefined);
   });
 
   try {
@@ -128,10 +129,11 @@ export async function gameDayWorkflow(input: GameDayInput): Promise<GameDayResul
   } catch (err) {
     if (!isCancellation(err)) throw err;
     abortReason ??= 'workflow cancelled';
-    for (const s of steps) if (['pending', 'running', 'awaiting'].includes(s.state)) {
-      s.state = s.state === 'running' ? 'failed' : 'skipped';
-      s.notes = `aborted: ${abortReason}`;
-    }
+    for (const s of steps)
+      if (['pending', 'running', 'awaiting'].includes(s.state)) {
+        s.state = s.state === 'running' ? 'failed' : 'skipped';
+        s.notes = `aborted: ${abortReason}`;
+      }
   }
 
   const auto = steps.filter((s) => s.probeSuccessPercentage !== undefined);

@@ -38,7 +38,10 @@ export function gateDecision(s: ScheduleSpec, now: Date, lastRun: Date | null | 
     return { run: false, reason: `${hm(minute)} UTC is outside workHours (${hours.join(',')})` };
   }
   if (s.minChaosIntervalMs > 0 && lastRun === undefined && !s.every && !s.once) {
-    return { run: false, reason: 'minChaosInterval cannot be checked: this run has no search attributes to find the last run by (set temporal.searchAttributes: true)' };
+    return {
+      run: false,
+      reason: 'minChaosInterval cannot be checked: this run has no search attributes to find the last run by (set temporal.searchAttributes: true)',
+    };
   }
   if (s.once && now.getTime() < Date.parse(s.once) - 60_000) {
     return { run: false, reason: `before once.executionTime (${s.once}): a one-shot schedule runs at its time, not before` };
@@ -65,7 +68,14 @@ export interface CalendarRange {
 const r = (start: number, end = start, step = 1): CalendarRange => ({ start, end, step });
 
 /** A Temporal Schedule calendar spec (one entry), plus the schedule's active period and how many runs it may start. */
-type Calendar = { year?: CalendarRange[]; month?: CalendarRange[]; dayOfMonth?: CalendarRange[]; hour: CalendarRange[]; minute: CalendarRange[]; dayOfWeek?: number[] };
+type Calendar = {
+  year?: CalendarRange[];
+  month?: CalendarRange[];
+  dayOfMonth?: CalendarRange[];
+  hour: CalendarRange[];
+  minute: CalendarRange[];
+  dayOfWeek?: number[];
+};
 
 export interface SchedulePlan {
   calendars: Calendar[];

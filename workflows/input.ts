@@ -12,7 +12,8 @@ function probeProblem(p: unknown, at: string): string | undefined {
   if (!isStr(p.name, 256) || !isStr(p.mode, 32) || !isStr(p.type, 32)) return `${at} needs name, mode and type`;
   const rp = p.runProperties;
   if (!isObj(rp)) return `${at}.runProperties is not an object`;
-  for (const k of ['probeTimeoutMs', 'intervalMs', 'attempts', 'pollingIntervalMs', 'initialDelayMs']) if (!isNum(rp[k])) return `${at}.runProperties.${k} is not a number`;
+  for (const k of ['probeTimeoutMs', 'intervalMs', 'attempts', 'pollingIntervalMs', 'initialDelayMs'])
+    if (!isNum(rp[k])) return `${at}.runProperties.${k} is not a number`;
   if (rp.evaluationTimeoutMs !== undefined && !isNum(rp.evaluationTimeoutMs)) return `${at}.runProperties.evaluationTimeoutMs is not a number`;
   return undefined;
 }
@@ -21,7 +22,8 @@ function probeProblem(p: unknown, at: string): string | undefined {
 export function specProblem(spec: unknown, at = 'spec'): string | undefined {
   if (!isObj(spec)) return `${at} is not an object`;
   if (!isStr(spec.name, 253)) return `${at}.name is not a name`;
-  if (!isObj(spec.target) || !isStr(spec.target.namespace, 253) || !isStr(spec.target.labelSelector, 1024)) return `${at}.target needs namespace and labelSelector`;
+  if (!isObj(spec.target) || !isStr(spec.target.namespace, 253) || !isStr(spec.target.labelSelector, 1024))
+    return `${at}.target needs namespace and labelSelector`;
   if (!Array.isArray(spec.faults) || spec.faults.length === 0 || spec.faults.length > 100) return `${at}.faults must be a list of 1 to 100 faults`;
   for (const [i, f] of spec.faults.entries()) {
     const fa = `${at}.faults[${i}]`;
@@ -68,8 +70,10 @@ export function scheduleGateInputProblem(input: unknown): string | undefined {
   if (s.state !== 'active' && s.state !== 'halt' && s.state !== 'complete') return 'schedule.state is not active, halt or complete';
   if (!isIntList(s.days, 0, 6)) return 'schedule.days is not a list of days 0-6';
   if (s.hours !== undefined && !isIntList(s.hours, 0, 23)) return 'schedule.hours is not a list of hours 0-23';
-  if (s.window !== undefined && (!isObj(s.window) || !isInt(s.window.startMin, 0, 1439) || !isInt(s.window.endMin, 0, 1440))) return 'schedule.window needs startMin and endMin';
-  if (s.every !== undefined && (!isObj(s.every) || (s.every.unit !== 'minute' && s.every.unit !== 'hour') || !isInt(s.every.n, 1, 1_000_000))) return 'schedule.every needs unit and n';
+  if (s.window !== undefined && (!isObj(s.window) || !isInt(s.window.startMin, 0, 1439) || !isInt(s.window.endMin, 0, 1440)))
+    return 'schedule.window needs startMin and endMin';
+  if (s.every !== undefined && (!isObj(s.every) || (s.every.unit !== 'minute' && s.every.unit !== 'hour') || !isInt(s.every.n, 1, 1_000_000)))
+    return 'schedule.every needs unit and n';
   if (!isNum(s.minChaosIntervalMs)) return 'schedule.minChaosIntervalMs is not a number';
   for (const k of ['once', 'activeFrom', 'activeUntil']) if (s[k] !== undefined && !isTime(s[k])) return `schedule.${k} is not a time`;
   return optionsProblem(input.options) ?? specProblem(s.engine, 'schedule.engine');
@@ -84,7 +88,8 @@ export function progressiveInputProblem(input: unknown): string | undefined {
   if (!isStr(s.name, 253)) return 'spec.name is not a name';
   if (!Array.isArray(s.stages) || s.stages.length === 0 || s.stages.length > 20) return 'spec.stages must be a list of 1 to 20 stages';
   for (const [i, st] of s.stages.entries()) {
-    if (!isObj(st) || !isStr(st.id, 63) || !isStr(st.name, 256) || !isNum(st.chaosPercentage) || !isNum(st.durationMs) || !isNum(st.successThreshold)) return `spec.stages[${i}] needs id, name, chaosPercentage, durationMs, successThreshold`;
+    if (!isObj(st) || !isStr(st.id, 63) || !isStr(st.name, 256) || !isNum(st.chaosPercentage) || !isNum(st.durationMs) || !isNum(st.successThreshold))
+      return `spec.stages[${i}] needs id, name, chaosPercentage, durationMs, successThreshold`;
   }
   return specProblem(s.engine, 'spec.engine');
 }
@@ -98,9 +103,11 @@ export function gameDayInputProblem(input: unknown): string | undefined {
   if (!isStr(s.name, 253)) return 'spec.name is not a name';
   if (!Array.isArray(s.scenarios) || s.scenarios.length === 0 || s.scenarios.length > 50) return 'spec.scenarios must be a list of 1 to 50 scenarios';
   for (const [i, sc] of s.scenarios.entries()) {
-    if (!isObj(sc) || !isStr(sc.name, 256) || !isNum(sc.durationMs) || !Array.isArray(sc.steps) || sc.steps.length > 50) return `spec.scenarios[${i}] needs name, durationMs and steps`;
+    if (!isObj(sc) || !isStr(sc.name, 256) || !isNum(sc.durationMs) || !Array.isArray(sc.steps) || sc.steps.length > 50)
+      return `spec.scenarios[${i}] needs name, durationMs and steps`;
     for (const [j, st] of sc.steps.entries()) {
-      if (!isObj(st) || !isStr(st.experiment, 63) || (st.kind !== 'engine' && st.kind !== 'manual')) return `spec.scenarios[${i}].steps[${j}] needs experiment and kind`;
+      if (!isObj(st) || !isStr(st.experiment, 63) || (st.kind !== 'engine' && st.kind !== 'manual'))
+        return `spec.scenarios[${i}].steps[${j}] needs experiment and kind`;
       if (st.kind === 'engine') {
         const why = specProblem(st.engine, `spec.scenarios[${i}].steps[${j}].engine`);
         if (why) return why;

@@ -5,13 +5,7 @@
  * success_threshold; a stage whose dependency did not pass is skipped. Children are asked to cancel (and so
  * revert) if this workflow is cancelled or terminated — never left running unattended.
  */
-import {
-  defineQuery,
-  getExternalWorkflowHandle,
-  isCancellation,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { defineQuery, getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ProgressiveSpec, RunOptions, ExperimentSpec } from '../config/spec.js';
 import type { Verdict } from '../activities/types.js';
 import { abortSignal, signalText } from './experiment.js';
@@ -54,7 +48,12 @@ export async function progressiveWorkflow(input: ProgressiveInput): Promise<Prog
   if (malformed) return { name: 'invalid-input', verdict: 'Error', reason: `the run's input is malformed: ${malformed}`, stages: [], resilienceScore: 0 };
   const { spec, options } = input;
   const stages: StageOutcome[] = spec.stages.map((s) => ({
-    id: s.id, name: s.name, chaosPercentage: s.chaosPercentage, state: 'pending', successThreshold: s.successThreshold, reason: '',
+    id: s.id,
+    name: s.name,
+    chaosPercentage: s.chaosPercentage,
+    state: 'pending',
+    successThreshold: s.successThreshold,
+    reason: '',
   }));
   let abortReason: string | undefined;
   let current: string | undefined;
@@ -62,7 +61,10 @@ export async function progressiveWorkflow(input: ProgressiveInput): Promise<Prog
   setHandler(abortSignal, (why?: string) => {
     abortReason ??= signalText(why) || 'abort requested';
     // Forward to the running stage: it stops its chaos and reverts at once.
-    if (current) void getExternalWorkflowHandle(current).signal(abortSignal, abortReason).catch(() => undefined);
+    if (current)
+      void getExternalWorkflowHandle(current)
+        .signal(abortSignal, abortReason)
+        .catch(() => undefined);
   });
 
   try {
@@ -103,10 +105,11 @@ export async function progressiveWorkflow(input: ProgressiveInput): Promise<Prog
   } catch (err) {
     if (!isCancellation(err)) throw err;
     abortReason ??= 'workflow cancelled';
-    for (const s of stages) if (s.state === 'pending' || s.state === 'running') {
-      s.state = s.state === 'running' ? 'failed' : 'skipped';
-      s.reason = `aborted: ${abortReason}`;
-    }
+    for (const s of stages)
+      if (s.state === 'pending' || s.state === 'running') {
+        s.state = s.state === 'running' ? 'failed' : 'skipped';
+        s.reason = `aborted: ${abortReason}`;
+      }
   }
   const ran = stages.filter((s) => s.probeSuccessPercentage !== undefined);
   const score = resilienceScore(ran.map((s) => ({ name: s.id, weight: 10, probeSuccessPercentage: s.probeSuccessPercentage! })));

@@ -49,7 +49,11 @@ export interface ReconcileResult {
 const { listOrphans } = proxyActivities<TempestActivities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 3 } });
 // One revert per orphan, bounded: the next reconcile (30 s later) tries again, so a revert that cannot be verified
 // now (a target that is down) is reported as failed here rather than held for hours.
-const { revertOrphan } = proxyActivities<TempestActivities>({ startToCloseTimeout: '5m', heartbeatTimeout: '60s', retry: { maximumAttempts: 3, initialInterval: '2s' } });
+const { revertOrphan } = proxyActivities<TempestActivities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '60s',
+  retry: { maximumAttempts: 3, initialInterval: '2s' },
+});
 
 /** At most this many entries per reconcile in the result, and this many reverts (a ledger can hold anything). */
 const MAX_ROWS = 1000;
@@ -69,8 +73,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
         // Bounded per run (the history stays small whatever the ledger holds): the next reconcile goes on.
         row.outcome = 'would-revert';
         row.verification = `deferred to the next reconcile (at most ${MAX_REVERTS} reverts per run)`;
-      }
-      else {
+      } else {
         try {
           const r: OrphanOutcome = await revertOrphan(c);
           row.outcome = r.reverted ? 'reverted' : 'left';
@@ -87,5 +90,11 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
   if (found.length > MAX_ROWS) log.warn(`reconciler: ${found.length} ledger entries; only the first ${MAX_ROWS} were looked at this time`);
   const reverted = rows.filter((r) => r.outcome === 'reverted').length;
   const failed = rows.filter((r) => r.outcome === 'failed').length;
-  return { dryRun, rows, reverted, failed, clean: failed === 0 && found.length <= MAX_ROWS && rows.every((r) => r.outcome !== 'would-revert' && r.action !== 'refuse') };
+  return {
+    dryRun,
+    rows,
+    reverted,
+    failed,
+    clean: failed === 0 && found.length <= MAX_ROWS && rows.every((r) => r.outcome !== 'would-revert' && r.action !== 'refuse'),
+  };
 }

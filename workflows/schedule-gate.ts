@@ -43,13 +43,21 @@ export async function scheduleGateWorkflow(input: ScheduleGateInput): Promise<Sc
   const ts = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
   // The gate's own id ends with the schedule's timestamp (`...-2026-12-01T02:00:00Z`): its last characters are not
   // unique and not plain; the run id is both. (Older gates used the workflow id's tail.)
-  const suffix = patched('gate-child-id-v1') ? workflowInfo().runId.replace(/[^a-f0-9]/g, '').slice(0, 6) : workflowInfo().workflowId.slice(-4);
+  const suffix = patched('gate-child-id-v1')
+    ? workflowInfo()
+        .runId.replace(/[^a-f0-9]/g, '')
+        .slice(0, 6)
+    : workflowInfo().workflowId.slice(-4);
   const childId = `${schedule.engine.name}-${ts}-${suffix}`;
   const result = await runExperimentChild(childId, schedule.engine, options, {
     memo: { schedule: schedule.name, faults: schedule.engine.faults.map((f) => f.name).join(',') },
     // The same attributes a CLI start sets: the next gate finds this run by them (minChaosInterval).
     searchAttributes: options.searchAttributes
-      ? { [SEARCH_ATTRIBUTES.experiment]: [schedule.engine.name], [SEARCH_ATTRIBUTES.namespace]: [schedule.engine.target.namespace], [SEARCH_ATTRIBUTES.verdict]: ['Running'] }
+      ? {
+          [SEARCH_ATTRIBUTES.experiment]: [schedule.engine.name],
+          [SEARCH_ATTRIBUTES.namespace]: [schedule.engine.target.namespace],
+          [SEARCH_ATTRIBUTES.verdict]: ['Running'],
+        }
       : undefined,
   });
   return { ran: true, reason: d.reason, experimentWorkflowId: childId, verdict: result.verdict };

@@ -15,7 +15,8 @@ export function probeSuccessPercentage(passed: number, total: number): number {
 export function resilienceScore(runs: WeightedRun[]): number {
   for (const r of runs) {
     if (!(r.weight >= 0)) throw new Error(`weight of ${r.name} must be >= 0 (got ${r.weight})`);
-    if (!(r.probeSuccessPercentage >= 0 && r.probeSuccessPercentage <= 100)) throw new Error(`PSP of ${r.name} must be 0..100 (got ${r.probeSuccessPercentage})`);
+    if (!(r.probeSuccessPercentage >= 0 && r.probeSuccessPercentage <= 100))
+      throw new Error(`PSP of ${r.name} must be 0..100 (got ${r.probeSuccessPercentage})`);
   }
   const total = runs.reduce((a, r) => a + r.weight, 0);
   if (total === 0) return 0;

@@ -106,12 +106,20 @@ export const LEDGER_PREFIX = 'tempest.io/fault.';
  * A ledger annotation as the reconciler sees it: the run and fault it names, or a problem (unreadable, or a key that
  * is not the one its own run and index give: a copied or forged entry is never acted on).
  */
-export function ledgerFinding(key: string, raw: string, target: TargetSpec, where: string, keyOf: (r: Pick<FaultRef, 'runId' | 'faultIndex'>) => string = ledgerKey): LedgerFinding {
+export function ledgerFinding(
+  key: string,
+  raw: string,
+  target: TargetSpec,
+  where: string,
+  keyOf: (r: Pick<FaultRef, 'runId' | 'faultIndex'>) => string = ledgerKey,
+): LedgerFinding {
   const e = parseLedger(raw);
   const base = { key, target, where };
-  if (!e || !e.run || e.faultIndex < 0) return { ...base, runId: '', faultIndex: -1, fault: '', expiresAt: '', problem: 'the entry is not a readable ledger entry' };
+  if (!e || !e.run || e.faultIndex < 0)
+    return { ...base, runId: '', faultIndex: -1, fault: '', expiresAt: '', problem: 'the entry is not a readable ledger entry' };
   const found = { ...base, runId: e.run, faultIndex: e.faultIndex, fault: e.fault, expiresAt: e.expiresAt };
-  if (keyOf({ runId: e.run, faultIndex: e.faultIndex }) !== key) return { ...found, problem: `its key is not the one of run ${e.run.slice(0, 80)} fault ${e.faultIndex}` };
+  if (keyOf({ runId: e.run, faultIndex: e.faultIndex }) !== key)
+    return { ...found, problem: `its key is not the one of run ${e.run.slice(0, 80)} fault ${e.faultIndex}` };
   return found;
 }
 
@@ -134,7 +142,11 @@ export async function writeLedger(e: LedgerEntry, write: () => Promise<void>, in
 /** The fault ledger of one run's fault, kept as an annotation on the target's owner. */
 export class Ledger {
   /** `injecting`: the ledger of an injection (see writeLedger). */
-  constructor(private readonly fleet: FleetClient, readonly key: string, private readonly injecting = false) {}
+  constructor(
+    private readonly fleet: FleetClient,
+    readonly key: string,
+    private readonly injecting = false,
+  ) {}
 
   /** The entry, or undefined if there is none or it is not a readable entry (see parseLedger). */
   async read(): Promise<LedgerEntry | undefined> {
@@ -156,7 +168,13 @@ export class Ledger {
 
 /** Litmus target selection: TARGET_PODS if given, else PODS_AFFECTED_PERC of the running pods (0 = one pod). */
 export function selectPods(pods: LocalPod[], fault: FaultSpec, maxPods?: number): LocalPod[] {
-  return selectTargets(pods, fault, (p) => p.name, (p) => p.phase === 'Running', maxPods);
+  return selectTargets(
+    pods,
+    fault,
+    (p) => p.name,
+    (p) => p.phase === 'Running',
+    maxPods,
+  );
 }
 
 /** Poll until `check` returns a string (clean), heartbeating; throw NotYetClean with the last reason. */

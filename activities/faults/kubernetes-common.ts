@@ -26,7 +26,8 @@ import type { LedgerEntry } from './driver.js';
 import { isPlainObject, parseLedger, waitClean, writeLedger } from './driver.js';
 import { tempestError } from '../errors.js';
 import { STRATEGIC_MERGE_PATCH, failureFromStatus, k8sFailure, kcallGone, type K8sClients, type K8sOp } from '../platform/k8s/client.js';
-import { K8sTarget, isRunning, noRuntimeBehind } from '../platform/k8s/target.js';
+import type { K8sTarget } from '../platform/k8s/target.js';
+import { isRunning, noRuntimeBehind } from '../platform/k8s/target.js';
 import { selectTargets } from './select.js';
 
 export { waitClean };
@@ -100,7 +101,11 @@ export function imageFor(ctx: Pick<K8sFaultContext, 'policy'>, fault: FaultSpec,
     }
     return own;
   }
-  if (!dflt) throw tempestError('FaultRefused', `${fault.name}: images.${role} is not set in ${ctx.policy.source}: pin a ${ROLE_WHAT[role]} image there (see docs/security.md)`);
+  if (!dflt)
+    throw tempestError(
+      'FaultRefused',
+      `${fault.name}: images.${role} is not set in ${ctx.policy.source}: pin a ${ROLE_WHAT[role]} image there (see docs/security.md)`,
+    );
   return dflt;
 }
 
@@ -176,14 +181,20 @@ export class K8sLedger {
 
   /** `observed`, plus a note when an owner's entry could not be read (so a report says what was ignored). */
   note(observed: string): string {
-    return this.unreadable.size ? `${observed}; the ledger on ${[...this.unreadable].join(', ')} was not a readable entry (ignored: the live pods decided)` : observed;
+    return this.unreadable.size
+      ? `${observed}; the ledger on ${[...this.unreadable].join(', ')} was not a readable entry (ignored: the live pods decided)`
+      : observed;
   }
 
   async write(e: LedgerEntry): Promise<void> {
     const value = JSON.stringify(e);
-    await writeLedger(e, async () => {
-      for (const o of await this.target.requireOwners()) await this.target.annotateOwner(o.name, { [this.key]: value });
-    }, this.injecting);
+    await writeLedger(
+      e,
+      async () => {
+        for (const o of await this.target.requireOwners()) await this.target.annotateOwner(o.name, { [this.key]: value });
+      },
+      this.injecting,
+    );
   }
 
   /** Read-or-create, for the inject path. */
@@ -254,7 +265,10 @@ export function roundTargets(fault: FaultSpec, names: unknown, ctx: Pick<K8sFaul
   const list = [...new Set(Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [])];
   const max = ctx.policy.limits.maxTargetPods;
   if (list.length > max) {
-    throw tempestError('FaultRefused', `${fault.name}: the ledger of this round names ${list.length} pods, more than limits.maxTargetPods (${max}): refusing to act on them`);
+    throw tempestError(
+      'FaultRefused',
+      `${fault.name}: the ledger of this round names ${list.length} pods, more than limits.maxTargetPods (${max}): refusing to act on them`,
+    );
   }
   return list;
 }
@@ -277,7 +291,8 @@ export async function candidatePods(fault: FaultSpec, ctx: K8sFaultContext): Pro
 export type HostNamespaceField = 'hostNetwork' | 'hostPID' | 'hostIPC';
 
 const HOST_NAMESPACE_WHY: Record<HostNamespaceField, string> = {
-  hostNetwork: "it uses the node's network namespace, so a network fault there changes the NODE's network (every host-network pod on it, the kubelet's own traffic)",
+  hostNetwork:
+    "it uses the node's network namespace, so a network fault there changes the NODE's network (every host-network pod on it, the kubelet's own traffic)",
   hostPID: "it uses the node's process namespace, so a process fault there reaches every process on the node",
   hostIPC: "it uses the node's IPC namespace (its shared memory), so the fault would not stay inside the pod",
 };
@@ -290,7 +305,10 @@ export function refuseHostNamespaces(fault: FaultSpec, pods: V1Pod[], fields: re
   for (const p of pods) {
     for (const f of fields) {
       if (p.spec?.[f] === true) {
-        throw tempestError('FaultRefused', `${fault.name}: pod ${p.metadata?.namespace}/${p.metadata?.name} has spec.${f}: true; ${HOST_NAMESPACE_WHY[f]}: refused`);
+        throw tempestError(
+          'FaultRefused',
+          `${fault.name}: pod ${p.metadata?.namespace}/${p.metadata?.name} has spec.${f}: true; ${HOST_NAMESPACE_WHY[f]}: refused`,
+        );
       }
     }
   }
@@ -318,7 +336,8 @@ export function targetContainerOf(pod: V1Pod, fault: FaultSpec): string {
   const names = (pod.spec?.containers ?? []).map((c) => c.name);
   const want = fault.params.targetContainer;
   if (want) {
-    if (!names.includes(want)) throw tempestError('TargetNotFound', `TARGET_CONTAINER ${want} is not a container of pod ${pod.metadata?.name} (has: ${names.join(', ')})`);
+    if (!names.includes(want))
+      throw tempestError('TargetNotFound', `TARGET_CONTAINER ${want} is not a container of pod ${pod.metadata?.name} (has: ${names.join(', ')})`);
     return want;
   }
   if (!names.length) throw tempestError('TargetNotFound', `pod ${pod.metadata?.name} has no containers`);
@@ -361,14 +380,22 @@ export function ephemeralBody(c: EphemeralContainerSpec): V1EphemeralContainer {
 }
 
 /** Add an ephemeral container unless the pod already has one of that name. 'gone' if the pod is gone. */
-export async function addEphemeralContainer(ctx: K8sFaultContext, podName: string, c: EphemeralContainerSpec, uid?: string): Promise<'added' | 'exists' | 'gone'> {
+export async function addEphemeralContainer(
+  ctx: K8sFaultContext,
+  podName: string,
+  c: EphemeralContainerSpec,
+  uid?: string,
+): Promise<'added' | 'exists' | 'gone'> {
   const pod = await ctx.target.pod(podName);
   if (!pod || (uid && pod.metadata?.uid !== uid)) return 'gone';
   if (pod.spec?.ephemeralContainers?.some((e) => e.name === c.name)) return 'exists';
   const namespace = ctx.target.namespace;
   const op: K8sOp = { verb: 'patch', resource: 'pods/ephemeralcontainers', namespace, name: podName };
   const r = await kcallGone(op, () =>
-    ctx.k8s.core.patchNamespacedPodEphemeralcontainers({ name: podName, namespace, body: { spec: { ephemeralContainers: [ephemeralBody(c)] } } }, STRATEGIC_MERGE_PATCH),
+    ctx.k8s.core.patchNamespacedPodEphemeralcontainers(
+      { name: podName, namespace, body: { spec: { ephemeralContainers: [ephemeralBody(c)] } } },
+      STRATEGIC_MERGE_PATCH,
+    ),
   );
   ctx.heartbeat({ ephemeralContainer: c.name, pod: podName });
   return r ? 'added' : 'gone';
@@ -446,7 +473,13 @@ export function collector(onOverflow: () => void, cap = MAX_EXEC_OUTPUT): { stre
  * Run a command in a container through pods/exec (WebSocket), with a timeout, heartbeating while it runs.
  * A non-zero exit is a result; a refusal (RBAC, no kubelet able to run it, pod gone) is a typed failure.
  */
-export async function execIn(ctx: K8sFaultContext, pod: string, container: string, command: string[], timeoutMs = ctx.settings.execTimeoutMs): Promise<ExecResult> {
+export async function execIn(
+  ctx: K8sFaultContext,
+  pod: string,
+  container: string,
+  command: string[],
+  timeoutMs = ctx.settings.execTimeoutMs,
+): Promise<ExecResult> {
   const namespace = ctx.target.namespace;
   const op: K8sOp = { verb: 'create', resource: 'pods/exec', namespace, name: pod };
   let ws: Awaited<ReturnType<K8sClients['exec']['exec']>> | undefined;
@@ -472,7 +505,12 @@ export async function execIn(ctx: K8sFaultContext, pod: string, container: strin
     };
     const timer = setTimeout(() => {
       socket.close();
-      done(tempestError('PlatformUnavailable', `exec in ${namespace}/${pod}/${container} did not finish within ${Math.round(timeoutMs / 1000)} s: ${command.join(' ').slice(0, 120)}`));
+      done(
+        tempestError(
+          'PlatformUnavailable',
+          `exec in ${namespace}/${pod}/${container} did not finish within ${Math.round(timeoutMs / 1000)} s: ${command.join(' ').slice(0, 120)}`,
+        ),
+      );
     }, timeoutMs);
     const onAbort = () => {
       socket.close();
@@ -528,12 +566,7 @@ export interface EphemeralRecord {
   pods: Record<string, EphemeralPodRecord>;
 }
 
-export const PROCESS_FAULT_RBAC = [
-  'get/list pods',
-  'patch pods (ledger mark)',
-  'patch pods/ephemeralcontainers',
-  'get/list/patch the owner (ledger)',
-];
+export const PROCESS_FAULT_RBAC = ['get/list pods', 'patch pods (ledger mark)', 'patch pods/ephemeralcontainers', 'get/list/patch the owner (ledger)'];
 
 /**
  * One ephemeral-container fault. Its command is an argv of validated numbers (stress-ng) or a CONSTANT script
@@ -805,7 +838,14 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
         await addEphemeralContainer(
           ctx,
           name,
-          { name: undo, image: tools, command: ['sh', '-c', KILL_BY_MARKER_SCRIPT], targetContainerName: undoTarget(pod, ref.fault), env: { TEMPEST_UNDO: id, TEMPEST_KILL: id }, capabilities: ['SYS_PTRACE'] },
+          {
+            name: undo,
+            image: tools,
+            command: ['sh', '-c', KILL_BY_MARKER_SCRIPT],
+            targetContainerName: undoTarget(pod, ref.fault),
+            env: { TEMPEST_UNDO: id, TEMPEST_KILL: id },
+            capabilities: ['SYS_PTRACE'],
+          },
           r.uid,
         );
         undone.push(`${name}: ${undo} kills TEMPEST_FAULT=${id}`);
@@ -816,19 +856,30 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
     async verify(ref, ctx, ledger) {
       const { id } = faultIds(ref);
       const rec = await ephemeralPods(ctx, ledger, await ledger.read(), shape.abbrev, id);
-      return ledger.note(await verifyEphemeralPods(`${ref.fault.name} stopped`, ctx, id, rec, (name, r, pod) => {
-        const s = ephemeralStatus(pod, r.container);
-        const undo = r.undo[r.undo.length - 1];
-        const us = undo ? ephemeralStatus(pod, undo) : undefined;
-        if (!s?.state?.terminated && us?.state?.terminated && us.state.terminated.exitCode !== 0) {
-          throw tempestError('NotYetClean', `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode} and ${r.container} is ${describeState(s)}`);
-        }
-        if (s?.state?.terminated) return { clean: true, observed: `${name}: ${r.container} ${describeState(s)}` };
-        if (!s && noRuntimeBehind(pod)) {
-          return { clean: true, observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: ${r.container} is in the spec, undo ${undo ?? 'none'} added` };
-        }
-        return { clean: false, observed: `${name}: ${r.container} ${describeState(s)}${undo ? `, undo ${undo} ${describeState(ephemeralStatus(pod, undo))}` : ''}` };
-      }));
+      return ledger.note(
+        await verifyEphemeralPods(`${ref.fault.name} stopped`, ctx, id, rec, (name, r, pod) => {
+          const s = ephemeralStatus(pod, r.container);
+          const undo = r.undo[r.undo.length - 1];
+          const us = undo ? ephemeralStatus(pod, undo) : undefined;
+          if (!s?.state?.terminated && us?.state?.terminated && us.state.terminated.exitCode !== 0) {
+            throw tempestError(
+              'NotYetClean',
+              `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode} and ${r.container} is ${describeState(s)}`,
+            );
+          }
+          if (s?.state?.terminated) return { clean: true, observed: `${name}: ${r.container} ${describeState(s)}` };
+          if (!s && noRuntimeBehind(pod)) {
+            return {
+              clean: true,
+              observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: ${r.container} is in the spec, undo ${undo ?? 'none'} added`,
+            };
+          }
+          return {
+            clean: false,
+            observed: `${name}: ${r.container} ${describeState(s)}${undo ? `, undo ${undo} ${describeState(ephemeralStatus(pod, undo))}` : ''}`,
+          };
+        }),
+      );
     },
   };
 }
@@ -836,14 +887,16 @@ export function ephemeralProcessFault(shape: EphemeralFaultShape): K8sFaultDrive
 /** The interface tc works on (Litmus NETWORK_INTERFACE, default eth0), re-checked before it reaches a command. */
 export function netInterface(fault: FaultSpec): string {
   const i = fault.params.networkInterface ?? 'eth0';
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(i)) throw tempestError('FaultRefused', `NETWORK_INTERFACE ${JSON.stringify(i.slice(0, 40))} is not an interface name`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(i))
+    throw tempestError('FaultRefused', `NETWORK_INTERFACE ${JSON.stringify(i.slice(0, 40))} is not an interface name`);
   return i;
 }
 
 /** Netem arguments from validated numbers only. */
 function netemArgs(words: Array<string | number>): string {
   const text = words.map(String).join(' ');
-  if (!/^[a-z]+( [0-9.]+(ms|%)?)+$/.test(text)) throw tempestError('FaultRefused', `netem arguments ${JSON.stringify(text.slice(0, 80))} are not of the expected shape`);
+  if (!/^[a-z]+( [0-9.]+(ms|%)?)+$/.test(text))
+    throw tempestError('FaultRefused', `netem arguments ${JSON.stringify(text.slice(0, 80))} are not of the expected shape`);
   return text;
 }
 
@@ -859,7 +912,8 @@ const NETEM_HOLD_SCRIPT = [
 ].join('; ');
 
 /** Revert by exec into the holder: the interface is the script's $1. */
-const NETEM_EXEC_UNDO = 'tc qdisc del dev "$1" root 2>/dev/null; tc qdisc show dev "$1"; (sleep 1; kill $(cat /tmp/tempest-fault.pid) 2>/dev/null) >/dev/null 2>&1 &';
+const NETEM_EXEC_UNDO =
+  'tc qdisc del dev "$1" root 2>/dev/null; tc qdisc show dev "$1"; (sleep 1; kill $(cat /tmp/tempest-fault.pid) 2>/dev/null) >/dev/null 2>&1 &';
 
 /** Revert by an undo container: delete the qdisc, stop the holder, exit 0 only if no netem is left. */
 const NETEM_UNDO_SCRIPT = [
@@ -887,7 +941,13 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
     what: opts.what,
     role: 'netem',
     capabilities: ['NET_ADMIN'],
-    rbac: ['get/list pods', 'patch pods (ledger mark)', 'patch pods/ephemeralcontainers', 'create pods/exec (revert, when the fault container still runs)', 'get/list/patch the owner (ledger)'],
+    rbac: [
+      'get/list pods',
+      'patch pods (ledger mark)',
+      'patch pods/ephemeralcontainers',
+      'create pods/exec (revert, when the fault container still runs)',
+      'get/list/patch the owner (ledger)',
+    ],
     check: (f) => {
       netInterface(f);
       netemArgs(opts.netem(f));
@@ -949,7 +1009,14 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
         await addEphemeralContainer(
           ctx,
           name,
-          { name: undo, image, command: ['sh', '-c', NETEM_UNDO_SCRIPT], targetContainerName: undoTarget(pod, ref.fault), env: { TEMPEST_UNDO: id, TEMPEST_KILL: id, TEMPEST_IF: dev }, capabilities: ['NET_ADMIN', 'SYS_PTRACE'] },
+          {
+            name: undo,
+            image,
+            command: ['sh', '-c', NETEM_UNDO_SCRIPT],
+            targetContainerName: undoTarget(pod, ref.fault),
+            env: { TEMPEST_UNDO: id, TEMPEST_KILL: id, TEMPEST_IF: dev },
+            capabilities: ['NET_ADMIN', 'SYS_PTRACE'],
+          },
           r.uid,
         );
         undone.push(`${name}: ${undo} (tc qdisc del dev ${dev} root)`);
@@ -960,26 +1027,32 @@ export function ephemeralNetemFault(opts: { abbrev: string; what: (f: FaultSpec)
     async verify(ref, ctx, ledger) {
       const { id } = faultIds(ref);
       const rec = await ephemeralPods(ctx, ledger, await ledger.read(), shape.abbrev, id);
-      return ledger.note(await verifyEphemeralPods(`${ref.fault.name} removed`, ctx, id, rec, (name, r, pod) => {
-        const undo = r.undo[r.undo.length - 1];
-        const exec = ledger.seen.get(r.uid)?.execObserved;
-        if (!undo && exec !== undefined) {
-          return { clean: !/netem/.test(exec), observed: `${name}: exec in ${r.container}: tc qdisc show -> ${exec.replace(/\s+/g, ' ').slice(0, 120)}` };
-        }
-        const us = undo ? ephemeralStatus(pod, undo) : undefined;
-        if (us?.state?.terminated && us.state.terminated.exitCode !== 0) {
-          // waiting will not help: the next revert attempt adds another undo container
-          throw tempestError('NotYetClean', `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode}: netem may still be on ${netInterface(ref.fault)}`);
-        }
-        if (us?.state?.terminated?.exitCode === 0) return { clean: true, observed: `${name}: ${undo} terminated (exit 0: no netem on ${netInterface(ref.fault)})` };
-        if (!us && undo && noRuntimeBehind(pod)) {
-          return {
-            clean: true,
-            observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: undo ${undo} added${r.execRefused ? ` after exec was refused (${String(r.execRefused).slice(0, 100)})` : ''}`,
-          };
-        }
-        return { clean: false, observed: `${name}: ${undo ? `undo ${undo} ${describeState(us)}` : 'not undone yet'}` };
-      }));
+      return ledger.note(
+        await verifyEphemeralPods(`${ref.fault.name} removed`, ctx, id, rec, (name, r, pod) => {
+          const undo = r.undo[r.undo.length - 1];
+          const exec = ledger.seen.get(r.uid)?.execObserved;
+          if (!undo && exec !== undefined) {
+            return { clean: !/netem/.test(exec), observed: `${name}: exec in ${r.container}: tc qdisc show -> ${exec.replace(/\s+/g, ' ').slice(0, 120)}` };
+          }
+          const us = undo ? ephemeralStatus(pod, undo) : undefined;
+          if (us?.state?.terminated && us.state.terminated.exitCode !== 0) {
+            // waiting will not help: the next revert attempt adds another undo container
+            throw tempestError(
+              'NotYetClean',
+              `${name}: undo ${undo} ended with exit ${us.state.terminated.exitCode}: netem may still be on ${netInterface(ref.fault)}`,
+            );
+          }
+          if (us?.state?.terminated?.exitCode === 0)
+            return { clean: true, observed: `${name}: ${undo} terminated (exit 0: no netem on ${netInterface(ref.fault)})` };
+          if (!us && undo && noRuntimeBehind(pod)) {
+            return {
+              clean: true,
+              observed: `${name}: no container runtime behind this pod (kubelet reports no container ids, e.g. kwok): verified on API content only: undo ${undo} added${r.execRefused ? ` after exec was refused (${String(r.execRefused).slice(0, 100)})` : ''}`,
+            };
+          }
+          return { clean: false, observed: `${name}: ${undo ? `undo ${undo} ${describeState(us)}` : 'not undone yet'}` };
+        }),
+      );
     },
   };
 }

@@ -82,7 +82,12 @@ export function decimalParam(env: string, key: ParamKey, o: { min: number; max: 
   };
 }
 
-export function enumParam<T extends string>(env: string, key: ParamKey, values: readonly T[], o: { dflt?: T; normalize?: (s: string) => string } = {}): ParamDef {
+export function enumParam<T extends string>(
+  env: string,
+  key: ParamKey,
+  values: readonly T[],
+  o: { dflt?: T; normalize?: (s: string) => string } = {},
+): ParamDef {
   const check = (v: unknown) => (typeof v === 'string' && (values as readonly string[]).includes(v) ? undefined : `${env} must be one of ${values.join(', ')}`);
   return {
     env,
@@ -114,7 +119,11 @@ export function boolParam(env: string, key: ParamKey, dflt?: boolean): ParamDef 
 }
 
 /** A string of a strict shape (a regex or a predicate), at most `max` characters. */
-export function shapedParam(env: string, key: ParamKey, o: { describe: string; test: (s: string) => boolean; max: number; dflt?: string; normalize?: (s: string) => string }): ParamDef {
+export function shapedParam(
+  env: string,
+  key: ParamKey,
+  o: { describe: string; test: (s: string) => boolean; max: number; dflt?: string; normalize?: (s: string) => string },
+): ParamDef {
   const check = (v: unknown) => (typeof v === 'string' && v.length <= o.max && o.test(v) ? undefined : `${env} must be ${o.describe}`);
   return {
     env,
@@ -137,7 +146,8 @@ export function absPathParam(env: string, key: ParamKey, o: { charset?: RegExp; 
 
 /** A helper image this fault runs; the worker accepts it only when the operator's image allowlist has it. */
 export function imageParam(env: string, role: ImageRole): ParamDef {
-  const check = (v: unknown) => (typeof v === 'string' && isImageRef(v) ? undefined : `${env} must be an image reference such as registry.example/stress-ng:0.17@sha256:…`);
+  const check = (v: unknown) =>
+    typeof v === 'string' && isImageRef(v) ? undefined : `${env} must be an image reference such as registry.example/stress-ng:0.17@sha256:…`;
   return {
     env,
     key: { image: role },
@@ -147,7 +157,8 @@ export function imageParam(env: string, role: ImageRole): ParamDef {
   };
 }
 
-export const dnsLabelParam = (env: string, key: ParamKey) => shapedParam(env, key, { describe: 'a DNS-1123 label (lowercase letters, digits, "-", at most 63)', max: 63, test: isDnsLabel });
+export const dnsLabelParam = (env: string, key: ParamKey) =>
+  shapedParam(env, key, { describe: 'a DNS-1123 label (lowercase letters, digits, "-", at most 63)', max: 63, test: isDnsLabel });
 
 /** Signal names a fault may send; `KILL`, `sigterm` and `SIGTERM` all normalize to `SIGTERM`. */
 export const SIGNALS = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGSTOP', 'SIGCONT'] as const;

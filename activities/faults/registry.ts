@@ -40,5 +40,10 @@ export function faultStyle(name: FaultName): 'periodic' | 'sustained' {
 /** Every Kubernetes fault reads its target: the pods, their owner (which carries the ledger), pod -> Deployment. */
 export const TARGET_RBAC: RbacRule[] = [
   { apiGroup: '', resources: ['pods'], verbs: ['get', 'list', 'patch'], why: 'find the target pods; mark touched pods with the ledger key' },
-  { apiGroup: 'apps', resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], verbs: ['get', 'list', 'patch'], why: 'the owner: desired/ready replicas and the fault ledger annotation' },
+  {
+    apiGroup: 'apps',
+    resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+    verbs: ['get', 'list', 'patch'],
+    why: 'the owner: desired/ready replicas and the fault ledger annotation',
+  },
 ];

@@ -10,7 +10,10 @@ import { tempestError } from '../errors.js';
 export function selectTargets<T>(pods: T[], fault: FaultSpec, nameOf: (p: T) => string, running: (p: T) => boolean, maxPods = Infinity): T[] {
   const chosen = choose(pods, fault, nameOf, running);
   if (chosen.length > maxPods) {
-    throw tempestError('FaultRefused', `${fault.name} would affect ${chosen.length} pods, more than limits.maxTargetPods (${maxPods}): lower PODS_AFFECTED_PERC or name TARGET_PODS`);
+    throw tempestError(
+      'FaultRefused',
+      `${fault.name} would affect ${chosen.length} pods, more than limits.maxTargetPods (${maxPods}): lower PODS_AFFECTED_PERC or name TARGET_PODS`,
+    );
   }
   return chosen;
 }

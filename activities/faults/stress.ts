@@ -5,7 +5,8 @@
  */
 import type { LocalFaultDriver } from './driver.js';
 import { waitClean } from './driver.js';
-import { findStressors, killStressors, startStressors, StressKind } from './stressor.js';
+import type { StressKind } from './stressor.js';
+import { findStressors, killStressors, startStressors } from './stressor.js';
 import type { FaultSpec } from '../../config/spec.js';
 import type { Limits } from '../../config/policy.js';
 
@@ -43,4 +44,3 @@ export function stressDriver(kind: StressKind, plan: (f: FaultSpec, limits: Limi
     },
   };
 }
-

@@ -43,7 +43,10 @@ async function pagerdutyGuard(g: Extract<GuardSpec, { type: 'pagerduty' }>): Pro
   return {
     passed: incidents.length === 0,
     reason: incidents.length
-      ? `${incidents.length} active incident(s): ${incidents.slice(0, 3).map((i) => `${i.id} ${i.title ?? ''} [${i.status}]`).join('; ')}`
+      ? `${incidents.length} active incident(s): ${incidents
+          .slice(0, 3)
+          .map((i) => `${i.id} ${i.title ?? ''} [${i.status}]`)
+          .join('; ')}`
       : 'no active incidents',
     observed: String(incidents.length),
   };
@@ -67,10 +70,13 @@ async function freezeGuard(g: Extract<GuardSpec, { type: 'freeze' }>): Promise<O
 export async function runGuard(g: GuardSpec): Promise<GuardOutcome> {
   try {
     const r =
-      g.type === 'http' ? await httpGuard(g)
-      : g.type === 'prometheus' ? await prometheusGuard(g)
-      : g.type === 'pagerduty' ? await pagerdutyGuard(g)
-      : await freezeGuard(g);
+      g.type === 'http'
+        ? await httpGuard(g)
+        : g.type === 'prometheus'
+          ? await prometheusGuard(g)
+          : g.type === 'pagerduty'
+            ? await pagerdutyGuard(g)
+            : await freezeGuard(g);
     return { name: g.name, type: g.type, ...r };
   } catch (e) {
     // Fail closed: a guard we cannot evaluate blocks the run.

@@ -58,12 +58,25 @@ export const labelName = (v: string) => (DNS.test(v) ? v : 'invalid-name');
 
 /** The totals of a set of runs (pure). `now` for the last-24-hours view; `maxSeries` bounds the label pairs. */
 export function aggregate(runs: RunRecord[], now = Date.now(), maxSeries = 1000): Totals {
-  const t: Totals = { total: new Map(), verdicts: new Map(), last24h: new Map(), success: new Map(), status: new Map(), hypotheses: new Map(), validated: new Map() };
+  const t: Totals = {
+    total: new Map(),
+    verdicts: new Map(),
+    last24h: new Map(),
+    success: new Map(),
+    status: new Map(),
+    hypotheses: new Map(),
+    validated: new Map(),
+  };
   const add = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   // The most frequent (experiment, namespace) pairs keep their names; the rest are "(other)".
   const count = new Map<string, number>();
   for (const r of runs) add(count, `${labelName(r.experiment)}${SEP}${labelName(r.namespace || 'none')}`);
-  const kept = new Set([...count.entries()].sort((a, b) => b[1] - a[1]).slice(0, maxSeries).map(([k]) => k));
+  const kept = new Set(
+    [...count.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, maxSeries)
+      .map(([k]) => k),
+  );
   const last = new Map<string, RunRecord>();
   const open = new Set<string>();
   for (const r of runs) {
@@ -194,6 +207,7 @@ export class DurableChaosMetrics {
 
   /** Register the durable series on `registry` (their values are read at scrape time, from the cache). */
   register(registry: Registry): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the metric as `this`
     const self = this;
     const split = (k: string) => k.split(SEP);
     const help = ' (durable: counted from Temporal visibility, the same on every worker; a gauge: aggregate with max, not sum)';

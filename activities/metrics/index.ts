@@ -21,8 +21,18 @@ export class ChaosMetrics {
     buckets: [1, 5, 15, 30, 60, 120, 300, 600],
     registers: [this.registry],
   });
-  readonly affected = new Gauge({ name: 'chaos_affected_services_count', help: 'Services (target workloads) the last run of the experiment hit', labelNames: ['experiment_name'], registers: [this.registry] });
-  readonly orphansReverted = new Counter({ name: 'tempest_orphans_reverted_total', help: 'Faults left behind by a closed or unknown run and reverted by the reconciler', labelNames: ['fault'], registers: [this.registry] });
+  readonly affected = new Gauge({
+    name: 'chaos_affected_services_count',
+    help: 'Services (target workloads) the last run of the experiment hit',
+    labelNames: ['experiment_name'],
+    registers: [this.registry],
+  });
+  readonly orphansReverted = new Counter({
+    name: 'tempest_orphans_reverted_total',
+    help: 'Faults left behind by a closed or unknown run and reverted by the reconciler',
+    labelNames: ['fault'],
+    registers: [this.registry],
+  });
 
   constructor(withDefaults = true, durable?: DurableChaosMetrics) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'tempest_worker_' });

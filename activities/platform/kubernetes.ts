@@ -14,7 +14,18 @@ import type { FaultRef, InjectRequest, PreflightResult, RevertResult } from '../
 import type { ActivityCtx, LedgerFinding, Platform, RevertOptions } from './types.js';
 import { LEDGER_PREFIX, ledgerFinding } from '../faults/driver.js';
 import { failpoint } from '../failpoints.js';
-import { impersonatedUser, impersonationRefusal, labelsInScope, namespaceRefusal, namespaceScope, scopeText, selectorInScope, withWorkerNamespace, workerNamespaceRefusal, type Policy } from '../../config/policy.js';
+import {
+  impersonatedUser,
+  impersonationRefusal,
+  labelsInScope,
+  namespaceRefusal,
+  namespaceScope,
+  scopeText,
+  selectorInScope,
+  withWorkerNamespace,
+  workerNamespaceRefusal,
+  type Policy,
+} from '../../config/policy.js';
 import { isDnsLabel, isDnsSubdomain, parseLabelSelector } from '../../config/selector.js';
 import { tempestError } from '../errors.js';
 import type { ExecInPod } from '../probes/types.js';
@@ -85,7 +96,9 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
   /** The worker's policy with its own namespace protected. */
   const policy: Policy = withWorkerNamespace(config.policy, workerNamespace);
   if (workerNamespace && config.policy.blastRadius.allow.some((a) => a.namespace === workerNamespace)) {
-    console.warn(`tempest: blastRadius.allow of ${config.policy.source} lists ${workerNamespace}, the namespace this worker runs in: experiments and probes may target the worker itself (run the worker in a namespace of its own, e.g. tempest-system; see docs/kubernetes.md)`);
+    console.warn(
+      `tempest: blastRadius.allow of ${config.policy.source} lists ${workerNamespace}, the namespace this worker runs in: experiments and probes may target the worker itself (run the worker in a namespace of its own, e.g. tempest-system; see docs/kubernetes.md)`,
+    );
   }
   /** Refuse anything aimed at the worker's own namespace (what the policy's `*` would otherwise let through). */
   const notOwn = (namespace: unknown, what: string): void => {
@@ -158,13 +171,17 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     const only = () => `blastRadius.allow of ${policy.source} allows in ${namespace} only ${scopeText(scope)}`;
     let pod = source.pod;
     if (pod !== undefined && !isDnsSubdomain(pod)) throw tempestError('FaultRefused', 'cmdProbe source: pod must be a pod name');
-    if (source.container !== undefined && !isDnsLabel(source.container)) throw tempestError('FaultRefused', 'cmdProbe source: container must be a container name');
+    if (source.container !== undefined && !isDnsLabel(source.container))
+      throw tempestError('FaultRefused', 'cmdProbe source: container must be a container name');
     let live: V1Pod | undefined;
     if (!pod) {
       const sel = parseLabelSelector(source.labelSelector ?? '');
       if (!sel.ok || !sel.value.requirements.length) throw tempestError('FaultRefused', 'cmdProbe source: needs pod or a non-empty labelSelector');
-      if (!selectorInScope(scope, sel.value)) throw tempestError('FaultRefused', `cmdProbe source: labelSelector ${sel.value.text} selects pods outside the blast radius (${only()})`);
-      const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => clients.core.listNamespacedPod({ namespace, labelSelector: sel.value.text }));
+      if (!selectorInScope(scope, sel.value))
+        throw tempestError('FaultRefused', `cmdProbe source: labelSelector ${sel.value.text} selects pods outside the blast radius (${only()})`);
+      const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () =>
+        clients.core.listNamespacedPod({ namespace, labelSelector: sel.value.text }),
+      );
       live = list.items.find((p) => isRunning(p) && labelsInScope(scope, p.metadata?.labels));
       pod = live?.metadata?.name;
       if (!pod) throw tempestError('TargetNotFound', `cmdProbe source: no running pod in ${namespace} matches ${sel.value.text}`);
@@ -173,8 +190,14 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       const name = pod;
       live = await kcall({ verb: 'get', resource: 'pods', namespace, name }, () => clients.core.readNamespacedPod({ name, namespace }));
       if (!labelsInScope(scope, live.metadata?.labels)) {
-        const labels = Object.entries(live.metadata?.labels ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(',');
-        throw tempestError('FaultRefused', `cmdProbe source: pod ${namespace}/${name} (labels: ${labels.slice(0, 300) || 'none'}) is outside the blast radius (${only()})`);
+        const labels = Object.entries(live.metadata?.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .sort()
+          .join(',');
+        throw tempestError(
+          'FaultRefused',
+          `cmdProbe source: pod ${namespace}/${name} (labels: ${labels.slice(0, 300) || 'none'}) is outside the blast radius (${only()})`,
+        );
       }
     }
     // Only one of the pod's own containers (spec.containers): never an ephemeral container (Tempest's netem and
@@ -182,7 +205,10 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
     const own = (live?.spec?.containers ?? []).map((c) => c.name);
     const container = source.container ?? own[0] ?? '';
     if (!own.includes(container)) {
-      throw tempestError('FaultRefused', `cmdProbe source: ${container ? `container ${container}` : 'no container'} is not one of pod ${namespace}/${pod}'s own containers (${own.join(', ') || 'none'}): a cmdProbe runs only in the pod's spec.containers, never in an ephemeral or init container`);
+      throw tempestError(
+        'FaultRefused',
+        `cmdProbe source: ${container ? `container ${container}` : 'no container'} is not one of pod ${namespace}/${pod}'s own containers (${own.join(', ') || 'none'}): a cmdProbe runs only in the pod's spec.containers, never in an ephemeral or init container`,
+      );
     }
     const ctx = { k8s: clients, target: { namespace } as K8sTarget, heartbeat: () => undefined, signal, settings, policy } as unknown as K8sFaultContext;
     const r = await execIn(ctx, pod, container, ['/bin/sh', '-c', command], timeoutMs);
@@ -233,7 +259,11 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       return {
         desired: owners.reduce((n, o) => n + o.desired, 0),
         ready: owners.reduce((n, o) => n + o.ready, 0),
-        pods: pods.map((p) => ({ name: p.metadata!.name!, ready: isReady(p), restarts: (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0) })),
+        pods: pods.map((p) => ({
+          name: p.metadata!.name!,
+          ready: isReady(p),
+          restarts: (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0),
+        })),
       };
     },
 
@@ -241,20 +271,30 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       notOwn(target?.namespace, 'scale');
       const t = new K8sTarget(clients, target);
       const owners = await t.requireOwners();
-      if (owners.length !== 1) throw tempestError('FaultRefused', `scale: ${target.labelSelector} matches ${owners.length} ${target.kind}s (${owners.map((o) => o.name).join(', ')}); refusing to guess which one`);
+      if (owners.length !== 1)
+        throw tempestError(
+          'FaultRefused',
+          `scale: ${target.labelSelector} matches ${owners.length} ${target.kind}s (${owners.map((o) => o.name).join(', ')}); refusing to guess which one`,
+        );
       const [o] = owners;
       const namespace = target.namespace;
       const body = { spec: { replicas } };
       const a = clients.apps;
       switch (o.kind) {
         case 'Deployment':
-          await kcall({ verb: 'patch', resource: 'deployments/scale', namespace, name: o.name }, () => a.patchNamespacedDeploymentScale({ name: o.name, namespace, body }, MERGE_PATCH));
+          await kcall({ verb: 'patch', resource: 'deployments/scale', namespace, name: o.name }, () =>
+            a.patchNamespacedDeploymentScale({ name: o.name, namespace, body }, MERGE_PATCH),
+          );
           return;
         case 'StatefulSet':
-          await kcall({ verb: 'patch', resource: 'statefulsets/scale', namespace, name: o.name }, () => a.patchNamespacedStatefulSetScale({ name: o.name, namespace, body }, MERGE_PATCH));
+          await kcall({ verb: 'patch', resource: 'statefulsets/scale', namespace, name: o.name }, () =>
+            a.patchNamespacedStatefulSetScale({ name: o.name, namespace, body }, MERGE_PATCH),
+          );
           return;
         case 'ReplicaSet':
-          await kcall({ verb: 'patch', resource: 'replicasets/scale', namespace, name: o.name }, () => a.patchNamespacedReplicaSetScale({ name: o.name, namespace, body }, MERGE_PATCH));
+          await kcall({ verb: 'patch', resource: 'replicasets/scale', namespace, name: o.name }, () =>
+            a.patchNamespacedReplicaSetScale({ name: o.name, namespace, body }, MERGE_PATCH),
+          );
           return;
         case 'DaemonSet':
           throw tempestError('UnsupportedFault', `scale: daemonset/${o.name} has one pod per node and no replicas to scale`);
@@ -266,7 +306,8 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       const namespace = target.namespace;
       const t = new K8sTarget(clients, target);
       if (!(await t.pods()).some((p) => p.metadata?.name === pod)) {
-        if (await t.pod(pod)) throw tempestError('FaultRefused', `restartPod: ${namespace}/${pod} does not match ${target.labelSelector}; refusing to touch it`);
+        if (await t.pod(pod))
+          throw tempestError('FaultRefused', `restartPod: ${namespace}/${pod} does not match ${target.labelSelector}; refusing to touch it`);
         return; // gone already
       }
       await kcallGone({ verb: 'delete', resource: 'pods', namespace, name: pod }, () => clients.core.deleteNamespacedPod({ name: pod, namespace }));
@@ -278,12 +319,19 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
      * worker does not have; the worker's own namespace is never looked at).
      */
     async listLedger(filter = {}): Promise<LedgerFinding[]> {
-      const namespaces = [...new Set(policy.blastRadius.allow.map((a) => a.namespace))].filter((n) => n !== '*' && !workerNamespaceRefusal(policy, n) && (!filter.namespace || n === filter.namespace));
+      const namespaces = [...new Set(policy.blastRadius.allow.map((a) => a.namespace))].filter(
+        (n) => n !== '*' && !workerNamespaceRefusal(policy, n) && (!filter.namespace || n === filter.namespace),
+      );
       const out = new Map<string, LedgerFinding>();
       const keyOf = (r: Pick<FaultRef, 'runId' | 'faultIndex'>) => faultIds(r).key;
-      const selectorText = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      const selectorText = (m: Record<string, string> | undefined) =>
+        Object.entries(m ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',');
       for (const namespace of namespaces) {
-        type Listed = { items: Array<{ metadata?: { name?: string; annotations?: Record<string, string> }; spec?: { selector?: { matchLabels?: Record<string, string> } } }> };
+        type Listed = {
+          items: Array<{ metadata?: { name?: string; annotations?: Record<string, string> }; spec?: { selector?: { matchLabels?: Record<string, string> } } }>;
+        };
         const kinds: Array<readonly ['deployment' | 'statefulset' | 'daemonset' | 'replicaset', () => Promise<Listed>, string]> = [
           ['deployment', () => clients.apps.listNamespacedDeployment({ namespace }), 'deployments'],
           ['statefulset', () => clients.apps.listNamespacedStatefulSet({ namespace }), 'statefulsets'],
@@ -319,7 +367,11 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
       // The worker's own namespace is outside the radius: nothing was injected there, so only a ledger is undone.
       const ledgerOnly = opts.ledgerOnly || !!workerNamespaceRefusal(policy, ref.target.namespace);
       if (ledgerOnly && !(await ledger.presentOn()).length) {
-        return { undone: [], verification: 'target is outside the blast radius now and holds no ledger entry of this run: nothing touched', at: new Date().toISOString() };
+        return {
+          undone: [],
+          verification: 'target is outside the blast radius now and holds no ledger entry of this run: nothing touched',
+          at: new Date().toISOString(),
+        };
       }
       const driver = driverFor(ref.fault.name);
       const undone = await driver.revert(ref, c, ledger);
@@ -338,6 +390,11 @@ export function createKubernetesPlatform(config: TempestConfig, over: Partial<K8
 function impersonating(kc: KubeConfig, user: string): KubeConfig {
   const current = kc.getCurrentUser()?.name;
   const copy = new KubeConfig();
-  copy.loadFromOptions({ clusters: kc.clusters, contexts: kc.contexts, currentContext: kc.currentContext, users: kc.users.map((u) => (u.name === current ? { ...u, impersonateUser: user } : u)) });
+  copy.loadFromOptions({
+    clusters: kc.clusters,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+    users: kc.users.map((u) => (u.name === current ? { ...u, impersonateUser: user } : u)),
+  });
   return copy;
 }

@@ -73,7 +73,11 @@ export function createLocalPlatform(config: TempestConfig): Platform {
       const c = context(ref, ctx);
       const ledger = new Ledger(c.fleet, ledgerKey(ref));
       if (opts.ledgerOnly && !(await ledger.read())) {
-        return { undone: [], verification: 'target is outside the blast radius now and holds no ledger entry of this run: nothing touched', at: new Date().toISOString() };
+        return {
+          undone: [],
+          verification: 'target is outside the blast radius now and holds no ledger entry of this run: nothing touched',
+          at: new Date().toISOString(),
+        };
       }
       const driver = driverFor(ref.fault.name);
       const undone = await driver.revert(ref, c, ledger);

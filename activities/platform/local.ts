@@ -36,7 +36,10 @@ export interface Behaviour {
 }
 
 export class FleetClient {
-  constructor(readonly baseUrl: string, private readonly timeoutMs = 5000) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly timeoutMs = 5000,
+  ) {}
 
   private async call<T>(method: string, path: string, body?: unknown, allow404 = false): Promise<T | undefined> {
     let res: Response;
@@ -53,7 +56,10 @@ export class FleetClient {
     if (res.status === 404 && allow404) return undefined;
     const text = await res.text();
     if (!res.ok) {
-      throw tempestError(res.status === 404 ? 'TargetNotFound' : 'PlatformUnavailable', `fleet ${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`);
+      throw tempestError(
+        res.status === 404 ? 'TargetNotFound' : 'PlatformUnavailable',
+        `fleet ${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`,
+      );
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

@@ -96,7 +96,14 @@ async function runOne(driver: ProbeDriver, attempt: number, limitMs: number, tim
     // Release whatever the attempt still holds (sockets, child processes), and give the driver a bounded moment
     // to finish releasing it: a timed-out cmdProbe's process tree is dead before the outcome is reported.
     if (!ac.signal.aborted) ac.abort(new Error('attempt finished'));
-    if (pending) await Promise.race([pending.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, CLEANUP_WAIT_MS).unref?.())]);
+    if (pending)
+      await Promise.race([
+        pending.then(
+          () => undefined,
+          () => undefined,
+        ),
+        new Promise((r) => setTimeout(r, CLEANUP_WAIT_MS).unref?.()),
+      ]);
   }
 }
 

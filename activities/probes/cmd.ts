@@ -66,7 +66,8 @@ export function sourceRefusal(source: NonNullable<CmdProbeInputs['source']>, dep
   const ns = source.namespace;
   if (!ns) return policy ? 'cmdProbe source needs a namespace' : null;
   // Tempest's own containers (fault and undo containers, helpers) carry capabilities the author's command must not get.
-  if (source.container !== undefined && /^tempest-/.test(source.container)) return `source.container ${JSON.stringify(source.container.slice(0, 63))} is one of Tempest's own fault containers: a cmdProbe runs only in the pod's own containers`;
+  if (source.container !== undefined && /^tempest-/.test(source.container))
+    return `source.container ${JSON.stringify(source.container.slice(0, 63))} is one of Tempest's own fault containers: a cmdProbe runs only in the pod's own containers`;
   const own = workerNamespaceRefusal(policy, ns, deps.workerNamespace ?? policy?.blastRadius.workerNamespace);
   if (own) return own;
   if (!policy) return null;
@@ -86,7 +87,10 @@ export function cmdDriver(inputs: CmdProbeInputs, deps: ProbeDeps): ProbeDriver 
   const source = inputs.source;
   if (!source) {
     if (deps.policy && !deps.policy.probes.allowLocalCommands) {
-      throw new ProbeError(`refused by the worker's policy: a cmdProbe without source would run /bin/sh on the worker host (probes.allowLocalCommands is off in ${deps.policy.source})`, `local: ${inputs.command}`);
+      throw new ProbeError(
+        `refused by the worker's policy: a cmdProbe without source would run /bin/sh on the worker host (probes.allowLocalCommands is off in ${deps.policy.source})`,
+        `local: ${inputs.command}`,
+      );
     }
     return {
       target: `local: ${inputs.command}`,

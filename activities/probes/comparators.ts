@@ -239,6 +239,10 @@ export function compare(actual: string, comparator: Comparator, opts: Omit<Compa
       return compareNumeric(n, comparator.criteria, comparator.value, { subject, integer });
     }
     default:
-      return { ok: false, invalid: true, reason: `unknown comparator type ${quote(String((comparator as { type: unknown }).type))} (expected int, float or string)` };
+      return {
+        ok: false,
+        invalid: true,
+        reason: `unknown comparator type ${quote(String((comparator as { type: unknown }).type))} (expected int, float or string)`,
+      };
   }
 }

@@ -35,7 +35,7 @@ export function httpDriver(inputs: HttpProbeInputs, rp: RunProperties, deps: Pro
     try {
       fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new Error(`${real} was replaced by a symlink; refusing to follow it`);
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new Error(`${real} was replaced by a symlink; refusing to follow it`, { cause: e });
       throw e;
     }
     try {

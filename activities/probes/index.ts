@@ -84,7 +84,7 @@ export function detectWorkerNamespace(env: Record<string, string | undefined> = 
 
 /** deps.workerNamespace resolved: undefined = detect, null = none. */
 export function resolveWorkerNamespace(given: string | null | undefined): string | undefined {
-  return given === undefined ? detectWorkerNamespace() : given ?? undefined;
+  return given === undefined ? detectWorkerNamespace() : (given ?? undefined);
 }
 
 export function createProbeActivities(given: ProbeDeps = {}) {

@@ -31,7 +31,16 @@ import type {
   V1APIResourceList,
 } from '@kubernetes/client-node';
 import type { K8sProbeInputs } from '../../config/spec.js';
-import { labelsInScope, namespaceRefusal, namespaceScope, scopeText, selectorInScope, workerNamespaceRefusal, type NamespaceScope, type Policy } from '../../config/policy.js';
+import {
+  labelsInScope,
+  namespaceRefusal,
+  namespaceScope,
+  scopeText,
+  selectorInScope,
+  workerNamespaceRefusal,
+  type NamespaceScope,
+  type Policy,
+} from '../../config/policy.js';
 import { parseFieldSelector, parseLabelSelector } from '../../config/selector.js';
 import { describeOp, parseForbidden, statusOf, type K8sOp } from '../platform/k8s/status.js';
 import { abortableSleep, verdictOf } from './attempts.js';
@@ -104,7 +113,13 @@ function findResource(resources: V1APIResource[], name: string): V1APIResource |
   if (exact) return exact;
   const lower = name.toLowerCase();
   // kubectl-style leniency: singular name, kind or a short name also resolve (Litmus itself wants the plural).
-  return top.find((r) => r.name.toLowerCase() === lower || r.singularName?.toLowerCase() === lower || r.kind.toLowerCase() === lower || r.shortNames?.some((s) => s.toLowerCase() === lower));
+  return top.find(
+    (r) =>
+      r.name.toLowerCase() === lower ||
+      r.singularName?.toLowerCase() === lower ||
+      r.kind.toLowerCase() === lower ||
+      r.shortNames?.some((s) => s.toLowerCase() === lower),
+  );
 }
 
 async function fetchDiscovery(api: ProbeObjectApi, kc: object, apiVersion: string): Promise<DiscoveryEntry> {
@@ -113,7 +128,9 @@ async function fetchDiscovery(api: ProbeObjectApi, kc: object, apiVersion: strin
     list = await api.discover(apiVersion);
   } catch (err) {
     if (statusOf(err)?.code === 404) {
-      throw new ProbeError(`k8sProbe: API group/version "${apiVersion}" is not served by this API server (discovery GET ${discoveryPath(apiVersion)} answered 404; check group and version, or install its CRD)`);
+      throw new ProbeError(
+        `k8sProbe: API group/version "${apiVersion}" is not served by this API server (discovery GET ${discoveryPath(apiVersion)} answered 404; check group and version, or install its CRD)`,
+      );
     }
     throw apiFailure(err, { verb: 'get', resource: `discovery ${discoveryPath(apiVersion)}` });
   }
@@ -211,7 +228,8 @@ export function parseManifest(data: string): Record<string, unknown>[] {
   return out;
 }
 
-const objName = (o: KubernetesObject): string => `${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? o.metadata?.generateName ?? '?'}`;
+const objName = (o: KubernetesObject): string =>
+  `${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? o.metadata?.generateName ?? '?'}`;
 
 function listNames(items: KubernetesObject[], max = 5): string {
   const names = items.slice(0, max).map(objName);
@@ -237,13 +255,23 @@ export function podSpecRefusal(obj: unknown, policy: Pick<Policy, 'images'> | un
     for (const [k, x] of Object.entries(o)) walk(x, at ? `${at}.${k}` : k, depth + 1);
   };
   walk(obj, '', 0);
-  const allowed = policy ? new Set([...Object.entries(policy.images).filter(([k]) => k !== 'allow').map(([, v]) => v as string | undefined), ...policy.images.allow].filter((x): x is string => !!x)) : undefined;
+  const allowed = policy
+    ? new Set(
+        [
+          ...Object.entries(policy.images)
+            .filter(([k]) => k !== 'allow')
+            .map(([, v]) => v as string | undefined),
+          ...policy.images.allow,
+        ].filter((x): x is string => !!x),
+      )
+    : undefined;
   for (const { at, spec } of specs) {
     const where = at || 'the object';
     for (const f of ['hostNetwork', 'hostPID', 'hostIPC']) if (spec[f] === true) return `${where}.${f} is true (the node's namespaces)`;
     if (spec.nodeName !== undefined) return `${where}.nodeName is set (it would bypass the scheduler and its admission)`;
     for (const f of ['serviceAccountName', 'serviceAccount']) {
-      if (spec[f] !== undefined && spec[f] !== 'default') return `${where}.${f} is ${JSON.stringify(String(spec[f]).slice(0, 63))} (only the namespace's default account)`;
+      if (spec[f] !== undefined && spec[f] !== 'default')
+        return `${where}.${f} is ${JSON.stringify(String(spec[f]).slice(0, 63))} (only the namespace's default account)`;
     }
     const vols = Array.isArray(spec.volumes) ? (spec.volumes as Array<Record<string, unknown>>) : [];
     const hp = vols.find((x) => x && typeof x === 'object' && x.hostPath !== undefined);
@@ -257,7 +285,8 @@ export function podSpecRefusal(obj: unknown, policy: Pick<Policy, 'images'> | un
         if (sc.allowPrivilegeEscalation === true) return `${cat}.securityContext.allowPrivilegeEscalation is true`;
         const add = (sc.capabilities as { add?: unknown } | undefined)?.add;
         if (Array.isArray(add) && add.length) return `${cat}.securityContext.capabilities.add is ${JSON.stringify(add).slice(0, 120)}`;
-        if (allowed && !allowed.has(String(c?.image))) return `${cat}.image ${JSON.stringify(String(c?.image).slice(0, 200))} is not one of the images the worker's policy names (images.*, images.allow)`;
+        if (allowed && !allowed.has(String(c?.image)))
+          return `${cat}.image ${JSON.stringify(String(c?.image).slice(0, 200))} is not one of the images the worker's policy names (images.*, images.allow)`;
       }
     }
   }
@@ -342,7 +371,9 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
       const o = structuredClone(raw) as KubernetesObject & Record<string, unknown>;
       const what = `data object ${i + 1}${o.metadata?.name ? ` (${o.metadata.name})` : ''}`;
       if ((o.apiVersion ?? apiVersion) !== apiVersion || (o.kind ?? res.kind) !== res.kind) {
-        throw new ProbeError(`k8sProbe create: ${what} is ${o.apiVersion ?? '?'} ${o.kind ?? '?'}, but the probe's resource is ${res.name} (${apiVersion} ${res.kind})`);
+        throw new ProbeError(
+          `k8sProbe create: ${what} is ${o.apiVersion ?? '?'} ${o.kind ?? '?'}, but the probe's resource is ${res.name} (${apiVersion} ${res.kind})`,
+        );
       }
       o.apiVersion = apiVersion;
       o.kind = res.kind;
@@ -378,7 +409,11 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
       }
     }
     const names = created.map((c) => `${res.kind} ${objName(c)}`);
-    return { ok: true, reason: created.length === 1 ? `created ${names[0]}` : `created ${created.length} ${inputs.resource}: ${names.join(', ')}`, observed: `${target}: ${names.join(', ')}` };
+    return {
+      ok: true,
+      reason: created.length === 1 ? `created ${names[0]}` : `created ${created.length} ${inputs.resource}: ${names.join(', ')}`,
+      observed: `${target}: ${names.join(', ')}`,
+    };
   }
 
   /** Undo the creations of a failed batch; answers a note for the reason. */
@@ -403,9 +438,18 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
     const items = await list(api, apiVersion, res);
     if (items.length === 0) {
       if (deletedEarlier > 0) {
-        return { ok: true, reason: `no ${inputs.resource} left: ${deletedEarlier} deleted by an earlier attempt of this evaluation`, observed: `0 ${inputs.resource} found (${target})` };
+        return {
+          ok: true,
+          reason: `no ${inputs.resource} left: ${deletedEarlier} deleted by an earlier attempt of this evaluation`,
+          observed: `0 ${inputs.resource} found (${target})`,
+        };
       }
-      return { ok: false, failureKind: 'criteria', reason: `no resource matched: no ${inputs.resource} to delete (${target})`, observed: `0 ${inputs.resource} found (${target})` };
+      return {
+        ok: false,
+        failureKind: 'criteria',
+        reason: `no resource matched: no ${inputs.resource} to delete (${target})`,
+        observed: `0 ${inputs.resource} found (${target})`,
+      };
     }
     const uids = new Set<string>();
     let deleted = 0;
@@ -415,7 +459,15 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
       // created since then is left alone (409: the one we listed is gone, which is what we wanted).
       const uid = restricted ? item.metadata?.uid : undefined;
       try {
-        await api.delete({ apiVersion, kind: res.kind, metadata: { name: item.metadata!.name!, namespace: ns } }, undefined, undefined, undefined, undefined, undefined, uid ? { preconditions: { uid } } : undefined);
+        await api.delete(
+          { apiVersion, kind: res.kind, metadata: { name: item.metadata!.name!, namespace: ns } },
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          uid ? { preconditions: { uid } } : undefined,
+        );
       } catch (err) {
         const code = statusOf(err)?.code;
         if (code !== 404 && !(uid && code === 409)) throw apiFailure(err, { verb: 'delete', resource: res.name, namespace: ns, name: item.metadata?.name });
@@ -466,21 +518,27 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
     if (!policy) return;
     const gr = inputs.group && inputs.group !== 'core' ? `${inputs.group}/${res.name}` : res.name;
     if (res.namespaced) {
-      if (!namespace) throw new ProbeError(`k8sProbe: ${res.name} (${apiVersion}) is namespaced: the probe must name a namespace (it never lists across namespaces)`, target);
+      if (!namespace)
+        throw new ProbeError(`k8sProbe: ${res.name} (${apiVersion}) is namespaced: the probe must name a namespace (it never lists across namespaces)`, target);
       const outside = namespaceRefusal(policy, namespace);
       if (outside) throw new ProbeError(`refused by the worker's policy: ${outside}`, target);
       const scope = namespaceScope(policy, namespace);
       if (scope.allowed && scope.selectors) {
         const only = `blastRadius.allow of ${policy.source} allows in ${namespace} only ${scopeText(scope)}`;
-        if (inputs.operation === 'create') throw new ProbeError(`refused by the worker's policy: create in ${namespace}: ${only}, and a created object could carry any labels`, target);
+        if (inputs.operation === 'create')
+          throw new ProbeError(`refused by the worker's policy: create in ${namespace}: ${only}, and a created object could carry any labels`, target);
         const sel = labelSelector !== undefined ? parseLabelSelector(labelSelector) : undefined;
         const fields = fieldSelector !== undefined ? parseFieldSelector(fieldSelector) : undefined;
         const byName = inputs.operation !== 'delete' && !!fields?.ok && fields.value.some((f) => f.field === 'metadata.name' && f.op === '=');
         if (sel && !sel.ok) throw new ProbeError(`k8sProbe: labelSelector is not a label selector: ${sel.error}`, target);
         if (sel?.value.requirements.length) {
-          if (!selectorInScope(scope, sel.value)) throw new ProbeError(`refused by the worker's policy: labelSelector ${labelSelector} selects objects outside the blast radius (${only})`, target);
+          if (!selectorInScope(scope, sel.value))
+            throw new ProbeError(`refused by the worker's policy: labelSelector ${labelSelector} selects objects outside the blast radius (${only})`, target);
         } else if (!byName) {
-          throw new ProbeError(`refused by the worker's policy: ${inputs.operation} in ${namespace} needs a labelSelector contained in the blast radius (${only})`, target);
+          throw new ProbeError(
+            `refused by the worker's policy: ${inputs.operation} in ${namespace} needs a labelSelector contained in the blast radius (${only})`,
+            target,
+          );
         }
         restricted = scope; // and every object listed is checked on its labels
       }
@@ -488,10 +546,18 @@ export function k8sDriver(inputs: K8sProbeInputs, deps: ProbeDeps): ProbeDriver 
       if (!policy.probes.k8sClusterScoped.includes(gr) && !policy.probes.k8sClusterScoped.includes(res.name)) {
         throw new ProbeError(`refused by the worker's policy: ${gr} is cluster-scoped and not in probes.k8sClusterScoped of ${policy.source}`, target);
       }
-      if (inputs.operation === 'create' || inputs.operation === 'delete') throw new ProbeError(`refused by the worker's policy: ${inputs.operation} on the cluster-scoped ${gr}`, target);
+      if (inputs.operation === 'create' || inputs.operation === 'delete')
+        throw new ProbeError(`refused by the worker's policy: ${inputs.operation} on the cluster-scoped ${gr}`, target);
     }
-    if ((inputs.operation === 'create' || inputs.operation === 'delete') && !policy.probes.k8sWritable.includes(gr) && !policy.probes.k8sWritable.includes(res.name)) {
-      throw new ProbeError(`refused by the worker's policy: ${inputs.operation} on ${gr} (probes.k8sWritable of ${policy.source}: ${policy.probes.k8sWritable.join(', ') || 'none'})`, target);
+    if (
+      (inputs.operation === 'create' || inputs.operation === 'delete') &&
+      !policy.probes.k8sWritable.includes(gr) &&
+      !policy.probes.k8sWritable.includes(res.name)
+    ) {
+      throw new ProbeError(
+        `refused by the worker's policy: ${inputs.operation} on ${gr} (probes.k8sWritable of ${policy.source}: ${policy.probes.k8sWritable.join(', ') || 'none'})`,
+        target,
+      );
     }
   }
 

@@ -119,10 +119,7 @@ async function candidateRoots(): Promise<CgroupRoot[]> {
   for (const kind of ['cgroup-v1-pids', 'cgroup-v1-freezer', 'cgroup2'] as const) {
     const mount = found.get(kind);
     if (!mount) continue;
-    const rel =
-      kind === 'cgroup2'
-        ? ownPath((c) => c === '')
-        : ownPath((c) => c.split(',').includes(kind === 'cgroup-v1-pids' ? 'pids' : 'freezer'));
+    const rel = kind === 'cgroup2' ? ownPath((c) => c === '') : ownPath((c) => c.split(',').includes(kind === 'cgroup-v1-pids' ? 'pids' : 'freezer'));
     const nested = join(mount, rel);
     roots.push({ kind, parent: rel !== '/' && existsSync(nested) ? nested : mount });
   }

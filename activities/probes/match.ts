@@ -55,7 +55,10 @@ export async function matchPattern(pattern: string, text: string, opts: MatchOpt
     };
     const onAbort = (): void => finish({ error: `matching /${pattern.slice(0, 80)}/ was cancelled with the probe attempt` });
     const timer = setTimeout(
-      () => finish({ error: `matching /${pattern.slice(0, 80)}/ against ${text.length} characters took longer than ${deadlineMs} ms and was stopped (the pattern is too costly for this much text)` }),
+      () =>
+        finish({
+          error: `matching /${pattern.slice(0, 80)}/ against ${text.length} characters took longer than ${deadlineMs} ms and was stopped (the pattern is too costly for this much text)`,
+        }),
       deadlineMs,
     );
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -67,7 +70,12 @@ export async function matchPattern(pattern: string, text: string, opts: MatchOpt
 }
 
 /** compareString, with a pattern criteria matched by matchPattern (so never too costly for the event loop). */
-export async function compareStringBounded(actual: string, criteria: StringCriteria, value: string, opts: CompareOptions & MatchOptions = {}): Promise<CheckResult> {
+export async function compareStringBounded(
+  actual: string,
+  criteria: StringCriteria,
+  value: string,
+  opts: CompareOptions & MatchOptions = {},
+): Promise<CheckResult> {
   if (criteria !== 'matches' && criteria !== 'notMatches') return compareString(actual, criteria, value, opts);
   const m = await matchPattern(value, actual, opts);
   if ('error' in m) return { ok: false, invalid: true, reason: `invalid comparator ${criteria} ${quote(value)}: ${m.error}` };

@@ -57,8 +57,7 @@ export interface ProbeDeps {
 
 /** The result of one attempt. */
 export type AttemptResult =
-  | { ok: true; reason: string; observed?: string }
-  | { ok: false; failureKind: 'criteria' | 'error'; reason: string; observed?: string };
+  { ok: true; reason: string; observed?: string } | { ok: false; failureKind: 'criteria' | 'error'; reason: string; observed?: string };
 
 export interface AttemptContext {
   /** 1-based attempt number. */

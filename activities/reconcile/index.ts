@@ -50,14 +50,29 @@ async function runState(client: Client, runId: string): Promise<RunState> {
 }
 
 /** What the reconciler will do with a finding, and why (pure, for the table and the workflow). */
-export function classify(f: LedgerFinding, s: RunState | undefined, namespace: string, now: number): Pick<OrphanCandidate, 'state' | 'status' | 'action' | 'why'> {
+export function classify(
+  f: LedgerFinding,
+  s: RunState | undefined,
+  namespace: string,
+  now: number,
+): Pick<OrphanCandidate, 'state' | 'status' | 'action' | 'why'> {
   if (f.problem) return { state: 'unknown', status: '-', action: 'refuse', why: `not acted on: ${f.problem}` };
   if (!s) return { state: 'unknown', status: '-', action: 'wait', why: 'run state unknown' };
   if (s.state === 'open') return { ...s, action: 'leave', why: `run is open (${s.status}): its own workflow reverts it` };
   if (s.state === 'closed') return { ...s, action: 'revert', why: `run is closed (${s.status})` };
   const exp = Date.parse(f.expiresAt);
-  if (!Number.isFinite(exp)) return { ...s, action: 'wait', why: `run unknown to Temporal namespace ${namespace} and the entry has no dead-man time: left for a person (tempest cleanup lists it)` };
-  if (now < exp + UNKNOWN_RUN_GRACE_MS) return { ...s, action: 'wait', why: `run unknown to Temporal namespace ${namespace}; its chaos window ends ${new Date(exp).toISOString()}: reverted ${UNKNOWN_RUN_GRACE_MS / 60_000} min after that` };
+  if (!Number.isFinite(exp))
+    return {
+      ...s,
+      action: 'wait',
+      why: `run unknown to Temporal namespace ${namespace} and the entry has no dead-man time: left for a person (tempest cleanup lists it)`,
+    };
+  if (now < exp + UNKNOWN_RUN_GRACE_MS)
+    return {
+      ...s,
+      action: 'wait',
+      why: `run unknown to Temporal namespace ${namespace}; its chaos window ends ${new Date(exp).toISOString()}: reverted ${UNKNOWN_RUN_GRACE_MS / 60_000} min after that`,
+    };
   return { ...s, action: 'revert', why: `run unknown to Temporal namespace ${namespace}, its chaos window ended ${new Date(exp).toISOString()}` };
 }
 
@@ -106,7 +121,8 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       // Bounded (the ledger sits on targets a tenant may write): the first LIST_MAX entries this time, the rest next time.
       const all = await platform.listLedger({ namespace: input.namespace });
       const found = all.slice(0, LIST_MAX);
-      if (all.length > LIST_MAX) Context.current().log.warn(`reconciler: ${all.length} ledger entries on the ${platform.name} platform; looking at the first ${LIST_MAX}`);
+      if (all.length > LIST_MAX)
+        Context.current().log.warn(`reconciler: ${all.length} ledger entries on the ${platform.name} platform; looking at the first ${LIST_MAX}`);
       const states = new Map<string, RunState>();
       for (const f of found) if (f.runId && !f.problem && !states.has(f.runId)) states.set(f.runId, await runState(client, f.runId));
       const now = Date.now();
@@ -122,14 +138,40 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const { client, namespace } = await deps.temporal();
       const s = await runState(client, c.runId);
       const now = classify(c, s, namespace, Date.now());
-      if (now.action !== 'revert') return { key: c.key, runId: c.runId, fault: c.fault, where: c.where, reverted: false, from: 'none', undone: [], verification: `not reverted: ${now.why}` };
+      if (now.action !== 'revert')
+        return {
+          key: c.key,
+          runId: c.runId,
+          fault: c.fault,
+          where: c.where,
+          reverted: false,
+          from: 'none',
+          undone: [],
+          verification: `not reverted: ${now.why}`,
+        };
       const h = s.state === 'closed' ? await fromHistory(client, c.runId, c.faultIndex) : undefined;
       const fault = h ? h.spec.faults[c.faultIndex] : defaultFault(c.fault);
       if (!fault || (h && fault.name !== c.fault)) {
-        return { key: c.key, runId: c.runId, fault: c.fault, where: c.where, reverted: false, from: h ? 'history' : 'ledger', undone: [], verification: `not reverted: ${h ? `the run's fault ${c.faultIndex} is not ${c.fault}` : `${c.fault} is not a fault Tempest knows`}` };
+        return {
+          key: c.key,
+          runId: c.runId,
+          fault: c.fault,
+          where: c.where,
+          reverted: false,
+          from: h ? 'history' : 'ledger',
+          undone: [],
+          verification: `not reverted: ${h ? `the run's fault ${c.faultIndex} is not ${c.fault}` : `${c.fault} is not a fault Tempest knows`}`,
+        };
       }
       const ref: FaultRef = h
-        ? { runId: c.runId, experiment: h.spec.name, target: h.spec.target, fault, faultIndex: c.faultIndex, ...(h.prepared !== undefined ? { prepared: h.prepared } : {}) }
+        ? {
+            runId: c.runId,
+            experiment: h.spec.name,
+            target: h.spec.target,
+            fault,
+            faultIndex: c.faultIndex,
+            ...(h.prepared !== undefined ? { prepared: h.prepared } : {}),
+          }
         : { runId: c.runId, experiment: 'orphan', target: c.target, fault, faultIndex: c.faultIndex };
       deps.checkRef(ref);
       // Outside the blast radius now (or no history to say what the run did): undo only what the ledger records.
@@ -138,7 +180,16 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const platform = await deps.platform();
       const r = await platform.revert(ref, deps.activityCtx(), { ledgerOnly });
       deps.metrics?.orphansReverted.inc({ fault: fault.name });
-      return { key: c.key, runId: c.runId, fault: c.fault, where: c.where, reverted: true, from: h ? 'history' : 'ledger', undone: r.undone, verification: r.verification };
+      return {
+        key: c.key,
+        runId: c.runId,
+        fault: c.fault,
+        where: c.where,
+        reverted: true,
+        from: h ? 'history' : 'ledger',
+        undone: r.undone,
+        verification: r.verification,
+      };
     },
   };
 }

@@ -25,7 +25,9 @@ function reportText(r: ExperimentResult, opts: { uiUrl?: string; namespace?: str
   if (r.recoveryMs !== undefined) lines.push(`Recovery:  every fault reverted and verified ${(r.recoveryMs / 1000).toFixed(1)}s after chaos ended`);
   if (r.breach) lines.push(`Breach:    rollback trigger ${r.breach.name}: ${r.breach.value} ${r.breach.criteria} ${r.breach.threshold} at ${r.breach.at}`);
   if (opts.uiUrl) {
-    lines.push(`Temporal UI: ${opts.uiUrl.replace(/\/+$/, '')}/namespaces/${opts.namespace ?? 'default'}/workflows/${encodeURIComponent(r.workflowId)}/${r.runId}`);
+    lines.push(
+      `Temporal UI: ${opts.uiUrl.replace(/\/+$/, '')}/namespaces/${opts.namespace ?? 'default'}/workflows/${encodeURIComponent(r.workflowId)}/${r.runId}`,
+    );
   }
   if (r.hypothesisPlan) {
     const hp = r.hypothesisPlan;
@@ -44,7 +46,9 @@ function reportText(r: ExperimentResult, opts: { uiUrl?: string; namespace?: str
   }
   lines.push('', '## Faults');
   for (const f of r.faults) {
-    lines.push(`- ${pad(f.name, 20)} ${pad(f.state, 9)} rounds ${f.rounds}; hit ${f.affected.length ? f.affected.join(', ') : 'nothing'}${f.deadManAt ? `; dead-man ${f.deadManAt} (chaos end + ${Math.round((f.deadManMarginMs ?? 0) / 1000)}s)` : ''}`);
+    lines.push(
+      `- ${pad(f.name, 20)} ${pad(f.state, 9)} rounds ${f.rounds}; hit ${f.affected.length ? f.affected.join(', ') : 'nothing'}${f.deadManAt ? `; dead-man ${f.deadManAt} (chaos end + ${Math.round((f.deadManMarginMs ?? 0) / 1000)}s)` : ''}`,
+    );
     if (f.revert) lines.push(`    revert verified: ${f.revert.verification}${f.revert.undone.length ? ` (undid ${f.revert.undone.join(', ')})` : ''}`);
   }
   if (r.rollbackActions?.length) {
@@ -54,7 +58,9 @@ function reportText(r: ExperimentResult, opts: { uiUrl?: string; namespace?: str
   if (r.probes.length) {
     lines.push('', '## Probes');
     for (const p of r.probes) {
-      lines.push(`- ${pad(p.status, 7)} ${pad(p.name, 28)} ${pad(p.type, 9)} ${pad(p.mode, 10)} ${p.runs - p.failures}/${p.runs} runs passed${p.lastReason ? `; last: ${p.lastReason}` : ''}`);
+      lines.push(
+        `- ${pad(p.status, 7)} ${pad(p.name, 28)} ${pad(p.type, 9)} ${pad(p.mode, 10)} ${p.runs - p.failures}/${p.runs} runs passed${p.lastReason ? `; last: ${p.lastReason}` : ''}`,
+      );
     }
   }
   lines.push('', '## Timeline');

@@ -11,8 +11,13 @@ import { formatReport, printable } from './format.js';
  * overwrites an earlier run's report.
  */
 export function reportName(workflowId: string, runId = ''): string {
-  const id = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(workflowId) && !workflowId.includes('..') ? workflowId : `run-${createHash('sha256').update(String(workflowId)).digest('hex').slice(0, 16)}`;
-  const run = String(runId).replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
+  const id =
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(workflowId) && !workflowId.includes('..')
+      ? workflowId
+      : `run-${createHash('sha256').update(String(workflowId)).digest('hex').slice(0, 16)}`;
+  const run = String(runId)
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 8);
   return run ? `${id}.${run}` : id;
 }
 

@@ -60,7 +60,10 @@ async function one(a: RollbackActionSpec, req: RollbackActionsRequest, platform:
 }
 
 /** Run the WORKER's rollback actions (the caller passes its own policy's list). */
-export async function runRollbackActions(req: RollbackActionsRequest & { actions: RollbackActionSpec[] }, platform: Platform): Promise<RollbackActionOutcome[]> {
+export async function runRollbackActions(
+  req: RollbackActionsRequest & { actions: RollbackActionSpec[] },
+  platform: Platform,
+): Promise<RollbackActionOutcome[]> {
   const out: RollbackActionOutcome[] = [];
   for (const a of req.actions) {
     try {

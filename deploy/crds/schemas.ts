@@ -31,7 +31,10 @@ const intOrString = (description?: string): Schema => ({ 'x-kubernetes-int-or-st
 /** A Litmus env list: name and an inline string value (valueFrom is Kubernetes' shape; Tempest refuses it by field). */
 const envList: Schema = {
   type: 'array',
-  items: obj({ name: str('the Litmus tunable, e.g. TOTAL_CHAOS_DURATION'), value: str("its value; '' means not set"), valueFrom: open() }, { required: ['name'] }),
+  items: obj(
+    { name: str('the Litmus tunable, e.g. TOTAL_CHAOS_DURATION'), value: str("its value; '' means not set"), valueFrom: open() },
+    { required: ['name'] },
+  ),
 };
 
 /** A ChaosEngine's spec (also a ChaosSchedule's engineTemplateSpec). */
@@ -76,12 +79,25 @@ const meta = (description: string): Schema => ({
   properties: { apiVersion: str(), kind: str(), metadata: { type: 'object' } },
 });
 
-function crd(o: { kind: string; plural: string; singular: string; shortNames?: string[]; spec: Schema; status?: boolean; columns?: Schema[]; description: string; rootFields?: Record<string, Schema>; group?: string }): Schema {
+function crd(o: {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames?: string[];
+  spec: Schema;
+  status?: boolean;
+  columns?: Schema[];
+  description: string;
+  rootFields?: Record<string, Schema>;
+  group?: string;
+}): Schema {
   const group = o.group ?? 'litmuschaos.io';
   const root = meta(o.description);
   Object.assign(root.properties as Record<string, Schema>, o.rootFields ?? {});
   (root.properties as Record<string, Schema>).spec = o.spec;
-  (root.properties as Record<string, Schema>).status = open(group === 'litmuschaos.io' ? "written by the controller, in Litmus's shape" : 'written by the controller');
+  (root.properties as Record<string, Schema>).status = open(
+    group === 'litmuschaos.io' ? "written by the controller, in Litmus's shape" : 'written by the controller',
+  );
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -123,8 +139,12 @@ export const CRDS: Schema[] = [
     kind: 'ChaosExperiment',
     plural: 'chaosexperiments',
     singular: 'chaosexperiment',
-    description: "A Litmus ChaosExperiment: a fault's default tunables (spec.definition.env), overridden by an engine's env. Its image, command and permissions are Litmus's runner's and are not used by Tempest.",
-    spec: obj({ definition: obj({ env: envList, scope: str(), image: str() }, { 'x-kubernetes-preserve-unknown-fields': true }) }, { required: ['definition'], 'x-kubernetes-preserve-unknown-fields': true }),
+    description:
+      "A Litmus ChaosExperiment: a fault's default tunables (spec.definition.env), overridden by an engine's env. Its image, command and permissions are Litmus's runner's and are not used by Tempest.",
+    spec: obj(
+      { definition: obj({ env: envList, scope: str(), image: str() }, { 'x-kubernetes-preserve-unknown-fields': true }) },
+      { required: ['definition'], 'x-kubernetes-preserve-unknown-fields': true },
+    ),
     status: false,
     // chaos-charts' fault.yaml carries `description: { message: ... }` beside spec, as Litmus's CRD allows.
     rootFields: { description: { type: 'object', additionalProperties: { type: 'string' } } },
@@ -144,7 +164,10 @@ export const CRDS: Schema[] = [
             repeat: obj(
               {
                 timeRange: obj({ startTime: str(), endTime: str() }, { 'x-kubernetes-preserve-unknown-fields': true }),
-                properties: obj({ minChaosInterval: obj({ minute: nth('everyNthMinute'), hour: nth('everyNthHour') }, { 'x-kubernetes-preserve-unknown-fields': true }) }, { 'x-kubernetes-preserve-unknown-fields': true }),
+                properties: obj(
+                  { minChaosInterval: obj({ minute: nth('everyNthMinute'), hour: nth('everyNthHour') }, { 'x-kubernetes-preserve-unknown-fields': true }) },
+                  { 'x-kubernetes-preserve-unknown-fields': true },
+                ),
                 workDays: obj({ includedDays: str('e.g. Mon,Tue,Wed,Thu,Fri') }, { 'x-kubernetes-preserve-unknown-fields': true }),
                 workHours: obj({ includedHours: intOrString('e.g. 9-17') }, { 'x-kubernetes-preserve-unknown-fields': true }),
                 minChaosInterval: intOrString('e.g. 8h'),
@@ -195,7 +218,10 @@ export const TEMPEST_CRDS: Schema[] = [
     plural: 'chaoshypotheses',
     singular: 'chaoshypothesis',
     description: "The seed's hypothesis-driven experiment: an engine, env overrides, and the hypothesis' steady state and criteria as probes.",
-    spec: obj({ engine: engineRef, env: open('Litmus tunables that override the engine\'s'), experiment_template: open() }, { required: ['engine', 'experiment_template'], 'x-kubernetes-preserve-unknown-fields': true }),
+    spec: obj(
+      { engine: engineRef, env: open("Litmus tunables that override the engine's"), experiment_template: open() },
+      { required: ['engine', 'experiment_template'], 'x-kubernetes-preserve-unknown-fields': true },
+    ),
     columns: runColumns,
   }),
   crd({
@@ -213,7 +239,10 @@ export const TEMPEST_CRDS: Schema[] = [
     plural: 'gamedays',
     singular: 'gameday',
     description: "The seed's game day: scenarios of engines Tempest runs and manual steps the team reports.",
-    spec: obj({ catalog: open('experiment name -> { engine: <ChaosEngine name> } or { manual: <instructions> }'), game_days: open() }, { required: ['catalog', 'game_days'], 'x-kubernetes-preserve-unknown-fields': true }),
+    spec: obj(
+      { catalog: open('experiment name -> { engine: <ChaosEngine name> } or { manual: <instructions> }'), game_days: open() },
+      { required: ['catalog', 'game_days'], 'x-kubernetes-preserve-unknown-fields': true },
+    ),
     columns: runColumns,
   }),
 ];
@@ -230,7 +259,12 @@ export function crdYaml(crds: Schema[] = CRDS): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  for (const [f, crds] of [[CRD_FILE, CRDS], [CHART_CRD_FILE, CRDS], [TEMPEST_CRD_FILE, TEMPEST_CRDS], [CHART_TEMPEST_CRD_FILE, TEMPEST_CRDS]] as const) {
+  for (const [f, crds] of [
+    [CRD_FILE, CRDS],
+    [CHART_CRD_FILE, CRDS],
+    [TEMPEST_CRD_FILE, TEMPEST_CRDS],
+    [CHART_TEMPEST_CRD_FILE, TEMPEST_CRDS],
+  ] as const) {
     writeFileSync(f, crdYaml(crds));
     console.log(`written ${f}`);
   }

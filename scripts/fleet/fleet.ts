@@ -140,10 +140,7 @@ let shuttingDown = false;
 const slots = new Map<number, Slot>();
 let ownerAnnotations: Annotations = loadOwnerAnnotations();
 
-const pods = (): Pod[] =>
-  [...slots.values()]
-    .sort((a, b) => a.index - b.index)
-    .flatMap((s) => (s.pod ? [s.pod] : []));
+const pods = (): Pod[] => [...slots.values()].sort((a, b) => a.index - b.index).flatMap((s) => (s.pod ? [s.pod] : []));
 const findPod = (name: string): Pod | undefined => pods().find((p) => p.name === name);
 const isServing = (p: Pod): boolean => p.ready && p.phase !== 'Terminating';
 /** A slot is wanted while it is inside the desired count and we are not stopping. */
@@ -546,7 +543,17 @@ async function handleControl(req: http.IncomingMessage, res: http.ServerResponse
       }
     }
   }
-  const templates = ['/healthz', '/audit', '/owner', '/owner/annotations', '/scale', '/pods', '/pods/:name', '/pods/:name/annotations', '/pods/:name/behaviour'];
+  const templates = [
+    '/healthz',
+    '/audit',
+    '/owner',
+    '/owner/annotations',
+    '/scale',
+    '/pods',
+    '/pods/:name',
+    '/pods/:name/annotations',
+    '/pods/:name/behaviour',
+  ];
   if (templates.includes(template)) throw new HttpError(405, `${method} not allowed on ${url.pathname}`);
   throw new HttpError(404, `no route ${url.pathname}`);
 }

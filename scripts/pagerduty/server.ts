@@ -272,7 +272,8 @@ export function createPagerDutyServer(options: PagerDutyServerOptions = {}): Pag
     if (url.searchParams.get('date_range') !== 'all') {
       since = dateParam(url, 'since') ?? Date.now() - DEFAULT_RANGE_MS;
       until = dateParam(url, 'until') ?? Infinity;
-      if (Number.isFinite(until) && until - since > MAX_RANGE_MS) throw new RestError(400, 'Invalid Input Provided', 2001, ['Date range must be at most 6 months.']);
+      if (Number.isFinite(until) && until - since > MAX_RANGE_MS)
+        throw new RestError(400, 'Invalid Input Provided', 2001, ['Date range must be at most 6 months.']);
     }
     const limit = intParam(url, 'limit', 25, 1, 100);
     const offset = intParam(url, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
@@ -361,7 +362,8 @@ export function createPagerDutyServer(options: PagerDutyServerOptions = {}): Pag
     if (isBlank(e.routing_key)) errors.push("'routing_key' is missing or blank");
     else if ((e.routing_key as string).length !== 32) errors.push("Length of 'routing_key' is incorrect (should be 32 characters)");
     if (isBlank(e.event_action)) errors.push("'event_action' is missing or blank");
-    else if (!EVENT_ACTIONS.includes(e.event_action as EventAction)) errors.push("'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')");
+    else if (!EVENT_ACTIONS.includes(e.event_action as EventAction))
+      errors.push("'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')");
     if (e.dedup_key !== undefined && e.dedup_key !== null) {
       if (typeof e.dedup_key !== 'string') errors.push("'dedup_key' must be a string");
       else if (e.dedup_key.length > 255) errors.push("'dedup_key' is too long (must be at most 255 characters)");
@@ -378,7 +380,8 @@ export function createPagerDutyServer(options: PagerDutyServerOptions = {}): Pag
         else if ((p.summary as string).length > 1024) errors.push("'payload.summary' is too long (must be at most 1024 characters)");
         if (isBlank(p.source)) errors.push("'payload.source' is missing or blank");
         if (isBlank(p.severity)) errors.push("'payload.severity' is missing or blank");
-        else if (!SEVERITIES.includes(p.severity as Severity)) errors.push("'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')");
+        else if (!SEVERITIES.includes(p.severity as Severity))
+          errors.push("'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')");
         if (p.timestamp !== undefined && (typeof p.timestamp !== 'string' || Number.isNaN(Date.parse(p.timestamp)))) {
           errors.push("'payload.timestamp' is invalid (must be an ISO 8601 timestamp)");
         }
@@ -425,7 +428,15 @@ export function createPagerDutyServer(options: PagerDutyServerOptions = {}): Pag
       setStatus(incident, action === 'resolve' ? 'resolved' : 'acknowledged');
       outcome = action === 'resolve' ? 'resolved' : 'acknowledged';
     }
-    events.push({ at: new Date().toISOString(), routing_key: routingKey, event_action: action, dedup_key: dedupKey, payload, outcome, incident_id: incident?.id ?? null });
+    events.push({
+      at: new Date().toISOString(),
+      routing_key: routingKey,
+      event_action: action,
+      dedup_key: dedupKey,
+      payload,
+      outcome,
+      incident_id: incident?.id ?? null,
+    });
     sendJson(res, 202, { status: 'success', message: 'Event processed', dedup_key: dedupKey });
   }
 

@@ -145,7 +145,10 @@ export function readAudit(opts: ReadAuditOptions = {}): AuditEvent[] {
   const creds = opts.credentialIds ? new Set(opts.credentialIds) : undefined;
   const users = opts.users ? new Set(opts.users) : undefined;
   return [...byId.values()].filter(
-    (e) => (!opts.since || e.at.getTime() >= opts.since.getTime()) && (!creds || (e.credentialId !== undefined && creds.has(e.credentialId))) && (!users || users.has(e.user)),
+    (e) =>
+      (!opts.since || e.at.getTime() >= opts.since.getTime()) &&
+      (!creds || (e.credentialId !== undefined && creds.has(e.credentialId))) &&
+      (!users || users.has(e.user)),
   );
 }
 
@@ -168,7 +171,10 @@ export async function auditFence(kc: k8s.KubeConfig, timeoutMs = 15_000, file = 
   const cluster = kc.getCurrentCluster();
   const user = kc.getCurrentUser();
   if (!cluster || !user?.token) throw new Error('auditFence: needs a kubeconfig with a token');
-  const url = new URL(`/api/v1/namespaces/default/configmaps/tempest-audit-fence-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`, cluster.server);
+  const url = new URL(
+    `/api/v1/namespaces/default/configmaps/tempest-audit-fence-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    cluster.server,
+  );
   const ca = cluster.caData ? Buffer.from(cluster.caData, 'base64') : cluster.caFile ? readFileSync(cluster.caFile) : undefined;
   const id = await new Promise<string>((resolve, reject) => {
     const req = request(url, { method: 'GET', ca, headers: { Authorization: `Bearer ${user.token}`, Accept: 'application/json' } }, (res) => {
@@ -183,10 +189,14 @@ export async function auditFence(kc: k8s.KubeConfig, timeoutMs = 15_000, file = 
   const t0 = Date.now();
   for (;;) {
     // the newest event is in the current file (or, right after a rotation, in the newest backup)
-    const found = logFiles(file).slice(-2).some((f) => readFileSync(f, 'utf8').includes(`"auditID":"${id}"`));
+    const found = logFiles(file)
+      .slice(-2)
+      .some((f) => readFileSync(f, 'utf8').includes(`"auditID":"${id}"`));
     if (found) return id;
     if (Date.now() - t0 > timeoutMs) {
-      throw new Error(`auditFence: event ${id} did not appear in ${file} within ${timeoutMs} ms: is kube-apiserver running with --audit-log-path (scripts/k8s-up)?`);
+      throw new Error(
+        `auditFence: event ${id} did not appear in ${file} within ${timeoutMs} ms: is kube-apiserver running with --audit-log-path (scripts/k8s-up)?`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

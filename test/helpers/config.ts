@@ -9,7 +9,12 @@ import type { TestFleet } from './fleet.js';
 export function testConfig(fleet: TestFleet, over: Record<string, unknown> = {}): TempestConfig & { file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tempest-cfg-'));
   const doc = {
-    temporal: { address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: 'default', taskQueue: `it-${Math.random().toString(36).slice(2, 10)}`, searchAttributes: true },
+    temporal: {
+      address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: `it-${Math.random().toString(36).slice(2, 10)}`,
+      searchAttributes: true,
+    },
     platform: {
       driver: 'local',
       local: {

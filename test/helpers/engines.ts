@@ -7,7 +7,9 @@ import type { ExperimentSpec } from '../../config/spec.js';
  * (`emptyEnv` stands for an empty env list) and, when given, `probes` (YAML list items at probe indentation).
  */
 export function engineYaml(name: string, ns: string, app: string, fault: string, env: Record<string, string>, probes = '', emptyEnv = ''): string {
-  const envYaml = Object.entries(env).map(([k, v]) => `            - name: ${k}\n              value: ${JSON.stringify(v)}`).join('\n');
+  const envYaml = Object.entries(env)
+    .map(([k, v]) => `            - name: ${k}\n              value: ${JSON.stringify(v)}`)
+    .join('\n');
   return `apiVersion: litmuschaos.io/v1alpha1
 kind: ChaosEngine
 metadata:

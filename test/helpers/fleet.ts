@@ -35,7 +35,12 @@ export async function freePorts(count: number): Promise<number> {
 export const freePort = (): Promise<number> => freePorts(1);
 
 /** Polls fn until it answers something other than undefined/false; throws with the last error after timeoutMs. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -83,9 +88,24 @@ export async function startFleet(opts: { name?: string; replicas?: number; resta
   const name = opts.name ?? 'api-gateway';
   const stateDir = mkdtempSync(join(tmpdir(), 'tempest-fleet-'));
   const args = [
-    '--no-warnings', '--import', TSX_LOADER, join(ROOT, 'scripts/fleet/fleet.ts'),
-    '--name', name, '--replicas', String(replicas), '--port', String(base), '--control-port', String(base + 1),
-    '--base-replica-port', String(base + 2), '--state-dir', stateDir, '--restart-delay-ms', String(opts.restartDelayMs ?? 500),
+    '--no-warnings',
+    '--import',
+    TSX_LOADER,
+    join(ROOT, 'scripts/fleet/fleet.ts'),
+    '--name',
+    name,
+    '--replicas',
+    String(replicas),
+    '--port',
+    String(base),
+    '--control-port',
+    String(base + 1),
+    '--base-replica-port',
+    String(base + 2),
+    '--state-dir',
+    stateDir,
+    '--restart-delay-ms',
+    String(opts.restartDelayMs ?? 500),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const controlUrl = `http://127.0.0.1:${base + 1}`;
@@ -101,10 +121,15 @@ export async function startFleet(opts: { name?: string; replicas?: number; resta
   };
   let targets: string[];
   try {
-    await waitFor('fleet ready', async () => {
-      const o = await client.owner();
-      return o.ready === replicas && o.desired === replicas;
-    }, 60_000, 300);
+    await waitFor(
+      'fleet ready',
+      async () => {
+        const o = await client.owner();
+        return o.ready === replicas && o.desired === replicas;
+      },
+      60_000,
+      300,
+    );
     targets = (await client.pods()).sort((a, b) => a.slot - b.slot).map((p) => `127.0.0.1:${p.port}`);
   } catch (err) {
     await stop();

@@ -121,22 +121,31 @@ export const live = (ps: k8s.V1Pod[]) => ps.filter((p) => p.status?.phase === 'R
 /** The Deployment is whole: status caught up, all replicas updated and ready, exactly that many live pods. */
 export async function waitReady(a: Admin, name: SeedApp, timeoutMs = 90_000): Promise<k8s.V1Pod[]> {
   const s = SEED[name];
-  return waitFor(`${s.namespace}/${name} ready`, async () => {
-    const d = await a.apps.readNamespacedDeployment({ name, namespace: s.namespace });
-    const want = d.spec?.replicas ?? 1;
-    const st = d.status ?? {};
-    if ((st.observedGeneration ?? 0) < (d.metadata?.generation ?? 0) || st.updatedReplicas !== want || st.readyReplicas !== want || st.replicas !== want) return false;
-    const ps = await pods(a, name);
-    const running = live(ps);
-    return running.length === want && ps.length === want ? running : false;
-  }, timeoutMs);
+  return waitFor(
+    `${s.namespace}/${name} ready`,
+    async () => {
+      const d = await a.apps.readNamespacedDeployment({ name, namespace: s.namespace });
+      const want = d.spec?.replicas ?? 1;
+      const st = d.status ?? {};
+      if ((st.observedGeneration ?? 0) < (d.metadata?.generation ?? 0) || st.updatedReplicas !== want || st.readyReplicas !== want || st.replicas !== want)
+        return false;
+      const ps = await pods(a, name);
+      const running = live(ps);
+      return running.length === want && ps.length === want ? running : false;
+    },
+    timeoutMs,
+  );
 }
 
 /** A rollout: brand-new pods (no ephemeral containers, no marks, no patched statuses from earlier tests). */
 export async function freshPods(a: Admin, name: SeedApp): Promise<k8s.V1Pod[]> {
   const s = SEED[name];
   await a.apps.patchNamespacedDeployment(
-    { name, namespace: s.namespace, body: { spec: { template: { metadata: { annotations: { 'tempest-tests/restartedAt': new Date().toISOString() + Math.random() } } } } } },
+    {
+      name,
+      namespace: s.namespace,
+      body: { spec: { template: { metadata: { annotations: { 'tempest-tests/restartedAt': new Date().toISOString() + Math.random() } } } } },
+    },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
   );
   return waitReady(a, name);
@@ -150,7 +159,9 @@ export async function ownerAnnotations(a: Admin, name: SeedApp): Promise<Record<
 /** Where a ledger key (default: any tempest.io/fault.* key) is found on the Deployment and its pods. */
 export async function ledgerKeys(a: Admin, name: SeedApp, key?: string): Promise<string[]> {
   const match = (k: string) => (key ? k === key : k.startsWith('tempest.io/fault.'));
-  const keys = Object.keys(await ownerAnnotations(a, name)).filter(match).map((k) => `deployment:${k}`);
+  const keys = Object.keys(await ownerAnnotations(a, name))
+    .filter(match)
+    .map((k) => `deployment:${k}`);
   for (const p of await pods(a, name)) {
     for (const k of Object.keys(p.metadata?.annotations ?? {})) if (match(k)) keys.push(`pod/${p.metadata!.name}:${k}`);
   }
@@ -221,7 +232,12 @@ export const ALLOWED_STRESS_OVERRIDE = 'registry.example/stress-ng:0.18';
 export function k8sConfig(kubeconfig: string | undefined, over: Record<string, unknown> = {}): TempestConfig & { file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tempest-k8s-cfg-'));
   const doc = {
-    temporal: { address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: 'default', taskQueue: `k8s-${Math.random().toString(36).slice(2, 10)}`, searchAttributes: true },
+    temporal: {
+      address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: `k8s-${Math.random().toString(36).slice(2, 10)}`,
+      searchAttributes: true,
+    },
     platform: { driver: 'kubernetes', kubernetes: kubeconfig ? { kubeconfig } : {} },
     blastRadius: { allow: [{ namespace: 'footanalytics' }, { namespace: 'ai-processing' }] },
     // The operator's helper images (no stress-ng image has a default) and one more a test engine may name.

@@ -52,8 +52,10 @@ export function ensurePrometheus(): Promise<PrometheusAvailability> {
     let installLog = '';
     if (!bin) {
       const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
-        execFile(path.join(ROOT, 'scripts/prometheus/install'), { cwd: ROOT, env: childEnv(), timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, text: `${stdout}${stderr}` }),
+        execFile(
+          path.join(ROOT, 'scripts/prometheus/install'),
+          { cwd: ROOT, env: childEnv(), timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, text: `${stdout}${stderr}` }),
         );
       });
       installLog = out.text.trim().split('\n').slice(-5).join('\n');
@@ -121,12 +123,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   const out = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn(
     opts.bin,
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-lifecycle',
-    ],
+    [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-lifecycle'],
     { cwd: dir, env: childEnv(), stdio: ['ignore', out, out] },
   );
   fs.closeSync(out);
@@ -265,7 +262,12 @@ export function breachTimings(r: ExperimentResult): BreachTimings {
     throw new Error(`not a breach run with an injected and reverted fault: breach ${JSON.stringify(r.breach)}, fault ${JSON.stringify(fault)}`);
   }
   const [injected, breached, reverted] = [fault.injectedAt, r.breach.at, fault.revertedAt].map((t) => Date.parse(t)) as [number, number, number];
-  return { injectionToBreachMs: breached - injected, breachToRevertMs: reverted - breached, injectionToRevertMs: reverted - injected, recoveryMs: r.recoveryMs };
+  return {
+    injectionToBreachMs: breached - injected,
+    breachToRevertMs: reverted - breached,
+    injectionToRevertMs: reverted - injected,
+    recoveryMs: r.recoveryMs,
+  };
 }
 
 /**

@@ -31,7 +31,11 @@ export function startControllerProcess(configFile: string, kubeconfig: string, i
 /** Spawns bin/tempest (or `bin`) with `args`; resolves once its output contains `ready` (rejects on exit or after 90 s). */
 export function startTempestProcess(args: string[], ready: string, env: Record<string, string> = {}, bin = `${ROOT}bin/tempest`): Promise<ChildProcess> {
   // From another layout (the image's), run in its root, as the image's WORKDIR.
-  const child = spawn(bin, args, { cwd: bin === `${ROOT}bin/tempest` ? ROOT : dirname(dirname(bin)), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(bin, args, {
+    cwd: bin === `${ROOT}bin/tempest` ? ROOT : dirname(dirname(bin)),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   workers.push(child);
   const out = { text: '' };
   output.set(child, out);
@@ -45,7 +49,7 @@ export function startTempestProcess(args: string[], ready: string, env: Record<s
       }
     });
     child.stderr!.on('data', (d: Buffer) => (out.text += d.toString()));
-    child.once('exit', (code) => reject(new Error(`tempest ${args.join(" ")} exited with ${code} before it was ready:\n${out.text}`)));
+    child.once('exit', (code) => reject(new Error(`tempest ${args.join(' ')} exited with ${code} before it was ready:\n${out.text}`)));
     t = setTimeout(() => reject(new Error(`tempest ${args.join(' ')}: not ready after 90 s:\n${out.text}`)), 90_000);
     child.once('exit', () => clearTimeout(t));
   });

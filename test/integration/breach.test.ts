@@ -18,7 +18,15 @@ import { TempestClient } from '../../client/client.js';
 import type { ExperimentResult } from '../../activities/types.js';
 import type { RollbackTriggerSpec } from '../../config/spec.js';
 import { startFleet, startTraffic, type TestFleet, type TrafficStats } from '../helpers/fleet.js';
-import { breachTimings, ensurePrometheus, describeWithPrometheus, seedTriggers, startPrometheus, waitForQuietTriggers, type PrometheusHandle } from '../helpers/prometheus.js';
+import {
+  breachTimings,
+  ensurePrometheus,
+  describeWithPrometheus,
+  seedTriggers,
+  startPrometheus,
+  waitForQuietTriggers,
+  type PrometheusHandle,
+} from '../helpers/prometheus.js';
 import { testConfig } from '../helpers/config.js';
 import { engine } from '../helpers/engines.js';
 
@@ -91,7 +99,11 @@ describePrometheus('rollback triggers stop a real experiment when the system bre
   }
 
   test('control: 100 ms for 15 s under traffic: no trigger fires, verdict Pass (no probes), fault reverted', async () => {
-    const { result: r, traffic, wallMs } = await runUnderTraffic('api-gateway-latency-control', {
+    const {
+      result: r,
+      traffic,
+      wallMs,
+    } = await runUnderTraffic('api-gateway-latency-control', {
       NETWORK_LATENCY: '100',
       PODS_AFFECTED_PERC: '100',
       TOTAL_CHAOS_DURATION: '15',
@@ -112,7 +124,11 @@ describePrometheus('rollback triggers stop a real experiment when the system bre
   }, 110_000);
 
   test('2500 ms on every replica for 120 s: the P95 trigger fires, chaos stops, revert verified within seconds', async () => {
-    const { result: r, traffic, wallMs } = await runUnderTraffic('api-gateway-latency-breach', {
+    const {
+      result: r,
+      traffic,
+      wallMs,
+    } = await runUnderTraffic('api-gateway-latency-breach', {
       NETWORK_LATENCY: '2500',
       PODS_AFFECTED_PERC: '100',
       TOTAL_CHAOS_DURATION: '120',

@@ -31,8 +31,14 @@ function tempest(args: string[], timeoutMs = 120_000): Promise<{ code: number; o
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
-    const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`tempest ${args.join(' ')} timed out:\n${out}\n${err}`)); }, timeoutMs);
-    p.on('exit', (code) => { clearTimeout(t); resolve({ code: code ?? -1, out, err }); });
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`tempest ${args.join(' ')} timed out:\n${out}\n${err}`));
+    }, timeoutMs);
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? -1, out, err });
+    });
   });
 }
 
@@ -55,15 +61,26 @@ test('validate: the seed parses; bad input exits 2 naming file, field path and v
   expect(r.err).toContain('"abc"');
 });
 
-test('hostile input: one line per problem, exit 2, no stack trace, refused within a second of the CLI\'s own start-up', async () => {
-  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)].join('\n');
+test("hostile input: one line per problem, exit 2, no stack trace, refused within a second of the CLI's own start-up", async () => {
+  const bomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x]',
+    ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`),
+  ].join('\n');
   const cases: Array<[string, string, RegExp]> = [
     ['alias-bomb.yaml', bomb, /expands more than 100 aliases \(limits\.document\.maxAliases\): an alias bomb\?/],
     ['cross-doc-alias.yaml', 'a: &x 1\n---\nb: *x\n', /document 2: Unresolved alias.*an alias can only refer to an anchor earlier in the same document/],
     ['many-docs.yaml', 'a: 1\n---\n'.repeat(20_000), /holds more than 100 YAML documents \(limits\.document\.maxDocuments\)/],
     ['huge.yaml', `a: "${'x'.repeat(20 * 1024 * 1024)}"\n`, /is \d+ bytes, more than the 1048576 a document may have/],
-    ['proto.yaml', seedEngine().replace('  name: api-gateway-chaos', '  name: api-gateway-chaos\n  __proto__: { polluted: true }'), /metadata\.__proto__: the key __proto__ is not allowed/],
-    ['long-value.yaml', seedEngine().replace('value: "60"', `value: "${'9'.repeat(900 * 1024)}"`), /TOTAL_CHAOS_DURATION must be a duration.* \(got "9{70,90}…" \(921600 characters\)\)$/m],
+    [
+      'proto.yaml',
+      seedEngine().replace('  name: api-gateway-chaos', '  name: api-gateway-chaos\n  __proto__: { polluted: true }'),
+      /metadata\.__proto__: the key __proto__ is not allowed/,
+    ],
+    [
+      'long-value.yaml',
+      seedEngine().replace('value: "60"', `value: "${'9'.repeat(900 * 1024)}"`),
+      /TOTAL_CHAOS_DURATION must be a duration.* \(got "9{70,90}…" \(921600 characters\)\)$/m,
+    ],
   ];
   /** The faster of two runs: the machine is shared, so one slow run says little. */
   const timed = async (args: string[]) => {
@@ -106,7 +123,7 @@ test('run refuses bad input and a blast-radius violation with exit 2, starting n
   const unknown = writeEngine('unknown.yaml', seedEngine().replace('- name: pod-delete', '- name: pod-explode'));
   const r = await tempest(['--config', cfg.file, 'run', unknown]);
   expect(r.code).toBe(2);
-  expect(r.err).toContain("spec.experiments[0].name: unknown fault");
+  expect(r.err).toContain('spec.experiments[0].name: unknown fault');
   expect((await fleet.client.pods()).map((p) => p.name).sort()).toEqual(before);
 });
 
@@ -138,10 +155,15 @@ test('run --wait prints progress and the report, exit 0 on Pass; list/status/res
     expect(badWeight.code).toBe(2);
     expect(badWeight.err).toContain(`--weight ${id}=eleven: expected <workflowId>=<0..10>`);
     // search attributes: the run is listed with its verdict (visibility is eventually consistent)
-    await waitFor('run listed', async () => {
-      const l = await tempest(['--config', cfg.file, 'list', '--experiment', 'api-gateway-chaos', '-n', '50']);
-      return l.out.includes(`${id}  COMPLETED  Pass`);
-    }, 30_000, 1000);
+    await waitFor(
+      'run listed',
+      async () => {
+        const l = await tempest(['--config', cfg.file, 'list', '--experiment', 'api-gateway-chaos', '-n', '50']);
+        return l.out.includes(`${id}  COMPLETED  Pass`);
+      },
+      30_000,
+      1000,
+    );
     // memo carries the source and faults for the UI
     const desc = await new Client({ connection }).workflow.getHandle(id).describe();
     expect(desc.memo).toMatchObject({ faults: 'pod-delete' });
@@ -151,7 +173,15 @@ test('run --wait prints progress and the report, exit 0 on Pass; list/status/res
 
 test('abort from the CLI: the run ends Aborted with everything reverted; exit code 2 from results', async () => {
   const cfg = testConfig(fleet);
-  const cpu = writeEngine('cpu.yaml', seedEngine().replace('- name: pod-delete', '- name: pod-cpu-hog').replace(/            - name: CHAOS_INTERVAL\n\s+value: "10"\n\s+- name: FORCE\n\s+value: "false"\n/, '            - name: CPU_LOAD\n              value: "10"\n'));
+  const cpu = writeEngine(
+    'cpu.yaml',
+    seedEngine()
+      .replace('- name: pod-delete', '- name: pod-cpu-hog')
+      .replace(
+        /            - name: CHAOS_INTERVAL\n\s+value: "10"\n\s+- name: FORCE\n\s+value: "false"\n/,
+        '            - name: CPU_LOAD\n              value: "10"\n',
+      ),
+  );
   const worker = await createWorker({ config: cfg });
   await worker.runUntil(async () => {
     const started = await tempest(['--config', cfg.file, 'run', cpu, '--id', `cli-abort-${Date.now()}`]);
@@ -167,9 +197,17 @@ test('abort from the CLI: the run ends Aborted with everything reverted; exit co
   });
 }, 180_000);
 
-test('cleanup from the CLI: a terminated run\'s stressor is listed by --dry-run (exit 1), reverted by cleanup (table, exit 0), then nothing is left', async () => {
+test("cleanup from the CLI: a terminated run's stressor is listed by --dry-run (exit 1), reverted by cleanup (table, exit 0), then nothing is left", async () => {
   const cfg = testConfig(fleet);
-  const cpu = writeEngine('cpu-orphan.yaml', seedEngine().replace('- name: pod-delete', '- name: pod-cpu-hog').replace(/            - name: CHAOS_INTERVAL\n\s+value: "10"\n\s+- name: FORCE\n\s+value: "false"\n/, '            - name: CPU_LOAD\n              value: "10"\n'));
+  const cpu = writeEngine(
+    'cpu-orphan.yaml',
+    seedEngine()
+      .replace('- name: pod-delete', '- name: pod-cpu-hog')
+      .replace(
+        /            - name: CHAOS_INTERVAL\n\s+value: "10"\n\s+- name: FORCE\n\s+value: "false"\n/,
+        '            - name: CPU_LOAD\n              value: "10"\n',
+      ),
+  );
   const worker = await createWorker({ config: cfg });
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   try {
@@ -183,7 +221,9 @@ test('cleanup from the CLI: a terminated run\'s stressor is listed by --dry-run 
       expect(dry.out).toMatch(new RegExp(`would-revert\\s+pod-cpu-hog\\s+${id}\\s+TERMINATED`));
       const done = await tempest(['--config', cfg.file, 'cleanup', '--target-namespace', 'footanalytics']);
       expect(done.code).toBe(0);
-      expect(done.out).toMatch(new RegExp(`reverted\\s+pod-cpu-hog\\s+${id}\\s+TERMINATED\\s+fleet \\S+ \\(footanalytics/.*\\s+no cpu stressor left; ledger clean`));
+      expect(done.out).toMatch(
+        new RegExp(`reverted\\s+pod-cpu-hog\\s+${id}\\s+TERMINATED\\s+fleet \\S+ \\(footanalytics/.*\\s+no cpu stressor left; ledger clean`),
+      );
       expect(done.out).toMatch(/1 entries: 1 reverted, 0 not verified, 0 to revert, 0 left alone; clean/);
       const again = await tempest(['--config', cfg.file, 'cleanup']);
       expect(again).toMatchObject({ code: 0 });
@@ -200,7 +240,9 @@ test('cleanup from the CLI: a terminated run\'s stressor is listed by --dry-run 
 test('progressive chaos from the CLI: stages run in order against the fleet, exit 0 on Pass', async () => {
   const cfg = testConfig(fleet);
   writeEngine('engine.yaml', seedEngine().replace('value: "10"', 'value: "2"'));
-  const prog = writeEngine('progressive.yaml', `apiVersion: tempest.io/v1alpha1
+  const prog = writeEngine(
+    'progressive.yaml',
+    `apiVersion: tempest.io/v1alpha1
 kind: ProgressiveChaos
 metadata:
   name: cli-progressive
@@ -209,7 +251,8 @@ spec:
   progressive_chaos:
     stage_1: {name: "Single Pod Failure", chaos_percentage: 10, duration: "4 seconds", success_threshold: 0.5}
     stage_2: {name: "Multiple Pod Failures", chaos_percentage: 67, duration: "4 seconds", success_threshold: 0.5, depends_on: stage_1}
-`);
+`,
+  );
   const worker = await createWorker({ config: cfg });
   await worker.runUntil(async () => {
     const r = await tempest(['--config', cfg.file, 'run', prog, '--wait']);
@@ -226,7 +269,9 @@ spec:
 test('game day from the CLI: a manual step reported with `tempest gameday complete`, result printed', async () => {
   const cfg = testConfig(fleet);
   writeEngine('engine.yaml', seedEngine().replace('value: "60"', 'value: "4"').replace('value: "10"', 'value: "2"'));
-  const gd = writeEngine('gameday.yaml', `apiVersion: tempest.io/v1alpha1
+  const gd = writeEngine(
+    'gameday.yaml',
+    `apiVersion: tempest.io/v1alpha1
 kind: GameDay
 metadata: {name: cli-gameday}
 spec:
@@ -237,7 +282,8 @@ spec:
     duration: "10 minutes"
     scenarios:
       - {name: "Complete Region Failure", duration: "5 minutes", experiments: [zone_failure, database_failover]}
-`);
+`,
+  );
   const worker = await createWorker({ config: cfg });
   await worker.runUntil(async () => {
     const started = await tempest(['--config', cfg.file, 'run', gd, '--id', `cli-gd-${Date.now()}`]);
@@ -246,7 +292,21 @@ spec:
     const notManual = await tempest(['--config', cfg.file, 'gameday', 'complete', id, 'Complete Region Failure', 'zone_failure', '--outcome', 'pass']);
     expect(notManual.code).toBe(2);
     expect(notManual.err).toContain('is automated; Tempest reports it');
-    const rep = await tempest(['--config', cfg.file, 'gameday', 'complete', id, 'Complete Region Failure', 'database_failover', '--outcome', 'pass', '--notes', 'failover took 14 s', '--by', 'alice']);
+    const rep = await tempest([
+      '--config',
+      cfg.file,
+      'gameday',
+      'complete',
+      id,
+      'Complete Region Failure',
+      'database_failover',
+      '--outcome',
+      'pass',
+      '--notes',
+      'failover took 14 s',
+      '--by',
+      'alice',
+    ]);
     expect(rep.out).toContain('reported Complete Region Failure/database_failover: pass');
     const res = await tempest(['--config', cfg.file, 'results', id]);
     expect(res.code).toBe(0);

@@ -51,14 +51,19 @@ describeWithPrometheus(availability)('durable chaos totals (two workers, a resta
     const c = new TempestClient(new Client({ connection, namespace: 'default' }), a);
     // A Pass (no probe) and a Fail (a probe that wants 599 from a healthy fleet), real runs (dry runs are not counted).
     const pass = engine(name, 'pod-delete', { TOTAL_CHAOS_DURATION: '2', CHAOS_INTERVAL: '1' });
-    const fail = engine(name, 'pod-delete', { TOTAL_CHAOS_DURATION: '2', CHAOS_INTERVAL: '1' }, `          - name: "wants-599"
+    const fail = engine(
+      name,
+      'pod-delete',
+      { TOTAL_CHAOS_DURATION: '2', CHAOS_INTERVAL: '1' },
+      `          - name: "wants-599"
             type: "httpProbe"
             mode: "SOT"
             runProperties: { probeTimeout: 2, retry: 1, interval: 1 }
             httpProbe/inputs:
               url: "http://api-gateway.footanalytics.svc.cluster.local:4000/health"
               method:
-                get: { criteria: ==, responseCode: "599" }`);
+                get: { criteria: ==, responseCode: "599" }`,
+    );
     const verdicts: string[] = [];
     for (const spec of [pass, fail]) {
       const h = await c.start(spec);
@@ -70,12 +75,24 @@ describeWithPrometheus(availability)('durable chaos totals (two workers, a resta
 
     const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const L = `experiment_name="${name}",namespace="footanalytics"`;
-    const want = [`chaos_experiment_total{${L}} 2`, `chaos_experiment_success_total{${L}} 1`, `chaos_experiment_verdict_total{${L},verdict="Fail"} 1`, `chaos_experiment_verdict_last24h{${L},verdict="Pass"} 1`, `chaos_experiment_status{${L}} 0`, 'tempest_metrics_source_up 1'];
+    const want = [
+      `chaos_experiment_total{${L}} 2`,
+      `chaos_experiment_success_total{${L}} 1`,
+      `chaos_experiment_verdict_total{${L},verdict="Fail"} 1`,
+      `chaos_experiment_verdict_last24h{${L},verdict="Pass"} 1`,
+      `chaos_experiment_status{${L}} 0`,
+      'tempest_metrics_source_up 1',
+    ];
     for (const port of [pa, pb]) {
-      const text = await waitFor(`worker :${port} counts both runs`, async () => {
-        const t = await metricsOf(port);
-        return t.includes(want[0]) && t;
-      }, 30_000, 1000);
+      const text = await waitFor(
+        `worker :${port} counts both runs`,
+        async () => {
+          const t = await metricsOf(port);
+          return t.includes(want[0]) && t;
+        },
+        30_000,
+        1000,
+      );
       for (const line of want) expect([port, text.includes(line)]).toEqual([port, true]);
     }
 
@@ -88,13 +105,20 @@ describeWithPrometheus(availability)('durable chaos totals (two workers, a resta
     // Prometheus scrapes both workers; the seed's own query is right on each.
     prom = await startPrometheus({ bin: availability.ok ? availability.bin : '', targets: [`127.0.0.1:${pa}`, `127.0.0.1:${pb}`], job: 'tempest-worker' });
     await prom.waitForTargetsUp(30_000);
-    const rate = await waitFor('the seed success rate', async () => {
-      const r = await prom!.query(`chaos_experiment_success_total{experiment_name="${name}"} / chaos_experiment_total{experiment_name="${name}"} * 100`);
-      return r.length === 2 && r;
-    }, 30_000, 1000);
+    const rate = await waitFor(
+      'the seed success rate',
+      async () => {
+        const r = await prom!.query(`chaos_experiment_success_total{experiment_name="${name}"} / chaos_experiment_total{experiment_name="${name}"} * 100`);
+        return r.length === 2 && r;
+      },
+      30_000,
+      1000,
+    );
     expect(rate.map((s) => Number(s.value[1]))).toEqual([50, 50]);
     // The dashboard's queries are valid PromQL and answer; its success rate is 50 too, not doubled by two workers.
-    const dash = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/chaos-dashboard.json'), 'utf8')) as { panels: Array<{ title?: string; targets?: Array<{ expr: string }> }> };
+    const dash = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/chaos-dashboard.json'), 'utf8')) as {
+      panels: Array<{ title?: string; targets?: Array<{ expr: string }> }>;
+    };
     const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
     expect(exprs.length).toBeGreaterThanOrEqual(5);
     for (const e of exprs) await prom.query(e); // throws on a query Prometheus refuses

@@ -4,7 +4,7 @@
  * pods really gone and replaced, latency really off, stressor processes really dead, ledger clean.
  */
 import { Client, Connection } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { createWorker } from '../../workers/worker.js';
 import { TempestClient } from '../../client/client.js';
 import type { ExperimentResult } from '../../activities/types.js';
@@ -60,7 +60,12 @@ test('seed pod-delete with its health probe: pods really deleted and replaced, v
 
 test('probe fails under real injected latency: verdict Fail, latency really removed afterwards', async () => {
   const cfg = testConfig(fleet);
-  const spec = engine('api-gateway-latency', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '6', NETWORK_LATENCY: '1500', PODS_AFFECTED_PERC: '100' }, latencyProbe(1000));
+  const spec = engine(
+    'api-gateway-latency',
+    'pod-network-latency',
+    { TOTAL_CHAOS_DURATION: '6', NETWORK_LATENCY: '1500', PODS_AFFECTED_PERC: '100' },
+    latencyProbe(1000),
+  );
   const r: ExperimentResult = await withWorker(cfg, async (tc) => tc.result((await tc.start(spec)).workflowId));
   expect(r.verdict).toBe('Fail');
   expect(r.probes[0].status).toBe('Failed');

@@ -8,7 +8,20 @@
  * Every test reverts in a finally (even on failure) and every wait is bounded.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,7 +228,9 @@ describe('pod-delete', () => {
     const req = request(spec);
     await withRevert(req, async () => {
       // A slow request in flight on the victim: SIGTERM lets it finish (graceful shutdown), SIGKILL would reset it.
-      expect(await fleet.client.setBehaviour(victim.name, { latencyMs: 1000, setBy: 'faults-local-test', expiresAt: new Date(Date.now() + 15_000).toISOString() })).toBe(true);
+      expect(
+        await fleet.client.setBehaviour(victim.name, { latencyMs: 1000, setBy: 'faults-local-test', expiresAt: new Date(Date.now() + 15_000).toISOString() }),
+      ).toBe(true);
       const inflight = directGet(victim.port, '/health', 10_000);
       inflight.catch(() => undefined); // observed below
       await new Promise((r) => setTimeout(r, 200));
@@ -414,10 +429,15 @@ describe('pod-memory-hog', () => {
       expect(pids).toHaveLength(1);
       pid = pids[0];
       expect(findStressors(key)).toEqual([pid]);
-      const rss = await waitFor('RSS >= 50 MB', () => {
-        const kb = vmRssKb(pid);
-        return kb >= 50 * 1024 && kb;
-      }, 15_000, 100);
+      const rss = await waitFor(
+        'RSS >= 50 MB',
+        () => {
+          const kb = vmRssKb(pid);
+          return kb >= 50 * 1024 && kb;
+        },
+        15_000,
+        100,
+      );
       expect(rss).toBeGreaterThanOrEqual(50 * 1024);
     });
     expect(reverted.undone).toEqual([`pid ${pid}`]);
@@ -476,7 +496,12 @@ describe('pod-network-latency', () => {
       for (const p of before.slice(1)) expect((await fleet.client.behaviour(p.name))?.latencyMs).toBe(LATENCY);
     });
     // The ledger names the gone pod: it is skipped, the two survivors are reset.
-    expect([...reverted.undone].sort()).toEqual(before.slice(1).map((p) => p.name).sort());
+    expect([...reverted.undone].sort()).toEqual(
+      before
+        .slice(1)
+        .map((p) => p.name)
+        .sort(),
+    );
     expect(reverted.verification).toBe(`no latency on ${REPLICAS} pod(s); ledger clean`);
     for (const p of await fleet.client.pods()) expect((await fleet.client.behaviour(p.name))?.latencyMs).toBe(0);
   });
@@ -510,7 +535,12 @@ describe('pod-network-latency', () => {
       );
       expect(pending.ready).toBe(false);
     });
-    expect([...reverted.undone].sort()).toEqual(before.slice(1).map((p) => p.name).sort());
+    expect([...reverted.undone].sort()).toEqual(
+      before
+        .slice(1)
+        .map((p) => p.name)
+        .sort(),
+    );
     for (const p of await steadyPods()) expect(await fleet.client.behaviour(p.name)).toMatchObject({ latencyMs: 0, setBy: null });
   });
 
@@ -640,11 +670,19 @@ describe('model-corruption', () => {
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${name}`, CORRUPTION_TYPE: 'zero' });
     await mockEnv().run(sacts.preflight, spec);
     const req = await prepared(spec, sacts);
-    await withRevert(req, async () => {
-      const r = await inject(req, sacts);
-      expect(r.affected).toEqual([file]);
-      expect(readFileSync(file).subarray(0, 1024).every((b) => b === 0)).toBe(true);
-    }, sacts);
+    await withRevert(
+      req,
+      async () => {
+        const r = await inject(req, sacts);
+        expect(r.affected).toEqual([file]);
+        expect(
+          readFileSync(file)
+            .subarray(0, 1024)
+            .every((b) => b === 0),
+        ).toBe(true);
+      },
+      sacts,
+    );
     expect(readFileSync(file).equals(original)).toBe(true);
     expect(statSync(file).size).toBe(SIZE);
   });
@@ -654,12 +692,16 @@ describe('model-corruption', () => {
     const { file, original } = writeModel(name);
     const spec = engine('model-chaos', 'model-corruption', { FILE_PATH: `/models/${name}`, CORRUPTION_TYPE: 'truncate' });
     const req = await prepared(spec);
-    await withRevert(req, async () => {
-      const first = await inject(req, macts);
-      expect(first.alreadyDone).toBe(false);
-      expect(statSync(file).size).toBe(SIZE / 2);
-      expect((await inject({ ...req }, macts)).alreadyDone).toBe(true);
-    }, macts);
+    await withRevert(
+      req,
+      async () => {
+        const first = await inject(req, macts);
+        expect(first.alreadyDone).toBe(false);
+        expect(statSync(file).size).toBe(SIZE / 2);
+        expect((await inject({ ...req }, macts)).alreadyDone).toBe(true);
+      },
+      macts,
+    );
     expect(readFileSync(file).equals(original)).toBe(true);
   });
 

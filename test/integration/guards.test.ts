@@ -37,10 +37,12 @@ async function startHttp(initial: Handler): Promise<{ url: string; set(h: Handle
   };
 }
 
-const json = (status: number, body: unknown): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
+const json =
+  (status: number, body: unknown): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
 
 // ---------------------------------------------------------------- http
 describe('http guard', () => {
@@ -164,7 +166,12 @@ describe('pagerduty guard (local PagerDuty: REST API v2 + Events API v2)', () =>
       incident: { type: 'incident', title: 'Chaos recovery took > 300 s', service: { id: serviceId, type: 'service_reference' }, urgency: 'high' },
     });
     expect(created.status).toBe(201);
-    expect(created.body.incident).toMatchObject({ type: 'incident', status: 'triggered', title: 'Chaos recovery took > 300 s', service: { id: serviceId, type: 'service_reference' } });
+    expect(created.body.incident).toMatchObject({
+      type: 'incident',
+      status: 'triggered',
+      title: 'Chaos recovery took > 300 s',
+      service: { id: serviceId, type: 'service_reference' },
+    });
     const id = created.body.incident.id as string;
 
     const blocked = await runGuard(guard({ serviceIds: [serviceId] }));
@@ -261,7 +268,11 @@ describe('pagerduty guard (local PagerDuty: REST API v2 + Events API v2)', () =>
     expect((await runGuard(guard())).passed).toBe(true);
 
     // A trigger without dedup_key gets one generated and answered.
-    const generated = await pd.event({ routing_key: pd.routingKey('api-gateway'), event_action: 'trigger', payload: { summary: 's', source: 'src', severity: 'warning' } });
+    const generated = await pd.event({
+      routing_key: pd.routingKey('api-gateway'),
+      event_action: 'trigger',
+      payload: { summary: 's', source: 'src', severity: 'warning' },
+    });
     expect(generated.status).toBe(202);
     expect(generated.body.dedup_key).toMatch(/^[0-9a-f]{32}$/);
     expect(pd.state().incidents[0]).toMatchObject({ incident_key: generated.body.dedup_key, urgency: 'low' });
@@ -354,7 +365,14 @@ describePrometheus('prometheus guard (real Prometheus scraping a real fleet)', (
   }, 60_000);
 
   // The seed's _check_system_health: up{job='api-gateway'}, fails when below 1.
-  const health = (): GuardSpec => ({ type: 'prometheus', name: 'system-health', endpoint: prom!.url, query: "up{job='api-gateway'}", criteria: '>=', value: '1' });
+  const health = (): GuardSpec => ({
+    type: 'prometheus',
+    name: 'system-health',
+    endpoint: prom!.url,
+    query: "up{job='api-gateway'}",
+    criteria: '>=',
+    value: '1',
+  });
 
   test('empty results fail by default and pass with onEmpty: pass', async () => {
     const query = "up{job='no-such-job'}";

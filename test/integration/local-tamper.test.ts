@@ -19,7 +19,24 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -184,14 +201,21 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- container-kill
 describe('container-kill: the pid comes from the live fleet and must be the replica of the pod, never from the ledger', () => {
-  test('a retried round whose ledger entry was rewritten to name an unrelated pid kills the pod\'s live replica, not that pid', async () => {
+  test("a retried round whose ledger entry was rewritten to name an unrelated pid kills the pod's live replica, not that pid", async () => {
     const before = await steadyPods();
     const pod = before[0];
     const victim = await bystander();
     const req = request(engine('api-gateway-chaos', 'container-kill', { TARGET_PODS: pod.name }));
     // The round's intent as the driver writes it before it kills (`<pod>:<pid>`), with the pid rewritten on the
     // control API to the test's own `sleep`: a worker crash between intent and kill, then a retry.
-    const entry: LedgerEntry = { fault: 'container-kill', run: req.runId, faultIndex: 0, rounds: { '0': [`${pod.name}:${victim.pid}`] }, done: [], expiresAt: req.expiresAt };
+    const entry: LedgerEntry = {
+      fault: 'container-kill',
+      run: req.runId,
+      faultIndex: 0,
+      rounds: { '0': [`${pod.name}:${victim.pid}`] },
+      done: [],
+      expiresAt: req.expiresAt,
+    };
     await fleet.client.annotateOwner({ [ledgerKey(req)]: JSON.stringify(entry) });
 
     const { out: r } = await withRevert(req, async () => {
@@ -211,11 +235,18 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
     expect(await ledgerOf(req)).toBeUndefined();
   });
 
-  test('a rewritten ledger naming one replica with ANOTHER replica\'s pid kills the named pod only', async () => {
+  test("a rewritten ledger naming one replica with ANOTHER replica's pid kills the named pod only", async () => {
     const before = await steadyPods();
     const [named, other] = before;
     const req = request(engine('api-gateway-chaos', 'container-kill', { TARGET_PODS: named.name }));
-    const entry: LedgerEntry = { fault: 'container-kill', run: req.runId, faultIndex: 0, rounds: { '0': [`${named.name}:${other.pid}`] }, done: [], expiresAt: req.expiresAt };
+    const entry: LedgerEntry = {
+      fault: 'container-kill',
+      run: req.runId,
+      faultIndex: 0,
+      rounds: { '0': [`${named.name}:${other.pid}`] },
+      done: [],
+      expiresAt: req.expiresAt,
+    };
     await fleet.client.annotateOwner({ [ledgerKey(req)]: JSON.stringify(entry) });
     const { out: r } = await withRevert(req, async () => {
       const res = await inject(req);
@@ -235,7 +266,16 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
     const one = createActivities({ config: testConfig(fleet, { limits: { maxTargetPods: 1 } }) });
     const req = request(engine('api-gateway-chaos', 'container-kill', { TARGET_PODS: before[0].name }));
     const all = before.map((p) => `${p.name}:${p.pid}`);
-    await fleet.client.annotateOwner({ [ledgerKey(req)]: JSON.stringify({ fault: 'container-kill', run: req.runId, faultIndex: 0, rounds: { '0': all }, done: [], expiresAt: req.expiresAt } satisfies LedgerEntry) });
+    await fleet.client.annotateOwner({
+      [ledgerKey(req)]: JSON.stringify({
+        fault: 'container-kill',
+        run: req.runId,
+        faultIndex: 0,
+        rounds: { '0': all },
+        done: [],
+        expiresAt: req.expiresAt,
+      } satisfies LedgerEntry),
+    });
     const f = await failureOf(inject(req, one));
     expect(f.type).toBe('FaultRefused');
     expect(f.message).toBe(`container-kill: the ledger's round 0 names ${REPLICAS} pods, more than limits.maxTargetPods (1); refusing`);
@@ -255,7 +295,14 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
     const before = await steadyPods();
     const victim = await bystander();
     const req = request(engine('api-gateway-chaos', 'container-kill', { PODS_AFFECTED_PERC: '0' }));
-    const entry: LedgerEntry = { fault: 'container-kill', run: req.runId, faultIndex: 0, rounds: { '0': [`api-gateway-ghost:${victim.pid}`] }, done: [], expiresAt: req.expiresAt };
+    const entry: LedgerEntry = {
+      fault: 'container-kill',
+      run: req.runId,
+      faultIndex: 0,
+      rounds: { '0': [`api-gateway-ghost:${victim.pid}`] },
+      done: [],
+      expiresAt: req.expiresAt,
+    };
     await fleet.client.annotateOwner({ [ledgerKey(req)]: JSON.stringify(entry) });
     const { out: r, reverted } = await withRevert(req, () => inject(req));
     expect(r.affected).toEqual([]); // only what was really signalled
@@ -307,7 +354,7 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
     return { pacts, close };
   }
 
-  test('a pod list whose pid was tampered in transit (a foreign pid for a real pod) is not signalled: the pid must be that pod\'s replica', async () => {
+  test("a pod list whose pid was tampered in transit (a foreign pid for a real pod) is not signalled: the pid must be that pod's replica", async () => {
     // The driver reads /proc/<pid>/cmdline before it signals.
     const before = await steadyPods();
     const pod = before[1];
@@ -319,7 +366,9 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
       req,
       async () => {
         const r = await inject(req, pacts);
-        expect(r.detail).toBe(`killed no container process; skipped ${pod.name} (pid ${victim.pid} is not a replica process of fleet ${fleetName} (pid ${fleetPid}): not signalled)`);
+        expect(r.detail).toBe(
+          `killed no container process; skipped ${pod.name} (pid ${victim.pid} is not a replica process of fleet ${fleetName} (pid ${fleetPid}): not signalled)`,
+        );
         expect(r.affected).toEqual([]);
         expect(untouched(victim)).toBe(true);
         // Nothing was killed: the real fleet (asked directly) has every replica with its pid.
@@ -332,12 +381,29 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
     await close();
   });
 
-  test('an impostor whose command line copies a replica\'s (replica.ts --name <pod> --fleet <fleet> --parent-pid <supervisor>) is not signalled: its real parent is not the fleet', async () => {
+  test("an impostor whose command line copies a replica's (replica.ts --name <pod> --fleet <fleet> --parent-pid <supervisor>) is not signalled: its real parent is not the fleet", async () => {
     const before = await steadyPods();
     const pod = before[2];
     const { name: fleetName, pid: fleetPid } = await fleet.client.healthz();
     // A process of the test's own, argv made to look like that pod's replica; its parent is this test, not the supervisor.
-    const impostor = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300000)', '--', 'scripts/fleet/replica.ts', '--port', '1', '--name', pod.name, '--fleet', fleetName, '--parent-pid', String(fleetPid)], { stdio: 'ignore' });
+    const impostor = spawn(
+      process.execPath,
+      [
+        '-e',
+        'setTimeout(() => {}, 300000)',
+        '--',
+        'scripts/fleet/replica.ts',
+        '--port',
+        '1',
+        '--name',
+        pod.name,
+        '--fleet',
+        fleetName,
+        '--parent-pid',
+        String(fleetPid),
+      ],
+      { stdio: 'ignore' },
+    );
     bystanders.push(impostor);
     const ipid = impostor.pid!;
     await waitFor(`pid ${ipid} has the copied command line`, () => readFileSync(`/proc/${ipid}/cmdline`, 'utf8').includes(pod.name), 5_000, 20);
@@ -347,7 +413,9 @@ describe('container-kill: the pid comes from the live fleet and must be the repl
       req,
       async () => {
         const r = await inject(req, pacts);
-        expect(r.detail).toBe(`killed no container process; skipped ${pod.name} (pid ${ipid} is not a replica process of fleet ${fleetName} (pid ${fleetPid}): not signalled)`);
+        expect(r.detail).toBe(
+          `killed no container process; skipped ${pod.name} (pid ${ipid} is not a replica process of fleet ${fleetName} (pid ${fleetPid}): not signalled)`,
+        );
         expect(r.affected).toEqual([]);
         expect(podIds(await fleet.client.pods())).toEqual(podIds(before));
       },
@@ -374,7 +442,10 @@ describe("the worker's own namespace: `*` never includes it, on every platform a
   });
 
   test('listed by its exact name, the operator lets experiments in (and they run)', async () => {
-    const wacts = createActivities({ config: testConfig(fleet, { blastRadius: { allow: [{ namespace: '*' }, { namespace: 'footanalytics' }] } }), workerNamespace: 'footanalytics' });
+    const wacts = createActivities({
+      config: testConfig(fleet, { blastRadius: { allow: [{ namespace: '*' }, { namespace: 'footanalytics' }] } }),
+      workerNamespace: 'footanalytics',
+    });
     const req = request(spec());
     const { out } = await withRevert(req, () => inject(req, wacts), wacts);
     expect(out.affected.length).toBe(1);
@@ -387,9 +458,17 @@ describe('injectFault refuses a crafted round or dead-man time before anything s
   const cpu = () => engine('api-gateway-cpu', 'pod-cpu-hog', { CPU_CORES: '1', CPU_LOAD: '5', TOTAL_CHAOS_DURATION: '30', CHAOS_INTERVAL: '10' });
   const cases: Array<[string, Partial<InjectRequest>, RegExp]> = [
     ['expiresAt "never" (a stressor with no end)', { expiresAt: 'never' }, /expiresAt must be an ISO time/],
-    ['expiresAt a day away (the fault would outlive its window by a day)', { expiresAt: new Date(Date.now() + 86_400_000).toISOString() }, /expiresAt \S+ is later than the fault's duration \(plus 10 min\) from now/],
+    [
+      'expiresAt a day away (the fault would outlive its window by a day)',
+      { expiresAt: new Date(Date.now() + 86_400_000).toISOString() },
+      /expiresAt \S+ is later than the fault's duration \(plus 10 min\) from now/,
+    ],
     ['expiresAt a number', { expiresAt: 1e15 as unknown as string }, /expiresAt must be an ISO time/],
-    ['expiresAt already past (a retry held beyond its chaos window by a crash)', { expiresAt: new Date(Date.now() - 1000).toISOString() }, /has passed: the injection comes too late .*nothing injected/],
+    [
+      'expiresAt already past (a retry held beyond its chaos window by a crash)',
+      { expiresAt: new Date(Date.now() - 1000).toISOString() },
+      /has passed: the injection comes too late .*nothing injected/,
+    ],
     ['round -1', { round: -1 }, /round must be a whole number from 0 to 4/],
     ['round 1.5', { round: 1.5 }, /round must be a whole number from 0 to 4/],
     ['round 99 (a helper name nobody planned)', { round: 99 }, /round must be a whole number from 0 to 4/],
@@ -414,7 +493,7 @@ describe('injectFault refuses a crafted round or dead-man time before anything s
 });
 
 // ---------------------------------------------------------------- model-corruption
-describe('model-corruption: revert restores Tempest\'s own backup, only onto the file it was taken from, inside the roots', () => {
+describe("model-corruption: revert restores Tempest's own backup, only onto the file it was taken from, inside the roots", () => {
   let dir: string;
   let stateDir: string;
   let mcfg: TempestConfig & { file: string };
@@ -537,12 +616,32 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
 
     const cases: Array<[string, FaultRef, string]> = [
       // the record names the other file, with the checksum of the real backup: the pre-change revert restored onto it
-      ['FILE_PATH and record name another file in the root', craft(`/models/${sub}/other.pth`, { ...real, path: other }), `the run's record (${other}) does not match Tempest's backup record (${file}); refusing to restore`],
+      [
+        'FILE_PATH and record name another file in the root',
+        craft(`/models/${sub}/other.pth`, { ...real, path: other }),
+        `the run's record (${other}) does not match Tempest's backup record (${file}); refusing to restore`,
+      ],
       // the record names a file outside the roots and FILE_PATH does not resolve: the pre-change revert wrote there
-      ['the record names a file outside the roots, FILE_PATH nothing', craft(`/models/${sub}/missing.pth`, { ...real, path: precious }), `the run's record (${precious}) does not match Tempest's backup record (${file}); refusing to restore`],
-      ['FILE_PATH names another file, the record is the real one', craft(`/models/${sub}/other.pth`, real), `FILE_PATH now resolves to ${other}, not to ${file} as backed up; refusing to restore`],
-      ['FILE_PATH names another file, no record', craft(`/models/${sub}/other.pth`, undefined), `FILE_PATH now resolves to ${other}, not to ${file} as backed up; refusing to restore`],
-      ['the record has another checksum', craft(`/models/${sub}/model.pth`, { ...real, sha256: sha256(other) }), `the run's record (${file}) does not match Tempest's backup record (${file}); refusing to restore`],
+      [
+        'the record names a file outside the roots, FILE_PATH nothing',
+        craft(`/models/${sub}/missing.pth`, { ...real, path: precious }),
+        `the run's record (${precious}) does not match Tempest's backup record (${file}); refusing to restore`,
+      ],
+      [
+        'FILE_PATH names another file, the record is the real one',
+        craft(`/models/${sub}/other.pth`, real),
+        `FILE_PATH now resolves to ${other}, not to ${file} as backed up; refusing to restore`,
+      ],
+      [
+        'FILE_PATH names another file, no record',
+        craft(`/models/${sub}/other.pth`, undefined),
+        `FILE_PATH now resolves to ${other}, not to ${file} as backed up; refusing to restore`,
+      ],
+      [
+        'the record has another checksum',
+        craft(`/models/${sub}/model.pth`, { ...real, sha256: sha256(other) }),
+        `the run's record (${file}) does not match Tempest's backup record (${file}); refusing to restore`,
+      ],
     ];
     for (const [what, ref, message] of cases) {
       const f = await failureOf(revert(ref, macts));
@@ -617,7 +716,11 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
       ['a fractional faultIndex', () => ({ faultIndex: 0.5 }), 'faultIndex: must be a fault index'],
       ['a faultIndex at limits.maxFaults', () => ({ faultIndex: maxFaults() }), 'faultIndex: must be a fault index'],
       ['a faultIndex given as a string', () => ({ faultIndex: '0' }), 'faultIndex: must be a fault index'],
-      ['an oversized prepared (the real record, padded past 64 KiB)', (r) => ({ prepared: { ...r.prepared, pad: 'x'.repeat(64 * 1024) } }), 'prepared: must be a JSON object of at most 64 KiB'],
+      [
+        'an oversized prepared (the real record, padded past 64 KiB)',
+        (r) => ({ prepared: { ...r.prepared, pad: 'x'.repeat(64 * 1024) } }),
+        'prepared: must be a JSON object of at most 64 KiB',
+      ],
       ['a prepared that is an array', () => ({ prepared: [] }), 'prepared: must be a JSON object of at most 64 KiB'],
       ['a prepared that is null', () => ({ prepared: null }), 'prepared: must be a JSON object of at most 64 KiB'],
     ])('%s', async (_what, change, message) => {
@@ -641,7 +744,7 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
       }
     });
 
-    test('after all those refusals, the run\'s own request still restores the file', async () => {
+    test("after all those refusals, the run's own request still restores the file", async () => {
       const r = await revert(req, macts);
       expect(r.undone).toEqual([file]);
       expect(readFileSync(file).equals(original)).toBe(true);
@@ -686,7 +789,8 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
   // ---------------------------------------------------------------- TOCTOU: the file is opened once and acted on through that descriptor
 
   /** Tempest's backup folder for a run's fault (as the driver derives it: from the run, never from the target). */
-  const backupDirOf = (ref: Pick<FaultRef, 'runId' | 'faultIndex'>) => join(stateDir, 'backups', createHash('sha256').update(ledgerKey(ref)).digest('hex').slice(0, 32));
+  const backupDirOf = (ref: Pick<FaultRef, 'runId' | 'faultIndex'>) =>
+    join(stateDir, 'backups', createHash('sha256').update(ledgerKey(ref)).digest('hex').slice(0, 32));
 
   /** A file outside every root, with random bytes: what an attacker would like Tempest to overwrite. */
   function preciousFile(): { precious: string; bytes: Buffer; outside: string } {
@@ -768,7 +872,9 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
     req.prepared = { ...(await mockEnv().run(macts.prepareFault, req)), size: 2 ** 44 };
     const f = await failureOf(inject(req, macts));
     expect(f.type).toBe('FaultRefused');
-    expect(f.message).toBe(`model-corruption: ${file} changed since it was prepared (it is ${SIZE} bytes, the prepared record says ${2 ** 44}); refusing to corrupt`);
+    expect(f.message).toBe(
+      `model-corruption: ${file} changed since it was prepared (it is ${SIZE} bytes, the prepared record says ${2 ** 44}); refusing to corrupt`,
+    );
     expect(statSync(file).size).toBe(SIZE);
     expect(readFileSync(file).equals(original)).toBe(true);
     expect(existsSync(backupDirOf(req))).toBe(false);
@@ -842,11 +948,20 @@ describe('model-corruption: revert restores Tempest\'s own backup, only onto the
       // The ledger says the round was done (anyone on the fleet's control API can write that): the pre-change
       // revert then hashed `prepared.path` to decide whether "the backup is gone" — a checksum oracle that hung
       // forever on /dev/zero or a FIFO.
-      const entry: LedgerEntry = { fault: 'model-corruption', run: ref.runId, faultIndex: 0, rounds: { '0': [String(prepared.path)] }, done: [0], expiresAt: new Date(Date.now() + 60_000).toISOString() };
+      const entry: LedgerEntry = {
+        fault: 'model-corruption',
+        run: ref.runId,
+        faultIndex: 0,
+        rounds: { '0': [String(prepared.path)] },
+        done: [0],
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      };
       await fleet.client.annotateOwner({ [ledgerKey(ref)]: JSON.stringify(entry) });
       const r = await Promise.race([
         revert(ref, macts),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: revert did not answer within 10 s (it is reading ${String(prepared.path)})`)), 10_000)),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`${what}: revert did not answer within 10 s (it is reading ${String(prepared.path)})`)), 10_000),
+        ),
       ]);
       expect({ what, undone: r.undone }).toEqual({ what, undone: [] });
       answers.add(r.verification);

@@ -45,7 +45,10 @@ const edgeProbe = `          - name: "api-gateway-health-edge"
                 get:
                   criteria: ==
                   responseCode: "200"`;
-const continuousProbe = edgeProbe.replace('api-gateway-health-edge', 'api-gateway-health-continuous').replace('"Edge"', '"Continuous"').replace('interval: 1', 'interval: 1\n              probePollingInterval: 1');
+const continuousProbe = edgeProbe
+  .replace('api-gateway-health-edge', 'api-gateway-health-continuous')
+  .replace('"Edge"', '"Continuous"')
+  .replace('interval: 1', 'interval: 1\n              probePollingInterval: 1');
 
 let fleet: TestFleet;
 let connection: Connection;
@@ -68,7 +71,11 @@ const latencyEngine = (name: string, probe = edgeProbe, chaosS = CHAOS_S) =>
 
 /** The worker's policy for a case: the test fleet, its http guard, no reconciler unless the case is about it. */
 function caseConfig(over: Record<string, unknown> = {}) {
-  return testConfig(fleet, { guards: [{ type: 'http', name: 'system-health', url: `${fleet.balancerUrl}/health`, expectStatus: 200 }], reconciler: { enabled: false }, ...over });
+  return testConfig(fleet, {
+    guards: [{ type: 'http', name: 'system-health', url: `${fleet.balancerUrl}/health`, expectStatus: 200 }],
+    reconciler: { enabled: false },
+    ...over,
+  });
 }
 
 /** Every pod of the fleet slowed by this run's key (read back from the replicas). */
@@ -104,13 +111,17 @@ async function cleanUp(): Promise<void> {
   current = {};
   killWorkerProcesses();
   if (handle) {
-    const st = await handle.describe().then((d) => d.status.name).catch(() => undefined);
+    const st = await handle
+      .describe()
+      .then((d) => d.status.name)
+      .catch(() => undefined);
     if (st === 'RUNNING') await handle.terminate('matrix case clean-up').catch(() => undefined);
   }
   if (!key) return;
   for (const p of await fleet.client.pods()) {
     const b = await fleet.client.behaviour(p.name).catch(() => undefined);
-    if (b && (b.setBy === key || b.latencyMs > 0)) await fleet.client.setBehaviour(p.name, { latencyMs: 0, errorRate: 0, down: false, expiresAt: null, setBy: null }).catch(() => undefined);
+    if (b && (b.setBy === key || b.latencyMs > 0))
+      await fleet.client.setBehaviour(p.name, { latencyMs: 0, errorRate: 0, down: false, expiresAt: null, setBy: null }).catch(() => undefined);
   }
   await fleet.client.annotateOwner({ [key]: null }).catch(() => undefined);
 }
@@ -254,7 +265,15 @@ async function killAt(point: Failpoint | 'mid-chaos'): Promise<Outcome> {
   }
   const took = Date.now() - disruptedAt;
   expect(result.faults[0].state).toBe('reverted');
-  return { result, verdict: result.verdict, workflowIds: [h.workflowId], key, since, disruptedAt, note: `worker ${how}; new worker 2 s later; run closed ${(took / 1000).toFixed(1)} s after the kill; ${RECOVERY[point]}` };
+  return {
+    result,
+    verdict: result.verdict,
+    workflowIds: [h.workflowId],
+    key,
+    since,
+    disruptedAt,
+    note: `worker ${how}; new worker 2 s later; run closed ${(took / 1000).toFixed(1)} s after the kill; ${RECOVERY[point]}`,
+  };
 }
 
 /** What bounds the recovery after a kill at each point (the activity options in workflows/experiment.ts). */
@@ -262,7 +281,7 @@ const RECOVERY: Record<Failpoint | 'mid-chaos', string> = {
   guard: 'the guard is retried when its 30 s start-to-close timeout expires (guards do not heartbeat)',
   'probe.SOT': 'the probe is retried after its 10 s heartbeat timeout',
   'fault.intent-recorded': 'the injection is retried after its 20 s heartbeat timeout; the ledger names the targets, so the same pods are acted on, once',
-  'fault.acted': "the injection is retried after its 20 s heartbeat timeout; it finds its own mark on every replica and acts on none again",
+  'fault.acted': 'the injection is retried after its 20 s heartbeat timeout; it finds its own mark on every replica and acts on none again',
   'mid-chaos': 'nothing was in flight: the chaos timer fires on the new worker, which replays the history and reverts',
   'revert.acted': 'the revert is retried after its 20 s heartbeat timeout (retried until verified, no attempt limit) and verifies',
   'probe.EOT': 'the probe is retried after its 10 s heartbeat timeout; the fault was already reverted and verified',
@@ -280,9 +299,13 @@ describe('worker SIGKILL at each phase; a new worker 2 s later', () => {
     ['worker SIGKILL during the end-of-test probes', 'probe.EOT'],
     ['worker SIGKILL while publishing the result', 'publish'],
   ];
-  test.each(cases)('%s: reverted and verified once, no duplicate, verdict Pass, history replays', async (name, point) => {
-    await matrixCase(name, 'Pass', () => killAt(point));
-  }, 240_000);
+  test.each(cases)(
+    '%s: reverted and verified once, no duplicate, verdict Pass, history replays',
+    async (name, point) => {
+      await matrixCase(name, 'Pass', () => killAt(point));
+    },
+    240_000,
+  );
 });
 
 test('two workers on the task queue, the one holding the run SIGKILLed mid-chaos: the other takes it over without a restart', async () => {
@@ -311,13 +334,25 @@ test('two workers on the task queue, the one holding the run SIGKILLed mid-chaos
     const disruptedAt = Date.now();
     const result = await tc.result(h.workflowId);
     const events = (await h.fetchHistory()).events ?? [];
-    const firstBySurvivor = events.find((e) => e.workflowTaskCompletedEventAttributes?.identity?.startsWith(`${survivor.pid}@`) && Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6) >= disruptedAt);
-    const takeoverMs = firstBySurvivor ? Number(firstBySurvivor.eventTime!.seconds) * 1000 + Math.floor((firstBySurvivor.eventTime!.nanos ?? 0) / 1e6) - disruptedAt : NaN;
+    const firstBySurvivor = events.find(
+      (e) =>
+        e.workflowTaskCompletedEventAttributes?.identity?.startsWith(`${survivor.pid}@`) &&
+        Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6) >= disruptedAt,
+    );
+    const takeoverMs = firstBySurvivor
+      ? Number(firstBySurvivor.eventTime!.seconds) * 1000 + Math.floor((firstBySurvivor.eventTime!.nanos ?? 0) / 1e6) - disruptedAt
+      : NaN;
     await sigkill(survivor);
     expect(result.faults[0].state).toBe('reverted');
     expect(Number.isFinite(takeoverMs)).toBe(true);
     return {
-      result, verdict: result.verdict, workflowIds: [h.workflowId], key, since, disruptedAt, plannedChaosMs: chaosS * 1000,
+      result,
+      verdict: result.verdict,
+      workflowIds: [h.workflowId],
+      key,
+      since,
+      disruptedAt,
+      plannedChaosMs: chaosS * 1000,
       note: `the survivor completed its first workflow task of the run ${(takeoverMs / 1000).toFixed(1)} s after the kill, without a restart: the task went to the dead worker's sticky queue and was rescheduled on the shared queue after the sticky schedule-to-start timeout (10 s); a probe in flight on the dead worker is retried after its 10 s heartbeat timeout`,
     };
   });
@@ -331,7 +366,7 @@ test('terminate mid-fault: the scheduled reconciler (30 s default interval) reve
       const tc = new TempestClient(client, cfg);
       const since = new Date().toISOString();
       const worker = await startWorkerProcess(cfg.file);
-      const h = await tc.start(latencyEngine('nlb-terminate', edgeProbe, 300), { });
+      const h = await tc.start(latencyEngine('nlb-terminate', edgeProbe, 300), {});
       const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
       current = { handle: h, key };
       await injected(tc, h.workflowId, key);
@@ -341,10 +376,21 @@ test('terminate mid-fault: the scheduled reconciler (30 s default interval) reve
       const cleanMs = Date.now() - disruptedAt;
       await sigkill(worker);
       expect(cleanMs).toBeLessThanOrEqual(45_000);
-      return { verdict: (await h.describe()).status.name, workflowIds: [h.workflowId], key, since, disruptedAt, plannedChaosMs: 300_000, note: `clean ${(cleanMs / 1000).toFixed(1)} s after the terminate: the reconcile schedule fires every 30 s, so anywhere from 0 to 30 s plus the revert (about a second)` };
+      return {
+        verdict: (await h.describe()).status.name,
+        workflowIds: [h.workflowId],
+        key,
+        since,
+        disruptedAt,
+        plannedChaosMs: 300_000,
+        note: `clean ${(cleanMs / 1000).toFixed(1)} s after the terminate: the reconcile schedule fires every 30 s, so anywhere from 0 to 30 s plus the revert (about a second)`,
+      };
     });
   } finally {
-    await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+    await client.schedule
+      .getHandle(scheduleId)
+      .delete()
+      .catch(() => undefined);
   }
 }, 180_000);
 
@@ -372,7 +418,13 @@ test('SIGTERM: the worker drains and exits; the fault stays until the next worke
     await sigkill(second);
     expect(result.faults[0].state).toBe('reverted');
     return {
-      result, verdict: result.verdict, workflowIds: [h.workflowId], key, since, disruptedAt, plannedChaosMs: chaosS * 1000,
+      result,
+      verdict: result.verdict,
+      workflowIds: [h.workflowId],
+      key,
+      since,
+      disruptedAt,
+      plannedChaosMs: chaosS * 1000,
       note: `the worker stopped polling and exited (${end.code === 0 ? 'exit 0' : `exit ${end.code ?? end.signal}`}) ${(drainMs / 1000).toFixed(1)} s after SIGTERM (in-flight activities get the 5 s shutdown grace); nothing was reverted at once: the latency stayed on every replica (${still ? 'checked' : 'NOT found'}) until the next worker resumed the run`,
     };
   });
@@ -392,10 +444,15 @@ test('no worker ever comes back: the target drops the fault by itself at chaos e
     await sigkill(first);
     const disruptedAt = Date.now();
     // Nobody reverts: each replica drops the fault at its own expiry, read here from the replicas themselves.
-    await waitFor('the replicas healed themselves', async () => {
-      const bs = await Promise.all((await fleet.client.pods()).map((p) => fleet.client.behaviour(p.name)));
-      return bs.every((b) => b && b.latencyMs === 0);
-    }, 60_000, 200);
+    await waitFor(
+      'the replicas healed themselves',
+      async () => {
+        const bs = await Promise.all((await fleet.client.pods()).map((p) => fleet.client.behaviour(p.name)));
+        return bs.every((b) => b && b.latencyMs === 0);
+      },
+      60_000,
+      200,
+    );
     const healedAt = Date.now();
     const afterExpiry = healedAt - Date.parse(entry.expiresAt);
     expect(afterExpiry).toBeGreaterThanOrEqual(-250);
@@ -408,7 +465,13 @@ test('no worker ever comes back: the target drops the fault by itself at chaos e
     const result = await tc.result(h.workflowId);
     await sigkill(second);
     return {
-      result, verdict: result.verdict, workflowIds: [h.workflowId], key, since, disruptedAt, cleanedAt: healedAt,
+      result,
+      verdict: result.verdict,
+      workflowIds: [h.workflowId],
+      key,
+      since,
+      disruptedAt,
+      cleanedAt: healedAt,
       note: `no worker at all: every replica dropped the latency by itself ${(afterExpiry / 1000).toFixed(1)} s after its dead-man time (chaos end + 5 s), ${((healedAt - disruptedAt) / 1000).toFixed(1)} s after the kill; a worker started afterwards closed the run (revert: nothing left to undo, verified) and cleared the ledger`,
     };
   });
@@ -419,17 +482,44 @@ describe('the Temporal server SIGKILLed mid-chaos and restarted on the same data
   let dir: string;
   let port: number;
   const startServer = async () => {
-    server = spawn(TEMPORAL_CLI, ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(port + 1), '--metrics-port', String(port + 2), '--headless', '--db-filename', join(dir, 'temporal.db'), '--namespace', 'default', '--log-level', 'error'], { stdio: 'ignore' });
-    await waitFor('own Temporal server healthy', async () => {
-      try {
-        const c = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1000 });
-        await c.workflowService.getSystemInfo({});
-        await c.close();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 60_000, 300);
+    server = spawn(
+      TEMPORAL_CLI,
+      [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--http-port',
+        String(port + 1),
+        '--metrics-port',
+        String(port + 2),
+        '--headless',
+        '--db-filename',
+        join(dir, 'temporal.db'),
+        '--namespace',
+        'default',
+        '--log-level',
+        'error',
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitFor(
+      'own Temporal server healthy',
+      async () => {
+        try {
+          const c = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1000 });
+          await c.workflowService.getSystemInfo({});
+          await c.close();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      300,
+    );
   };
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tempest-temporal-'));
@@ -444,7 +534,9 @@ describe('the Temporal server SIGKILLed mid-chaos and restarted on the same data
   test('the run continues and reverts; nothing is injected twice', async () => {
     await matrixCase('Temporal server SIGKILL mid-chaos, restarted on the same database', 'Pass', async () => {
       const address = `127.0.0.1:${port}`;
-      const cfg = caseConfig({ temporal: { address, namespace: 'default', taskQueue: `it-temporal-kill-${Date.now().toString(36)}`, searchAttributes: false } });
+      const cfg = caseConfig({
+        temporal: { address, namespace: 'default', taskQueue: `it-temporal-kill-${Date.now().toString(36)}`, searchAttributes: false },
+      });
       const own = await Connection.connect({ address });
       const tc = new TempestClient(new Client({ connection: own, namespace: 'default' }), cfg);
       const since = new Date().toISOString();
@@ -472,8 +564,15 @@ describe('the Temporal server SIGKILLed mid-chaos and restarted on the same data
       }
       expect(result.faults[0].state).toBe('reverted');
       return {
-        result, verdict: result.verdict, workflowIds: [h.workflowId], key, since, disruptedAt, plannedChaosMs: chaosS * 1000,
-        replayClient: againClient, after: () => again.close(),
+        result,
+        verdict: result.verdict,
+        workflowIds: [h.workflowId],
+        key,
+        since,
+        disruptedAt,
+        plannedChaosMs: chaosS * 1000,
+        replayClient: againClient,
+        after: () => again.close(),
         note: `server down ${(restartedMs / 1000).toFixed(1)} s (SIGKILL, 3 s, restart on the same SQLite file); the worker reconnected by itself and the run went on from its durable timers `,
       };
     });
@@ -497,7 +596,13 @@ describe('Prometheus down', () => {
     prom = await startPrometheus({ bin, targets: fleet.targets, job: 'api-gateway', scrapeIntervalS: 1 });
     await prom.waitForTargetsUp(30_000);
     await matrixCase('Prometheus stopped during chaos (rollback triggers flying blind)', 'Fail', async () => {
-      const cfg = caseConfig({ rollbackTriggers: { pollInterval: 1, blindAfter: 3, triggers: [{ name: 'replica-down', endpoint: prom!.url, query: upQuery('api-gateway'), criteria: '<', threshold: '1' }] } });
+      const cfg = caseConfig({
+        rollbackTriggers: {
+          pollInterval: 1,
+          blindAfter: 3,
+          triggers: [{ name: 'replica-down', endpoint: prom!.url, query: upQuery('api-gateway'), criteria: '<', threshold: '1' }],
+        },
+      });
       const tc = new TempestClient(client, cfg);
       const since = new Date().toISOString();
       const worker = await startWorkerProcess(cfg.file);
@@ -513,14 +618,35 @@ describe('Prometheus down', () => {
       await sigkill(worker);
       expect(result.faults[0].state).toBe('reverted');
       expect(result.reason).toMatch(/blind|could not be evaluated/i);
-      return { result, verdict: result.verdict, workflowIds: [h.workflowId], key, since, disruptedAt, plannedChaosMs: chaosS * 1000, note: `Prometheus stopped mid-chaos; the chaos (planned 120 s) was stopped after 3 blind polls at 1 s and reverted (time to clean in the table): "${result.reason.slice(0, 140)}"` };
+      return {
+        result,
+        verdict: result.verdict,
+        workflowIds: [h.workflowId],
+        key,
+        since,
+        disruptedAt,
+        plannedChaosMs: chaosS * 1000,
+        note: `Prometheus stopped mid-chaos; the chaos (planned 120 s) was stopped after 3 blind polls at 1 s and reverted (time to clean in the table): "${result.reason.slice(0, 140)}"`,
+      };
     });
   }, 240_000);
 
   test('before the run: the Prometheus guard fails closed, the run is blocked with the reason, nothing is injected', async () => {
     await matrixCase('Prometheus down before the run (guard fails closed)', 'Aborted', async () => {
       const dead = await freePort(); // nothing listens there: Prometheus is down
-      const cfg = caseConfig({ guards: [{ type: 'prometheus', name: 'error-budget', endpoint: `http://127.0.0.1:${dead}`, query: upQuery('api-gateway'), criteria: '>=', value: '1', onEmpty: 'fail' }] });
+      const cfg = caseConfig({
+        guards: [
+          {
+            type: 'prometheus',
+            name: 'error-budget',
+            endpoint: `http://127.0.0.1:${dead}`,
+            query: upQuery('api-gateway'),
+            criteria: '>=',
+            value: '1',
+            onEmpty: 'fail',
+          },
+        ],
+      });
       const tc = new TempestClient(client, cfg);
       const since = new Date().toISOString();
       const worker = await startWorkerProcess(cfg.file);
@@ -532,7 +658,16 @@ describe('Prometheus down', () => {
       await sigkill(worker);
       expect(result.reason).toMatch(/error-budget/);
       expect(result.faults.every((f) => f.rounds === 0)).toBe(true);
-      return { result, verdict: result.verdict, workflowIds: [h.workflowId], key, since, disruptedAt, planned: 0, note: `blocked before any injection: "${result.reason.slice(0, 160)}"` };
+      return {
+        result,
+        verdict: result.verdict,
+        workflowIds: [h.workflowId],
+        key,
+        since,
+        disruptedAt,
+        planned: 0,
+        note: `blocked before any injection: "${result.reason.slice(0, 160)}"`,
+      };
     });
   }, 120_000);
 });

@@ -35,16 +35,22 @@ const latencies = async () => Promise.all((await fleet.client.pods()).map(async 
 const ledger = async () => Object.keys((await fleet.client.owner()).annotations).filter((k) => k.startsWith('tempest.io/fault.'));
 
 async function reconcile(cfg: ReturnType<typeof testConfig>, input: { dryRun?: boolean } = {}): Promise<ReconcileResult> {
-  return client.workflow.execute('reconcileWorkflow', { taskQueue: cfg.temporal.taskQueue, workflowId: `reconcile-test-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, args: [input] });
+  return client.workflow.execute('reconcileWorkflow', {
+    taskQueue: cfg.temporal.taskQueue,
+    workflowId: `reconcile-test-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`,
+    args: [input],
+  });
 }
 
-test('a run terminated mid-fault: its latency stays on every replica until the reconciler reverts it from the run\'s history; dry run first changes nothing', async () => {
+test("a run terminated mid-fault: its latency stays on every replica until the reconciler reverts it from the run's history; dry run first changes nothing", async () => {
   const cfg = testConfig(fleet);
   const metrics = new ChaosMetrics(false);
   const worker: Worker = await createWorker({ config: cfg, metrics });
   const tc = new TempestClient(client, cfg);
   await worker.runUntil(async () => {
-    const h = await tc.start(engine('api-gateway-latency', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '120', NETWORK_LATENCY: '300', PODS_AFFECTED_PERC: '100' }));
+    const h = await tc.start(
+      engine('api-gateway-latency', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '120', NETWORK_LATENCY: '300', PODS_AFFECTED_PERC: '100' }),
+    );
     const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
     await waitFor('latency on every replica', async () => (await latencies()).every((l) => l === 300), 30_000);
     await h.terminate('operator clicked Terminate');
@@ -66,7 +72,9 @@ test('a run terminated mid-fault: its latency stays on every replica until the r
     expect(await latencies()).toEqual([0, 0, 0]);
     expect(await ledger()).not.toContain(key);
     expect(r.clean).toBe(true);
-    expect(await metrics.registry.getSingleMetricAsString('tempest_orphans_reverted_total')).toContain('tempest_orphans_reverted_total{fault="pod-network-latency"} 1');
+    expect(await metrics.registry.getSingleMetricAsString('tempest_orphans_reverted_total')).toContain(
+      'tempest_orphans_reverted_total{fault="pod-network-latency"} 1',
+    );
 
     // and once clean, the next reconcile finds nothing of it
     expect((await reconcile(cfg)).rows.find((x) => x.key === key)).toBeUndefined();
@@ -78,14 +86,20 @@ test('a run that is open is never touched, however long it runs; an unreadable e
   const worker: Worker = await createWorker({ config: cfg });
   const tc = new TempestClient(client, cfg);
   await worker.runUntil(async () => {
-    const h = await tc.start(engine('api-gateway-latency', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '120', NETWORK_LATENCY: '200', PODS_AFFECTED_PERC: '100' }));
+    const h = await tc.start(
+      engine('api-gateway-latency', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '120', NETWORK_LATENCY: '200', PODS_AFFECTED_PERC: '100' }),
+    );
     const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
     await waitFor('latency on every replica', async () => (await latencies()).every((l) => l === 200), 30_000);
     await fleet.client.annotateOwner({ 'tempest.io/fault.forged.0': 'not json' });
     try {
       const r = await reconcile(cfg);
       expect(r.rows.find((x) => x.key === key)).toMatchObject({ status: 'RUNNING', action: 'leave', outcome: 'left' });
-      expect(r.rows.find((x) => x.key === 'tempest.io/fault.forged.0')).toMatchObject({ action: 'refuse', outcome: 'left', why: 'not acted on: the entry is not a readable ledger entry' });
+      expect(r.rows.find((x) => x.key === 'tempest.io/fault.forged.0')).toMatchObject({
+        action: 'refuse',
+        outcome: 'left',
+        why: 'not acted on: the entry is not a readable ledger entry',
+      });
       expect(r.clean).toBe(false);
       expect(await latencies()).toEqual([200, 200, 200]);
       expect(await ledger()).toContain(key);
@@ -109,7 +123,9 @@ test('the schedule a worker creates (here every 5 s) reverts a terminated run wi
   expect(await ensureReconciler(client, cfg, { triggerNow: false })).toEqual({ scheduleId: reconcilerScheduleId(cfg.temporal.taskQueue), created: false });
   try {
     await worker.runUntil(async () => {
-      const h = await tc.start(engine('api-gateway-latency', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '120', NETWORK_LATENCY: '250', PODS_AFFECTED_PERC: '100' }));
+      const h = await tc.start(
+        engine('api-gateway-latency', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '120', NETWORK_LATENCY: '250', PODS_AFFECTED_PERC: '100' }),
+      );
       await waitFor('latency on every replica', async () => (await latencies()).every((l) => l === 250), 30_000);
       await h.terminate('operator clicked Terminate');
       const t0 = Date.now();

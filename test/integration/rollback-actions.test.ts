@@ -54,15 +54,26 @@ test('restart unhealthy pods: a pod that went unready is deleted and replaced', 
   const [out] = await runActions(acts, request());
   expect(out.status).toBe('done');
   expect(out.detail).toContain(victim.name);
-  await waitFor('replaced and ready', async () => {
-    const pods = await fleet.client.pods();
-    return !pods.some((p) => p.name === victim.name) && pods.filter((p) => p.ready).length === 3;
-  }, 60_000);
+  await waitFor(
+    'replaced and ready',
+    async () => {
+      const pods = await fleet.client.pods();
+      return !pods.some((p) => p.name === victim.name) && pods.filter((p) => p.ready).length === 3;
+    },
+    60_000,
+  );
 }, 120_000);
 
 test('trigger incident through Events v2 only when recovery took longer than the threshold; the routing key by reference', async () => {
   process.env.TEMPEST_TEST_PD_ROUTING_KEY = pd.routingKey('chaos');
-  const action = { type: 'pagerduty', name: 'Trigger incident', eventsUrl: `${pd.url}/v2/enqueue`, routingKeyEnv: 'TEMPEST_TEST_PD_ROUTING_KEY', whenRecoveryOver: '300s', severity: 'critical' };
+  const action = {
+    type: 'pagerduty',
+    name: 'Trigger incident',
+    eventsUrl: `${pd.url}/v2/enqueue`,
+    routingKeyEnv: 'TEMPEST_TEST_PD_ROUTING_KEY',
+    whenRecoveryOver: '300s',
+    severity: 'critical',
+  };
   const acts = withActions([action]);
   const [quick] = await runActions(acts, request(12_000));
   expect(quick.status).toBe('skipped');
@@ -80,15 +91,25 @@ test('trigger incident through Events v2 only when recovery took longer than the
   // an unset reference fails the action with a message naming the reference, not a value
   delete process.env.TEMPEST_TEST_PD_ROUTING_KEY;
   const [unset] = await runActions(acts, request(420_000));
-  expect(unset).toMatchObject({ status: 'failed', detail: 'secret reference env TEMPEST_TEST_PD_ROUTING_KEY is not set in the worker\'s environment' });
+  expect(unset).toMatchObject({ status: 'failed', detail: "secret reference env TEMPEST_TEST_PD_ROUTING_KEY is not set in the worker's environment" });
 }, 60_000);
 
 test('a request cannot bring its own actions, nor aim them outside the blast radius', async () => {
   const acts = withActions([{ type: 'scale', name: 'Scale up replicas', minReplicas: 1 }]);
   // the request lists a PagerDuty action with its own key: the worker runs only its own scale action
-  const out = await runActions(acts, request(420_000, { actions: [{ type: 'pagerduty', name: 'attacker', eventsUrl: 'http://127.0.0.1:1', routingKey: 'x' } as never] }));
+  const out = await runActions(
+    acts,
+    request(420_000, { actions: [{ type: 'pagerduty', name: 'attacker', eventsUrl: 'http://127.0.0.1:1', routingKey: 'x' } as never] }),
+  );
   expect(out.map((a) => a.name)).toEqual(['Scale up replicas']);
   // a target the worker's blast radius does not allow: every action is refused, nothing runs
   const outside = await runActions(acts, request(420_000, { target: { namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns', kind: 'deployment' } }));
-  expect(outside).toEqual([{ name: 'Scale up replicas', type: 'scale', status: 'failed', detail: expect.stringContaining('refused: blast radius: target kube-system/k8s-app=kube-dns') }]);
+  expect(outside).toEqual([
+    {
+      name: 'Scale up replicas',
+      type: 'scale',
+      status: 'failed',
+      detail: expect.stringContaining('refused: blast radius: target kube-system/k8s-app=kube-dns'),
+    },
+  ]);
 }, 60_000);

@@ -43,7 +43,10 @@ function tempest(args: string[]): Promise<{ code: number; out: string; err: stri
 test('apply the seed ChaosSchedule: a paused-or-active Temporal Schedule at 02:00 UTC Mon-Fri; apply again updates', async () => {
   const cfg = testConfig(fleet, { blastRadius: { allow: [{ namespace: 'footanalytics' }] } });
   const id = 'tempest-schedule-chaos-engineering.footanalytics-chaos-schedule';
-  await client.schedule.getHandle(id).delete().catch(() => undefined);
+  await client.schedule
+    .getHandle(id)
+    .delete()
+    .catch(() => undefined);
   const first = await tempest(['--config', cfg.file, 'schedule', 'apply', 'examples/schedules/footanalytics-chaos-schedule.yaml']);
   expect(first.err).toBe('');
   expect(first.out).toContain(`created ${id}: 02:00-04:00 UTC, Mon,Tue,Wed,Thu,Fri, at least 8h apart`);
@@ -68,7 +71,9 @@ test('triggered: the gate runs the engine against the fleet, then skips a run in
   const name = `gate-test-${Date.now().toString(36)}`;
   const dir = mkdtempSync(join(tmpdir(), 'tempest-sched-'));
   const file = join(dir, 'schedule.yaml');
-  writeFileSync(file, `apiVersion: litmuschaos.io/v1alpha1
+  writeFileSync(
+    file,
+    `apiVersion: litmuschaos.io/v1alpha1
 kind: ChaosSchedule
 metadata:
   name: ${name}
@@ -95,7 +100,8 @@ spec:
                 value: "4"
               - name: CHAOS_INTERVAL
                 value: "2"
-`);
+`,
+  );
   const id = `tempest-schedule-chaos-engineering.${name}`;
   const worker = await createWorker({ config: cfg });
   await worker.runUntil(async () => {
@@ -110,10 +116,15 @@ spec:
     expect(child.faults[0]).toMatchObject({ name: 'pod-delete', state: 'reverted', rounds: 2 });
 
     await tempest(['--config', cfg.file, 'schedule', 'trigger', id]);
-    const secondRun = await waitFor('second gated run', async () => {
-      const acts = (await h.describe()).info.recentActions;
-      return acts.length >= 2 ? acts[acts.length - 1].action.workflow.workflowId : undefined;
-    }, 30_000, 500);
+    const secondRun = await waitFor(
+      'second gated run',
+      async () => {
+        const acts = (await h.describe()).info.recentActions;
+        return acts.length >= 2 ? acts[acts.length - 1].action.workflow.workflowId : undefined;
+      },
+      30_000,
+      500,
+    );
     const r2 = (await client.workflow.getHandle(secondRun).result()) as ScheduleGateResult;
     expect(r2.ran).toBe(false);
     expect(r2.reason).toMatch(/^last run \d+ min ago, minChaosInterval is 480 min$/);
@@ -127,7 +138,9 @@ spec:
 function haltedSchedule(ns: string, name: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tempest-sched-'));
   const file = join(dir, `${ns}.${name}.yaml`);
-  writeFileSync(file, `apiVersion: litmuschaos.io/v1alpha1
+  writeFileSync(
+    file,
+    `apiVersion: litmuschaos.io/v1alpha1
 kind: ChaosSchedule
 metadata:
   name: ${name}
@@ -152,7 +165,8 @@ spec:
                 value: "4"
               - name: CHAOS_INTERVAL
                 value: "2"
-`);
+`,
+  );
   return file;
 }
 
@@ -196,11 +210,21 @@ test('namespace a-b + name c and namespace a + name b-c get different ids; a leg
     // B's apply replaced B's own legacy schedule; A's is untouched
     expect(await gone(legacyId)).toBe(true);
     const da = await client.schedule.getHandle(idA).describe();
-    expect(da.action.type === 'startWorkflow' && (da.action.args as Array<{ schedule: { namespace: string; name: string } }>)[0].schedule).toMatchObject({ namespace: nsA, name: nameA });
+    expect(da.action.type === 'startWorkflow' && (da.action.args as Array<{ schedule: { namespace: string; name: string } }>)[0].schedule).toMatchObject({
+      namespace: nsA,
+      name: nameA,
+    });
     const db = await client.schedule.getHandle(idB).describe();
-    expect(db.action.type === 'startWorkflow' && (db.action.args as Array<{ schedule: { namespace: string; name: string } }>)[0].schedule).toMatchObject({ namespace: nsB, name: nameB });
+    expect(db.action.type === 'startWorkflow' && (db.action.args as Array<{ schedule: { namespace: string; name: string } }>)[0].schedule).toMatchObject({
+      namespace: nsB,
+      name: nameB,
+    });
   } finally {
-    for (const id of [legacyId, idA, idB]) await client.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of [legacyId, idA, idB])
+      await client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
   }
 }, 60_000);
 
@@ -214,10 +238,15 @@ test('`tempest schedule list` prints a schedule note without its terminal escape
     state: { paused: true, note: 'set by hand \u001b]0;owned\u0007\u001b[2J\u009b31m done' },
   });
   try {
-    await waitFor('the schedule in the list', async () => {
-      for await (const s of client.schedule.list()) if (s.scheduleId === id) return true;
-      return undefined;
-    }, 30_000, 500);
+    await waitFor(
+      'the schedule in the list',
+      async () => {
+        for await (const s of client.schedule.list()) if (s.scheduleId === id) return true;
+        return undefined;
+      },
+      30_000,
+      500,
+    );
     const r = await tempest(['--config', cfg.file, 'schedule', 'list']);
     expect(r.err).toBe('');
     const line = r.out.split('\n').find((l) => l.startsWith(`${id} `));
@@ -225,7 +254,10 @@ test('`tempest schedule list` prints a schedule note without its terminal escape
     expect(line).toContain('set by hand \ufffd]0;owned\ufffd\ufffd[2J\ufffd31m done');
     expect(r.out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
   } finally {
-    await client.schedule.getHandle(id).delete().catch(() => undefined);
+    await client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   }
 }, 60_000);
 

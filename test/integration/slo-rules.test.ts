@@ -43,7 +43,14 @@ describeWithPrometheus(availability)('SLO recording rules (promtool, and a real 
   });
 
   test("the seed's error-budget guard on the recorded rule: passes while healthy (budget 1), blocks once 5xx answers spent it", async () => {
-    const guard = { type: 'prometheus', name: 'error-budget', endpoint: prom!.url, query: 'slo:platform_availability:error_budget_remaining', criteria: '>=', value: '0.1' } as const;
+    const guard = {
+      type: 'prometheus',
+      name: 'error-budget',
+      endpoint: prom!.url,
+      query: 'slo:platform_availability:error_budget_remaining',
+      criteria: '>=',
+      value: '0.1',
+    } as const;
     load = startTraffic(fleet!.balancerUrl, 20, 60_000);
     // The rule has a value once Prometheus has two scrapes of traffic; the whole budget is left.
     await waitFor('the error budget recorded', async () => (await promInstant(prom!.url, guard.query)) === 1, 30_000, 500);
@@ -56,10 +63,15 @@ describeWithPrometheus(availability)('SLO recording rules (promtool, and a real 
     expect(await promInstant(prom!.url, 'slo:http_requests:error_ratio_rate5m{job="api-gateway"}')).toBe(0);
 
     await fleet!.setBehaviourAll({ errorRate: 0.5 }, 120);
-    await waitFor('the budget spent', async () => {
-      const v = await promInstant(prom!.url, guard.query);
-      return v !== null && v < 0.1;
-    }, 30_000, 500);
+    await waitFor(
+      'the budget spent',
+      async () => {
+        const v = await promInstant(prom!.url, guard.query);
+        return v !== null && v < 0.1;
+      },
+      30_000,
+      500,
+    );
     const spent = await runGuard(guard);
     expect(spent.passed).toBe(false);
     expect(Number(spent.observed)).toBeLessThan(0.1);

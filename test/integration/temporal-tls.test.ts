@@ -41,15 +41,64 @@ function openssl(...args: string[]): void {
 }
 
 function makeCa(name: string): void {
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '1',
-    '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
 }
 
 /** A leaf certificate signed by `ca`; rustls (the worker) wants v3 extensions, SANs and the right EKU. */
 function makeLeaf(name: string, ca: string, ext: string[]): void {
-  openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+  openssl(
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  );
   writeFileSync(join(dir, `${name}.ext`), ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', ...ext, ''].join('\n'));
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '1', '-out', `${name}.pem`, '-extfile', `${name}.ext`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-out',
+    `${name}.pem`,
+    '-extfile',
+    `${name}.ext`,
+  );
 }
 
 // ---- the TLS-terminating proxy ----
@@ -72,19 +121,25 @@ async function startProxy(): Promise<TlsProxy> {
   const sockets = new Set<net.Socket>();
   let seen: Buffer[] = [];
   let seenBytes = 0;
-  const server = tls.createServer({ key: f('server.key'), cert: f('server.pem'), ca: f('ca.pem'), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] }, (s) => {
-    accepted.push(String(s.getPeerCertificate().subject?.CN));
-    const up = net.connect(UPSTREAM.port, UPSTREAM.host);
-    sockets.add(s).add(up);
-    s.on('data', (d: Buffer) => {
-      if (seenBytes < 8 << 20) (seen.push(d), (seenBytes += d.length));
-    });
-    s.pipe(up).pipe(s);
-    s.on('error', () => up.destroy());
-    up.on('error', () => s.destroy());
-    s.on('close', () => (up.destroy(), sockets.delete(s)));
-    up.on('close', () => (s.destroy(), sockets.delete(up)));
-  });
+  const server = tls.createServer(
+    { key: f('server.key'), cert: f('server.pem'), ca: f('ca.pem'), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] },
+    (s) => {
+      accepted.push(String(s.getPeerCertificate().subject?.CN));
+      const up = net.connect(UPSTREAM.port, UPSTREAM.host);
+      sockets.add(s).add(up);
+      s.on('data', (d: Buffer) => {
+        if (seenBytes < 8 << 20) {
+          seen.push(d);
+          seenBytes += d.length;
+        }
+      });
+      s.pipe(up).pipe(s);
+      s.on('error', () => up.destroy());
+      up.on('error', () => s.destroy());
+      s.on('close', () => (up.destroy(), sockets.delete(s)));
+      up.on('close', () => (s.destroy(), sockets.delete(up)));
+    },
+  );
   server.on('tlsClientError', (e, s) => {
     refused.push(e.message);
     s.destroy();
@@ -250,7 +305,10 @@ test('a worker from createWorker polls through the TLS proxy and runs a workflow
     const c = await TempestClient.connect(cfg);
     try {
       const result = await worker.runUntil(async () => {
-        await waitFor('the worker polls the task queue', async () => (await pollers(c, taskQueue, 1)).includes(worker.options.identity) && (await pollers(c, taskQueue, 2)).includes(worker.options.identity));
+        await waitFor(
+          'the worker polls the task queue',
+          async () => (await pollers(c, taskQueue, 1)).includes(worker.options.identity) && (await pollers(c, taskQueue, 2)).includes(worker.options.identity),
+        );
         // The default policy allows no namespace: preflight (an activity on this worker) refuses the run.
         const h = await c.start(seed(), { workflowId: `tls-${taskQueue}`, dryRun: true });
         return c.result(h.workflowId);
@@ -258,7 +316,9 @@ test('a worker from createWorker polls through the TLS proxy and runs a workflow
       expect(result.verdict).not.toBe('Pass');
       expect(JSON.stringify(result)).toMatch(/blast radius|blastRadius/);
       const history = await c.handle(`tls-${taskQueue}`).fetchHistory();
-      const identities = (history.events ?? []).map((e) => e.workflowTaskStartedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity).filter(Boolean);
+      const identities = (history.events ?? [])
+        .map((e) => e.workflowTaskStartedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity)
+        .filter(Boolean);
       expect(identities).toContain(worker.options.identity);
     } finally {
       await c.close();
@@ -302,7 +362,9 @@ test('a wrong CA: the client refuses the server', async () => {
   const list = await tempest(['--config', cfg.file, 'list']);
   expect(list.code).toBe(2);
   expect(oneErrorLine(list)).toMatch(
-    new RegExp(`^tempest: cannot reach Temporal at ${proxy.address} over TLS: Failed to connect before the deadline; this client does not trust the server's certificate \\(.+\\): check temporal\\.tls\\.caFile and serverName$`),
+    new RegExp(
+      `^tempest: cannot reach Temporal at ${proxy.address} over TLS: Failed to connect before the deadline; this client does not trust the server's certificate \\(.+\\): check temporal\\.tls\\.caFile and serverName$`,
+    ),
   );
   expect(proxy.accepted.length).toBe(before);
 });
@@ -322,11 +384,15 @@ test('bad caFile / certFile / keyFile: one line naming the field, exit 2, nothin
   const junkCa = config('junk-ca', { tls: { ...MTLS, caFile: 'junk.pem' } });
   const r1 = await tempest(['--config', junkCa.file, 'list']);
   expect(r1.code).toBe(2);
-  expect(oneErrorLine(r1)).toBe(`tempest: ${junkCa.file}: temporal.tls.caFile: ${join(dir, 'junk.pem')} is not a PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  expect(oneErrorLine(r1)).toBe(
+    `tempest: ${junkCa.file}: temporal.tls.caFile: ${join(dir, 'junk.pem')} is not a PEM certificate (-----BEGIN CERTIFICATE-----)`,
+  );
   const junkCert = config('junk-cert', { tls: { ...MTLS, certFile: 'junk.pem' } });
   const r2 = await tempest(['--config', junkCert.file, 'list']);
   expect(r2.code).toBe(2);
-  expect(oneErrorLine(r2)).toBe(`tempest: ${junkCert.file}: temporal.tls.certFile: ${join(dir, 'junk.pem')} is not a PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  expect(oneErrorLine(r2)).toBe(
+    `tempest: ${junkCert.file}: temporal.tls.certFile: ${join(dir, 'junk.pem')} is not a PEM certificate (-----BEGIN CERTIFICATE-----)`,
+  );
   const noKey = config('missing-key', { tls: { ...MTLS, keyFile: 'nope/client.key' } });
   expect(() => temporalConnection(noKey)).toThrow(`${noKey.file}: temporal.tls.keyFile: cannot read ${join(dir, 'nope/client.key')}: ENOENT`);
   // A certificate without its key is refused when the file is loaded.
@@ -355,7 +421,9 @@ test('apiKeyEnv: the key comes from the variable named, never from a file; it im
   }
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).problems.map((p) => p.path)).toEqual(['temporal.apiKeyEnv']);
-  expect((err as ConfigError).message).toBe(`${both.file}: temporal.apiKeyEnv: environment variable ${KEY_VAR} is not set (or empty) in this process's environment`);
+  expect((err as ConfigError).message).toBe(
+    `${both.file}: temporal.apiKeyEnv: environment variable ${KEY_VAR} is not set (or empty) in this process's environment`,
+  );
   expect((err as ConfigError).message).not.toContain(DECOY_KEY);
 
   // apiKeyFile alone is read (trimmed).

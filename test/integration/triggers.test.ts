@@ -170,7 +170,11 @@ describePrometheus('rollback triggers (real Prometheus scraping a real fleet und
   test('an unreachable Prometheus is not a breach by itself but "blind", naming the trigger and why; an empty result is neither', async () => {
     const port = await freePort();
     const env = new MockActivityEnvironment();
-    expect(await evaluateIn(env, [{ ...errorRate, endpoint: `http://127.0.0.1:${port}` }])).toMatchObject({ blind: true, names: [errorRate.name], reason: expect.stringMatching(/fetch failed|ECONNREFUSED/) });
+    expect(await evaluateIn(env, [{ ...errorRate, endpoint: `http://127.0.0.1:${port}` }])).toMatchObject({
+      blind: true,
+      names: [errorRate.name],
+      reason: expect.stringMatching(/fetch failed|ECONNREFUSED/),
+    });
     expect(await evaluateIn(env, [{ ...errorRate, query: 'up{job="no-such-job"}', criteria: '<=', threshold: '1' }])).toBeNull();
   });
 });

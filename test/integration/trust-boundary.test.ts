@@ -72,14 +72,17 @@ test('no secret in the history, the reports, the worker output or /metrics, alth
   const dir = mkdtempSync(join(tmpdir(), 'tempest-trust-'));
   dirs.push(dir);
   const file = join(dir, 'engine.yaml');
-  writeFileSync(file, engineYaml('trust-boundary-run', 'footanalytics', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '20', CHAOS_INTERVAL: '5' }, failingProbe));
+  writeFileSync(
+    file,
+    engineYaml('trust-boundary-run', 'footanalytics', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '20', CHAOS_INTERVAL: '5' }, failingProbe),
+  );
 
   // The worker process holds the secrets in ITS environment; the CLI (the client) never sees them.
   let workerOut = '';
   const worker: ChildProcess = spawn(`${ROOT}bin/tempest`, ['--config', cfg.file, 'worker'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TEMPEST_TRUST_PD_TOKEN: TOKEN, TEMPEST_TRUST_PD_ROUTING_KEY: ROUTING_KEY},
+    env: { ...process.env, TEMPEST_TRUST_PD_TOKEN: TOKEN, TEMPEST_TRUST_PD_ROUTING_KEY: ROUTING_KEY },
   });
   worker.stdout!.on('data', (d: Buffer) => (workerOut += d.toString()));
   worker.stderr!.on('data', (d: Buffer) => (workerOut += d.toString()));
@@ -94,22 +97,41 @@ test('no secret in the history, the reports, the worker output or /metrics, alth
     expect(cliOut).toContain('guard no-open-incidents: ok - no active incidents'); // the token worked (a wrong one fails closed)
     expect(cliOut).toContain('rollback action Trigger incident: done'); // the routing key worked
     const incidents = (await pd.rest('GET', '/incidents?statuses[]=triggered')).body.incidents as Array<{ title: string }>;
-    expect(incidents.map((i) => i.title)).toContain('Chaos experiment trust-boundary-run rolled back: probe health-must-be-599 failed with stopOnFailure: response code 200 is not == 599');
+    expect(incidents.map((i) => i.title)).toContain(
+      'Chaos experiment trust-boundary-run rolled back: probe health-must-be-599 failed with stopOnFailure: response code 200 is not == 599',
+    );
 
-    const history = spawnSync(TEMPORAL_CLI, ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', ADDRESS], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const history = spawnSync(TEMPORAL_CLI, ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', ADDRESS], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     expect(history.status).toBe(0);
     expect(history.stdout.length).toBeGreaterThan(10_000); // the whole history, payloads included (JSON-encoded, base64)
     const decoded = decodePayloads(history.stdout);
-    const reports = readdirSync(cfg.reports.dir).map((f) => readFileSync(join(cfg.reports.dir, f), 'utf8')).join('\n');
+    const reports = readdirSync(cfg.reports.dir)
+      .map((f) => readFileSync(join(cfg.reports.dir, f), 'utf8'))
+      .join('\n');
     expect(reports).toContain('trust-boundary-run');
     // The durable totals are read from visibility in the background: the run shows within a read or two.
     const line = 'chaos_experiment_verdict_total{experiment_name="trust-boundary-run",namespace="footanalytics",verdict="Fail"} 1';
-    const metrics = await waitFor('the run in the chaos totals', async () => {
-      const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      return m.includes(line) && m;
-    }, 30_000, 1000);
+    const metrics = await waitFor(
+      'the run in the chaos totals',
+      async () => {
+        const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        return m.includes(line) && m;
+      },
+      30_000,
+      1000,
+    );
     expect(metrics).toContain(line);
-    for (const [where, text] of Object.entries({ history: history.stdout, 'history payloads': decoded, reports, 'worker output': workerOut, 'CLI output': cliOut, metrics })) {
+    for (const [where, text] of Object.entries({
+      history: history.stdout,
+      'history payloads': decoded,
+      reports,
+      'worker output': workerOut,
+      'CLI output': cliOut,
+      metrics,
+    })) {
       expect([where, text.includes(TOKEN)]).toEqual([where, false]);
       expect([where, text.includes(ROUTING_KEY)]).toEqual([where, false]);
     }
@@ -127,7 +149,11 @@ test('no secret in the history, the reports, the worker output or /metrics, alth
 /** The CLI as a child process (without the worker's secrets in its environment). */
 function cli(args: string[]): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn(`${ROOT}bin/tempest`, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TEMPEST_TRUST_PD_TOKEN: '', TEMPEST_TRUST_PD_ROUTING_KEY: '' } });
+    const p = spawn(`${ROOT}bin/tempest`, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TEMPEST_TRUST_PD_TOKEN: '', TEMPEST_TRUST_PD_ROUTING_KEY: '' },
+    });
     let out = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -174,7 +200,16 @@ test("a client starting the workflow itself cannot drop the worker's guards nor 
       guards: [],
       rollbackTriggers: [],
       triggerPollMs: 1000,
-      rollbackActions: [{ type: 'pagerduty', name: 'attacker', eventsUrl: `http://127.0.0.1:${attackerPort}/`, routingKey: 'x'.repeat(32), afterRecoveryMs: 0, severity: 'info' }],
+      rollbackActions: [
+        {
+          type: 'pagerduty',
+          name: 'attacker',
+          eventsUrl: `http://127.0.0.1:${attackerPort}/`,
+          routingKey: 'x'.repeat(32),
+          afterRecoveryMs: 0,
+          severity: 'info',
+        },
+      ],
     },
   } as unknown as ExperimentInput;
   const worker = await createWorker({ config: cfg });

@@ -61,11 +61,15 @@ test('SIGKILL the worker mid-chaos: injected latency on every replica is removed
   const first = await startWorkerProcess(cfg.file);
   const h = await tc.start(spec);
   const key = ledgerKey({ runId: h.workflowId, faultIndex: 0 });
-  await waitFor('latency on all pods', async () => {
-    const pods = await fleet.client.pods();
-    const bs = await Promise.all(pods.map((p) => fleet.client.behaviour(p.name)));
-    return bs.length === 3 && bs.every((b) => b?.latencyMs === 300 && b.setBy === key);
-  }, 60_000);
+  await waitFor(
+    'latency on all pods',
+    async () => {
+      const pods = await fleet.client.pods();
+      const bs = await Promise.all(pods.map((p) => fleet.client.behaviour(p.name)));
+      return bs.length === 3 && bs.every((b) => b?.latencyMs === 300 && b.setBy === key);
+    },
+    60_000,
+  );
   await sigkill(first);
 
   // still slow, for real, with nobody left to revert it

@@ -54,7 +54,14 @@ describe('link-local and metadata addresses are refused in every spelling', () =
   });
 
   test('decimal, hex, octal and short IPv4 forms: the URL parser normalizes them to 169.254.169.254, which is refused', () => {
-    for (const url of ['http://2852039166/', 'http://0xa9fea9fe/', 'http://0251.0376.0251.0376/', 'http://0xA9.0xFE.0xA9.0xFE/', 'http://169.254.43518/', 'http://169.16689662/']) {
+    for (const url of [
+      'http://2852039166/',
+      'http://0xa9fea9fe/',
+      'http://0251.0376.0251.0376/',
+      'http://0xA9.0xFE.0xA9.0xFE/',
+      'http://169.254.43518/',
+      'http://169.16689662/',
+    ]) {
       expect(new URL(url).hostname).toBe('169.254.169.254');
       expect(hostRefusal(base, url)).toBe(`host 169.254.169.254 is a link-local / metadata address (list it in probes.allowHosts of ${SOURCE} to allow it)`);
     }
@@ -111,7 +118,16 @@ describe('link-local and metadata addresses are refused in every spelling', () =
   });
 
   test('addressRefusal on a bare host (as the resolver hands it over): trailing dot, brackets and case do not matter', () => {
-    for (const h of ['169.254.169.254', '[::ffff:169.254.169.254]', '::FFFF:A9FE:A9FE', 'metadata.google.internal.', 'metadata.google.internal..', 'Metadata.Google.Internal', 'instance-data', '2852039166']) {
+    for (const h of [
+      '169.254.169.254',
+      '[::ffff:169.254.169.254]',
+      '::FFFF:A9FE:A9FE',
+      'metadata.google.internal.',
+      'metadata.google.internal..',
+      'Metadata.Google.Internal',
+      'instance-data',
+      '2852039166',
+    ]) {
       expect([h, addressRefusal(base, h)]).toEqual([h, expect.stringMatching(METADATA)]);
     }
   });
@@ -148,7 +164,15 @@ describe('loopback is refused unless probes.allowLoopback', () => {
     for (const url of ['http://example.com/', 'https://api.example.com:8443/x', 'http://api-gateway.footanalytics.svc.cluster.local:4000/health']) {
       expect([url, hostRefusal(base, url), addressClass(new URL(url).hostname)]).toEqual([url, null, undefined]);
     }
-    for (const url of ['http://8.8.8.8/', 'http://[2001:4860:4860::8888]/', 'http://[::ffff:8.8.8.8]/', 'http://10.0.0.5:9090/', 'http://169.255.0.1/', 'http://128.0.0.1/', 'http://126.255.255.255/']) {
+    for (const url of [
+      'http://8.8.8.8/',
+      'http://[2001:4860:4860::8888]/',
+      'http://[::ffff:8.8.8.8]/',
+      'http://10.0.0.5:9090/',
+      'http://169.255.0.1/',
+      'http://128.0.0.1/',
+      'http://126.255.255.255/',
+    ]) {
       expect([url, hostRefusal(base, url), addressClass(new URL(url).hostname)]).toEqual([url, null, 'other']);
     }
   });
@@ -214,7 +238,8 @@ const LOOPBACK_NAME = await loopbackName();
 // No such name is a failure, never a skip: these tests are what proves the connect-time check.
 const withLoopbackName = (name: string, fn: () => Promise<void>) =>
   test(name, async () => {
-    if (!LOOPBACK_NAME) throw new Error('no name in /etc/hosts (other than localhost) resolves to loopback only: the connect-time DNS check cannot be tested here');
+    if (!LOOPBACK_NAME)
+      throw new Error('no name in /etc/hosts (other than localhost) resolves to loopback only: the connect-time DNS check cannot be tested here');
     await fn();
   });
 
@@ -226,7 +251,9 @@ beforeAll(async () => {
     hits++;
     if (req.url?.startsWith('/redirect')) return res.writeHead(302, { location: new URL(req.url, 'http://x').searchParams.get('to') ?? '/ok' }).end();
     if (req.url?.startsWith('/api/v1/query')) {
-      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1700000000, '0.1'] }] } }));
+      return res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1700000000, '0.1'] }] } }));
     }
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
   });
@@ -291,7 +318,7 @@ describe('the http probe checks what a name resolves to, at connect time', () =>
     }
   });
 
-  withLoopbackName('request(): a followed redirect to a name is checked at that hop\'s connect too', async () => {
+  withLoopbackName("request(): a followed redirect to a name is checked at that hop's connect too", async () => {
     const name = LOOPBACK_NAME!;
     const before = hits;
     const err = await request({
@@ -326,7 +353,13 @@ describe('the http probe checks what a name resolves to, at connect time', () =>
     );
     expect(err?.message).toMatch(/^localhost resolves to (127\.0\.0\.1|::1): host (127\.0\.0\.1|::1) is the worker's own host \(loopback\)/);
     expect(hits).toBe(before);
-    const ok = await request({ method: 'GET', url: `http://localhost:${port}/ok`, timeoutMs: 3000, signal: new AbortController().signal, allowAddress: (h, ip) => resolvedAddressRefusal(loopbackOn, h, ip) });
+    const ok = await request({
+      method: 'GET',
+      url: `http://localhost:${port}/ok`,
+      timeoutMs: 3000,
+      signal: new AbortController().signal,
+      allowAddress: (h, ip) => resolvedAddressRefusal(loopbackOn, h, ip),
+    });
     expect(ok).toMatchObject({ status: 200, body: 'ok' });
   });
 

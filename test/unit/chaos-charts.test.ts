@@ -15,7 +15,10 @@ import { faultDescriptor } from '../../activities/faults/registry.js';
 import { ROOT } from '../helpers/temporal.js';
 
 const DIR = join(ROOT, 'test/fixtures/chaos-charts');
-const FAULTS = readdirSync(DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const FAULTS = readdirSync(DIR, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 
 /** The template with only its empty appinfo filled in, as the template's own comments ask. */
 function filledEngine(fault: string): string {
@@ -63,7 +66,7 @@ describe.each(FAULTS)('%s', (fault) => {
   });
 });
 
-test('spot checks on the real templates: pod-delete keeps its engine FORCE false and 10 s interval over the experiment\'s true and 5 s; the network faults take NETWORK_INTERFACE eth0 from the experiment; the stress image is the operator\'s', () => {
+test("spot checks on the real templates: pod-delete keeps its engine FORCE false and 10 s interval over the experiment's true and 5 s; the network faults take NETWORK_INTERFACE eth0 from the experiment; the stress image is the operator's", () => {
   const both = (f: string) => engineOf(loadText(`${filledEngine(f)}\n---\n${faultYaml(f)}`, `${f}.yaml`)).faults[0];
   expect(both('pod-delete')).toMatchObject({ intervalMs: 10_000, params: { force: false } });
   expect(both('pod-network-latency').params.networkInterface).toBe('eth0');
@@ -94,7 +97,7 @@ spec:
 ${env}`;
   const latencyOf = (text: string) => engineOf(loadText(text, 'x.yaml')).faults[0].params.networkLatencyMs;
 
-  test('a default the engine does not set applies; the engine\'s value wins; the engine\'s empty value unsets it (the fault\'s own default then)', () => {
+  test("a default the engine does not set applies; the engine's value wins; the engine's empty value unsets it (the fault's own default then)", () => {
     const exp = experiment('      - { name: NETWORK_LATENCY, value: "3000" }');
     expect(latencyOf(`${engine('            - { name: JITTER, value: "0" }')}\n---\n${exp}`)).toBe(3000);
     expect(latencyOf(`${exp}\n---\n${engine('            - { name: NETWORK_LATENCY, value: "150" }')}`)).toBe(150); // order in the file does not matter
@@ -114,7 +117,7 @@ ${env}`;
     expect((err as ConfigError).problems[0]).toMatchObject({ file: 'x.yaml', path: 'document 2.spec.definition.env[1].value' });
   });
 
-  test("a ChaosExperiment reaches the engines of its own file only, never an engine file a ProgressiveChaos (or GameDay, hypothesis) beside it references", () => {
+  test('a ChaosExperiment reaches the engines of its own file only, never an engine file a ProgressiveChaos (or GameDay, hypothesis) beside it references', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tempest-exp-'));
     writeFileSync(join(dir, 'engine.yaml'), engine('            - { name: JITTER, value: "0" }'));
     const progressive = `apiVersion: tempest.io/v1alpha1
@@ -133,7 +136,11 @@ spec:
   test('two ChaosExperiments of one name in a file, a valueFrom, or a bad name are refused by field', () => {
     const exp = experiment('      - { name: NETWORK_LATENCY, value: "3000" }');
     expect(() => loadText(`${exp}\n---\n${exp}`, 'x.yaml')).toThrow(/document 2\.metadata\.name: a second ChaosExperiment named pod-network-latency/);
-    expect(() => loadText(experiment('      - { name: NETWORK_LATENCY, valueFrom: { secretKeyRef: { name: s, key: k } } }'), 'x.yaml')).toThrow(/spec\.definition\.env\[0\]\.valueFrom: valueFrom is not supported/);
-    expect(() => loadText(experiment('      - { name: NETWORK_LATENCY, value: "1" }').replace('name: pod-network-latency', 'name: Not_A_Name'), 'x.yaml')).toThrow(/metadata\.name/);
+    expect(() => loadText(experiment('      - { name: NETWORK_LATENCY, valueFrom: { secretKeyRef: { name: s, key: k } } }'), 'x.yaml')).toThrow(
+      /spec\.definition\.env\[0\]\.valueFrom: valueFrom is not supported/,
+    );
+    expect(() =>
+      loadText(experiment('      - { name: NETWORK_LATENCY, value: "1" }').replace('name: pod-network-latency', 'name: Not_A_Name'), 'x.yaml'),
+    ).toThrow(/metadata\.name/);
   });
 });

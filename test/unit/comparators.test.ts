@@ -145,7 +145,11 @@ describe('compareString', () => {
   });
 
   test('bad inputs name the problem', () => {
-    expect(compareString('a', 'matches', '(')).toEqual({ ok: false, invalid: true, reason: expect.stringContaining('invalid comparator matches "(": bad regular expression') });
+    expect(compareString('a', 'matches', '(')).toEqual({
+      ok: false,
+      invalid: true,
+      reason: expect.stringContaining('invalid comparator matches "(": bad regular expression'),
+    });
     expect(compareString('a', 'notMatches', '[').ok).toBe(false);
     expect(compareString('a', 'oneOf', '[]').reason).toContain('at least one value');
     expect(compareString('a', 'oneOf', '[a').reason).toContain('unbalanced');

@@ -10,7 +10,15 @@ import { parse } from 'yaml';
 import { loadTempestConfig } from '../../config/tempest-config.js';
 import { ROOT } from '../helpers/temporal.js';
 
-type Service = { image?: string; build?: { context: string; target: string }; command?: string[] | string; entrypoint?: string[]; ports?: string[]; network_mode?: string; volumes?: string[] };
+type Service = {
+  image?: string;
+  build?: { context: string; target: string };
+  command?: string[] | string;
+  entrypoint?: string[];
+  ports?: string[];
+  network_mode?: string;
+  volumes?: string[];
+};
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const services = compose.services;
@@ -57,7 +65,10 @@ test("the worker's config is a valid policy, and what it writes is on the worker
 });
 
 test('every COPY of the Dockerfile (both stages) survives .dockerignore: `docker build` finds what it copies', () => {
-  const rules = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const rules = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   /** Docker's rule: the last pattern that matches decides; `!` re-includes. Patterns here are paths or *.ext. */
   const ignored = (path: string) => {
     let out = false;

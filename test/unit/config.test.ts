@@ -9,11 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, type ConfigProblem } from '../../config/errors.js';
 import { loadEngine, loadFile, loadText, type LoadedDoc } from '../../config/load.js';
 import { parseDurationMs } from '../../config/duration.js';
-import { defaultConfig, loadTempestConfig, type TempestConfig } from '../../config/tempest-config.js';
+import { defaultConfig, loadTempestConfig } from '../../config/tempest-config.js';
 import { FAULT_NAMES } from '../../activities/faults/registry.js';
 import { blastRadiusRefusal } from '../../config/policy.js';
 import type { ExperimentSpec, FaultSpec, ProbeSpec, ScheduleSpec } from '../../config/spec.js';
-
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLES = join(ROOT, 'examples');
@@ -82,7 +81,16 @@ describe('examples parse', () => {
     expect(docs.length).toBeGreaterThanOrEqual(1);
     for (const d of docs) {
       if (d.kind === 'ChaosExperiment') continue; // defaults for the engines beside it
-      const faults = d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis' ? d.experiment.faults : d.kind === 'ChaosSchedule' ? d.schedule.engine.faults : d.kind === 'ProgressiveChaos' ? d.progressive.engine.faults : d.kind === 'GameDay' ? d.gameDay.scenarios.flatMap((sc) => sc.steps.flatMap((st) => (st.kind === 'engine' ? st.engine.faults : []))) : d.faults;
+      const faults =
+        d.kind === 'ChaosEngine' || d.kind === 'ChaosHypothesis'
+          ? d.experiment.faults
+          : d.kind === 'ChaosSchedule'
+            ? d.schedule.engine.faults
+            : d.kind === 'ProgressiveChaos'
+              ? d.progressive.engine.faults
+              : d.kind === 'GameDay'
+                ? d.gameDay.scenarios.flatMap((sc) => sc.steps.flatMap((st) => (st.kind === 'engine' ? st.engine.faults : [])))
+                : d.faults;
       expect(faults.length).toBeGreaterThanOrEqual(1);
       for (const f of faults) {
         expect(FAULT_NAMES).toContain(f.name);
@@ -226,7 +234,13 @@ describe('normalized values of the seed documents', () => {
     expect(s.days).toEqual([1, 2, 3, 4, 5]);
     expect(s.minChaosIntervalMs).toBe(8 * 3_600_000);
     expect(s.engine.name).toBe('footanalytics-chaos-schedule');
-    expect(s.engine.target).toEqual({ namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/part-of=footanalytics', kind: 'deployment', serviceAccount: 'chaos-service-account', serviceAccountNamespace: 'chaos-engineering' });
+    expect(s.engine.target).toEqual({
+      namespace: 'footanalytics',
+      labelSelector: 'app.kubernetes.io/part-of=footanalytics',
+      kind: 'deployment',
+      serviceAccount: 'chaos-service-account',
+      serviceAccountNamespace: 'chaos-engineering',
+    });
     expect(s.engine.serviceAccount).toBe('chaos-service-account');
     expect(s.engine.faults).toHaveLength(1);
     expect(s.engine.faults[0]).toMatchObject({ name: 'pod-delete', durationMs: 30_000, intervalMs: 10_000, params: { force: false }, probes: [] });
@@ -359,7 +373,6 @@ ${experiments}`,
   });
 });
 
-
 // ---------------------------------------------------------------- 2. bad inputs: one clear ConfigError each
 
 describe('bad inputs give one ConfigError naming file, path and value', () => {
@@ -465,10 +478,7 @@ describe('bad inputs give one ConfigError naming file, path and value', () => {
       .replace('value: "60"', 'value: "abc"')
       .replace('value: "false"', 'value: "maybe"');
     const err = configErrorOf(() => loadText(s, 'two.yaml'));
-    expect(err.problems.map((p) => p.path)).toEqual([
-      'spec.experiments[0].spec.components.env[0].value',
-      'spec.experiments[0].spec.components.env[2].value',
-    ]);
+    expect(err.problems.map((p) => p.path)).toEqual(['spec.experiments[0].spec.components.env[0].value', 'spec.experiments[0].spec.components.env[2].value']);
     expect(err.message.split('\n')).toHaveLength(2);
   });
 
@@ -478,7 +488,12 @@ describe('bad inputs give one ConfigError naming file, path and value', () => {
       ['retry: 3', 'retry: "three"', 'spec.experiments[0].spec.probe[0].runProperties.retry', 'three'],
       ['probeTimeout: 5', 'probeTimeout: "5x"', 'spec.experiments[0].spec.probe[0].runProperties.probeTimeout', '5x'],
       ['insecureSkipTLS: true', 'insecureSkipTLS: "yes"', 'spec.experiments[0].spec.probe[0]["httpProbe/inputs"].insecureSkipTLS', 'yes'],
-      ['url: "http://api-gateway', 'url: "ftp://api-gateway', 'spec.experiments[0].spec.probe[0]["httpProbe/inputs"].url', 'ftp://api-gateway.footanalytics.svc.cluster.local:4000/health'],
+      [
+        'url: "http://api-gateway',
+        'url: "ftp://api-gateway',
+        'spec.experiments[0].spec.probe[0]["httpProbe/inputs"].url',
+        'ftp://api-gateway.footanalytics.svc.cluster.local:4000/health',
+      ],
       ['applabel: "app.kubernetes.io/name=api-gateway"', 'applabel: "api gateway"', 'spec.appinfo.applabel', 'api gateway'],
       ['name: api-gateway-chaos', 'name: API_Gateway', 'metadata.name', 'API_Gateway'],
       ['value: "10"', 'value: "90"', 'spec.experiments[0].spec.components.env[1].value', '90'],

@@ -8,11 +8,17 @@ test('the committed CRDs are the generated ones (run `npx tsx deploy/crds/schema
   expect(readFileSync(CHART_CRD_FILE, 'utf8')).toBe(crdYaml()); // the Helm chart's copy
   expect(readFileSync(TEMPEST_CRD_FILE, 'utf8')).toBe(crdYaml(TEMPEST_CRDS));
   expect(readFileSync(CHART_TEMPEST_CRD_FILE, 'utf8')).toBe(crdYaml(TEMPEST_CRDS));
-  expect(TEMPEST_CRDS.map((c) => (c as { metadata: { name: string } }).metadata.name)).toEqual(['chaoshypotheses.tempest.io', 'progressivechaoses.tempest.io', 'gamedays.tempest.io']);
+  expect(TEMPEST_CRDS.map((c) => (c as { metadata: { name: string } }).metadata.name)).toEqual([
+    'chaoshypotheses.tempest.io',
+    'progressivechaoses.tempest.io',
+    'gamedays.tempest.io',
+  ]);
 });
 
 test('four Litmus kinds, v1alpha1, namespaced, with a schema on every version', () => {
-  const docs = parseAllDocuments(readFileSync(CRD_FILE, 'utf8')).map((d) => d.toJS() as { spec: { names: { kind: string }; scope: string; versions: Array<{ name: string; schema?: unknown }> } });
+  const docs = parseAllDocuments(readFileSync(CRD_FILE, 'utf8')).map(
+    (d) => d.toJS() as { spec: { names: { kind: string }; scope: string; versions: Array<{ name: string; schema?: unknown }> } },
+  );
   expect(docs.map((d) => d.spec.names.kind)).toEqual(['ChaosEngine', 'ChaosExperiment', 'ChaosSchedule', 'ChaosResult']);
   for (const d of docs) {
     expect(d.spec.scope).toBe('Namespaced');
@@ -24,5 +30,7 @@ test('four Litmus kinds, v1alpha1, namespaced, with a schema on every version', 
 
 test("the Helm chart's copy of the SLO rules is deploy/prometheus/slo-rules.yaml (helm reads files only inside the chart)", () => {
   const root = new URL('../../', import.meta.url);
-  expect(readFileSync(new URL('deploy/helm/tempest/files/slo-rules.yaml', root), 'utf8')).toBe(readFileSync(new URL('deploy/prometheus/slo-rules.yaml', root), 'utf8'));
+  expect(readFileSync(new URL('deploy/helm/tempest/files/slo-rules.yaml', root), 'utf8')).toBe(
+    readFileSync(new URL('deploy/prometheus/slo-rules.yaml', root), 'utf8'),
+  );
 });

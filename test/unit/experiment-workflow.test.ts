@@ -13,7 +13,8 @@ import { abortSignal, pauseSignal, resumeSignal, statusQuery } from '../../workf
 
 const testEnv = useTimeSkippingEnv();
 
-const run = (spec: ExperimentSpec, options: RunOptions, acts: TempestActivities, during?: (h: WorkflowHandle) => Promise<void>) => runWorkflow(testEnv(), spec, options, acts, during);
+const run = (spec: ExperimentSpec, options: RunOptions, acts: TempestActivities, during?: (h: WorkflowHandle) => Promise<void>) =>
+  runWorkflow(testEnv(), spec, options, acts, during);
 
 test('seed pod-delete: 60 s / 10 s gives 6 rounds, continuous probe, revert verified, Pass', async () => {
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
@@ -40,7 +41,19 @@ test('a failing continuous probe gives Fail with the reason, and the fault is st
     async runProbe(p) {
       n++;
       const ok = n < 3;
-      return { name: p.name, type: p.type, mode: p.mode, phase: 'Continuous', iteration: n, status: ok ? 'Passed' : 'Failed', failureKind: 'criteria', reason: ok ? 'ok' : 'response code 503 is not == 200', attempts: 3, durationMs: 1, at: new Date().toISOString() };
+      return {
+        name: p.name,
+        type: p.type,
+        mode: p.mode,
+        phase: 'Continuous',
+        iteration: n,
+        status: ok ? 'Passed' : 'Failed',
+        failureKind: 'criteria',
+        reason: ok ? 'ok' : 'response code 503 is not == 200',
+        attempts: 3,
+        durationMs: 1,
+        at: new Date().toISOString(),
+      };
     },
   });
   const r = await run(seed(), opts(), acts);
@@ -58,7 +71,18 @@ test('stopOnFailure stops the chaos at once: fewer rounds, reverted, Fail', asyn
   const acts = fakeActivities(calls, {
     async runProbe(p) {
       n++;
-      return { name: p.name, type: p.type, mode: p.mode, phase: 'Continuous', iteration: n, status: n >= 4 ? 'Failed' : 'Passed', reason: n >= 4 ? 'down' : 'ok', attempts: 1, durationMs: 1, at: new Date().toISOString() };
+      return {
+        name: p.name,
+        type: p.type,
+        mode: p.mode,
+        phase: 'Continuous',
+        iteration: n,
+        status: n >= 4 ? 'Failed' : 'Passed',
+        reason: n >= 4 ? 'down' : 'ok',
+        attempts: 1,
+        durationMs: 1,
+        at: new Date().toISOString(),
+      };
     },
   });
   const r = await run(spec, opts(), acts);
@@ -83,9 +107,15 @@ test('abort mid-chaos: reverted, verdict Aborted with the reason', async () => {
 
 test('a failed safety guard aborts before anything is injected', async () => {
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
-  const acts = fakeActivities(calls, {
-    async runGuard(g) { return { name: g.name, type: 'pagerduty', passed: false, reason: '2 active incident(s)' }; },
-  }, { guards: [{ type: 'pagerduty', name: 'incidents' }] });
+  const acts = fakeActivities(
+    calls,
+    {
+      async runGuard(g) {
+        return { name: g.name, type: 'pagerduty', passed: false, reason: '2 active incident(s)' };
+      },
+    },
+    { guards: [{ type: 'pagerduty', name: 'incidents' }] },
+  );
   const r = await run(seed(), opts(), acts);
   expect(r.verdict).toBe('Aborted');
   expect(r.reason).toContain('incidents (2 active incident(s))');
@@ -112,7 +142,9 @@ test('a revert that fails verification is retried until verified', async () => {
 test('a non-retryable injection error gives Error, and the recorded revert still runs', async () => {
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
   const acts = fakeActivities(calls, {
-    async injectFault() { throw ApplicationFailure.create({ type: 'Forbidden', message: 'pods "x" is forbidden: cannot delete', nonRetryable: true }); },
+    async injectFault() {
+      throw ApplicationFailure.create({ type: 'Forbidden', message: 'pods "x" is forbidden: cannot delete', nonRetryable: true });
+    },
   });
   const r = await run(seed(), opts(), acts);
   expect(r.verdict).toBe('Error');
@@ -125,7 +157,20 @@ test('SOT probe failing means no chaos and verdict Fail', async () => {
   const spec = seed();
   spec.faults[0].probes[0].mode = 'SOT';
   const acts = fakeActivities(calls, {
-    async runProbe(p) { return { name: p.name, type: p.type, mode: p.mode, phase: 'SOT', iteration: 0, status: 'Failed', reason: 'connection refused', attempts: 3, durationMs: 1, at: new Date().toISOString() }; },
+    async runProbe(p) {
+      return {
+        name: p.name,
+        type: p.type,
+        mode: p.mode,
+        phase: 'SOT',
+        iteration: 0,
+        status: 'Failed',
+        reason: 'connection refused',
+        attempts: 3,
+        durationMs: 1,
+        at: new Date().toISOString(),
+      };
+    },
   });
   const r = await run(spec, opts(), acts);
   expect(r.verdict).toBe('Fail');
@@ -145,9 +190,16 @@ test('dry run injects nothing and still checks probes', async () => {
 test('rollback trigger breach stops chaos early with the trigger recorded', async () => {
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
   let n = 0;
-  const acts = fakeActivities(calls, {
-    async evaluateTriggers() { n++; return n >= 3 ? { name: 'p95-latency', query: 'x', value: 2.4, criteria: '>=', threshold: '2', at: new Date().toISOString() } : null; },
-  }, { triggers: [{ name: 'p95-latency', query: 'x', criteria: '>=', threshold: '2' }], triggerPollMs: 5000 });
+  const acts = fakeActivities(
+    calls,
+    {
+      async evaluateTriggers() {
+        n++;
+        return n >= 3 ? { name: 'p95-latency', query: 'x', value: 2.4, criteria: '>=', threshold: '2', at: new Date().toISOString() } : null;
+      },
+    },
+    { triggers: [{ name: 'p95-latency', query: 'x', criteria: '>=', threshold: '2' }], triggerPollMs: 5000 },
+  );
   const r = await run(seed(), opts(), acts);
   expect(r.verdict).toBe('Fail');
   expect(r.breach).toMatchObject({ name: 'p95-latency', value: 2.4 });
@@ -219,9 +271,16 @@ test('rollback actions run after an emergency rollback (breach), not after a pla
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
   let n = 0;
   const triggers = [{ name: 'error-rate', query: 'x', criteria: '>=' as const, threshold: '0.05' }];
-  const breachActs = fakeActivities(calls, {
-    async evaluateTriggers() { n++; return n >= 2 ? { name: 'error-rate', query: 'x', value: 0.2, criteria: '>=', threshold: '0.05', at: new Date().toISOString() } : null; },
-  }, { triggers, rollbackActions: actions });
+  const breachActs = fakeActivities(
+    calls,
+    {
+      async evaluateTriggers() {
+        n++;
+        return n >= 2 ? { name: 'error-rate', query: 'x', value: 0.2, criteria: '>=', threshold: '0.05', at: new Date().toISOString() } : null;
+      },
+    },
+    { triggers, rollbackActions: actions },
+  );
   const r = await run(seed(), opts(), breachActs);
   expect(r.verdict).toBe('Fail');
   expect(r.rollbackActions?.map((a) => a.name)).toEqual(['Scale up replicas', 'Trigger incident']);

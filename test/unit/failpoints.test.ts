@@ -13,7 +13,10 @@ import { ROOT } from '../helpers/temporal.js';
 import { TSX_LOADER } from '../helpers/fleet.js';
 
 /** Runs two ledger writes (intent of round 0, then round 0 done) in a child; answers how it ended and what it wrote. */
-function child(failpoints: string | undefined, opts: { injecting?: boolean; stateDir?: string } = {}): { signal: string | null; status: number | null; writes: string[]; stderr: string } {
+function child(
+  failpoints: string | undefined,
+  opts: { injecting?: boolean; stateDir?: string } = {},
+): { signal: string | null; status: number | null; writes: string[]; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tempest-fp-'));
   const out = join(dir, 'writes');
   const injecting = opts.injecting ?? true;
@@ -29,7 +32,12 @@ function child(failpoints: string | undefined, opts: { injecting?: boolean; stat
     await writeLedger(e, async () => appendFileSync(${JSON.stringify(out)}, 'done\\n'), ${injecting});
   `;
   const env = { ...process.env, TEMPEST_FAILPOINTS: failpoints ?? '' };
-  const r = spawnSync(process.execPath, ['--no-warnings', '--import', TSX_LOADER, '--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--no-warnings', '--import', TSX_LOADER, '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { signal: r.signal, status: r.status, writes: existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n') : [], stderr: r.stderr };
 }
 

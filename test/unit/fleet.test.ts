@@ -92,14 +92,23 @@ function startFleet(): ChildProcess {
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx', FLEET,
-      '--name', 'api-gateway',
-      '--replicas', '3',
-      '--port', String(balancerPort),
-      '--control-port', String(controlPort),
-      '--base-replica-port', String(basePort),
-      '--state-dir', stateDir,
-      '--restart-delay-ms', '300',
+      '--import',
+      'tsx',
+      FLEET,
+      '--name',
+      'api-gateway',
+      '--replicas',
+      '3',
+      '--port',
+      String(balancerPort),
+      '--control-port',
+      String(controlPort),
+      '--base-replica-port',
+      String(basePort),
+      '--state-dir',
+      stateDir,
+      '--restart-delay-ms',
+      '300',
     ],
     { cwd: ROOT, env, stdio: ['ignore', out, out] },
   );
@@ -161,7 +170,8 @@ async function timedGet(port: number, p: string): Promise<{ status: number; ms: 
 beforeAll(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tempest-fleet-'));
   basePort = await freePortRange(3);
-  do balancerPort = await freePortRange(2); // balancer + control
+  do
+    balancerPort = await freePortRange(2); // balancer + control
   while (balancerPort + 1 >= basePort && balancerPort <= basePort + 2);
   controlPort = balancerPort + 1;
   fleet = startFleet();

@@ -56,7 +56,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const example = (p: string) => readFileSync(join(ROOT, 'examples', p), 'utf8');
 const ENGINE_TEXT = example('engines/api-gateway-chaos.yaml');
 const ENGINE = parse(ENGINE_TEXT) as Record<string, any>;
-const FAULT_FILES = readdirSync(join(ROOT, 'examples/faults')).filter((f) => /\.ya?ml$/.test(f)).sort();
+const FAULT_FILES = readdirSync(join(ROOT, 'examples/faults'))
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 const FAULT_BLOCKS = FAULT_FILES.map((f) => parse(example(`faults/${f}`)) as unknown[]);
 
 const DIR = mkdtempSync(join(tmpdir(), 'tempest-fuzz-'));
@@ -136,7 +138,21 @@ const BASES: Array<{ name: string; doc: unknown }> = [
   { name: 'engine with every example fault', doc: engineWith(FAULT_BLOCKS.flat()) },
   {
     name: 'engine with every probe type',
-    doc: engineWith([{ name: 'pod-delete', spec: { components: { env: [{ name: 'TOTAL_CHAOS_DURATION', value: '30' }, { name: 'TARGET_PODS', value: 'api-gateway-0,api-gateway-1' }, { name: 'SEQUENCE', value: 'serial' }] }, probe: PROBES } }]),
+    doc: engineWith([
+      {
+        name: 'pod-delete',
+        spec: {
+          components: {
+            env: [
+              { name: 'TOTAL_CHAOS_DURATION', value: '30' },
+              { name: 'TARGET_PODS', value: 'api-gateway-0,api-gateway-1' },
+              { name: 'SEQUENCE', value: 'serial' },
+            ],
+          },
+          probe: PROBES,
+        },
+      },
+    ]),
   },
   ...FAULT_FILES.map((f, i) => ({ name: `faults/${f}`, doc: FAULT_BLOCKS[i] })),
   { name: 'footanalytics-chaos-schedule', doc: SCHEDULE },
@@ -186,24 +202,143 @@ const LONG_UNICODE = new Long('é🙂\u202e\u0007', 20_000);
 const NINES = new Long('9', 400);
 const HOSTILE_STRINGS: Array<string | Long> = [
   // shell metacharacters
-  'KILL; touch x #', '/run/x.sock; id', 'a | b', 'a && b', 'x & y', '$(id)', '`id`', "it's", 'say "hi"', 'a\nb', 'a\r\nb', 'x > /etc/passwd',
+  'KILL; touch x #',
+  '/run/x.sock; id',
+  'a | b',
+  'a && b',
+  'x & y',
+  '$(id)',
+  '`id`',
+  "it's",
+  'say "hi"',
+  'a\nb',
+  'a\r\nb',
+  'x > /etc/passwd',
   // paths
-  '..', '../kube-system', '/', '/etc/passwd', '/models/../../etc/passwd', 'relative/x', './x', '//x', '/x/./y', '/x\u0000y', 'C:\\x',
+  '..',
+  '../kube-system',
+  '/',
+  '/etc/passwd',
+  '/models/../../etc/passwd',
+  'relative/x',
+  './x',
+  '//x',
+  '/x/./y',
+  '/x\u0000y',
+  'C:\\x',
   // numbers as text
-  '1e20', '8640000000000', '0x10', '-1', '+1', '0', '00', '007', '1.5', '.5', '5.', 'NaN', 'Infinity', '-Infinity', '100000', '1_000', '١٢', NINES,
+  '1e20',
+  '8640000000000',
+  '0x10',
+  '-1',
+  '+1',
+  '0',
+  '00',
+  '007',
+  '1.5',
+  '.5',
+  '5.',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '100000',
+  '1_000',
+  '١٢',
+  NINES,
   // durations and times
-  '999999h', '1m30s', '5 minutes', '99999999999 hours', '0 seconds', '1e3s', '-5s', '25:00', '02:00', '2026-02-30T02:00:00Z', '2026-12-24T02:00:00Z', '9-17', '17-9', '24', 'Mon,Funday',
+  '999999h',
+  '1m30s',
+  '5 minutes',
+  '99999999999 hours',
+  '0 seconds',
+  '1e3s',
+  '-5s',
+  '25:00',
+  '02:00',
+  '2026-02-30T02:00:00Z',
+  '2026-12-24T02:00:00Z',
+  '9-17',
+  '17-9',
+  '24',
+  'Mon,Funday',
   // names and selectors
-  '', ' ', '\t', 'kube-system', 'default', 'a b', 'a;b', 'A', '-a', 'a-', 'x'.repeat(64), 'app in (a,b)', 'app=$(id)', 'app', '!app', 'app!=', '=', 'a=b,c',
-  'http://169.254.169.254/latest/meta-data', 'file:///etc/passwd', 'http://user:pw@x/', 'javascript:alert(1)', 'SIGKILL', 'sigterm', 'docker.io/library/busybox:1.36.1', 'busybox; id',
+  '',
+  ' ',
+  '\t',
+  'kube-system',
+  'default',
+  'a b',
+  'a;b',
+  'A',
+  '-a',
+  'a-',
+  'x'.repeat(64),
+  'app in (a,b)',
+  'app=$(id)',
+  'app',
+  '!app',
+  'app!=',
+  '=',
+  'a=b,c',
+  'http://169.254.169.254/latest/meta-data',
+  'file:///etc/passwd',
+  'http://user:pw@x/',
+  'javascript:alert(1)',
+  'SIGKILL',
+  'sigterm',
+  'docker.io/library/busybox:1.36.1',
+  'busybox; id',
   // prototype names, YAML words
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'true', 'false', 'yes', 'null', '~', '<<', '*a', '&a', '!!js/function', '%YAML',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'true',
+  'false',
+  'yes',
+  'null',
+  '~',
+  '<<',
+  '*a',
+  '&a',
+  '!!js/function',
+  '%YAML',
   // unicode and control characters
-  'é', '🙂', '\u0000', '\u0007', '\u001b[31mred', '\u202egnp.exe', '\ufeff', '\ud800', '\u2028', 'ﬁ',
+  'é',
+  '🙂',
+  '\u0000',
+  '\u0007',
+  '\u001b[31mred',
+  '\u202egnp.exe',
+  '\ufeff',
+  '\ud800',
+  '\u2028',
+  'ﬁ',
   // long
-  LONG, LONG_UNICODE,
+  LONG,
+  LONG_UNICODE,
 ];
-const HOSTILE_NUMBERS = [1e20, 8640000000000, 2 ** 53, -1, 0, -0, 0.5, 16, 17, 100, 101, 100000, 1e-9, NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE];
+const HOSTILE_NUMBERS = [
+  1e20,
+  8640000000000,
+  2 ** 53,
+  -1,
+  0,
+  -0,
+  0.5,
+  16,
+  17,
+  100,
+  101,
+  100000,
+  1e-9,
+  NaN,
+  Infinity,
+  -Infinity,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+];
 
 const scalarArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
@@ -218,21 +353,66 @@ const hostileArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 8, arbitrary: scalarArb },
   { weight: 1, arbitrary: fc.constantFrom({}, [], [[]], { a: 1 }, [1, 2], { name: 'x' }, [{ name: 'pod-delete' }]) },
   { weight: 1, arbitrary: fc.array(scalarArb, { maxLength: 3 }) },
-  { weight: 1, arbitrary: fc.dictionary(fc.constantFrom('name', 'value', 'kind', 'engine', 'manual', 'x', '__proto__', 'constructor'), scalarArb, { maxKeys: 3 }) },
+  {
+    weight: 1,
+    arbitrary: fc.dictionary(fc.constantFrom('name', 'value', 'kind', 'engine', 'manual', 'x', '__proto__', 'constructor'), scalarArb, { maxKeys: 3 }),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
 );
 
 /** Env names the descriptors read (and some that no fault reads). */
 const ENV_NAMES = [
   ...new Set([
-    'TOTAL_CHAOS_DURATION', 'CHAOS_INTERVAL', 'RAMP_TIME', 'PODS_AFFECTED_PERC', 'TARGET_PODS', 'SEQUENCE',
+    'TOTAL_CHAOS_DURATION',
+    'CHAOS_INTERVAL',
+    'RAMP_TIME',
+    'PODS_AFFECTED_PERC',
+    'TARGET_PODS',
+    'SEQUENCE',
     ...FAULTS.flatMap((f) => f.params.map((p) => p.env)),
-    'FOO', 'LIB', 'lower_case', 'WITH SPACE', '', '__proto__', 'constructor', 'X'.repeat(200),
+    'FOO',
+    'LIB',
+    'lower_case',
+    'WITH SPACE',
+    '',
+    '__proto__',
+    'constructor',
+    'X'.repeat(200),
   ]),
 ];
 /** Good env values too, so that mutated documents also reach acceptance. */
-const GOOD_ENV_VALUES = ['1', '10', '30', '60', '100', '2000', '50', '12.5', 'true', 'false', 'parallel', 'serial', 'SIGKILL', 'TERM', 'containerd', 'docker', 'exec', 'helper',
-  '/run/containerd/containerd.sock', '/models/model.pth', 'random_bytes', 'zero', 'eth0', 'all', '0,1', 'app', 'pod-a,pod-b', 'docker.io/library/busybox:1.36.1', '1m', '30s'];
+const GOOD_ENV_VALUES = [
+  '1',
+  '10',
+  '30',
+  '60',
+  '100',
+  '2000',
+  '50',
+  '12.5',
+  'true',
+  'false',
+  'parallel',
+  'serial',
+  'SIGKILL',
+  'TERM',
+  'containerd',
+  'docker',
+  'exec',
+  'helper',
+  '/run/containerd/containerd.sock',
+  '/models/model.pth',
+  'random_bytes',
+  'zero',
+  'eth0',
+  'all',
+  '0,1',
+  'app',
+  'pod-a,pod-b',
+  'docker.io/library/busybox:1.36.1',
+  '1m',
+  '30s',
+];
 const envValueArb = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...GOOD_ENV_VALUES) }, { weight: 5, arbitrary: hostileArb });
 
 // ---------------------------------------------------------------- mutations
@@ -259,13 +439,41 @@ type TextOp =
   | { t: 'yaml11' }
   | { t: 'recursive' };
 
-const KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'kind', 'apiVersion', 'spec', 'metadata', 'engine', 'env', 'name', 'value', 'bogus', '', ' ', 'a.b', 'é'];
+const KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'kind',
+  'apiVersion',
+  'spec',
+  'metadata',
+  'engine',
+  'env',
+  'name',
+  'value',
+  'bogus',
+  '',
+  ' ',
+  'a.b',
+  'é',
+];
 const at = fc.nat();
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ op: fc.constant('set' as const), at, value: hostileArb }) },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('env' as const), at, name: fc.constantFrom(...ENV_NAMES), value: envValueArb }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), at }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('addKey' as const), at, key: fc.oneof(fc.constantFrom(...KEYS), fc.constant(new Long('k', 2000)), fc.string({ maxLength: 8 })), value: hostileArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('addKey' as const),
+      at,
+      key: fc.oneof(fc.constantFrom(...KEYS), fc.constant(new Long('k', 2000)), fc.string({ maxLength: 8 })),
+      value: hostileArb,
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('wrap' as const), at }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('share' as const), from: at, to: at }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('aliasHere' as const), at }) },
@@ -275,12 +483,48 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   // An entry of a list many times over (names made distinct): more probes, faults, env entries than the limits.
   { weight: 1, arbitrary: fc.record({ op: fc.constant('repeat' as const), at, n: fc.integer({ min: 2, max: 25 }) }) },
 );
-const TOKENS = [':', ': ', '-', '- ', '[', ']', '{', '}', ',', '&a ', '*a', '*b', '!!str ', '!!binary ', '!foo ', '? ', '|', '>-', '"', "'", '#', '\t', '\n', '\n---\n', '\n...\n', '%', '@', '`', '<<: *a', '\u0000', '\ufeff', '  '];
+const TOKENS = [
+  ':',
+  ': ',
+  '-',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '&a ',
+  '*a',
+  '*b',
+  '!!str ',
+  '!!binary ',
+  '!foo ',
+  '? ',
+  '|',
+  '>-',
+  '"',
+  "'",
+  '#',
+  '\t',
+  '\n',
+  '\n---\n',
+  '\n...\n',
+  '%',
+  '@',
+  '`',
+  '<<: *a',
+  '\u0000',
+  '\ufeff',
+  '  ',
+];
 const textOpArb: fc.Arbitrary<TextOp> = fc.oneof(
   fc.constant({ t: 'bomb' as const }),
   fc.record({ t: fc.constant('anchor' as const), mode: fc.constantFrom('same' as const, 'cross' as const) }),
   fc.record({ t: fc.constant('multi' as const), n: fc.integer({ min: 2, max: 4 }) }),
-  fc.record({ t: fc.constant('many' as const), n: fc.integer({ min: DEFAULT_DOCUMENT_LIMITS.maxDocuments + 1, max: DEFAULT_DOCUMENT_LIMITS.maxDocuments + 20 }) }),
+  fc.record({
+    t: fc.constant('many' as const),
+    n: fc.integer({ min: DEFAULT_DOCUMENT_LIMITS.maxDocuments + 1, max: DEFAULT_DOCUMENT_LIMITS.maxDocuments + 20 }),
+  }),
   fc.record({ t: fc.constant('cut' as const), at }),
   fc.record({ t: fc.constant('insert' as const), at, token: fc.constantFrom(...TOKENS) }),
   fc.constant({ t: 'yaml11' as const }),
@@ -391,7 +635,8 @@ function renamed(v: unknown, i: number): unknown {
   return o;
 }
 
-const BOMB = ['x-lol0: &l0 "lol"', ...Array.from({ length: 9 }, (_, i) => `x-lol${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(', ')}]`)].join('\n') + '\n';
+const BOMB =
+  ['x-lol0: &l0 "lol"', ...Array.from({ length: 9 }, (_, i) => `x-lol${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(', ')}]`)].join('\n') + '\n';
 
 interface Case {
   base: number;
@@ -457,7 +702,13 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
 
 /** One fault as the worker would get it (a fault block is not runnable on its own). */
 function oneFaultEngine(f: FaultSpec): ExperimentSpec {
-  return { name: 'fault-block', engineNamespace: 'default', target: { namespace: 'default', labelSelector: 'app=x', kind: 'deployment' }, engineState: 'active', faults: [f] };
+  return {
+    name: 'fault-block',
+    engineNamespace: 'default',
+    target: { namespace: 'default', labelSelector: 'app=x', kind: 'deployment' },
+    engineState: 'active',
+    faults: [f],
+  };
 }
 
 function assertRunnable(spec: ExperimentSpec, what: string): void {
@@ -466,7 +717,8 @@ function assertRunnable(spec: ExperimentSpec, what: string): void {
 }
 
 function saneInt(v: unknown, min: number, max: number, what: string): void {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new Error(`${what} is ${String(v)}, not a whole number in [${min}, ${max}]`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+    throw new Error(`${what} is ${String(v)}, not a whole number in [${min}, ${max}]`);
 }
 function saneNumber(v: unknown, min: number, max: number, what: string): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new Error(`${what} is ${String(v)}, not a number in [${min}, ${max}]`);
@@ -610,7 +862,27 @@ function writeRefFiles(dir: string, mutatedEngine: string | undefined): void {
   mkdirSync(join(dir, 'sub'), { recursive: true });
 }
 
-const REFS: Array<string | Long> = ['engine.yaml', './engine.yaml', 'doc.yaml', './doc.yaml', 'back.yaml', 'chain-0.yaml', 'chain-5.yaml', 'missing.yaml', 'sub', '.', '..', '/', '/dev/null', '', ' ', 'engine.yaml\u0000x', new Long('x', 5000), '../engine.yaml', 'ENGINE.YAML'];
+const REFS: Array<string | Long> = [
+  'engine.yaml',
+  './engine.yaml',
+  'doc.yaml',
+  './doc.yaml',
+  'back.yaml',
+  'chain-0.yaml',
+  'chain-5.yaml',
+  'missing.yaml',
+  'sub',
+  '.',
+  '..',
+  '/',
+  '/dev/null',
+  '',
+  ' ',
+  'engine.yaml\u0000x',
+  new Long('x', 5000),
+  '../engine.yaml',
+  'ENGINE.YAML',
+];
 const REF_BASES = [HYPOTHESIS, PROGRESSIVE, GAMEDAY_ONE_ENGINE, GAMEDAY];
 
 interface RefCase {
@@ -678,7 +950,8 @@ describe('fuzz: references between files (loadFile)', () => {
         const r = outcome(() => loadFile(file));
         // A document that reaches its references and names itself or back.yaml is refused for the cycle.
         // (A reference the schema refuses, '' or '/' or not .yaml or too long, is refused first: config/reference.ts.)
-        const wellFormed = (ref: string | Long): boolean => typeof ref === 'string' && ref !== '' && !ref.includes('\0') && !ref.startsWith('/') && /\.ya?ml$/i.test(ref);
+        const wellFormed = (ref: string | Long): boolean =>
+          typeof ref === 'string' && ref !== '' && !ref.includes('\0') && !ref.startsWith('/') && /\.ya?ml$/i.test(ref);
         if (!c.ops.length && !c.engineOps.length && ['doc.yaml', './doc.yaml', 'back.yaml'].includes(c.refs[0] as string) && c.refs.every(wellFormed)) {
           expect(r.error?.message).toMatch(/reference cycle/);
         }
@@ -692,9 +965,24 @@ describe('fuzz: references between files (loadFile)', () => {
 
 const KINDS = ['ChaosEngine', 'ChaosSchedule', 'ChaosHypothesis', 'ProgressiveChaos', 'GameDay', 'chaosengine', '', '__proto__'];
 const VERSIONS = ['litmuschaos.io/v1alpha1', 'tempest.io/v1alpha1', 'v1', ''];
-const anyArb = fc.anything({ maxDepth: 4, maxKeys: 6, withBoxedValues: true, withMap: true, withSet: true, withNullPrototype: true, withBigInt: true, withDate: true, withSparseArray: true });
+const anyArb = fc.anything({
+  maxDepth: 4,
+  maxKeys: 6,
+  withBoxedValues: true,
+  withMap: true,
+  withSet: true,
+  withNullPrototype: true,
+  withBigInt: true,
+  withDate: true,
+  withSparseArray: true,
+});
 const shapedArb = fc.record(
-  { apiVersion: fc.constantFrom(...VERSIONS), kind: fc.constantFrom(...KINDS), metadata: fc.oneof(anyArb, fc.record({ name: fc.constantFrom('x', 'api-gateway', '', 'A B') }, { requiredKeys: [] })), spec: anyArb },
+  {
+    apiVersion: fc.constantFrom(...VERSIONS),
+    kind: fc.constantFrom(...KINDS),
+    metadata: fc.oneof(anyArb, fc.record({ name: fc.constantFrom('x', 'api-gateway', '', 'A B') }, { requiredKeys: [] })),
+    spec: anyArb,
+  },
   { requiredKeys: [] },
 );
 
@@ -707,7 +995,43 @@ function yamlOf(v: unknown): string | undefined {
   }
 }
 
-const YAMLISH = ['a', 'kind', ':', ': ', ' ', '  ', '\n', '- ', '[', ']', '{', '}', ',', '&a ', '*a', '!!', '!!str ', '!!map ', '? ', '---', '...', '|', '>', '"', "'", '#', '\t', '%YAML 1.2', '%TAG ! x', '<<: ', 'ChaosEngine', '1e20', '~', '\\', '\u0000'];
+const YAMLISH = [
+  'a',
+  'kind',
+  ':',
+  ': ',
+  ' ',
+  '  ',
+  '\n',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '&a ',
+  '*a',
+  '!!',
+  '!!str ',
+  '!!map ',
+  '? ',
+  '---',
+  '...',
+  '|',
+  '>',
+  '"',
+  "'",
+  '#',
+  '\t',
+  '%YAML 1.2',
+  '%TAG ! x',
+  '<<: ',
+  'ChaosEngine',
+  '1e20',
+  '~',
+  '\\',
+  '\u0000',
+];
 const rawArb = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 300 }),
   fc.string({ unit: 'grapheme-ascii', maxLength: 300 }),
@@ -718,7 +1042,13 @@ describe('fuzz: random YAML and random text', () => {
   test(`${Math.round(RUNS * 0.5)} fc.anything() documents and shaped documents, through yaml's stringify`, () => {
     fc.assert(
       fc.property(fc.oneof(anyArb, shapedArb, fc.array(shapedArb, { maxLength: 3 })), fc.boolean(), (v, asDocs) => {
-        const text = asDocs && Array.isArray(v) ? v.map(yamlOf).filter((t) => t !== undefined).join('\n---\n') : yamlOf(v);
+        const text =
+          asDocs && Array.isArray(v)
+            ? v
+                .map(yamlOf)
+                .filter((t) => t !== undefined)
+                .join('\n---\n')
+            : yamlOf(v);
         if (text === undefined) return;
         outcome(() => loadText(text, 'fuzz.yaml'));
       }),
@@ -790,8 +1120,16 @@ const MB_VALUE = 'x'.repeat(1_000_000);
 
 const CORPUS: Row[] = [
   // container-kill: no shell text from YAML
-  { what: "container-kill SIGNAL 'KILL; touch x #'", load: () => loadText(engineText('container-kill', { SIGNAL: 'KILL; touch x #' }), 'fuzz.yaml'), verdict: { refused: { path: envPath(0), message: /^SIGNAL must be one of SIGKILL, SIGTERM/ } } },
-  { what: "container-kill SOCKET_PATH '/run/x.sock; id'", load: () => loadText(engineText('container-kill', { SOCKET_PATH: '/run/x.sock; id' }), 'fuzz.yaml'), verdict: { refused: { path: envPath(0), message: /^SOCKET_PATH must be an absolute socket path/ } } },
+  {
+    what: "container-kill SIGNAL 'KILL; touch x #'",
+    load: () => loadText(engineText('container-kill', { SIGNAL: 'KILL; touch x #' }), 'fuzz.yaml'),
+    verdict: { refused: { path: envPath(0), message: /^SIGNAL must be one of SIGKILL, SIGTERM/ } },
+  },
+  {
+    what: "container-kill SOCKET_PATH '/run/x.sock; id'",
+    load: () => loadText(engineText('container-kill', { SOCKET_PATH: '/run/x.sock; id' }), 'fuzz.yaml'),
+    verdict: { refused: { path: envPath(0), message: /^SOCKET_PATH must be an absolute socket path/ } },
+  },
   ...(
     [
       ['container-kill', 'LIB_IMAGE'],
@@ -808,8 +1146,16 @@ const CORPUS: Row[] = [
     })),
   ),
   // model-corruption: absolute, normal paths only
-  { what: "model-corruption FILE_PATH '/models/../../etc/passwd'", load: () => loadText(engineText('model-corruption', { FILE_PATH: '/models/../../etc/passwd' }), 'fuzz.yaml'), verdict: { refused: { path: envPath(0), message: /^FILE_PATH must be an absolute path without "\.\."/ } } },
-  { what: "model-corruption FILE_PATH 'relative/x'", load: () => loadText(engineText('model-corruption', { FILE_PATH: 'relative/x' }), 'fuzz.yaml'), verdict: { refused: { path: envPath(0), message: /^FILE_PATH must be an absolute path/ } } },
+  {
+    what: "model-corruption FILE_PATH '/models/../../etc/passwd'",
+    load: () => loadText(engineText('model-corruption', { FILE_PATH: '/models/../../etc/passwd' }), 'fuzz.yaml'),
+    verdict: { refused: { path: envPath(0), message: /^FILE_PATH must be an absolute path without "\.\."/ } },
+  },
+  {
+    what: "model-corruption FILE_PATH 'relative/x'",
+    load: () => loadText(engineText('model-corruption', { FILE_PATH: 'relative/x' }), 'fuzz.yaml'),
+    verdict: { refused: { path: envPath(0), message: /^FILE_PATH must be an absolute path/ } },
+  },
   // appinfo
   ...['..', '../kube-system', 'a b', 'a;b'].map((appns): Row => ({
     what: `appinfo.appns ${JSON.stringify(appns)}`,
@@ -821,7 +1167,11 @@ const CORPUS: Row[] = [
     load: () => loadText(engineText('pod-delete', {}, appinfo('footanalytics', 'app in (a,b)')), 'fuzz.yaml'),
     verdict: { accepted: (docs) => expect(only(docs, 'ChaosEngine').experiment.target.labelSelector).toBe('app in (a,b)') },
   },
-  { what: "appinfo.applabel 'app=$(id)'", load: () => loadText(engineText('pod-delete', {}, appinfo('footanalytics', 'app=$(id)')), 'fuzz.yaml'), verdict: { refused: { path: 'spec.appinfo.applabel', message: /is not a label selector/ } } },
+  {
+    what: "appinfo.applabel 'app=$(id)'",
+    load: () => loadText(engineText('pod-delete', {}, appinfo('footanalytics', 'app=$(id)')), 'fuzz.yaml'),
+    verdict: { refused: { path: 'spec.appinfo.applabel', message: /is not a label selector/ } },
+  },
   // references
   {
     what: 'a ChaosHypothesis whose engine is itself',
@@ -843,20 +1193,25 @@ const CORPUS: Row[] = [
     load: inDir({ 'g.yaml': gameDay({ one: { engine: 'g.yaml' }, two: { engine: './g.yaml' } }, ['one', 'two']) }, 'g.yaml'),
     verdict: { refused: { path: 'spec.catalog.one.engine', message: /^reference cycle: g\.yaml -> g\.yaml$/ }, fastMs: 200 },
   },
-  ...(existsSync('/proc/self/pagemap') ? [{
-    what: 'a ChaosHypothesis whose engine is /proc/self/pagemap (a "file" of size 0 that never ends)',
-    load: inDir({ 'h.yaml': stringify(withEngine(HYPOTHESIS, '/proc/self/pagemap')) }, 'h.yaml'),
-    verdict: { refused: { path: 'spec.engine', message: /^must be a path relative to this file/ }, fastMs: 500 },
-  } satisfies Row, {
-    what: 'a ChaosHypothesis whose engine.yaml is a symlink to /proc/self/pagemap',
-    load: () => {
-      const d = mkdtempSync(join(DIR, 'pagemap-'));
-      symlinkSync('/proc/self/pagemap', join(d, 'engine.yaml'));
-      writeFileSync(join(d, 'h.yaml'), stringify(withEngine(HYPOTHESIS, 'engine.yaml')));
-      return loadFile(join(d, 'h.yaml'));
-    },
-    verdict: { refused: { path: 'spec.engine', message: /resolves to \/proc\/\d+\/pagemap, under \/proc, \/sys, \/dev: not a document/ }, fastMs: 500 },
-  } satisfies Row] : []),
+  ...(existsSync('/proc/self/pagemap')
+    ? [
+        {
+          what: 'a ChaosHypothesis whose engine is /proc/self/pagemap (a "file" of size 0 that never ends)',
+          load: inDir({ 'h.yaml': stringify(withEngine(HYPOTHESIS, '/proc/self/pagemap')) }, 'h.yaml'),
+          verdict: { refused: { path: 'spec.engine', message: /^must be a path relative to this file/ }, fastMs: 500 },
+        } satisfies Row,
+        {
+          what: 'a ChaosHypothesis whose engine.yaml is a symlink to /proc/self/pagemap',
+          load: () => {
+            const d = mkdtempSync(join(DIR, 'pagemap-'));
+            symlinkSync('/proc/self/pagemap', join(d, 'engine.yaml'));
+            writeFileSync(join(d, 'h.yaml'), stringify(withEngine(HYPOTHESIS, 'engine.yaml')));
+            return loadFile(join(d, 'h.yaml'));
+          },
+          verdict: { refused: { path: 'spec.engine', message: /resolves to \/proc\/\d+\/pagemap, under \/proc, \/sys, \/dev: not a document/ }, fastMs: 500 },
+        } satisfies Row,
+      ]
+    : []),
   // aliases
   {
     what: 'an alias bomb (billion laughs)',
@@ -877,12 +1232,21 @@ const CORPUS: Row[] = [
   {
     what: '20 MB of text',
     load: () => loadText((twentyMb ??= 'a: b\n'.repeat(4 * 1024 * 1024)), 'fuzz.yaml'),
-    verdict: { refused: { path: '', message: /^is 20971520 bytes, more than the 1048576 a document may have \(limits\.document\.maxBytes\)$/ }, fastMs: MAX_LOAD_MS },
+    verdict: {
+      refused: { path: '', message: /^is 20971520 bytes, more than the 1048576 a document may have \(limits\.document\.maxBytes\)$/ },
+      fastMs: MAX_LOAD_MS,
+    },
   },
   {
     what: '20 000 documents',
     load: () => loadText('---\na: 1\n'.repeat(20_000), 'fuzz.yaml'),
-    verdict: { refused: { path: '', message: /YAML documents.*more than 100 \(limits\.document\.maxDocuments\)|more than 100 YAML documents \(limits\.document\.maxDocuments\)/ }, fastMs: MAX_LOAD_MS },
+    verdict: {
+      refused: {
+        path: '',
+        message: /YAML documents.*more than 100 \(limits\.document\.maxDocuments\)|more than 100 YAML documents \(limits\.document\.maxDocuments\)/,
+      },
+      fastMs: MAX_LOAD_MS,
+    },
   },
   {
     what: 'a 1 MB bad scalar value is echoed in at most ~100 characters',
@@ -896,7 +1260,10 @@ const CORPUS: Row[] = [
   },
   {
     what: '20 000 keys in one mapping (duplicate-key detection stays linear)',
-    load: () => loadText(Array.from({ length: 20_000 }, (_, i) => `k${i}: v`).join('\n'), 'fuzz.yaml', { documentLimits: { ...DEFAULT_DOCUMENT_LIMITS, maxNodes: 100_000 } }),
+    load: () =>
+      loadText(Array.from({ length: 20_000 }, (_, i) => `k${i}: v`).join('\n'), 'fuzz.yaml', {
+        documentLimits: { ...DEFAULT_DOCUMENT_LIMITS, maxNodes: 100_000 },
+      }),
     // 20 000 keys take about a second on a slow machine with a linear check; the quadratic one took 7 s.
     verdict: { refused: { path: 'kind', message: /^unsupported kind/ }, maxMs: 3 * MAX_LOAD_MS },
   },
@@ -944,33 +1311,54 @@ const CORPUS: Row[] = [
   })),
   ...['constructor', '__proto__'].map((name): Row => ({
     what: `GameDay catalog key ${name}`,
-    load: () => loadText(`apiVersion: tempest.io/v1alpha1\nkind: GameDay\nmetadata: { name: g }\nspec:\n  catalog:\n    ${name}: { manual: x }\n  game_days: { duration: 1 hour, scenarios: [{ name: s, duration: 1 hour, experiments: [${name}] }] }\n`, join(DIR, 'g.yaml')),
+    load: () =>
+      loadText(
+        `apiVersion: tempest.io/v1alpha1\nkind: GameDay\nmetadata: { name: g }\nspec:\n  catalog:\n    ${name}: { manual: x }\n  game_days: { duration: 1 hour, scenarios: [{ name: s, duration: 1 hour, experiments: [${name}] }] }\n`,
+        join(DIR, 'g.yaml'),
+      ),
     verdict: { refused: { path: `spec.catalog.${name}`, message: new RegExp(`^the key ${name} is not allowed$`) } },
   })),
   {
     what: 'GameDay durations beyond any number ("9…9 hours", 400 digits)',
-    load: () => loadText(gameDay({ drill: { manual: 'do the drill' } }, ['drill']).replace('duration: 4 hours', `duration: ${'9'.repeat(400)} hours`), join(DIR, 'g.yaml')),
+    load: () =>
+      loadText(
+        gameDay({ drill: { manual: 'do the drill' } }, ['drill']).replace('duration: 4 hours', `duration: ${'9'.repeat(400)} hours`),
+        join(DIR, 'g.yaml'),
+      ),
     verdict: { refused: { path: 'spec.game_days.duration', message: /must be/ } },
   },
   {
     what: 'GameDay duration "99999999999 hours" (11 million years)',
-    load: () => loadText(gameDay({ drill: { manual: 'do the drill' } }, ['drill']).replace('duration: 4 hours', 'duration: 99999999999 hours'), join(DIR, 'g.yaml')),
+    load: () =>
+      loadText(gameDay({ drill: { manual: 'do the drill' } }, ['drill']).replace('duration: 4 hours', 'duration: 99999999999 hours'), join(DIR, 'g.yaml')),
     verdict: { refused: { path: 'spec.game_days.duration', message: /must be/ } },
   },
   // ProgressiveChaos: what a stage runs
   {
     what: 'ProgressiveChaos chaos_percentage 12.5',
-    load: inDir({ 'engine.yaml': ENGINE_TEXT, 'p.yaml': stringify(withEngine(PROGRESSIVE, 'engine.yaml')).replace('chaos_percentage: 10', 'chaos_percentage: 12.5') }, 'p.yaml'),
+    load: inDir(
+      { 'engine.yaml': ENGINE_TEXT, 'p.yaml': stringify(withEngine(PROGRESSIVE, 'engine.yaml')).replace('chaos_percentage: 10', 'chaos_percentage: 12.5') },
+      'p.yaml',
+    ),
     verdict: { refused: { path: 'spec.progressive_chaos.stage_1.chaos_percentage', message: /whole number/ } },
   },
   {
     what: 'ProgressiveChaos stage of 5 seconds over an engine with CHAOS_INTERVAL 10',
-    load: inDir({ 'engine.yaml': ENGINE_TEXT, 'p.yaml': stringify(withEngine(PROGRESSIVE, 'engine.yaml')).replace('duration: 5 minutes', 'duration: 5 seconds') }, 'p.yaml'),
+    load: inDir(
+      { 'engine.yaml': ENGINE_TEXT, 'p.yaml': stringify(withEngine(PROGRESSIVE, 'engine.yaml')).replace('duration: 5 minutes', 'duration: 5 seconds') },
+      'p.yaml',
+    ),
     verdict: { refused: { path: 'spec.progressive_chaos.stage_1.duration', message: /CHAOS_INTERVAL/ } },
   },
   {
     what: 'ProgressiveChaos depends_on of 100 kB: the line is cut',
-    load: inDir({ 'engine.yaml': ENGINE_TEXT, 'p.yaml': stringify(withEngine(PROGRESSIVE, 'engine.yaml')).replace('depends_on: stage_1', `depends_on: ${'s'.repeat(100_000)}`) }, 'p.yaml'),
+    load: inDir(
+      {
+        'engine.yaml': ENGINE_TEXT,
+        'p.yaml': stringify(withEngine(PROGRESSIVE, 'engine.yaml')).replace('depends_on: stage_1', `depends_on: ${'s'.repeat(100_000)}`),
+      },
+      'p.yaml',
+    ),
     verdict: { refused: { path: 'spec.progressive_chaos.stage_2.depends_on', message: /^no stage named s+/ } },
   },
   // what the worker's strict shape bounds, refused by the loader too (naming the field)
@@ -991,7 +1379,19 @@ const CORPUS: Row[] = [
   },
   {
     what: 'a hypothesis experiment entry of 2000 characters',
-    load: inDir({ 'engine.yaml': ENGINE_TEXT, 'h.yaml': stringify({ ...withEngine(HYPOTHESIS, 'engine.yaml'), spec: { ...withEngine(HYPOTHESIS, 'engine.yaml').spec, experiment_template: { ...HYPOTHESIS.spec.experiment_template, experiment: ['e'.repeat(2000)] } } }) }, 'h.yaml'),
+    load: inDir(
+      {
+        'engine.yaml': ENGINE_TEXT,
+        'h.yaml': stringify({
+          ...withEngine(HYPOTHESIS, 'engine.yaml'),
+          spec: {
+            ...withEngine(HYPOTHESIS, 'engine.yaml').spec,
+            experiment_template: { ...HYPOTHESIS.spec.experiment_template, experiment: ['e'.repeat(2000)] },
+          },
+        }),
+      },
+      'h.yaml',
+    ),
     verdict: { refused: { path: 'spec.experiment_template.experiment[0]', message: /at most 1024 character/ } },
   },
   {
@@ -1006,14 +1406,29 @@ const CORPUS: Row[] = [
   },
   {
     what: 'a key repeated through an alias (name: x, *n: y)',
-    load: () => loadText(ENGINE_TEXT.replace('kind: ChaosEngine\n', 'kind: ChaosEngine\nx-key: &n name\n').replace('  name: api-gateway-chaos\n', '  name: api-gateway-chaos\n  *n : other\n'), 'fuzz.yaml'),
+    load: () =>
+      loadText(
+        ENGINE_TEXT.replace('kind: ChaosEngine\n', 'kind: ChaosEngine\nx-key: &n name\n').replace(
+          '  name: api-gateway-chaos\n',
+          '  name: api-gateway-chaos\n  *n : other\n',
+        ),
+        'fuzz.yaml',
+      ),
     verdict: { refused: { path: '', message: /^YAML syntax error: Map keys must be unique/ } },
   },
-  ...(['"a string"', '[1, 2]', '{ components: "a string" }', '{ components: { env: "a string" } }', '{ components: { env: [1, null, "x"] } }'].map((spec): Row => ({
-    what: `a ChaosHypothesis with env overrides over an engine whose experiments[0].spec is ${spec}`,
-    load: inDir({ 'engine.yaml': ENGINE_TEXT.replace('      spec:\n        components:', `      spec: ${spec}\n      x-old-spec:\n        components:`), 'h.yaml': stringify(withEngine(HYPOTHESIS, 'engine.yaml')) }, 'h.yaml'),
-    verdict: { refused: { path: 'spec.engine', message: /^engine engine\.yaml is not valid: .*engine\.yaml: spec\.experiments\[0\]\.spec/ } },
-  }))),
+  ...['"a string"', '[1, 2]', '{ components: "a string" }', '{ components: { env: "a string" } }', '{ components: { env: [1, null, "x"] } }'].map(
+    (spec): Row => ({
+      what: `a ChaosHypothesis with env overrides over an engine whose experiments[0].spec is ${spec}`,
+      load: inDir(
+        {
+          'engine.yaml': ENGINE_TEXT.replace('      spec:\n        components:', `      spec: ${spec}\n      x-old-spec:\n        components:`),
+          'h.yaml': stringify(withEngine(HYPOTHESIS, 'engine.yaml')),
+        },
+        'h.yaml',
+      ),
+      verdict: { refused: { path: 'spec.engine', message: /^engine engine\.yaml is not valid: .*engine\.yaml: spec\.experiments\[0\]\.spec/ } },
+    }),
+  ),
   {
     what: 'a list as a mapping key (? [a, b])',
     load: () => loadText(ENGINE_TEXT.replace('  name: api-gateway-chaos\n', '  name: api-gateway-chaos\n  ? [a, b]\n  : x\n'), 'fuzz.yaml'),
@@ -1026,7 +1441,9 @@ const CORPUS: Row[] = [
       for (let i = 0; i < 10; i++) files[`c${i}.yaml`] = stringify(withEngine(HYPOTHESIS, i < 9 ? `c${i + 1}.yaml` : 'engine.yaml'));
       return inDir(files, 'c0.yaml')();
     },
-    verdict: { refused: { path: 'spec.engine', message: /^references nest deeper than 8 files \(limits\.document\.maxDepth\): c0\.yaml -> c1\.yaml -> .* -> c8\.yaml$/ } },
+    verdict: {
+      refused: { path: 'spec.engine', message: /^references nest deeper than 8 files \(limits\.document\.maxDepth\): c0\.yaml -> c1\.yaml -> .* -> c8\.yaml$/ },
+    },
   },
   {
     what: 'an engine reference of 5000 characters (ENAMETOOLONG): the file name is cut',
@@ -1039,16 +1456,41 @@ const CORPUS: Row[] = [
     verdict: { refused: { path: 'spec.engine', message: /at most 1024 character/ } },
   },
   // bounds
-  { what: "CPU_CORES '100000'", load: () => loadText(engineText('pod-cpu-hog', { CPU_CORES: '100000' }), 'fuzz.yaml'), verdict: { refused: { path: envPath(0), message: /^CPU_CORES must be <= 16 \(limits\.maxCpuCores\)$/ } } },
-  { what: "NETWORK_LATENCY '1e20'", load: () => loadText(engineText('pod-network-latency', { NETWORK_LATENCY: '1e20' }), 'fuzz.yaml'), verdict: { refused: { path: envPath(0), message: /^NETWORK_LATENCY must be a whole decimal number ms$/ } } },
-  { what: "NETWORK_LATENCY '100000'", load: () => loadText(engineText('pod-network-latency', { NETWORK_LATENCY: '100000' }), 'fuzz.yaml'), verdict: { refused: { path: envPath(0), message: /^NETWORK_LATENCY must be <= 60000 ms \(limits\.maxNetworkLatencyMs\)$/ } } },
+  {
+    what: "CPU_CORES '100000'",
+    load: () => loadText(engineText('pod-cpu-hog', { CPU_CORES: '100000' }), 'fuzz.yaml'),
+    verdict: { refused: { path: envPath(0), message: /^CPU_CORES must be <= 16 \(limits\.maxCpuCores\)$/ } },
+  },
+  {
+    what: "NETWORK_LATENCY '1e20'",
+    load: () => loadText(engineText('pod-network-latency', { NETWORK_LATENCY: '1e20' }), 'fuzz.yaml'),
+    verdict: { refused: { path: envPath(0), message: /^NETWORK_LATENCY must be a whole decimal number ms$/ } },
+  },
+  {
+    what: "NETWORK_LATENCY '100000'",
+    load: () => loadText(engineText('pod-network-latency', { NETWORK_LATENCY: '100000' }), 'fuzz.yaml'),
+    verdict: { refused: { path: envPath(0), message: /^NETWORK_LATENCY must be <= 60000 ms \(limits\.maxNetworkLatencyMs\)$/ } },
+  },
   {
     what: "probeTimeout '999999h'",
     load: () => loadText(ENGINE_TEXT.replace('probeTimeout: 5', "probeTimeout: '999999h'"), 'fuzz.yaml'),
-    verdict: { refused: { path: 'spec.experiments[0].spec.probe[0].runProperties.probeTimeout', message: /^probeTimeout must be at most 5m \(limits\.maxProbeTimeout\)$/ } },
+    verdict: {
+      refused: {
+        path: 'spec.experiments[0].spec.probe[0].runProperties.probeTimeout',
+        message: /^probeTimeout must be at most 5m \(limits\.maxProbeTimeout\)$/,
+      },
+    },
   },
-  { what: "CPU_LOAD '0x10'", load: () => loadText(engineText('pod-cpu-hog', { CPU_LOAD: '0x10' }), 'fuzz.yaml'), verdict: { refused: { path: envPath(0), message: /^CPU_LOAD must be a whole decimal number %$/ } } },
-  { what: "TOTAL_CHAOS_DURATION '8640000000000'", load: () => loadText(engineText('pod-delete', { TOTAL_CHAOS_DURATION: '8640000000000' }), 'fuzz.yaml'), verdict: { refused: { path: envPath(0), message: /^TOTAL_CHAOS_DURATION must be at most 6h \(limits\.maxChaosDuration\)$/ } } },
+  {
+    what: "CPU_LOAD '0x10'",
+    load: () => loadText(engineText('pod-cpu-hog', { CPU_LOAD: '0x10' }), 'fuzz.yaml'),
+    verdict: { refused: { path: envPath(0), message: /^CPU_LOAD must be a whole decimal number %$/ } },
+  },
+  {
+    what: "TOTAL_CHAOS_DURATION '8640000000000'",
+    load: () => loadText(engineText('pod-delete', { TOTAL_CHAOS_DURATION: '8640000000000' }), 'fuzz.yaml'),
+    verdict: { refused: { path: envPath(0), message: /^TOTAL_CHAOS_DURATION must be at most 6h \(limits\.maxChaosDuration\)$/ } },
+  },
   ...['1e20', 'NaN', 'Infinity', '-1', '0x10'].map((v): Row => ({
     what: `TOTAL_CHAOS_DURATION ${JSON.stringify(v)}`,
     load: () => loadText(engineText('pod-delete', { TOTAL_CHAOS_DURATION: v }), 'fuzz.yaml'),
@@ -1073,7 +1515,11 @@ const CORPUS: Row[] = [
   },
   {
     what: "ChaosSchedule workHours.includedHours '9-17'",
-    load: () => loadText(scheduleText({ repeat: { properties: { minChaosInterval: { hour: { everyNthHour: 1 } } }, workHours: { includedHours: '9-17' } } }), 'fuzz.yaml'),
+    load: () =>
+      loadText(
+        scheduleText({ repeat: { properties: { minChaosInterval: { hour: { everyNthHour: 1 } } }, workHours: { includedHours: '9-17' } } }),
+        'fuzz.yaml',
+      ),
     verdict: { accepted: (docs) => expect(only(docs, 'ChaosSchedule').schedule.hours).toEqual([9, 10, 11, 12, 13, 14, 15, 16, 17]) },
   },
   {
@@ -1112,7 +1558,9 @@ function runRow(row: Row): void {
       return;
     }
     if (!r.error) throw new Error(`accepted: ${JSON.stringify(r.docs).slice(0, 500)}`);
-    const hit = r.error.problems.find((p) => (typeof v.refused.path === 'string' ? p.path === v.refused.path : v.refused.path.test(p.path)) && v.refused.message.test(p.message));
+    const hit = r.error.problems.find(
+      (p) => (typeof v.refused.path === 'string' ? p.path === v.refused.path : v.refused.path.test(p.path)) && v.refused.message.test(p.message),
+    );
     if (!hit) throw new Error(`refused, but not with ${v.refused.path} / ${v.refused.message}:\n${r.error.message.slice(0, 2000)}`);
     // The message names the file and the path, and never echoes more than ~100 characters of a value.
     expect(r.error.message).toContain(hit.file);

@@ -39,16 +39,21 @@ test('the seed game day: three scenarios, engines and manual steps from the cata
 });
 
 test('an experiment missing from the catalog, and scenarios longer than the day, are named by path', () => {
-  const unknown = writeDoc(`  catalog: {a: {engine: engine.yaml}}\n  game_days:\n    duration: "1 hour"\n    scenarios:\n      - {name: S, duration: "30 minutes", experiments: [a, zone_failure]}\n`);
+  const unknown = writeDoc(
+    `  catalog: {a: {engine: engine.yaml}}\n  game_days:\n    duration: "1 hour"\n    scenarios:\n      - {name: S, duration: "30 minutes", experiments: [a, zone_failure]}\n`,
+  );
   expect(() => loadFile(unknown)).toThrow(/spec\.game_days\.scenarios\[0\]\.experiments\[1\]: not in spec\.catalog \(known: a\) \(got "zone_failure"\)/);
-  const long = writeDoc(`  catalog: {a: {manual: "do it"}}\n  game_days:\n    duration: "1 hour"\n    scenarios:\n      - {name: S, duration: "2 hours", experiments: [a]}\n`);
+  const long = writeDoc(
+    `  catalog: {a: {manual: "do it"}}\n  game_days:\n    duration: "1 hour"\n    scenarios:\n      - {name: S, duration: "2 hours", experiments: [a]}\n`,
+  );
   expect(() => loadFile(long)).toThrow(/spec\.game_days\.duration: scenarios take 120 min, more than the game day's 60 min/);
 });
 
 describe('gameDayWorkflow under the time-skipping server', () => {
   const testEnv = useTimeSkippingEnv();
   const doc = () =>
-    gameDay(writeDoc(`  catalog:
+    gameDay(
+      writeDoc(`  catalog:
     zone_failure: {engine: engine.yaml}
     database_failover: {manual: "switch the primary"}
     traffic_rerouting: {manual: "shift traffic"}
@@ -57,7 +62,8 @@ describe('gameDayWorkflow under the time-skipping server', () => {
     participants: [platform_engineering]
     scenarios:
       - {name: "Complete Region Failure", duration: "30 minutes", experiments: [zone_failure, database_failover, traffic_rerouting]}
-`));
+`),
+    );
 
   async function run(spec: GameDaySpec, acts: TempestActivities, during?: (h: WorkflowHandle) => Promise<void>): Promise<GameDayResult> {
     const env = testEnv();
@@ -73,7 +79,13 @@ describe('gameDayWorkflow under the time-skipping server', () => {
   test('automated step runs and reverts; a reported manual step passes; an unreported one is not done when time is up', async () => {
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
     const r = await run(doc(), fakeActivities(calls), async (h) => {
-      await h.signal(completeStepSignal, { scenario: 'Complete Region Failure', experiment: 'database_failover', outcome: 'pass', notes: 'failover in 14 s', by: 'alice' });
+      await h.signal(completeStepSignal, {
+        scenario: 'Complete Region Failure',
+        experiment: 'database_failover',
+        outcome: 'pass',
+        notes: 'failover in 14 s',
+        by: 'alice',
+      });
     });
     expect(r.steps.map((s) => [s.experiment, s.state])).toEqual([
       ['zone_failure', 'passed'],

@@ -98,7 +98,9 @@ rollbackActions:
 `,
       'dup-actions.yaml',
     );
-    expect(named.problems).toEqual([{ file: named.f, path: 'rollbackActions[1].name', message: 'a second rollbackAction named "recover": names must be unique' }]);
+    expect(named.problems).toEqual([
+      { file: named.f, path: 'rollbackActions[1].name', message: 'a second rollbackAction named "recover": names must be unique' },
+    ]);
     // two actions of one type without names get the same default name: the second would never run either
     const defaults = problemsOf(
       `rollbackActions:
@@ -107,14 +109,19 @@ rollbackActions:
 `,
       'dup-default-actions.yaml',
     );
-    expect(defaults.problems).toEqual([{ file: defaults.f, path: 'rollbackActions[1].name', message: 'a second rollbackAction named "Scale up replicas": names must be unique' }]);
+    expect(defaults.problems).toEqual([
+      { file: defaults.f, path: 'rollbackActions[1].name', message: 'a second rollbackAction named "Scale up replicas": names must be unique' },
+    ]);
   });
 });
 
 // ---------------------------------------------------------------- URLs in tempest.yaml
 describe('tempest.yaml URLs: http(s) only and never with credentials, judged on what the URL parser makes of them', () => {
   const problemOf = (url: string): string | undefined => {
-    const f = write(`url-${Math.random().toString(36).slice(2)}.yaml`, `guards:\n  - { type: http, name: gw, url: ${JSON.stringify(url)}, expectStatus: 200 }\n`);
+    const f = write(
+      `url-${Math.random().toString(36).slice(2)}.yaml`,
+      `guards:\n  - { type: http, name: gw, url: ${JSON.stringify(url)}, expectStatus: 200 }\n`,
+    );
     try {
       loadTempestConfig(f);
       return undefined;
@@ -132,7 +139,9 @@ describe('tempest.yaml URLs: http(s) only and never with credentials, judged on 
   test.each([['ftp://gw.example/x'], ['file:///etc/passwd'], ['javascript:alert(1)'], ['gopher://gw.example/']])('%s is refused: not http(s)', (url) =>
     expect(problemOf(url)).toContain('guards[0].url: must be an http:// or https:// URL'),
   );
-  test.each([['http://gw.example/health'], ['HTTPS://gw.example:8443/health?x=@y'], ['http://[::1]:8080/']])('%s loads', (url) => expect(problemOf(url)).toBeUndefined());
+  test.each([['http://gw.example/health'], ['HTTPS://gw.example:8443/health?x=@y'], ['http://[::1]:8080/']])('%s loads', (url) =>
+    expect(problemOf(url)).toBeUndefined(),
+  );
 });
 
 // ---------------------------------------------------------------- 4. printable reports and CLI output
@@ -160,8 +169,28 @@ function result(over: Partial<ExperimentResult> = {}): ExperimentResult {
     startedAt: '2026-11-26T10:15:00.000Z',
     endedAt: '2026-11-26T10:16:00.000Z',
     guards: [{ name: 'freeze', type: 'freeze', passed: true, reason: `no freeze${ESCAPES}` }],
-    faults: [{ name: 'pod-delete', index: 0, state: 'reverted', rounds: 2, affected: [`pod-a${ESCAPES}`], revert: { undone: [`pod-a${ESCAPES}`], verification: `3/3 ready${ESCAPES}`, at: '2026-11-26T10:16:00.000Z' } }],
-    probes: [{ name: 'gw-health', type: 'httpProbe', mode: 'Continuous', fault: 'pod-delete', status: 'Failed', runs: 2, failures: 1, lastReason: `GET http://gw -> 503${ESCAPES}` }],
+    faults: [
+      {
+        name: 'pod-delete',
+        index: 0,
+        state: 'reverted',
+        rounds: 2,
+        affected: [`pod-a${ESCAPES}`],
+        revert: { undone: [`pod-a${ESCAPES}`], verification: `3/3 ready${ESCAPES}`, at: '2026-11-26T10:16:00.000Z' },
+      },
+    ],
+    probes: [
+      {
+        name: 'gw-health',
+        type: 'httpProbe',
+        mode: 'Continuous',
+        fault: 'pod-delete',
+        status: 'Failed',
+        runs: 2,
+        failures: 1,
+        lastReason: `GET http://gw -> 503${ESCAPES}`,
+      },
+    ],
     breach: { name: 'error-rate', query: 'rate(errors[1m])', value: 0.2, criteria: '>', threshold: `0.05${ESCAPES}`, at: '2026-11-26T10:15:30.000Z' },
     rollbackActions: [{ name: 'page', type: 'pagerduty', status: 'failed', detail: `HTTP 500: ${ESCAPES}` }],
     timeline: [{ at: '2026-11-26T10:15:01.000Z', message: `note from the team: ${ESCAPES}` }],
@@ -186,12 +215,28 @@ describe('printable: control characters become U+FFFD, line breaks and tabs stay
     const text = formatReport(result(), { uiUrl: 'http://127.0.0.1:8233', namespace: 'default' });
     expect(text).not.toMatch(CONTROL);
     expect(text).toContain(`# Tempest experiment report: api-gateway-chaos\ufffd]0;owned\ufffd\ufffd[2J\ufffd31m\ufffd\ufffd\ufffd\ufffd`);
-    for (const want of ['aborted: pager went off\ufffd', 'no freeze\ufffd', 'last: GET http://gw -> 503\ufffd', 'note from the team: \ufffd', 'HTTP 500: \ufffd', '- scale up\ufffd', 'health green\ufffd', '3/3 ready\ufffd']) {
+    for (const want of [
+      'aborted: pager went off\ufffd',
+      'no freeze\ufffd',
+      'last: GET http://gw -> 503\ufffd',
+      'note from the team: \ufffd',
+      'HTTP 500: \ufffd',
+      '- scale up\ufffd',
+      'health green\ufffd',
+      '3/3 ready\ufffd',
+    ]) {
       expect(text).toContain(want);
     }
     // the reason's own line break and tab are kept, and the report is still one line per entry
     expect(text).toContain('pager went off\ufffd]0;owned\ufffd\ufffd[2J\ufffd31m\ufffd\ufffd\ufffd\ufffd\nsecond line\tTAB');
-    expect(text.split('\n').filter((l) => l.startsWith('## '))).toEqual(['## Hypothesis plan', '## Safety checks', '## Faults', '## Rollback actions', '## Probes', '## Timeline']);
+    expect(text.split('\n').filter((l) => l.startsWith('## '))).toEqual([
+      '## Hypothesis plan',
+      '## Safety checks',
+      '## Faults',
+      '## Rollback actions',
+      '## Probes',
+      '## Timeline',
+    ]);
   });
 
   test('writeReport: the Markdown file is printable too', () => {
@@ -240,7 +285,9 @@ spec:
 
 describe('reportName / writeReport: one report per run, always inside the reports dir', () => {
   test('the name is the workflow id plus the start of the run id', () => {
-    expect(reportName('api-gateway-chaos-20261126T101500-ab12', '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b')).toBe('api-gateway-chaos-20261126T101500-ab12.0193a1b2');
+    expect(reportName('api-gateway-chaos-20261126T101500-ab12', '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b')).toBe(
+      'api-gateway-chaos-20261126T101500-ab12.0193a1b2',
+    );
     expect(reportName('wf', 'another-run-id')).toBe('wf.anotherr');
     expect(reportName('wf', '0193a1b2-c3d4')).not.toBe(reportName('wf', '7e5f8a9b-0c1d'));
   });

@@ -54,9 +54,14 @@ test('a bad env override names the variable and its value', () => {
 
 test('a missing engine file and a bad probe are named by path', () => {
   const missing = writeHypothesis(`  experiment_template:\n    hypothesis: x\n`).replace(/h\.yaml$/, 'h2.yaml');
-  writeFileSync(missing, `apiVersion: tempest.io/v1alpha1\nkind: ChaosHypothesis\nmetadata: {name: h}\nspec:\n  engine: nope.yaml\n  experiment_template: {hypothesis: x}\n`);
+  writeFileSync(
+    missing,
+    `apiVersion: tempest.io/v1alpha1\nkind: ChaosHypothesis\nmetadata: {name: h}\nspec:\n  engine: nope.yaml\n  experiment_template: {hypothesis: x}\n`,
+  );
   expect(() => loadEngine(missing)).toThrow(/nope\.yaml: cannot read file: ENOENT/);
-  const badProbe = writeHypothesis(`  experiment_template:\n    hypothesis: x\n    success_criteria:\n      - description: up\n        probe:\n          name: up\n          type: httpProbe\n          httpProbe/inputs:\n            url: "not-a-url"\n            method: {get: {criteria: "==", responseCode: "200"}}\n`);
+  const badProbe = writeHypothesis(
+    `  experiment_template:\n    hypothesis: x\n    success_criteria:\n      - description: up\n        probe:\n          name: up\n          type: httpProbe\n          httpProbe/inputs:\n            url: "not-a-url"\n            method: {get: {criteria: "==", responseCode: "200"}}\n`,
+  );
   expect(() => loadEngine(badProbe)).toThrow(/spec\.experiment_template\.success_criteria\[0\]\.probe\["httpProbe\/inputs"\]\.url: must be an http/);
 });
 
@@ -73,18 +78,46 @@ describe('verdict of a hypothesis', () => {
     expect(formatReport(ok)).toContain('-> VALIDATED');
     expect(formatReport(ok)).toContain('noted   All health checks passing (not evaluated)');
 
-    const bad = await runWorkflow(testEnv(), spec, opts(), fakeActivities({ log: [], injected: 0, reverted: 0 }, {
-      async runProbe(p, ctx) {
-        const fail = p.name === 'steady-error-rate' && ctx.phase === 'EOT';
-        return { name: p.name, type: p.type, mode: p.mode, phase: ctx.phase, iteration: 0, status: fail ? 'Failed' : 'Passed', reason: fail ? 'value 0.04 is not < 0.01' : 'ok', attempts: 1, durationMs: 1, at: new Date().toISOString() };
-      },
-    }));
+    const bad = await runWorkflow(
+      testEnv(),
+      spec,
+      opts(),
+      fakeActivities(
+        { log: [], injected: 0, reverted: 0 },
+        {
+          async runProbe(p, ctx) {
+            const fail = p.name === 'steady-error-rate' && ctx.phase === 'EOT';
+            return {
+              name: p.name,
+              type: p.type,
+              mode: p.mode,
+              phase: ctx.phase,
+              iteration: 0,
+              status: fail ? 'Failed' : 'Passed',
+              reason: fail ? 'value 0.04 is not < 0.01' : 'ok',
+              attempts: 1,
+              durationMs: 1,
+              at: new Date().toISOString(),
+            };
+          },
+        },
+      ),
+    );
     expect(bad.verdict).toBe('Fail');
     expect(bad.hypothesisValidated).toBe(false);
     expect(formatReport(bad)).toContain('-> REFUTED');
 
     // The durable totals count both as hypotheses tested, one validated (as visibility lists them: memo.hypothesis set).
-    const t = aggregate([ok, bad].map((r, i) => ({ workflowId: `w${i}`, experiment: r.experiment, namespace: r.target.namespace, verdict: r.verdict, hypothesis: !!r.hypothesis, startedAt: i })));
+    const t = aggregate(
+      [ok, bad].map((r, i) => ({
+        workflowId: `w${i}`,
+        experiment: r.experiment,
+        namespace: r.target.namespace,
+        verdict: r.verdict,
+        hypothesis: !!r.hypothesis,
+        startedAt: i,
+      })),
+    );
     expect(t.hypotheses.get('api-gateway-chaos\u0000footanalytics')).toBe(2);
     expect(t.validated.get('api-gateway-chaos\u0000footanalytics')).toBe(1);
   }, 60_000);

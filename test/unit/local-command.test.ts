@@ -160,7 +160,9 @@ test('a command that prints and exits: stdout, stderr, exit code', async () => {
 test('cwd is honoured; a missing cwd rejects', async () => {
   const { result } = start('pwd', { cwd: tmp });
   expect((await result).stdout).toBe(`${tmp}\n`);
-  await expect(runLocalCommand({ command: 'pwd', signal: new AbortController().signal, env: ENV, cwd: join(tmp, 'nope') })).rejects.toThrow(/cannot run \/bin\/sh/);
+  await expect(runLocalCommand({ command: 'pwd', signal: new AbortController().signal, env: ENV, cwd: join(tmp, 'nope') })).rejects.toThrow(
+    /cannot run \/bin\/sh/,
+  );
 });
 
 test('an already aborted signal rejects with its reason and starts nothing', async () => {
@@ -277,7 +279,11 @@ test('environment: exactly the given env plus the marker; process.env secrets st
     const [envPart, lsPart] = r.stdout.split('---\n');
     expect(r.stdout).not.toContain('hunter2');
     expect(r.stdout).not.toContain('TEMPEST_TEST_SECRET');
-    const names = envPart.trim().split('\n').map((l) => l.split('=')[0]).sort();
+    const names = envPart
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=')[0])
+      .sort();
     expect(names).toEqual(['HOME', 'LANG', 'PATH', 'PWD', 'TEMPEST_PROBE_RUN']); // PWD: set by the shell
     expect(envPart).toContain(`TEMPEST_PROBE_RUN=${handle().marker}\n`);
     expect(lsPart.split('\n')).toEqual(expect.arrayContaining(['proc', 'etc', 'usr']));

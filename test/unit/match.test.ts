@@ -29,7 +29,7 @@ async function loopTurnsDuring<T>(p: () => Promise<T>): Promise<{ value: T; turn
 
 describe('matchPattern', () => {
   test('a cheap match runs inline and answers like Go MatchString (unanchored, RE2 syntax)', async () => {
-    expect(toRegExp('(?i)ready').hasOwnProperty('error')).toBe(false);
+    expect(Object.hasOwn(toRegExp('(?i)ready'), 'error')).toBe(false);
     await expect(matchPattern('(?i)READY', 'service is ready')).resolves.toEqual({ matched: true });
     await expect(matchPattern('^ready$', 'not ready')).resolves.toEqual({ matched: false });
     await expect(matchPattern('(', 'x')).resolves.toMatchObject({ error: expect.stringContaining('bad regular expression') });
@@ -49,7 +49,9 @@ describe('matchPattern', () => {
 
   test('past its deadline the thread is stopped: an error naming the pattern and the size, not a hung worker', async () => {
     const { value, turns } = await loopTurnsDuring(() => matchPattern(COSTLY, BIG, { deadlineMs: 300 }));
-    expect(value).toMatchObject({ error: expect.stringMatching(/matching \/\(a\?\)\{120\}a\{120\}\$\/ against 1048576 characters took longer than 300 ms and was stopped/) });
+    expect(value).toMatchObject({
+      error: expect.stringMatching(/matching \/\(a\?\)\{120\}a\{120\}\$\/ against 1048576 characters took longer than 300 ms and was stopped/),
+    });
     expect(turns).toBeGreaterThan(3);
   });
 

@@ -2,15 +2,40 @@
 import { aggregate, labelName, type RunRecord } from '../../activities/metrics/durable.js';
 import { ChaosMetrics, affectedServices } from '../../activities/metrics/index.js';
 
-const run = (experiment: string, verdict: string | undefined, startedAt: number, over: Partial<RunRecord> = {}): RunRecord => ({ workflowId: `${experiment}-${startedAt}`, experiment, namespace: 'footanalytics', verdict, hypothesis: false, startedAt, ...over });
+const run = (experiment: string, verdict: string | undefined, startedAt: number, over: Partial<RunRecord> = {}): RunRecord => ({
+  workflowId: `${experiment}-${startedAt}`,
+  experiment,
+  namespace: 'footanalytics',
+  verdict,
+  hypothesis: false,
+  startedAt,
+  ...over,
+});
 
 test('totals by experiment, namespace and verdict; successes; the last 24 hours; the status of the last run, or 1 while one is open', () => {
   const now = 10 * 86_400_000;
-  const t = aggregate([run('a', 'Pass', 1, { closedAt: now - 1000 }), run('a', 'Fail', 2, { closedAt: now - 2 * 86_400_000 }), run('a', 'Pass', 3), run('b', 'Terminated', 1), run('b', undefined, 2), run('c', 'Fail', 5), run('c', 'Pass', 4)], now);
+  const t = aggregate(
+    [
+      run('a', 'Pass', 1, { closedAt: now - 1000 }),
+      run('a', 'Fail', 2, { closedAt: now - 2 * 86_400_000 }),
+      run('a', 'Pass', 3),
+      run('b', 'Terminated', 1),
+      run('b', undefined, 2),
+      run('c', 'Fail', 5),
+      run('c', 'Pass', 4),
+    ],
+    now,
+  );
   const f = 'footanalytics';
   const S = '\u0000';
   expect(Object.fromEntries(t.total)).toEqual({ [`a${S}${f}`]: 3, [`b${S}${f}`]: 1, [`c${S}${f}`]: 2 });
-  expect(Object.fromEntries(t.verdicts)).toEqual({ [`a${S}${f}${S}Pass`]: 2, [`a${S}${f}${S}Fail`]: 1, [`b${S}${f}${S}Terminated`]: 1, [`c${S}${f}${S}Fail`]: 1, [`c${S}${f}${S}Pass`]: 1 });
+  expect(Object.fromEntries(t.verdicts)).toEqual({
+    [`a${S}${f}${S}Pass`]: 2,
+    [`a${S}${f}${S}Fail`]: 1,
+    [`b${S}${f}${S}Terminated`]: 1,
+    [`c${S}${f}${S}Fail`]: 1,
+    [`c${S}${f}${S}Pass`]: 1,
+  });
   expect(Object.fromEntries(t.last24h)).toEqual({ [`a${S}${f}${S}Pass`]: 1 });
   expect(Object.fromEntries(t.success)).toEqual({ [`a${S}${f}`]: 2, [`c${S}${f}`]: 1 });
   // a: last (3) passed; b: one is open; c: the last by start time (5) failed, whatever the listing order
@@ -26,7 +51,19 @@ test('labels are bounded: names that are not DNS names become invalid-name, and 
 });
 
 test('chaos_affected_services_count counts the target workload, not its pods: one 3-replica Deployment is 1', async () => {
-  const r = { experiment: 'api-gateway-chaos', target: { namespace: 'footanalytics', labelSelector: 'app=api-gateway', kind: 'deployment' as const }, faults: [{ name: 'pod-delete', index: 0, state: 'reverted' as const, rounds: 6, affected: ['api-gateway-1', 'api-gateway-2', 'api-gateway-3', 'api-gateway-4', 'api-gateway-5', 'api-gateway-6'] }] };
+  const r = {
+    experiment: 'api-gateway-chaos',
+    target: { namespace: 'footanalytics', labelSelector: 'app=api-gateway', kind: 'deployment' as const },
+    faults: [
+      {
+        name: 'pod-delete',
+        index: 0,
+        state: 'reverted' as const,
+        rounds: 6,
+        affected: ['api-gateway-1', 'api-gateway-2', 'api-gateway-3', 'api-gateway-4', 'api-gateway-5', 'api-gateway-6'],
+      },
+    ],
+  };
   expect(affectedServices(r)).toBe(1);
   expect(affectedServices({ ...r, faults: [{ ...r.faults[0], affected: [] }] })).toBe(0);
   const m = new ChaosMetrics(false);

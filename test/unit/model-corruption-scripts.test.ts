@@ -65,11 +65,19 @@ describe.each(SHELLS)('%s', (shell) => {
   test('FINGERPRINT refuses: outside the roots (symlink), a FIFO and a device inside them (without blocking), not the recorded path, missing', () => {
     const l = layout();
     symlinkSync(l.precious, join(l.root, 'link.pth'));
-    expect(run(shell, 'FINGERPRINT', { filePath: join(l.root, 'link.pth'), roots: [l.root] })).toMatchObject({ code: 5, out: '', err: `${l.precious} is outside the corruption roots` });
+    expect(run(shell, 'FINGERPRINT', { filePath: join(l.root, 'link.pth'), roots: [l.root] })).toMatchObject({
+      code: 5,
+      out: '',
+      err: `${l.precious} is outside the corruption roots`,
+    });
     expect(spawnSync('mkfifo', [join(l.root, 'fifo.pth')]).status).toBe(0);
     expect(run(shell, 'FINGERPRINT', { filePath: join(l.root, 'fifo.pth'), roots: [l.root] })).toMatchObject({ code: 4, out: '' });
     symlinkSync('/dev/zero', join(l.root, 'zero.pth'));
-    expect(run(shell, 'FINGERPRINT', { filePath: join(l.root, 'zero.pth'), roots: [l.root, '/dev'] })).toMatchObject({ code: 4, out: '', err: 'not a regular file: /dev/zero' });
+    expect(run(shell, 'FINGERPRINT', { filePath: join(l.root, 'zero.pth'), roots: [l.root, '/dev'] })).toMatchObject({
+      code: 4,
+      out: '',
+      err: 'not a regular file: /dev/zero',
+    });
     writeFileSync(join(l.root, 'other.pth'), 'other');
     expect(run(shell, 'FINGERPRINT', { filePath: join(l.root, 'other.pth'), recorded: l.model, roots: [l.root] })).toMatchObject({ code: 6, out: '' });
     expect(run(shell, 'FINGERPRINT', { filePath: join(l.root, 'none.pth'), roots: [l.root] })).toMatchObject({ code: 3, out: '' });
@@ -114,7 +122,10 @@ describe.each(SHELLS)('%s', (shell) => {
     // the file changed since prepare: no backup kept, nothing corrupted
     const c = layout();
     writeFileSync(c.model, 'a new model');
-    expect(run(shell, 'INJECT', { ...args, filePath: c.model, recorded: c.model, backup: c.backup, sha256: c.sum, roots: [c.root] })).toMatchObject({ code: 7, out: '' });
+    expect(run(shell, 'INJECT', { ...args, filePath: c.model, recorded: c.model, backup: c.backup, sha256: c.sum, roots: [c.root] })).toMatchObject({
+      code: 7,
+      out: '',
+    });
     expect(readFileSync(c.model, 'utf8')).toBe('a new model');
     expect(existsSync(c.backup) || existsSync(`${c.backup}.tmp`)).toBe(false);
   });
@@ -133,7 +144,7 @@ describe.each(SHELLS)('%s', (shell) => {
     expect(existsSync(l.backup)).toBe(false);
   });
 
-  test('RESTORE: without the run\'s backup nothing is touched; with it, the bytes go back into the same file', () => {
+  test("RESTORE: without the run's backup nothing is touched; with it, the bytes go back into the same file", () => {
     const l = layout();
     const args = { filePath: l.model, recorded: l.model, backup: l.backup, sha256: l.sum, roots: [l.root] };
     writeFileSync(l.model, Buffer.concat([Buffer.alloc(10), l.original.subarray(10)])); // "corrupted", same inode
@@ -173,7 +184,7 @@ describe.each(SHELLS)('%s', (shell) => {
     expect(readFileSync(join(l.root, 'other.pth'), 'utf8')).toBe('other');
   });
 
-  test('VERIFY: none without the run\'s backup (the file is not read); else the sha256 of the recorded file', () => {
+  test("VERIFY: none without the run's backup (the file is not read); else the sha256 of the recorded file", () => {
     const l = layout();
     const args = { filePath: l.model, recorded: l.model, backup: l.backup, roots: [l.root] };
     expect(run(shell, 'VERIFY', args)).toEqual({ code: 0, out: 'none', err: '' });
@@ -181,6 +192,13 @@ describe.each(SHELLS)('%s', (shell) => {
     expect(run(shell, 'VERIFY', args)).toEqual({ code: 0, out: l.sum, err: '' });
     expect(spawnSync('mkfifo', [join(l.root, 'fifo.pth')]).status).toBe(0);
     writeFileSync(`${join(l.root, 'fifo.pth')}.tempest-backup.abc-0`, 'x');
-    expect(run(shell, 'VERIFY', { ...args, filePath: join(l.root, 'fifo.pth'), recorded: join(l.root, 'fifo.pth'), backup: `${join(l.root, 'fifo.pth')}.tempest-backup.abc-0` })).toMatchObject({ code: 4, out: '' });
+    expect(
+      run(shell, 'VERIFY', {
+        ...args,
+        filePath: join(l.root, 'fifo.pth'),
+        recorded: join(l.root, 'fifo.pth'),
+        backup: `${join(l.root, 'fifo.pth')}.tempest-backup.abc-0`,
+      }),
+    ).toMatchObject({ code: 4, out: '' });
   });
 });

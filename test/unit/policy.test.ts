@@ -45,13 +45,17 @@ describe('blast radius', () => {
 
   test('refused: names the target, the policy file and the allowlist', () => {
     const msg = blastRadiusRefusal(policy([{ namespace: 'footanalytics', selector: 'app=web' }, { namespace: 'staging' }]), seed);
-    expect(msg).toBe('blast radius: target footanalytics/app.kubernetes.io/name=api-gateway is not in blastRadius.allow of /etc/tempest.yaml (allowed: footanalytics/app=web, staging)');
+    expect(msg).toBe(
+      'blast radius: target footanalytics/app.kubernetes.io/name=api-gateway is not in blastRadius.allow of /etc/tempest.yaml (allowed: footanalytics/app=web, staging)',
+    );
     expect(blastRadiusRefusal(defaultPolicy(), seed)).toContain('(allowed: nothing)');
   });
 
-  test('system namespaces (and the operator\'s protected ones) are never in *; only listed by exact name', () => {
+  test("system namespaces (and the operator's protected ones) are never in *; only listed by exact name", () => {
     for (const ns of ['kube-system', 'kube-public', 'kube-node-lease']) {
-      expect(blastRadiusRefusal(policy([{ namespace: '*' }]), target(ns, 'k8s-app=kube-dns'))).toContain(`(${ns} is a protected namespace: it must be listed by its exact name)`);
+      expect(blastRadiusRefusal(policy([{ namespace: '*' }]), target(ns, 'k8s-app=kube-dns'))).toContain(
+        `(${ns} is a protected namespace: it must be listed by its exact name)`,
+      );
       expect(blastRadiusRefusal(policy([{ namespace: ns }]), target(ns, 'k8s-app=kube-dns'))).toBeNull();
       expect(namespaceAllowed(policy([{ namespace: '*' }]), ns)).toBe(false);
     }
@@ -77,8 +81,12 @@ describe('blast radius', () => {
     expect(namespaceAllowed(base, 'tempest-system')).toBe(true); // the old hole: * included the worker's namespace
     expect(namespaceAllowed(p, 'tempest-system')).toBe(false);
     expect(namespaceAllowed(p, 'footanalytics')).toBe(true);
-    expect(blastRadiusRefusal(p, target('tempest-system', 'app=tempest-worker'))).toContain("(tempest-system is the worker's own namespace: it must be listed by its exact name)");
-    expect(namespaceRefusal(p, 'tempest-system')).toBe("namespace tempest-system is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name");
+    expect(blastRadiusRefusal(p, target('tempest-system', 'app=tempest-worker'))).toContain(
+      "(tempest-system is the worker's own namespace: it must be listed by its exact name)",
+    );
+    expect(namespaceRefusal(p, 'tempest-system')).toBe(
+      "namespace tempest-system is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name",
+    );
     expect(namespaceRefusal(p, 'kube-system')).toBe('namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml');
     expect(workerNamespaceRefusal(p, 'footanalytics')).toBeNull();
     expect(workerNamespaceRefusal(undefined, 'tempest-system', 'tempest-system')).toContain("the worker's own namespace"); // no policy at all
@@ -94,7 +102,11 @@ describe('blast radius', () => {
       if (!r.ok) throw new Error(r.error);
       return r.value;
     };
-    const p = policy([{ namespace: 'footanalytics', selector: 'app=api' }, { namespace: 'footanalytics', selector: 'tier in (edge)' }, { namespace: 'payments' }]);
+    const p = policy([
+      { namespace: 'footanalytics', selector: 'app=api' },
+      { namespace: 'footanalytics', selector: 'tier in (edge)' },
+      { namespace: 'payments' },
+    ]);
     const foot = namespaceScope(p, 'footanalytics');
     expect(scopeText(foot)).toBe('app=api or tier in (edge)');
     expect(selectorInScope(foot, sel('app=api'))).toBe(true);
@@ -192,7 +204,9 @@ describe('tempest.yaml: the policy the worker loads', () => {
     expect(problemsOf({ guards: [{ type: 'pagerduty', name: 'pd', apiUrl: 'https://api.pagerduty.com', token: 'abc' }] })).toEqual([
       'guards[0].token: secrets are never written in tempest.yaml: reference it with tokenEnv (an environment variable) or tokenFile (a file, e.g. a mounted Secret) instead of token',
     ]);
-    expect(problemsOf({ rollbackActions: [{ type: 'pagerduty', routingKey: 'k' }] })[0]).toContain('rollbackActions[0].routingKey: secrets are never written in tempest.yaml');
+    expect(problemsOf({ rollbackActions: [{ type: 'pagerduty', routingKey: 'k' }] })[0]).toContain(
+      'rollbackActions[0].routingKey: secrets are never written in tempest.yaml',
+    );
     expect(problemsOf({ temporal: { apiKey: 'k' } })[0]).toContain('temporal.apiKey: secrets are never written');
     expect(problemsOf({ rollbackActions: [{ type: 'pagerduty' }] })[0]).toContain('needs exactly one of routingKeyEnv or routingKeyFile');
   });
@@ -221,7 +235,9 @@ describe('tempest.yaml: the policy the worker loads', () => {
   });
 
   test('images must be pinned; allow-list entries too', () => {
-    expect(problemsOf({ images: { stress: 'ghcr.io/colinianking/stress-ng:latest' } })).toEqual(['images.stress: must be a pinned image reference (a tag other than latest, or @sha256:<digest>)']);
+    expect(problemsOf({ images: { stress: 'ghcr.io/colinianking/stress-ng:latest' } })).toEqual([
+      'images.stress: must be a pinned image reference (a tag other than latest, or @sha256:<digest>)',
+    ]);
     expect(problemsOf({ images: { allow: ['busybox'] } })[0]).toContain('images.allow[0]: must be a pinned image reference');
     const cfg = loadTempestConfig(write({ images: { stress: 'registry.example/stress-ng:0.18.06' } }));
     expect(cfg.policy.images).toMatchObject({ stress: 'registry.example/stress-ng:0.18.06', tools: 'docker.io/library/busybox:1.36.1', allow: [] });
@@ -229,13 +245,17 @@ describe('tempest.yaml: the policy the worker loads', () => {
 
   test('blast-radius entries: namespaces are DNS labels or *, selectors parse; limits and probe settings land in the policy', () => {
     expect(problemsOf({ blastRadius: { allow: [{ namespace: '../kube-system' }] } })[0]).toContain('blastRadius.allow[0].namespace: must be a namespace name');
-    expect(problemsOf({ blastRadius: { allow: [{ namespace: 'a', selector: 'app=(' }] } })[0]).toContain('blastRadius.allow[0].selector: is not a valid label selector');
-    const cfg = loadTempestConfig(write({
-      blastRadius: { allow: [{ namespace: 'footanalytics', selector: 'app in (a,b)' }], protectedNamespaces: ['tempest'] },
-      limits: { maxChaosDuration: '30m', maxCpuCores: 4, document: { maxBytes: 65536 } },
-      probes: { allowLocalCommands: true, allowHosts: ['prometheus:9090'], k8sWritable: ['configmaps'] },
-      files: { corruptionRoots: ['/models', 'local-models'] },
-    }));
+    expect(problemsOf({ blastRadius: { allow: [{ namespace: 'a', selector: 'app=(' }] } })[0]).toContain(
+      'blastRadius.allow[0].selector: is not a valid label selector',
+    );
+    const cfg = loadTempestConfig(
+      write({
+        blastRadius: { allow: [{ namespace: 'footanalytics', selector: 'app in (a,b)' }], protectedNamespaces: ['tempest'] },
+        limits: { maxChaosDuration: '30m', maxCpuCores: 4, document: { maxBytes: 65536 } },
+        probes: { allowLocalCommands: true, allowHosts: ['prometheus:9090'], k8sWritable: ['configmaps'] },
+        files: { corruptionRoots: ['/models', 'local-models'] },
+      }),
+    );
     expect(cfg.policy.blastRadius).toEqual({ allow: [{ namespace: 'footanalytics', selector: 'app in (a,b)' }], protectedNamespaces: ['tempest'] });
     expect(cfg.policy.limits).toMatchObject({ maxChaosDurationMs: 1_800_000, maxCpuCores: 4 });
     expect(cfg.documentLimits).toMatchObject({ maxBytes: 65536, maxDocuments: 100 });

@@ -27,7 +27,18 @@ async function trace(mode: ProbeMode, rp: Partial<ProbeSpec['runProperties']> = 
     async runProbe(p, ctx) {
       phases.push(ctx.phase);
       calls.log.push(`probe:${ctx.phase}`);
-      return { name: p.name, type: p.type, mode: p.mode, phase: ctx.phase, iteration: ctx.iteration, status: 'Passed', reason: 'ok', attempts: 1, durationMs: 1, at: new Date().toISOString() };
+      return {
+        name: p.name,
+        type: p.type,
+        mode: p.mode,
+        phase: ctx.phase,
+        iteration: ctx.iteration,
+        status: 'Passed',
+        reason: 'ok',
+        attempts: 1,
+        durationMs: 1,
+        at: new Date().toISOString(),
+      };
     },
   });
   const r = await runWorkflow(testEnv(), withProbe(mode, rp), opts(), acts);
@@ -93,7 +104,18 @@ test('PSP: floor(passed * 100 / total) over probes of mixed outcome', async () =
   const acts = fakeActivities(calls, {
     async runProbe(p, ctx) {
       const ok = p.name !== 'c' || ctx.phase !== 'SOT';
-      return { name: p.name, type: p.type, mode: p.mode, phase: ctx.phase, iteration: 0, status: ok ? 'Passed' : 'Failed', reason: ok ? 'ok' : 'no', attempts: 1, durationMs: 1, at: new Date().toISOString() };
+      return {
+        name: p.name,
+        type: p.type,
+        mode: p.mode,
+        phase: ctx.phase,
+        iteration: 0,
+        status: ok ? 'Passed' : 'Failed',
+        reason: ok ? 'ok' : 'no',
+        attempts: 1,
+        durationMs: 1,
+        at: new Date().toISOString(),
+      };
     },
   });
   const r = await runWorkflow(testEnv(), spec, opts(), acts);

@@ -149,10 +149,18 @@ function kubeApp(req: http.IncomingMessage, res: http.ServerResponse) {
   k8sRequests.push(u.pathname + u.search);
   const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   if (u.pathname === '/api/v1') {
-    return json({ kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['list'] }] });
+    return json({
+      kind: 'APIResourceList',
+      groupVersion: 'v1',
+      resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['list'] }],
+    });
   }
   if (u.pathname === '/apis/apps/v1') {
-    return json({ kind: 'APIResourceList', groupVersion: 'apps/v1', resources: [{ name: 'deployments', singularName: 'deployment', namespaced: true, kind: 'Deployment', verbs: ['list'] }] });
+    return json({
+      kind: 'APIResourceList',
+      groupVersion: 'apps/v1',
+      resources: [{ name: 'deployments', singularName: 'deployment', namespaced: true, kind: 'Deployment', verbs: ['list'] }],
+    });
   }
   if (u.pathname === '/apis/apps/v1/namespaces/shop/deployments') return json({ kind: 'DeploymentList', apiVersion: 'apps/v1', metadata: {}, items: k8sItems });
   if (u.pathname === '/api/v1/namespaces/shop/pods') return json({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: k8sItems });
@@ -183,7 +191,9 @@ beforeAll(async () => {
   if (hasOpenssl) {
     const key = join(tmp, 'key.pem');
     const cert = join(tmp, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
+      stdio: 'ignore',
+    });
     tlsServer = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, app);
     tlsBase = `https://127.0.0.1:${await listen(tlsServer)}`;
   }
@@ -255,7 +265,11 @@ describe('httpProbe', () => {
     expect(ok.status).toBe('Passed');
     expect(ok.reason).toBe('response code 200 is == 200; response body "status: healthy version=2.3.1" contains "healthy"');
     const bad = await run(httpProbe({ url: `${base}/body`, responseBody: { criteria: 'matches', value: 'version=3' } }));
-    expect(bad).toMatchObject({ status: 'Failed', failureKind: 'criteria', reason: 'response body "status: healthy version=2.3.1" does not match /version=3/' });
+    expect(bad).toMatchObject({
+      status: 'Failed',
+      failureKind: 'criteria',
+      reason: 'response body "status: healthy version=2.3.1" does not match /version=3/',
+    });
   });
 
   test('POST body, content type and headers arrive', async () => {
@@ -418,17 +432,14 @@ describe('httpProbe', () => {
     expect(out.observed).toBe(`GET http://127.0.0.1:${port}/health`);
   });
 
-  test(
-    'https with a self-signed certificate needs insecureSkipTLS (needs openssl: fails, never skips, without it)',
-    async () => {
-      if (!hasOpenssl) throw new Error('openssl is not on PATH (scripts/k8s-up needs it too: apt-get install openssl)');
-      const insecure = await run(httpProbe({ url: `${tlsBase}/ok`, insecureSkipTLS: true }));
-      expect(insecure.status).toBe('Passed');
-      const strict = await run(httpProbe({ url: `${tlsBase}/ok`, insecureSkipTLS: false }));
-      expect(strict).toMatchObject({ status: 'Failed', failureKind: 'error' });
-      expect(strict.reason).toMatch(/self[- ]signed|certificate/i);
-    },
-  );
+  test('https with a self-signed certificate needs insecureSkipTLS (needs openssl: fails, never skips, without it)', async () => {
+    if (!hasOpenssl) throw new Error('openssl is not on PATH (scripts/k8s-up needs it too: apt-get install openssl)');
+    const insecure = await run(httpProbe({ url: `${tlsBase}/ok`, insecureSkipTLS: true }));
+    expect(insecure.status).toBe('Passed');
+    const strict = await run(httpProbe({ url: `${tlsBase}/ok`, insecureSkipTLS: false }));
+    expect(strict).toMatchObject({ status: 'Failed', failureKind: 'error' });
+    expect(strict.reason).toMatch(/self[- ]signed|certificate/i);
+  });
 
   test('httpProbe sleeps interval after every try, even a successful one (Litmus)', async () => {
     const out = await run(httpProbe({ url: `${base}/ok` }, { intervalMs: 300 }));
@@ -547,9 +558,15 @@ describe('promProbe', () => {
   test('no retry after success; rewriteUrl applies to the endpoint (with a path prefix)', async () => {
     promAnswers['up'] = { body: vector('1') };
     const rewriteUrl = (u: string) => u.replace('http://prometheus-server.monitoring:80', `${promBase}/prefix/`);
-    const out = await run(promProbe({ endpoint: 'http://prometheus-server.monitoring:80', query: 'up', comparator: { criteria: '==', value: '1' } }, { attempts: 3, intervalMs: 500 }), {
-      rewriteUrl,
-    });
+    const out = await run(
+      promProbe(
+        { endpoint: 'http://prometheus-server.monitoring:80', query: 'up', comparator: { criteria: '==', value: '1' } },
+        { attempts: 3, intervalMs: 500 },
+      ),
+      {
+        rewriteUrl,
+      },
+    );
     expect(out).toMatchObject({ status: 'Passed', attempts: 1 });
     expect(out.observed).toContain(`${promBase}/prefix/api/v1/query`);
     expect(out.durationMs).toBeLessThan(400); // no interval sleep after a success (unlike httpProbe)
@@ -584,7 +601,12 @@ describe('promProbe', () => {
 describe('cmdProbe', () => {
   test('local echo, trimmed stdout compared', async () => {
     const out = await run(cmdProbe({ command: 'echo "  hello world  "' }));
-    expect(out).toMatchObject({ type: 'cmdProbe', status: 'Passed', reason: 'output "hello world" contains "hello"', observed: 'stdout "hello world" (local)' });
+    expect(out).toMatchObject({
+      type: 'cmdProbe',
+      status: 'Passed',
+      reason: 'output "hello world" contains "hello"',
+      observed: 'stdout "hello world" (local)',
+    });
   });
 
   test('int comparator and a failing comparison', async () => {
@@ -599,7 +621,9 @@ describe('cmdProbe', () => {
     const ok = await run(cmdProbe({ command: 'echo hello; echo oops >&2; exit 3' }));
     expect(ok.status).toBe('Passed');
     expect(ok.observed).toBe('stdout "hello", exit code 3, stderr "oops" (local)');
-    const bad = await run(cmdProbe({ command: 'echo "no response"; exit 2', comparator: { type: 'string', criteria: 'contains', value: 'accepting connections' } }));
+    const bad = await run(
+      cmdProbe({ command: 'echo "no response"; exit 2', comparator: { type: 'string', criteria: 'contains', value: 'accepting connections' } }),
+    );
     expect(bad).toMatchObject({ status: 'Failed', failureKind: 'criteria', reason: 'output "no response" does not contain "accepting connections"' });
     expect(bad.observed).toContain('exit code 2');
   });
@@ -640,7 +664,9 @@ describe('cmdProbe', () => {
     expect(off.reason).toContain('a cmdProbe without source would run /bin/sh on the worker host (probes.allowLocalCommands is off in /etc/tempest.yaml)');
     process.env.TEMPEST_TEST_WORKER_SECRET = 'hunter2';
     const p = defaultPolicy();
-    const on = await run(cmdProbe({ command: 'env', comparator: { type: 'string', criteria: 'notMatches', value: 'hunter2' } }), { policy: { ...p, probes: { ...p.probes, allowLocalCommands: true } } });
+    const on = await run(cmdProbe({ command: 'env', comparator: { type: 'string', criteria: 'notMatches', value: 'hunter2' } }), {
+      policy: { ...p, probes: { ...p.probes, allowLocalCommands: true } },
+    });
     expect(on.status).toBe('Passed');
     delete process.env.TEMPEST_TEST_WORKER_SECRET;
   });

@@ -23,7 +23,10 @@ function writeDoc(stages: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tempest-prog-'));
   copyFileSync(join(ROOT, 'examples/engines/api-gateway-chaos.yaml'), join(dir, 'engine.yaml'));
   const f = join(dir, 'p.yaml');
-  writeFileSync(f, `apiVersion: tempest.io/v1alpha1\nkind: ProgressiveChaos\nmetadata: {name: p}\nspec:\n  engine: engine.yaml\n  progressive_chaos:\n${stages}`);
+  writeFileSync(
+    f,
+    `apiVersion: tempest.io/v1alpha1\nkind: ProgressiveChaos\nmetadata: {name: p}\nspec:\n  engine: engine.yaml\n  progressive_chaos:\n${stages}`,
+  );
   return f;
 }
 
@@ -38,15 +41,29 @@ test('the seed example: three stages in dependency order with their percentages 
 });
 
 test('stages listed out of order run in dependency order', () => {
-  const f = writeDoc(`    b: {name: B, chaos_percentage: 50, duration: "1 minute", success_threshold: 0.9, depends_on: a}\n    a: {name: A, chaos_percentage: 10, duration: "90 seconds", success_threshold: 0.9}\n`);
-  expect(progressive(f).stages.map((s) => [s.id, s.durationMs])).toEqual([['a', 90_000], ['b', 60_000]]);
+  const f = writeDoc(
+    `    b: {name: B, chaos_percentage: 50, duration: "1 minute", success_threshold: 0.9, depends_on: a}\n    a: {name: A, chaos_percentage: 10, duration: "90 seconds", success_threshold: 0.9}\n`,
+  );
+  expect(progressive(f).stages.map((s) => [s.id, s.durationMs])).toEqual([
+    ['a', 90_000],
+    ['b', 60_000],
+  ]);
 });
 
 test('bad stages are named by path: unknown depends_on, a cycle, a bad duration, a threshold over 1', () => {
   const cases: Array<[string, RegExp]> = [
-    [`    a: {name: A, chaos_percentage: 10, duration: "1 minute", success_threshold: 0.9, depends_on: zz}\n`, /spec\.progressive_chaos\.a\.depends_on: no stage named zz \(got "zz"\)/],
-    [`    a: {name: A, chaos_percentage: 10, duration: "1 minute", success_threshold: 0.9, depends_on: b}\n    b: {name: B, chaos_percentage: 10, duration: "1 minute", success_threshold: 0.9, depends_on: a}\n`, /spec\.progressive_chaos: depends_on forms a cycle: a -> b/],
-    [`    a: {name: A, chaos_percentage: 10, duration: "soon", success_threshold: 0.9}\n`, /spec\.progressive_chaos\.a\.duration: must be a duration like "5 minutes".*\(got "soon"\)/],
+    [
+      `    a: {name: A, chaos_percentage: 10, duration: "1 minute", success_threshold: 0.9, depends_on: zz}\n`,
+      /spec\.progressive_chaos\.a\.depends_on: no stage named zz \(got "zz"\)/,
+    ],
+    [
+      `    a: {name: A, chaos_percentage: 10, duration: "1 minute", success_threshold: 0.9, depends_on: b}\n    b: {name: B, chaos_percentage: 10, duration: "1 minute", success_threshold: 0.9, depends_on: a}\n`,
+      /spec\.progressive_chaos: depends_on forms a cycle: a -> b/,
+    ],
+    [
+      `    a: {name: A, chaos_percentage: 10, duration: "soon", success_threshold: 0.9}\n`,
+      /spec\.progressive_chaos\.a\.duration: must be a duration like "5 minutes".*\(got "soon"\)/,
+    ],
     [`    a: {name: A, chaos_percentage: 10, duration: "1 minute", success_threshold: 99}\n`, /spec\.progressive_chaos\.a\.success_threshold: .*1/],
   ];
   for (const [stages, re] of cases) {
@@ -58,13 +75,20 @@ test('bad stages are named by path: unknown depends_on, a cycle, a bad duration,
 
 describe('progressiveWorkflow under the time-skipping server', () => {
   const testEnv = useTimeSkippingEnv();
-  const short = () => progressive(writeDoc(
-    `    stage_1: {name: "Single Pod Failure", chaos_percentage: 10, duration: "1 minute", success_threshold: 0.99}\n` +
-      `    stage_2: {name: "Multiple Pod Failures", chaos_percentage: 30, duration: "1 minute", success_threshold: 0.95, depends_on: stage_1}\n` +
-      `    stage_3: {name: "Majority Pod Failures", chaos_percentage: 60, duration: "1 minute", success_threshold: 0.90, depends_on: stage_2}\n`,
-  ));
+  const short = () =>
+    progressive(
+      writeDoc(
+        `    stage_1: {name: "Single Pod Failure", chaos_percentage: 10, duration: "1 minute", success_threshold: 0.99}\n` +
+          `    stage_2: {name: "Multiple Pod Failures", chaos_percentage: 30, duration: "1 minute", success_threshold: 0.95, depends_on: stage_1}\n` +
+          `    stage_3: {name: "Majority Pod Failures", chaos_percentage: 60, duration: "1 minute", success_threshold: 0.90, depends_on: stage_2}\n`,
+      ),
+    );
 
-  async function run(spec: ProgressiveSpec, acts: TempestActivities, during?: (h: { signal: (s: typeof abortSignal, r: string) => Promise<void> }) => Promise<void>): Promise<ProgressiveResult> {
+  async function run(
+    spec: ProgressiveSpec,
+    acts: TempestActivities,
+    during?: (h: { signal: (s: typeof abortSignal, r: string) => Promise<void> }) => Promise<void>,
+  ): Promise<ProgressiveResult> {
     const env = testEnv();
     const taskQueue = `prog-${Math.random().toString(36).slice(2)}`;
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
@@ -106,7 +130,18 @@ describe('progressiveWorkflow under the time-skipping server', () => {
       async runProbe(p, ctx) {
         // at 30 % of pods down, one check in ten fails: 90 % < the stage's 95 % threshold
         const fail = perc === 30 && ++n % 10 === 0;
-        return { name: p.name, type: p.type, mode: p.mode, phase: ctx.phase, iteration: ctx.iteration, status: fail ? 'Failed' : 'Passed', reason: fail ? '503' : 'ok', attempts: 1, durationMs: 1, at: new Date().toISOString() };
+        return {
+          name: p.name,
+          type: p.type,
+          mode: p.mode,
+          phase: ctx.phase,
+          iteration: ctx.iteration,
+          status: fail ? 'Failed' : 'Passed',
+          reason: fail ? '503' : 'ok',
+          attempts: 1,
+          durationMs: 1,
+          at: new Date().toISOString(),
+        };
       },
     });
     const r = await run(short(), acts);

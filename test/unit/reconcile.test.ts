@@ -35,12 +35,21 @@ describe('classify: an open run is never an orphan; a closed one is; an unknown 
     const s = { state: 'unknown' as const, status: 'NOT_FOUND' };
     expect(classify(finding(), s, 'default', T).action).toBe('wait');
     expect(classify(finding(), s, 'default', T + UNKNOWN_RUN_GRACE_MS - 1).action).toBe('wait');
-    expect(classify(finding(), s, 'default', T + UNKNOWN_RUN_GRACE_MS)).toMatchObject({ action: 'revert', why: 'run unknown to Temporal namespace default, its chaos window ended 2026-12-01T10:00:00.000Z' });
-    expect(classify(finding({ expiresAt: '' }), s, 'default', T + 86_400_000)).toMatchObject({ action: 'wait', why: expect.stringMatching(/no dead-man time: left for a person/) });
+    expect(classify(finding(), s, 'default', T + UNKNOWN_RUN_GRACE_MS)).toMatchObject({
+      action: 'revert',
+      why: 'run unknown to Temporal namespace default, its chaos window ended 2026-12-01T10:00:00.000Z',
+    });
+    expect(classify(finding({ expiresAt: '' }), s, 'default', T + 86_400_000)).toMatchObject({
+      action: 'wait',
+      why: expect.stringMatching(/no dead-man time: left for a person/),
+    });
   });
 
   test('an unreadable or mis-keyed entry is refused, whatever the run state', () => {
-    expect(classify(finding({ problem: 'the entry is not a readable ledger entry' }), { state: 'closed', status: 'TERMINATED' }, 'default', T)).toMatchObject({ action: 'refuse', why: 'not acted on: the entry is not a readable ledger entry' });
+    expect(classify(finding({ problem: 'the entry is not a readable ledger entry' }), { state: 'closed', status: 'TERMINATED' }, 'default', T)).toMatchObject({
+      action: 'refuse',
+      why: 'not acted on: the entry is not a readable ledger entry',
+    });
   });
 });
 
@@ -52,7 +61,17 @@ describe('cleanupTable', () => {
       failed: 0,
       clean: false,
       rows: [
-        { key: 'k1', runId: 'run-1', fault: 'pod-network-latency', where: 'fleet api', status: 'TERMINATED', action: 'revert', why: 'closed', outcome: 'reverted', verification: '3/3 replicas clean; ledger clean' },
+        {
+          key: 'k1',
+          runId: 'run-1',
+          fault: 'pod-network-latency',
+          where: 'fleet api',
+          status: 'TERMINATED',
+          action: 'revert',
+          why: 'closed',
+          outcome: 'reverted',
+          verification: '3/3 replicas clean; ledger clean',
+        },
         { key: 'k2', runId: '', fault: '', where: 'fleet \u001b[31mapi', status: '-', action: 'refuse', why: 'not acted on: unreadable', outcome: 'left' },
       ],
     });

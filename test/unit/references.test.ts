@@ -23,7 +23,8 @@ function dir(): string {
   return d;
 }
 
-const hypothesis = (ref: string) => `apiVersion: tempest.io/v1alpha1\nkind: ChaosHypothesis\nmetadata: {name: h}\nspec:\n  engine: ${JSON.stringify(ref)}\n  experiment_template: {hypothesis: x}\n`;
+const hypothesis = (ref: string) =>
+  `apiVersion: tempest.io/v1alpha1\nkind: ChaosHypothesis\nmetadata: {name: h}\nspec:\n  engine: ${JSON.stringify(ref)}\n  experiment_template: {hypothesis: x}\n`;
 const progressive = (ref: string) =>
   `apiVersion: tempest.io/v1alpha1\nkind: ProgressiveChaos\nmetadata: {name: p}\nspec:\n  engine: ${JSON.stringify(ref)}\n  progressive_chaos:\n    stage_1: {name: one, chaos_percentage: 50, duration: "1 minute", success_threshold: 0.9}\n`;
 const gameDay = (ref: string) =>
@@ -75,7 +76,7 @@ describe.each([
     expect(refusal(d, make('env.yaml'))).toMatch(/resolves to \/proc\/\d+\/environ, under \/proc, \/sys, \/dev: not a document/);
   });
 
-  test("a YAML file that is not one of ours is refused without a word of its content", () => {
+  test('a YAML file that is not one of ours is refused without a word of its content', () => {
     const d = dir();
     expect(refusal(d, make('secret.yaml'))).toContain('is not a Tempest or Litmus document (document 1 has no known kind; its content is not shown)');
     expect(refusal(d, make('values.yaml'))).toContain('its content is not shown');

@@ -19,7 +19,11 @@ test('there is at least one recorded history', () => {
   expect(files.length).toBeGreaterThan(0);
 });
 
-test.each(files)('replays %s deterministically', async (file) => {
-  const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
-  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, ids[file] ?? file.replace(/\.json$/, ''));
-}, 60_000);
+test.each(files)(
+  'replays %s deterministically',
+  async (file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, ids[file] ?? file.replace(/\.json$/, ''));
+  },
+  60_000,
+);

@@ -31,7 +31,10 @@ describe('gateDecision (the seed: 02:00-04:00 UTC, Mon-Fri, 8h apart)', () => {
     expect(gateDecision(s, at('2026-11-28T02:30:00Z'), null)).toMatchObject({ run: false, reason: 'Sat is not in workDays (Mon,Tue,Wed,Thu,Fri)' });
   });
   test('minChaosInterval: a run 3 h ago blocks, one 9 h ago does not', () => {
-    expect(gateDecision(s, at('2026-11-26T02:30:00Z'), at('2026-11-25T23:30:00Z'))).toMatchObject({ run: false, reason: 'last run 180 min ago, minChaosInterval is 480 min' });
+    expect(gateDecision(s, at('2026-11-26T02:30:00Z'), at('2026-11-25T23:30:00Z'))).toMatchObject({
+      run: false,
+      reason: 'last run 180 min ago, minChaosInterval is 480 min',
+    });
     expect(gateDecision(s, at('2026-11-26T02:30:00Z'), at('2026-11-25T17:30:00Z')).run).toBe(true);
   });
   test('halted schedules never run', () => {
@@ -55,7 +58,9 @@ describe('scheduleGateWorkflow under the time-skipping server', () => {
     const taskQueue = `gate-${Math.random().toString(36).slice(2)}`;
     const acts = { ...fakeActivities(calls), lastRunStart: async () => last };
     const worker = await Worker.create({ connection: testEnv().nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
-    return worker.runUntil(testEnv().client.workflow.execute('scheduleGateWorkflow', { taskQueue, workflowId: `g-${taskQueue}`, args: [{ schedule, options: opts() }] }));
+    return worker.runUntil(
+      testEnv().client.workflow.execute('scheduleGateWorkflow', { taskQueue, workflowId: `g-${taskQueue}`, args: [{ schedule, options: opts() }] }),
+    );
   }
 
   /** A window around the test server's "now" (it skips time) on every day, so the test does not depend on the clock. */
@@ -85,7 +90,9 @@ describe('scheduleGateWorkflow under the time-skipping server', () => {
     const gateIds = ['2026-12-01T02:00:00Z', '2026-12-02T02:00:00Z'].map((t) => `tempest-schedule-chaos-engineering.${schedule.name}-${taskQueue}-run-${t}`);
     const runs = await worker.runUntil(async () => {
       // Both gates run at once; their results are awaited one at a time (one time-skipping unlock at a time).
-      const handles = await Promise.all(gateIds.map((workflowId) => testEnv().client.workflow.start('scheduleGateWorkflow', { taskQueue, workflowId, args: [{ schedule, options: opts() }] })));
+      const handles = await Promise.all(
+        gateIds.map((workflowId) => testEnv().client.workflow.start('scheduleGateWorkflow', { taskQueue, workflowId, args: [{ schedule, options: opts() }] })),
+      );
       const out: Array<{ runId: string; result: ScheduleGateResult }> = [];
       for (const h of handles) out.push({ runId: h.firstExecutionRunId, result: (await h.result()) as ScheduleGateResult });
       return out;
@@ -139,7 +146,15 @@ ${schedule}
     const s = parse('    once: { executionTime: "2027-01-15T03:30:00Z" }');
     expect(s).toMatchObject({ once: '2027-01-15T03:30:00.000Z', now: false, repeats: false });
     expect(schedulePlan(s)).toEqual({
-      calendars: [{ year: [{ start: 2027, end: 2027, step: 1 }], month: [{ start: 1, end: 1, step: 1 }], dayOfMonth: [{ start: 15, end: 15, step: 1 }], hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] }],
+      calendars: [
+        {
+          year: [{ start: 2027, end: 2027, step: 1 }],
+          month: [{ start: 1, end: 1, step: 1 }],
+          dayOfMonth: [{ start: 15, end: 15, step: 1 }],
+          hour: [{ start: 3, end: 3, step: 1 }],
+          minute: [{ start: 30, end: 30, step: 1 }],
+        },
+      ],
       remainingActions: 1,
     });
     expect(gateDecision(s, new Date('2027-01-15T03:30:05Z'), null)).toEqual({ run: true, reason: 'once at 2027-01-15T03:30:00.000Z; no earlier run' });
@@ -153,8 +168,12 @@ ${schedule}
     expect(gateDecision(s, new Date('2027-01-15T03:29:45Z'), null).run).toBe(true);
     expect(gateDecision(s, new Date('2027-01-15T03:30:00Z'), null).run).toBe(true);
     expect(gateDecision(s, new Date('2027-01-16T12:00:00Z'), null).run).toBe(true);
-    expect(problems('    once: { executionTime: "tomorrow" }')).toEqual(['spec.schedule.once.executionTime: must be an RFC 3339 UTC timestamp like "2026-12-24T02:00:00Z"']);
-    expect(problems('    once: { executionTime: "2027-01-15T03:30:00Z" }\n    repeat: { timeRange: { startTime: "02:00", endTime: "04:00" } }')).toContain('spec.schedule.once: give once alone (not with repeat)');
+    expect(problems('    once: { executionTime: "tomorrow" }')).toEqual([
+      'spec.schedule.once.executionTime: must be an RFC 3339 UTC timestamp like "2026-12-24T02:00:00Z"',
+    ]);
+    expect(problems('    once: { executionTime: "2027-01-15T03:30:00Z" }\n    repeat: { timeRange: { startTime: "02:00", endTime: "04:00" } }')).toContain(
+      'spec.schedule.once: give once alone (not with repeat)',
+    );
   });
 
   test('now alone: one run, and no calendar at all', () => {
@@ -169,13 +188,26 @@ ${schedule}
       properties: { minChaosInterval: { minute: { everyNthMinute: 15 } } }
       workHours: { includedHours: "9-17" }
       workDays: { includedDays: "Mon,Tue,Wed,Thu,Fri" }`);
-    expect(s).toMatchObject({ every: { unit: 'minute', n: 15 }, hours: [9, 10, 11, 12, 13, 14, 15, 16, 17], days: [1, 2, 3, 4, 5], minChaosIntervalMs: 900_000, activeFrom: '2026-12-01T00:00:00.000Z', activeUntil: '2027-06-01T00:00:00.000Z' });
+    expect(s).toMatchObject({
+      every: { unit: 'minute', n: 15 },
+      hours: [9, 10, 11, 12, 13, 14, 15, 16, 17],
+      days: [1, 2, 3, 4, 5],
+      minChaosIntervalMs: 900_000,
+      activeFrom: '2026-12-01T00:00:00.000Z',
+      activeUntil: '2027-06-01T00:00:00.000Z',
+    });
     // Exactly every 15 min (an interval, no cron-step calendar), minus the hours outside 9-17 and the weekend.
     expect(schedulePlan(s)).toEqual({
       calendars: [],
       intervals: [{ everyMs: 900_000 }],
       skip: [
-        { hour: [{ start: 0, end: 8, step: 1 }, { start: 18, end: 23, step: 1 }], minute: [{ start: 0, end: 59, step: 1 }] },
+        {
+          hour: [
+            { start: 0, end: 8, step: 1 },
+            { start: 18, end: 23, step: 1 },
+          ],
+          minute: [{ start: 0, end: 59, step: 1 }],
+        },
         { dayOfWeek: [0, 6], hour: [{ start: 0, end: 23, step: 1 }], minute: [{ start: 0, end: 59, step: 1 }] },
       ],
       startAt: '2026-12-01T00:00:00.000Z',
@@ -183,9 +215,18 @@ ${schedule}
     });
     // Thursday 10:15 inside the hours: runs; 18:00: outside workHours; before the range: not yet
     expect(gateDecision(s, new Date('2026-12-03T10:15:00Z'), null).run).toBe(true);
-    expect(gateDecision(s, new Date('2026-12-03T18:00:00Z'), null)).toEqual({ run: false, reason: '18:00 UTC is outside workHours (9,10,11,12,13,14,15,16,17)' });
-    expect(gateDecision(s, new Date('2026-11-30T10:15:00Z'), null)).toEqual({ run: false, reason: 'before the schedule\'s timeRange (starts 2026-12-01T00:00:00.000Z)' });
-    expect(gateDecision(s, new Date('2027-07-01T10:15:00Z'), null)).toEqual({ run: false, reason: 'after the schedule\'s timeRange (ended 2027-06-01T00:00:00.000Z)' });
+    expect(gateDecision(s, new Date('2026-12-03T18:00:00Z'), null)).toEqual({
+      run: false,
+      reason: '18:00 UTC is outside workHours (9,10,11,12,13,14,15,16,17)',
+    });
+    expect(gateDecision(s, new Date('2026-11-30T10:15:00Z'), null)).toEqual({
+      run: false,
+      reason: "before the schedule's timeRange (starts 2026-12-01T00:00:00.000Z)",
+    });
+    expect(gateDecision(s, new Date('2027-07-01T10:15:00Z'), null)).toEqual({
+      run: false,
+      reason: "after the schedule's timeRange (ended 2027-06-01T00:00:00.000Z)",
+    });
     // the cadence's own spacing (minus a little clock slack) is not "too soon"
     expect(gateDecision(s, new Date('2026-12-03T10:15:00Z'), new Date('2026-12-03T10:00:10Z')).run).toBe(true);
     const hourly = parse('    repeat:\n      properties: { minChaosInterval: { hour: { everyNthHour: 6 } } }');
@@ -212,26 +253,46 @@ ${schedule}
       calendars: [],
       intervals: [{ everyMs: 7_200_000 }],
       skip: [
-        { hour: [{ start: 0, end: 7, step: 1 }, { start: 12, end: 13, step: 1 }, { start: 15, end: 23, step: 1 }], minute: [{ start: 0, end: 59, step: 1 }] },
+        {
+          hour: [
+            { start: 0, end: 7, step: 1 },
+            { start: 12, end: 13, step: 1 },
+            { start: 15, end: 23, step: 1 },
+          ],
+          minute: [{ start: 0, end: 59, step: 1 }],
+        },
         { dayOfWeek: [1, 2, 3, 4, 5], hour: [{ start: 0, end: 23, step: 1 }], minute: [{ start: 0, end: 59, step: 1 }] },
       ],
     });
   });
 
   test('anything Tempest cannot honour is an error naming the field, never a different schedule', () => {
-    expect(problems('    repeat:\n      timeRange: { startTime: "02:00" }')).toEqual(['spec.schedule.repeat.timeRange: a daily window needs endTime too (HH:MM, 24h, UTC)']);
-    expect(problems('    repeat:\n      timeRange: { startTime: "02:00", endTime: "04:00" }\n      workHours: { includedHours: "9-17" }')).toEqual(['spec.schedule.repeat.workHours: give either a daily timeRange window (HH:MM) or workHours, not both']);
-    expect(problems('    repeat:\n      workHours: { includedHours: "25" }\n      properties: { minChaosInterval: { minute: { everyNthMinute: 5 } } }')).toEqual(['spec.schedule.repeat.workHours.includedHours: must be hours of the day (UTC) like "9-17" or "1,3,5"']);
+    expect(problems('    repeat:\n      timeRange: { startTime: "02:00" }')).toEqual([
+      'spec.schedule.repeat.timeRange: a daily window needs endTime too (HH:MM, 24h, UTC)',
+    ]);
+    expect(problems('    repeat:\n      timeRange: { startTime: "02:00", endTime: "04:00" }\n      workHours: { includedHours: "9-17" }')).toEqual([
+      'spec.schedule.repeat.workHours: give either a daily timeRange window (HH:MM) or workHours, not both',
+    ]);
+    expect(
+      problems('    repeat:\n      workHours: { includedHours: "25" }\n      properties: { minChaosInterval: { minute: { everyNthMinute: 5 } } }'),
+    ).toEqual(['spec.schedule.repeat.workHours.includedHours: must be hours of the day (UTC) like "9-17" or "1,3,5"']);
     expect(problems('    repeat:\n      workDays: { includedDays: "Mon" }')[0]).toContain('spec.schedule.repeat: needs a daily timeRange window');
-    expect(problems('    repeat:\n      properties: { minChaosInterval: { minute: { everyNthMinute: 90 } } }')).toEqual(['spec.schedule.repeat.properties.minChaosInterval.minute.everyNthMinute: must be 1..59']);
-    expect(problems('    repeat:\n      timeRange: { startTime: "02:00", endTime: "04:00" }\n      cron: "* * * * *"')).toEqual(['spec.schedule.repeat.cron: unknown key']);
+    expect(problems('    repeat:\n      properties: { minChaosInterval: { minute: { everyNthMinute: 90 } } }')).toEqual([
+      'spec.schedule.repeat.properties.minChaosInterval.minute.everyNthMinute: must be 1..59',
+    ]);
+    expect(problems('    repeat:\n      timeRange: { startTime: "02:00", endTime: "04:00" }\n      cron: "* * * * *"')).toEqual([
+      'spec.schedule.repeat.cron: unknown key',
+    ]);
     expect(problems('    {}')).toEqual(['spec.schedule: needs one of now: true, once or repeat']);
   });
 
-  test('minChaosInterval that cannot be checked (no search attributes) blocks the run, unless the cadence is the schedule\'s own', () => {
+  test("minChaosInterval that cannot be checked (no search attributes) blocks the run, unless the cadence is the schedule's own", () => {
     const seed = seedSchedule();
     const inWindow = new Date('2026-11-26T02:30:00Z');
-    expect(gateDecision(seed, inWindow, undefined)).toEqual({ run: false, reason: 'minChaosInterval cannot be checked: this run has no search attributes to find the last run by (set temporal.searchAttributes: true)' });
+    expect(gateDecision(seed, inWindow, undefined)).toEqual({
+      run: false,
+      reason: 'minChaosInterval cannot be checked: this run has no search attributes to find the last run by (set temporal.searchAttributes: true)',
+    });
     const cadence = parse('    repeat:\n      properties: { minChaosInterval: { minute: { everyNthMinute: 30 } } }');
     expect(gateDecision(cadence, inWindow, undefined).run).toBe(true);
   });

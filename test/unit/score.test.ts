@@ -10,17 +10,21 @@ test('PSP is floor(passed * 100 / total); no probes counts as 100', () => {
 });
 
 test('resilience score = Σ(weight × PSP) / Σ weight', () => {
-  expect(resilienceScore([
-    { name: 'a', weight: 10, probeSuccessPercentage: 100 },
-    { name: 'b', weight: 5, probeSuccessPercentage: 40 },
-  ])).toBeCloseTo((10 * 100 + 5 * 40) / 15);
+  expect(
+    resilienceScore([
+      { name: 'a', weight: 10, probeSuccessPercentage: 100 },
+      { name: 'b', weight: 5, probeSuccessPercentage: 40 },
+    ]),
+  ).toBeCloseTo((10 * 100 + 5 * 40) / 15);
   expect(resilienceScore([{ name: 'a', weight: 0, probeSuccessPercentage: 100 }])).toBe(0);
   expect(resilienceScore([])).toBe(0);
   // a weight-0 run does not move the score
-  expect(resilienceScore([
-    { name: 'a', weight: 10, probeSuccessPercentage: 80 },
-    { name: 'b', weight: 0, probeSuccessPercentage: 0 },
-  ])).toBe(80);
+  expect(
+    resilienceScore([
+      { name: 'a', weight: 10, probeSuccessPercentage: 80 },
+      { name: 'b', weight: 0, probeSuccessPercentage: 0 },
+    ]),
+  ).toBe(80);
 });
 
 test('bad weights or PSPs are refused by name', () => {

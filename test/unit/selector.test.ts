@@ -1,7 +1,17 @@
 /** Kubernetes label / field selector parsing and name validation (config/selector.ts). */
 import {
-  MAX_REQUIREMENTS, MAX_SELECTOR_LENGTH, canonicalLabelSelector, isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue,
-  matchesLabels, parseFieldSelector, parseLabelSelector, selectorWithin, type LabelSelector,
+  MAX_REQUIREMENTS,
+  MAX_SELECTOR_LENGTH,
+  canonicalLabelSelector,
+  isDnsLabel,
+  isDnsSubdomain,
+  isLabelKey,
+  isLabelValue,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  selectorWithin,
+  type LabelSelector,
 } from '../../config/selector.js';
 
 function sel(s: string): LabelSelector {
@@ -257,33 +267,54 @@ describe('selectorWithin(target, allowed)', () => {
   });
 
   test('soundness on a small universe: whenever within is true, every matching label set also matches allowed', () => {
-    const pool = ['', 'a', '!a', 'a=x', 'a=y', 'a!=x', 'a!=y', 'a in (x)', 'a in (x,y)', 'a in (y,z)', 'a notin (x)',
-      'a notin (x,y)', 'a notin (z)', 'b=x', 'a=x,b', 'a in (x,y),!b', 'a notin (x,y,z)'];
+    const pool = [
+      '',
+      'a',
+      '!a',
+      'a=x',
+      'a=y',
+      'a!=x',
+      'a!=y',
+      'a in (x)',
+      'a in (x,y)',
+      'a in (y,z)',
+      'a notin (x)',
+      'a notin (x,y)',
+      'a notin (z)',
+      'b=x',
+      'a=x,b',
+      'a in (x,y),!b',
+      'a notin (x,y,z)',
+    ];
     const universe: Record<string, string>[] = [];
-    for (const a of [undefined, 'x', 'y', 'z', 'w']) for (const b of [undefined, 'x']) {
-      const l: Record<string, string> = {};
-      if (a !== undefined) l.a = a;
-      if (b !== undefined) l.b = b;
-      universe.push(l);
-    }
-    for (const t of pool) for (const a of pool) {
-      if (!selectorWithin(sel(t), sel(a))) continue;
-      for (const l of universe) if (matchesLabels(sel(t), l)) expect([t, a, l, matchesLabels(sel(a), l)]).toEqual([t, a, l, true]);
-    }
+    for (const a of [undefined, 'x', 'y', 'z', 'w'])
+      for (const b of [undefined, 'x']) {
+        const l: Record<string, string> = {};
+        if (a !== undefined) l.a = a;
+        if (b !== undefined) l.b = b;
+        universe.push(l);
+      }
+    for (const t of pool)
+      for (const a of pool) {
+        if (!selectorWithin(sel(t), sel(a))) continue;
+        for (const l of universe) if (matchesLabels(sel(t), l)) expect([t, a, l, matchesLabels(sel(a), l)]).toEqual([t, a, l, true]);
+      }
   });
 });
 
 test('canonicalLabelSelector normalises hand-built selectors', () => {
-  expect(canonicalLabelSelector({
-    text: 'ignored',
-    requirements: [
-      { key: 'z', op: 'notin', values: ['b', 'a', 'b'] },
-      { key: 'a', op: '!=', values: ['x'] },
-      { key: 'a', op: 'exists', values: [] },
-      { key: 'a', op: 'exists', values: [] },
-      { key: 'm', op: '=', values: [] },
-    ],
-  })).toBe('a,a!=x,m=,z notin (a,b)');
+  expect(
+    canonicalLabelSelector({
+      text: 'ignored',
+      requirements: [
+        { key: 'z', op: 'notin', values: ['b', 'a', 'b'] },
+        { key: 'a', op: '!=', values: ['x'] },
+        { key: 'a', op: 'exists', values: [] },
+        { key: 'a', op: 'exists', values: [] },
+        { key: 'm', op: '=', values: [] },
+      ],
+    }),
+  ).toBe('a,a!=x,m=,z notin (a,b)');
   expect(canonicalLabelSelector({ text: '', requirements: [] })).toBe('');
 });
 
@@ -292,10 +323,13 @@ describe('parseFieldSelector', () => {
     ['', []],
     ['metadata.name=api', [{ field: 'metadata.name', op: '=', value: 'api' }]],
     ['status.phase==Running', [{ field: 'status.phase', op: '=', value: 'Running' }]],
-    ['status.phase!=Pending,spec.nodeName=node-1.example.com', [
-      { field: 'status.phase', op: '!=', value: 'Pending' },
-      { field: 'spec.nodeName', op: '=', value: 'node-1.example.com' },
-    ]],
+    [
+      'status.phase!=Pending,spec.nodeName=node-1.example.com',
+      [
+        { field: 'status.phase', op: '!=', value: 'Pending' },
+        { field: 'spec.nodeName', op: '=', value: 'node-1.example.com' },
+      ],
+    ],
     ['spec.nodeName=', [{ field: 'spec.nodeName', op: '=', value: '' }]],
     ['metadata.namespace=kube-system', [{ field: 'metadata.namespace', op: '=', value: 'kube-system' }]],
     ['involvedObject.uid=1f2e-3d:4c/5b_6a.7', [{ field: 'involvedObject.uid', op: '=', value: '1f2e-3d:4c/5b_6a.7' }]],
@@ -342,37 +376,125 @@ describe('parseFieldSelector', () => {
 
 describe('name validators', () => {
   test.each<[string, boolean]>([
-    ['a', true], ['abc-123', true], ['0', true], ['a'.repeat(63), true], ['a'.repeat(64), false],
-    ['', false], ['-a', false], ['a-', false], ['A', false], ['a.b', false], ['a_b', false], ['a b', false],
+    ['a', true],
+    ['abc-123', true],
+    ['0', true],
+    ['a'.repeat(63), true],
+    ['a'.repeat(64), false],
+    ['', false],
+    ['-a', false],
+    ['a-', false],
+    ['A', false],
+    ['a.b', false],
+    ['a_b', false],
+    ['a b', false],
   ])('isDnsLabel(%j) → %p', (s, ok) => expect(isDnsLabel(s)).toBe(ok));
 
   test.each<[string, boolean]>([
-    ['a', true], ['example.com', true], ['app.kubernetes.io', true], ['a-1.b-2.c', true],
+    ['a', true],
+    ['example.com', true],
+    ['app.kubernetes.io', true],
+    ['a-1.b-2.c', true],
     [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`, true], // 253
     [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}`, false], // 254
-    ['', false], ['.', false], ['a.', false], ['.a', false], ['a..b', false], ['A.com', false], ['a_b.com', false],
-    ['-a.com', false], ['a-.com', false], ['a/b', false],
+    ['', false],
+    ['.', false],
+    ['a.', false],
+    ['.a', false],
+    ['a..b', false],
+    ['A.com', false],
+    ['a_b.com', false],
+    ['-a.com', false],
+    ['a-.com', false],
+    ['a/b', false],
   ])('isDnsSubdomain(%j) → %p', (s, ok) => expect(isDnsSubdomain(s)).toBe(ok));
 
   test.each<[string, boolean]>([
-    ['app', true], ['App_Name.v-1', true], ['app.kubernetes.io/name', true], ['example.com/A.b_c', true],
-    ['k'.repeat(63), true], ['k'.repeat(64), false], [`${'p'.repeat(253)}/k`, true], [`${'p'.repeat(254)}/k`, false],
-    ['', false], ['/', false], ['/a', false], ['a/', false], ['a/b/c', false], ['Example.com/a', false],
-    ['_a', false], ['a_', false], ['.a', false], ['..', false], ['a b', false], ['a=b', false],
+    ['app', true],
+    ['App_Name.v-1', true],
+    ['app.kubernetes.io/name', true],
+    ['example.com/A.b_c', true],
+    ['k'.repeat(63), true],
+    ['k'.repeat(64), false],
+    [`${'p'.repeat(253)}/k`, true],
+    [`${'p'.repeat(254)}/k`, false],
+    ['', false],
+    ['/', false],
+    ['/a', false],
+    ['a/', false],
+    ['a/b/c', false],
+    ['Example.com/a', false],
+    ['_a', false],
+    ['a_', false],
+    ['.a', false],
+    ['..', false],
+    ['a b', false],
+    ['a=b', false],
   ])('isLabelKey(%j) → %p', (s, ok) => expect(isLabelKey(s)).toBe(ok));
 
   test.each<[string, boolean]>([
-    ['', true], ['v', true], ['api-gateway', true], ['V1.2_3-x', true], ['v'.repeat(63), true], ['v'.repeat(64), false],
-    ['-v', false], ['v-', false], ['a/b', false], ['a b', false], ['a,b', false], ['é', false],
+    ['', true],
+    ['v', true],
+    ['api-gateway', true],
+    ['V1.2_3-x', true],
+    ['v'.repeat(63), true],
+    ['v'.repeat(64), false],
+    ['-v', false],
+    ['v-', false],
+    ['a/b', false],
+    ['a b', false],
+    ['a,b', false],
+    ['é', false],
   ])('isLabelValue(%j) → %p', (s, ok) => expect(isLabelValue(s)).toBe(ok));
 });
 
 test('property: 2000 random hostile strings never throw, and round-trip when valid', () => {
-  const alphabet = ['a', 'b', 'k', 'Z', '0', '9', '-', '_', '.', '/', '=', '==', '!=', '!', ',', ' ', '(', ')', 'in', ' in ',
-    ' notin ', '<', '>', ';', '$', '`', '"', "'", '\n', '\t', '\u0000', '\\', '|', '&', '*', 'é', '\u{1f600}', '\ud800', 'x'.repeat(70)];
+  const alphabet = [
+    'a',
+    'b',
+    'k',
+    'Z',
+    '0',
+    '9',
+    '-',
+    '_',
+    '.',
+    '/',
+    '=',
+    '==',
+    '!=',
+    '!',
+    ',',
+    ' ',
+    '(',
+    ')',
+    'in',
+    ' in ',
+    ' notin ',
+    '<',
+    '>',
+    ';',
+    '$',
+    '`',
+    '"',
+    "'",
+    '\n',
+    '\t',
+    '\u0000',
+    '\\',
+    '|',
+    '&',
+    '*',
+    'é',
+    '\u{1f600}',
+    '\ud800',
+    'x'.repeat(70),
+  ];
   let seed = 0x2545f491; // xorshift32: deterministic, no dependency
   const rand = (n: number) => {
-    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
     return (seed >>> 0) % n;
   };
   let valid = 0;

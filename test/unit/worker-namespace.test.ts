@@ -41,7 +41,11 @@ describe('probes never reach the worker namespace through *', () => {
     type: 'cmdProbe',
     mode: 'SOT',
     runProperties: { probeTimeoutMs: 1000, intervalMs: 10, attempts: 1, pollingIntervalMs: 1000, initialDelayMs: 0, stopOnFailure: false },
-    cmd: { command: 'cat /var/run/secrets/kubernetes.io/serviceaccount/token', source: { namespace: 'tempest-system', pod: 'tempest-worker-0' }, comparator: { type: 'string', criteria: 'contains', value: 'ey' } },
+    cmd: {
+      command: 'cat /var/run/secrets/kubernetes.io/serviceaccount/token',
+      source: { namespace: 'tempest-system', pod: 'tempest-worker-0' },
+      comparator: { type: 'string', criteria: 'contains', value: 'ey' },
+    },
   };
   const run = (deps: ProbeDeps, calls: unknown[]) =>
     new MockActivityEnvironment().run(
@@ -60,7 +64,9 @@ describe('probes never reach the worker namespace through *', () => {
     const calls: unknown[] = [];
     const out = await run({ policy: star, workerNamespace: 'tempest-system' }, calls);
     expect(out).toMatchObject({ status: 'Failed', failureKind: 'error', attempts: 0 });
-    expect(out.reason).toBe("refused by the worker's policy: namespace tempest-system is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name");
+    expect(out.reason).toBe(
+      "refused by the worker's policy: namespace tempest-system is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name",
+    );
     expect(calls).toEqual([]);
     expect(await run({ policy: exact, workerNamespace: 'tempest-system' }, calls)).toMatchObject({ status: 'Passed' });
     expect(calls).toHaveLength(1);
@@ -71,7 +77,11 @@ describe('probes never reach the worker namespace through *', () => {
     const saved = process.env.POD_NAMESPACE;
     process.env.POD_NAMESPACE = 'tempest-system';
     try {
-      expect(await run({ policy: star }, calls)).toMatchObject({ status: 'Failed', failureKind: 'error', reason: expect.stringContaining("the worker's own namespace") });
+      expect(await run({ policy: star }, calls)).toMatchObject({
+        status: 'Failed',
+        failureKind: 'error',
+        reason: expect.stringContaining("the worker's own namespace"),
+      });
       expect(await run({ policy: star, workerNamespace: null }, calls)).toMatchObject({ status: 'Passed' });
     } finally {
       if (saved === undefined) delete process.env.POD_NAMESPACE;
@@ -87,6 +97,8 @@ describe('probes never reach the worker namespace through *', () => {
     );
     expect(sourceRefusal({ namespace: 'footanalytics', labelSelector: 'app=api' }, { policy: p })).toBeNull();
     expect(sourceRefusal({ namespace: 'footanalytics', pod: 'db-0' }, { policy: p })).toBeNull(); // the platform checks its live labels
-    expect(sourceRefusal({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' }, { policy: p })).toBe('namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml');
+    expect(sourceRefusal({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' }, { policy: p })).toBe(
+      'namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml',
+    );
   });
 });

@@ -57,17 +57,24 @@ describe("an emergency stays an emergency when an abort comes after it ('emergen
     let n = 0;
     let abortSent = false;
     const base = fakeActivities(calls, {}, { triggers, rollbackActions: actions });
-    const acts = fakeActivities(calls, {
-      async evaluateTriggers() { n++; return n >= 2 ? breach() : null; },
-      async revertFault(ref) {
-        // The operator presses stop while the emergency rollback is under way.
-        if (!abortSent) {
-          abortSent = true;
-          await abortFromActivity('operator pressed stop');
-        }
-        return base.revertFault(ref);
+    const acts = fakeActivities(
+      calls,
+      {
+        async evaluateTriggers() {
+          n++;
+          return n >= 2 ? breach() : null;
+        },
+        async revertFault(ref) {
+          // The operator presses stop while the emergency rollback is under way.
+          if (!abortSent) {
+            abortSent = true;
+            await abortFromActivity('operator pressed stop');
+          }
+          return base.revertFault(ref);
+        },
       },
-    }, { triggers, rollbackActions: actions });
+      { triggers, rollbackActions: actions },
+    );
     const r = await run(seed(), acts);
     expect(abortSent).toBe(true);
     // the abort did arrive, after chaos was stopped by the breach
@@ -91,20 +98,35 @@ describe("an emergency stays an emergency when an abort comes after it ('emergen
     let n = 0;
     let abortSent = false;
     const base = fakeActivities(calls, {}, { rollbackActions: actions });
-    const acts = fakeActivities(calls, {
-      async runProbe(p) {
-        n++;
-        const ok = n < 3;
-        return { name: p.name, type: p.type, mode: p.mode, phase: 'Continuous', iteration: n, status: ok ? 'Passed' : 'Failed', reason: ok ? 'ok' : 'down', attempts: 1, durationMs: 1, at: new Date().toISOString() };
+    const acts = fakeActivities(
+      calls,
+      {
+        async runProbe(p) {
+          n++;
+          const ok = n < 3;
+          return {
+            name: p.name,
+            type: p.type,
+            mode: p.mode,
+            phase: 'Continuous',
+            iteration: n,
+            status: ok ? 'Passed' : 'Failed',
+            reason: ok ? 'ok' : 'down',
+            attempts: 1,
+            durationMs: 1,
+            at: new Date().toISOString(),
+          };
+        },
+        async revertFault(ref) {
+          if (!abortSent) {
+            abortSent = true;
+            await abortFromActivity('operator pressed stop');
+          }
+          return base.revertFault(ref);
+        },
       },
-      async revertFault(ref) {
-        if (!abortSent) {
-          abortSent = true;
-          await abortFromActivity('operator pressed stop');
-        }
-        return base.revertFault(ref);
-      },
-    }, { rollbackActions: actions });
+      { rollbackActions: actions },
+    );
     const r = await run(spec, acts);
     expect(abortSent).toBe(true);
     expect(messages(r)).toContain('abort requested: operator pressed stop');
@@ -119,15 +141,19 @@ describe("an emergency stays an emergency when an abort comes after it ('emergen
   test('an abort BEFORE the breach: Aborted, no rollback actions (the breach after it is recorded, not an emergency)', async () => {
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
     let n = 0;
-    const acts = fakeActivities(calls, {
-      async evaluateTriggers() {
-        n++;
-        if (n < 2) return null;
-        // The abort reaches the workflow first; the breach this evaluation found comes after it.
-        await abortFromActivity('pager went off');
-        return breach();
+    const acts = fakeActivities(
+      calls,
+      {
+        async evaluateTriggers() {
+          n++;
+          if (n < 2) return null;
+          // The abort reaches the workflow first; the breach this evaluation found comes after it.
+          await abortFromActivity('pager went off');
+          return breach();
+        },
       },
-    }, { triggers, rollbackActions: actions });
+      { triggers, rollbackActions: actions },
+    );
     const r = await run(seed(), acts);
     expect(r.breach).toMatchObject({ name: 'error-rate' }); // the breach did come, after the abort
     const m = messages(r);
@@ -146,14 +172,18 @@ describe("the worker's guards run again right before each fault is injected ('gu
   /** A guard that passes its first `passes` calls and fails from then on (a freeze declared mid-run). */
   const guardActs = (calls: Calls, passes: number) => {
     let n = 0;
-    return fakeActivities(calls, {
-      async runGuard(g) {
-        n++;
-        calls.log.push(`guard:${g.name}`);
-        const passed = n <= passes;
-        return { name: g.name, type: 'pagerduty', passed, reason: passed ? 'no incident' : 'change freeze declared' };
+    return fakeActivities(
+      calls,
+      {
+        async runGuard(g) {
+          n++;
+          calls.log.push(`guard:${g.name}`);
+          const passed = n <= passes;
+          return { name: g.name, type: 'pagerduty', passed, reason: passed ? 'no incident' : 'change freeze declared' };
+        },
       },
-    }, { guards, rollbackActions: actions });
+      { guards, rollbackActions: actions },
+    );
   };
 
   test('passes at preflight, fails before the first fault: Aborted, nothing injected (nor the later fault)', async () => {
@@ -199,7 +229,15 @@ describe("the worker's guards run again right before each fault is injected ('gu
 function recording(used: string[]): TempestActivities {
   const calls: Calls = { log: [], injected: 0, reverted: 0 };
   const acts = fakeActivities(calls) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  return Object.fromEntries(Object.entries(acts).map(([k, f]) => [k, (...a: unknown[]) => { used.push(k); return f(...a); }])) as unknown as TempestActivities;
+  return Object.fromEntries(
+    Object.entries(acts).map(([k, f]) => [
+      k,
+      (...a: unknown[]) => {
+        used.push(k);
+        return f(...a);
+      },
+    ]),
+  ) as unknown as TempestActivities;
 }
 
 /**
@@ -213,7 +251,8 @@ async function runRaw<R>(workflowType: string, argLists: unknown[][], used: stri
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: recording(used) });
   return worker.runUntil(async () => {
     const out: R[] = [];
-    for (const [i, args] of argLists.entries()) out.push((await env.client.workflow.execute(workflowType, { taskQueue, workflowId: `${taskQueue}-${i}`, args })) as R);
+    for (const [i, args] of argLists.entries())
+      out.push((await env.client.workflow.execute(workflowType, { taskQueue, workflowId: `${taskQueue}-${i}`, args })) as R);
     return out;
   });
 }
@@ -245,9 +284,20 @@ describe('a malformed input ends the run at once with the reason, and calls no a
       [[{ spec: good, options: { ...opts(), rollbackTriggers: [{}] } }], 'options.rollbackTriggers is not a list of named entries'],
     ];
     const used: string[] = [];
-    const results = await runRaw<ExperimentResult>('experimentWorkflow', cases.map(([args]) => args), used);
+    const results = await runRaw<ExperimentResult>(
+      'experimentWorkflow',
+      cases.map(([args]) => args),
+      used,
+    );
     for (const [i, [, why]] of cases.entries()) {
-      expect(results[i]).toMatchObject({ verdict: 'Error', reason: `the run's input is malformed: ${why}`, experiment: 'invalid-input', faults: [], probes: [], guards: [] });
+      expect(results[i]).toMatchObject({
+        verdict: 'Error',
+        reason: `the run's input is malformed: ${why}`,
+        experiment: 'invalid-input',
+        faults: [],
+        probes: [],
+        guards: [],
+      });
     }
     expect(used).toEqual([]);
   });
@@ -262,12 +312,19 @@ describe('a malformed input ends the run at once with the reason, and calls no a
       [[{ spec: 'p', options: opts() }], 'the input needs spec and options'],
       [[{ spec: { ...good, name: ['p'] }, options: opts() }], 'spec.name is not a name'],
       [[{ spec: { ...good, stages: 'stage_1' }, options: opts() }], 'spec.stages must be a list of 1 to 20 stages'],
-      [[{ spec: { ...good, stages: [{ ...good.stages[0], chaosPercentage: '10%' }] }, options: opts() }], 'spec.stages[0] needs id, name, chaosPercentage, durationMs, successThreshold'],
+      [
+        [{ spec: { ...good, stages: [{ ...good.stages[0], chaosPercentage: '10%' }] }, options: opts() }],
+        'spec.stages[0] needs id, name, chaosPercentage, durationMs, successThreshold',
+      ],
       [[{ spec: { ...good, engine: undefined }, options: opts() }], 'spec.engine is not an object'],
       [[{ spec: { ...good, engine: { ...good.engine, faults: null } }, options: opts() }], 'spec.engine.faults must be a list of 1 to 100 faults'],
     ];
     const used: string[] = [];
-    const results = await runRaw<ProgressiveResult>('progressiveWorkflow', cases.map(([args]) => args), used);
+    const results = await runRaw<ProgressiveResult>(
+      'progressiveWorkflow',
+      cases.map(([args]) => args),
+      used,
+    );
     for (const [i, [, why]] of cases.entries()) {
       expect(results[i]).toEqual({ name: 'invalid-input', verdict: 'Error', reason: `the run's input is malformed: ${why}`, stages: [], resilienceScore: 0 });
     }
@@ -289,17 +346,24 @@ describe('a malformed input ends the run at once with the reason, and calls no a
       [[{ spec: { ...good, scenarios: [{ ...sc, steps: 'all' }] }, options: opts() }], 'spec.scenarios[0] needs name, durationMs and steps'],
       [[{ spec: withSteps([{ ...sc.steps[0], kind: 'robot' }]), options: opts() }], 'spec.scenarios[0].steps[0] needs experiment and kind'],
       [[{ spec: withSteps([{ ...sc.steps[0], engine: 'zone_failure.yaml' }]), options: opts() }], 'spec.scenarios[0].steps[0].engine is not an object'],
-      [[{ spec: withSteps([sc.steps[0], { ...sc.steps[1], instructions: { do: 'it' } }]), options: opts() }], 'spec.scenarios[0].steps[1].instructions is not text'],
+      [
+        [{ spec: withSteps([sc.steps[0], { ...sc.steps[1], instructions: { do: 'it' } }]), options: opts() }],
+        'spec.scenarios[0].steps[1].instructions is not text',
+      ],
     ];
     const used: string[] = [];
-    const results = await runRaw<GameDayResult>('gameDayWorkflow', cases.map(([args]) => args), used);
+    const results = await runRaw<GameDayResult>(
+      'gameDayWorkflow',
+      cases.map(([args]) => args),
+      used,
+    );
     for (const [i, [, why]] of cases.entries()) {
       expect(results[i]).toEqual({ name: 'invalid-input', verdict: 'Error', reason: `the run's input is malformed: ${why}`, steps: [], resilienceScore: 0 });
     }
     expect(used).toEqual([]);
   });
 
-  test("scheduleGateWorkflow: not run, \"the gate's input is malformed: ...\"", async () => {
+  test('scheduleGateWorkflow: not run, "the gate\'s input is malformed: ..."', async () => {
     const [d] = loadFile(join(ROOT, 'examples/schedules/footanalytics-chaos-schedule.yaml'));
     if (d.kind !== 'ChaosSchedule') throw new Error('not a schedule');
     const good: ScheduleSpec = d.schedule;
@@ -317,7 +381,11 @@ describe('a malformed input ends the run at once with the reason, and calls no a
       [[{ schedule: good }], 'options is not an object'],
     ];
     const used: string[] = [];
-    const results = await runRaw<ScheduleGateResult>('scheduleGateWorkflow', cases.map(([args]) => args), used);
+    const results = await runRaw<ScheduleGateResult>(
+      'scheduleGateWorkflow',
+      cases.map(([args]) => args),
+      used,
+    );
     for (const [i, [, why]] of cases.entries()) {
       expect(results[i]).toEqual({ ran: false, reason: `the gate's input is malformed: ${why}` });
     }
@@ -368,17 +436,28 @@ describe('signalText: the text a signal carries is cleaned', () => {
 
   test('flying blind: rollback triggers that cannot be evaluated blindAfter polls in a row stop the chaos like a breach (Fail, rollback actions run)', async () => {
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
-    const trig = { triggers: [{ name: 'error-rate', query: 'x', criteria: '>=' as const, threshold: '0.05' }], triggerPollMs: 1000, triggerBlindAfter: 3, rollbackActions: actions };
+    const trig = {
+      triggers: [{ name: 'error-rate', query: 'x', criteria: '>=' as const, threshold: '0.05' }],
+      triggerPollMs: 1000,
+      triggerBlindAfter: 3,
+      rollbackActions: actions,
+    };
     let polls = 0;
-    const acts = fakeActivities(calls, {
-      async evaluateTriggers() {
-        polls++;
-        return { blind: true as const, names: ['error-rate'], reason: 'fetch failed (prometheus:9090)', at: new Date().toISOString() };
+    const acts = fakeActivities(
+      calls,
+      {
+        async evaluateTriggers() {
+          polls++;
+          return { blind: true as const, names: ['error-rate'], reason: 'fetch failed (prometheus:9090)', at: new Date().toISOString() };
+        },
       },
-    }, trig);
+      trig,
+    );
     const r = await run(seed(), acts);
     expect(r.verdict).toBe('Fail');
-    expect(r.reason).toBe('rollback triggers could not be evaluated 3 times in a row (flying blind is treated as a breach: rollbackTriggers.blindAfter): fetch failed (prometheus:9090)');
+    expect(r.reason).toBe(
+      'rollback triggers could not be evaluated 3 times in a row (flying blind is treated as a breach: rollbackTriggers.blindAfter): fetch failed (prometheus:9090)',
+    );
     expect(polls).toBe(3);
     expect(messages(r)).toContain('rollback triggers error-rate could not be evaluated (2/3 in a row): fetch failed (prometheus:9090)');
     expect(r.rollbackActions?.map((a) => a.name)).toEqual(['Scale up replicas', 'Trigger incident']);
@@ -395,7 +474,10 @@ describe('signalText: the text a signal carries is cleaned', () => {
     expect(polls).toBeGreaterThan(10);
     // with 3: two blind, then a good one, again and again: never three in a row
     polls = 0;
-    const reset = await run(seed(), fakeActivities({ log: [], injected: 0, reverted: 0 }, { evaluateTriggers: async () => blindOrNot() }, { ...base, triggerBlindAfter: 3 }));
+    const reset = await run(
+      seed(),
+      fakeActivities({ log: [], injected: 0, reverted: 0 }, { evaluateTriggers: async () => blindOrNot() }, { ...base, triggerBlindAfter: 3 }),
+    );
     expect(reset.verdict).toBe('Pass');
   });
 
@@ -403,12 +485,16 @@ describe('signalText: the text a signal carries is cleaned', () => {
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
     const seen: string[] = [];
     const base = fakeActivities(calls, {}, { deadManMarginMs: 120_000 });
-    const acts = fakeActivities(calls, {
-      async injectFault(r) {
-        seen.push(r.expiresAt);
-        return base.injectFault(r);
+    const acts = fakeActivities(
+      calls,
+      {
+        async injectFault(r) {
+          seen.push(r.expiresAt);
+          return base.injectFault(r);
+        },
       },
-    }, { deadManMarginMs: 120_000 });
+      { deadManMarginMs: 120_000 },
+    );
     const r = await run(seed(), acts);
     const f = r.faults[0];
     expect(f.deadManMarginMs).toBe(120_000);
@@ -418,11 +504,22 @@ describe('signalText: the text a signal carries is cleaned', () => {
     expect(Date.parse(f.deadManAt!) - Date.parse(f.injectedAt!)).toBeGreaterThanOrEqual(seed().faults[0].durationMs + 120_000 - 1000);
   });
 
-  test("a probe reason from the target (an HTTP body with terminal escapes and a bidi override) reaches the timeline cleaned", async () => {
+  test('a probe reason from the target (an HTTP body with terminal escapes and a bidi override) reaches the timeline cleaned', async () => {
     const calls: Calls = { log: [], injected: 0, reverted: 0 };
     const acts = fakeActivities(calls, {
       async runProbe(p) {
-        return { name: p.name, type: p.type, mode: p.mode, phase: 'Continuous', iteration: 1, status: 'Failed', reason: 'body \u001b]0;owned\u0007 \u202edesrever', attempts: 1, durationMs: 1, at: new Date().toISOString() };
+        return {
+          name: p.name,
+          type: p.type,
+          mode: p.mode,
+          phase: 'Continuous',
+          iteration: 1,
+          status: 'Failed',
+          reason: 'body \u001b]0;owned\u0007 \u202edesrever',
+          attempts: 1,
+          durationMs: 1,
+          at: new Date().toISOString(),
+        };
       },
     });
     const r = await run(seed(), acts);

@@ -69,7 +69,17 @@ const RECONCILE_MAX_ROWS = 1000;
 interface Obj {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace: string; uid: string; generation?: number; resourceVersion?: string; deletionTimestamp?: string; finalizers?: string[]; annotations?: Record<string, string>; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    generation?: number;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
 }
@@ -91,7 +101,8 @@ const TEMPEST_KIND: Record<TempestKind, { kind: 'ChaosHypothesis' | 'Progressive
 export const TEMPLATE_ANNOTATION = 'tempest.io/template';
 const groupOf2 = (o: { apiVersion?: string }) => (o.apiVersion ?? '').split('/')[0];
 /** A template: annotated tempest.io/template: "true" and stopped (engineState: stop), so that nothing runs it alone. */
-const isTemplate = (o: { metadata: { annotations?: Record<string, string> }; spec?: Record<string, unknown> }) => o.metadata.annotations?.[TEMPLATE_ANNOTATION] === 'true' && o.spec?.engineState === 'stop';
+const isTemplate = (o: { metadata: { annotations?: Record<string, string> }; spec?: Record<string, unknown> }) =>
+  o.metadata.annotations?.[TEMPLATE_ANNOTATION] === 'true' && o.spec?.engineState === 'stop';
 /** A Kubernetes uid. */
 const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -120,11 +131,12 @@ function authored(o: Obj, kind: string, file: string, spec: unknown, maxBytes: n
   return doc;
 }
 
-
 /** `p`, or a rejection after `ms` (the call itself is not cancelled: every mutation re-checks leadership). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(t),
+  );
 }
 
 /** Field paths whose values may be credentials: never echoed into a condition, an Event or a log line. */
@@ -180,7 +192,12 @@ export class Controller {
   owns(o: Obj): boolean {
     // Tempest's own kinds are Tempest's: no Litmus operator reads them.
     if (groupOf2(o) === 'tempest.io') return true;
-    return this.config.controller.engines === 'all' || o.metadata.annotations?.[MANAGED_ANNOTATION] === 'true' || (o.metadata.finalizers ?? []).includes(FINALIZER) || typeof (o.status as { workflowId?: unknown } | undefined)?.workflowId === 'string';
+    return (
+      this.config.controller.engines === 'all' ||
+      o.metadata.annotations?.[MANAGED_ANNOTATION] === 'true' ||
+      (o.metadata.finalizers ?? []).includes(FINALIZER) ||
+      typeof (o.status as { workflowId?: unknown } | undefined)?.workflowId === 'string'
+    );
   }
 
   enqueue(kind: Kind, namespace: string, name: string): void {
@@ -199,11 +216,20 @@ export class Controller {
       do {
         let page: { items: Obj[]; metadata?: { continue?: string } };
         try {
-          page = (await within(this.custom.listClusterCustomObject({ group: groupOf(plural), version: VERSION, plural, limit: 500, _continue }), this.callMs, `list ${plural}`)) as typeof page;
+          page = (await within(
+            this.custom.listClusterCustomObject({ group: groupOf(plural), version: VERSION, plural, limit: 500, _continue }),
+            this.callMs,
+            `list ${plural}`,
+          )) as typeof page;
         } catch (e) {
           const code = statusOf(e)?.code;
           if (code !== 404 && code !== 403) throw e;
-          if (!this.missing.has(plural)) this.log(code === 404 ? `${plural}.${groupOf(plural)}: no such CRD in this cluster (kubectl apply -f deploy/crds/); not watched` : `${plural}.${groupOf(plural)}: this controller may not list them (deploy/controller-rbac.yaml is older than this controller); not watched`);
+          if (!this.missing.has(plural))
+            this.log(
+              code === 404
+                ? `${plural}.${groupOf(plural)}: no such CRD in this cluster (kubectl apply -f deploy/crds/); not watched`
+                : `${plural}.${groupOf(plural)}: this controller may not list them (deploy/controller-rbac.yaml is older than this controller); not watched`,
+            );
           this.missing.add(plural);
           break;
         }
@@ -229,7 +255,9 @@ export class Controller {
     const prefixes: Array<[Kind, string]> = [['chaosengines', 'chaosengine'], ...TEMPEST_KINDS.map((k) => [k, TEMPEST_KIND[k].prefix] as [Kind, string])];
     for (const [kind, prefix] of prefixes) {
       if (this.missing.has(kind)) continue; // not listed: its objects cannot be told from gone ones
-      for await (const w of this.tempest.client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}-" AND ExecutionStatus = "Running" AND TaskQueue = "${tq}"` })) {
+      for await (const w of this.tempest.client.workflow.list({
+        query: `WorkflowId STARTS_WITH "${prefix}-" AND ExecutionStatus = "Running" AND TaskQueue = "${tq}"`,
+      })) {
         // A run the controller started: <prefix>-<uid>, and its memo names that uid (a CLI run whose name happens
         // to start the same way is not one); its children and cleanups have longer ids.
         const uid = w.workflowId.slice(prefix.length + 1);
@@ -237,7 +265,8 @@ export class Controller {
       }
     }
     const schedules: string[] = [];
-    for await (const sc of this.tempest.client.schedule.list()) if (sc.scheduleId.startsWith('chaosschedule-') && sc.memo?.taskQueue === this.config.temporal.taskQueue) schedules.push(sc.scheduleId);
+    for await (const sc of this.tempest.client.schedule.list())
+      if (sc.scheduleId.startsWith('chaosschedule-') && sc.memo?.taskQueue === this.config.temporal.taskQueue) schedules.push(sc.scheduleId);
     const uids = await this.listAll();
     for (const { id, uid } of open) {
       if (prefixes.some(([k, p]) => this.missing.has(k) && id.startsWith(`${p}-`))) continue;
@@ -250,9 +279,12 @@ export class Controller {
       if (uids.has(id.slice('chaosschedule-'.length))) continue;
       this.must();
       await this.cancelGatedRuns(id);
-      await this.tempest.client.schedule.getHandle(id).delete().catch((e) => {
-        if (!(e instanceof ScheduleNotFoundError)) throw e;
-      });
+      await this.tempest.client.schedule
+        .getHandle(id)
+        .delete()
+        .catch((e) => {
+          if (!(e instanceof ScheduleNotFoundError)) throw e;
+        });
       this.log(`schedule ${id}: its ChaosSchedule is gone: deleted`);
     }
   }
@@ -278,13 +310,18 @@ export class Controller {
       this.queue.delete(key);
       let o: Obj;
       try {
-        o = (await within(this.custom.getNamespacedCustomObject({ group: groupOf(kind), version: VERSION, namespace, plural: kind, name }), this.callMs, `get ${key}`)) as Obj;
+        o = (await within(
+          this.custom.getNamespacedCustomObject({ group: groupOf(kind), version: VERSION, namespace, plural: kind, name }),
+          this.callMs,
+          `get ${key}`,
+        )) as Obj;
       } catch (e) {
         if (statusOf(e)?.code !== 404) this.log(`${key}: ${oneLine((e as Error).message ?? String(e))}`);
         continue; // 404: gone (an open run of it is the sweep's)
       }
       try {
-        const job = kind === 'chaosengines' ? this.reconcileEngine(o) : kind === 'chaosschedules' ? this.reconcileSchedule(o) : this.reconcileTempestRun(o, kind);
+        const job =
+          kind === 'chaosengines' ? this.reconcileEngine(o) : kind === 'chaosschedules' ? this.reconcileSchedule(o) : this.reconcileTempestRun(o, kind);
         await within(job, this.callMs * 3, `reconcile ${key}`);
       } catch (e) {
         if (e instanceof NotLeader) continue;
@@ -300,13 +337,34 @@ export class Controller {
   // ------------------------------------------------------------------ API helpers
   private async patchStatus(plural: Kind | 'chaosresults', o: Obj, status: Record<string, unknown>): Promise<void> {
     this.must();
-    await within(this.custom.patchNamespacedCustomObjectStatus({ group: groupOf(plural), version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { status } }, MERGE_PATCH), this.callMs, 'patch status');
+    await within(
+      this.custom.patchNamespacedCustomObjectStatus(
+        { group: groupOf(plural), version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { status } },
+        MERGE_PATCH,
+      ),
+      this.callMs,
+      'patch status',
+    );
   }
 
   private async setFinalizers(plural: Kind, o: Obj, finalizers: string[]): Promise<void> {
     this.must();
     // resourceVersion makes it a compare-and-swap: a concurrent change answers 409 and the key is reconciled again.
-    await within(this.custom.patchNamespacedCustomObject({ group: groupOf(plural), version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name, body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } } }, MERGE_PATCH), this.callMs, 'patch finalizers');
+    await within(
+      this.custom.patchNamespacedCustomObject(
+        {
+          group: groupOf(plural),
+          version: VERSION,
+          namespace: o.metadata.namespace,
+          plural,
+          name: o.metadata.name,
+          body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } },
+        },
+        MERGE_PATCH,
+      ),
+      this.callMs,
+      'patch finalizers',
+    );
   }
 
   async event(o: Obj, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
@@ -318,7 +376,14 @@ export class Controller {
           namespace: o.metadata.namespace,
           body: {
             metadata: { generateName: `${o.metadata.name.slice(0, 200)}.`, namespace: o.metadata.namespace },
-            involvedObject: { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion },
+            involvedObject: {
+              apiVersion: o.apiVersion,
+              kind: o.kind,
+              name: o.metadata.name,
+              namespace: o.metadata.namespace,
+              uid: o.metadata.uid,
+              resourceVersion: o.metadata.resourceVersion,
+            },
             reason,
             message: message.slice(0, 1024),
             type,
@@ -361,7 +426,12 @@ export class Controller {
     const doc = authored(o, 'ChaosEngine', file, o.spec, this.config.documentLimits.maxBytes);
     const used = ((o.spec?.experiments as Array<{ name?: unknown }> | undefined) ?? []).map((e) => String(e?.name ?? ''));
     const experiments = await this.experimentsIn(namespace, file, used);
-    const d = loadDocument(doc, file, 0, false, { limits: this.config.policy.limits, documentLimits: this.config.documentLimits, policy: this.config.policy, experiments });
+    const d = loadDocument(doc, file, 0, false, {
+      limits: this.config.policy.limits,
+      documentLimits: this.config.documentLimits,
+      policy: this.config.policy,
+      experiments,
+    });
     if (d.kind !== 'ChaosEngine') throw new ConfigError([{ file, path: 'kind', message: 'expected a ChaosEngine', value: d.kind }]);
     const problems = tenantProblems(d.experiment, namespace, file, 'spec', this.config);
     if (problems.length) throw new ConfigError(problems);
@@ -373,13 +443,24 @@ export class Controller {
    * merges them). One that does not parse refuses only the engines that use it, with its own problem.
    */
   private async experimentsIn(namespace: string, file: string, used: string[]): Promise<Map<string, ExperimentDefaults>> {
-    const list = (await within(this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosexperiments', limit: 500 }), this.callMs, 'list chaosexperiments')) as { items: Obj[] };
+    const list = (await within(
+      this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosexperiments', limit: 500 }),
+      this.callMs,
+      'list chaosexperiments',
+    )) as { items: Obj[] };
     const out = new Map<string, ExperimentDefaults>();
     for (const x of list.items) {
       if (!used.includes(x.metadata.name)) continue;
       const where = `chaosexperiment/${namespace}/${x.metadata.name}`;
       const r = chaosExperimentSchema.safeParse({ apiVersion: x.apiVersion, kind: x.kind, metadata: { name: x.metadata.name }, spec: x.spec });
-      if (!r.success) throw new ConfigError([{ file: where, path: 'spec.definition', message: `not a ChaosExperiment Tempest can use (${oneLine(r.error.issues[0]?.message ?? 'invalid')}), and ${file} uses it` }]);
+      if (!r.success)
+        throw new ConfigError([
+          {
+            file: where,
+            path: 'spec.definition',
+            message: `not a ChaosExperiment Tempest can use (${oneLine(r.error.issues[0]?.message ?? 'invalid')}), and ${file} uses it`,
+          },
+        ]);
       out.set(x.metadata.name, experimentDefaults(r.data, where, ''));
     }
     return out;
@@ -405,7 +486,19 @@ export class Controller {
       // A template (engineState: stop, so that no Litmus operator runs it either) runs only through the
       // ChaosHypothesis, ProgressiveChaos or GameDay that names it; Tempest never starts it by itself.
       if (!st.conditions?.some((c) => c.type === 'Accepted' && c.reason === 'Template' && c.observedGeneration === gen)) {
-        await this.patchStatus('chaosengines', o, { conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Template', message: `a template (${TEMPLATE_ANNOTATION}: "true", engineState: stop): it runs only through the ChaosHypothesis, ProgressiveChaos or GameDay that names it`, observedGeneration: gen }, now) });
+        await this.patchStatus('chaosengines', o, {
+          conditions: withCondition(
+            st.conditions,
+            {
+              type: 'Accepted',
+              status: 'False',
+              reason: 'Template',
+              message: `a template (${TEMPLATE_ANNOTATION}: "true", engineState: stop): it runs only through the ChaosHypothesis, ProgressiveChaos or GameDay that names it`,
+              observedGeneration: gen,
+            },
+            now,
+          ),
+        });
       }
       return;
     }
@@ -424,7 +517,11 @@ export class Controller {
         await this.patchStatus('chaosengines', o, {
           engineStatus: 'stopped',
           experiments: [],
-          conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'EngineStateStop', message: 'engineState is stop: nothing was started', observedGeneration: gen }, now),
+          conditions: withCondition(
+            st.conditions,
+            { type: 'Accepted', status: 'False', reason: 'EngineStateStop', message: 'engineState is stop: nothing was started', observedGeneration: gen },
+            now,
+          ),
         });
         return;
       }
@@ -457,13 +554,23 @@ export class Controller {
             workflowId: wfId,
             rejectDuplicate: true,
             // What the run targets and which experiments it has: read back from here, never again from the mutable spec.
-            memo: { chaosEngine: `${o.metadata.namespace}/${o.metadata.name}`, uid: o.metadata.uid, targetNamespace: spec.target.namespace, experiments: spec.faults.map((f) => f.name).join(',') },
+            memo: {
+              chaosEngine: `${o.metadata.namespace}/${o.metadata.name}`,
+              uid: o.metadata.uid,
+              targetNamespace: spec.target.namespace,
+              experiments: spec.faults.map((f) => f.name).join(','),
+            },
           }),
           this.callMs,
           `start ${wfId}`,
         );
         this.log(`chaosengine ${o.metadata.namespace}/${o.metadata.name}: started ${wfId}`);
-        await this.event(o, 'Normal', 'ChaosEngineInitialized', `run ${wfId} started (${spec.faults.map((f) => f.name).join(', ')} on ${spec.target.kind} ${spec.target.namespace}/${spec.target.labelSelector})`);
+        await this.event(
+          o,
+          'Normal',
+          'ChaosEngineInitialized',
+          `run ${wfId} started (${spec.faults.map((f) => f.name).join(', ')} on ${spec.target.kind} ${spec.target.namespace}/${spec.target.labelSelector})`,
+        );
       } catch (e) {
         if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e; // another controller, a moment ago: the same run
       }
@@ -472,13 +579,20 @@ export class Controller {
         workflowId: wfId,
         phase: 'preflight',
         observedGeneration: gen,
-        experiments: runningExperiments(spec.faults.map((f) => f.name), undefined, wfId, now),
+        experiments: runningExperiments(
+          spec.faults.map((f) => f.name),
+          undefined,
+          wfId,
+          now,
+        ),
         conditions: withCondition(st.conditions, { type: 'Accepted', status: 'True', reason: 'Started', message: `run ${wfId}`, observedGeneration: gen }, now),
       });
       return;
     }
 
-    const faults = String(run.memo.experiments ?? '').split(',').filter(Boolean);
+    const faults = String(run.memo.experiments ?? '')
+      .split(',')
+      .filter(Boolean);
     if (run.state === 'RUNNING') {
       if (o.spec?.engineState === 'stop') {
         // Every pass while it is open (idempotent): a forged status cannot make a stop be forgotten.
@@ -499,10 +613,20 @@ export class Controller {
       const experiments = runningExperiments(faults, s, wfId, now);
       const phase = s?.phase ?? 'queued';
       const prev = (st.experiments ?? []).map((e) => `${e.name}:${e.status}`).join(',');
-      const conditions = accepted?.status === 'True' ? undefined : withCondition(st.conditions, { type: 'Accepted', status: 'True', reason: 'Started', message: `run ${wfId}`, observedGeneration: gen }, now);
+      const conditions =
+        accepted?.status === 'True'
+          ? undefined
+          : withCondition(st.conditions, { type: 'Accepted', status: 'True', reason: 'Started', message: `run ${wfId}`, observedGeneration: gen }, now);
       if (st.phase !== phase || prev !== experiments.map((e) => `${e.name}:${e.status}`).join(',') || st.workflowId !== wfId || conditions) {
-        await this.patchStatus('chaosengines', o, { engineStatus: 'initialized', workflowId: wfId, phase, experiments, ...(conditions ? { conditions, observedGeneration: gen } : {}) });
-        if (st.phase !== phase) await this.event(o, 'Normal', phaseReason(phase), `run ${wfId}: phase ${phase}${s?.currentFault ? ` (${s.currentFault})` : ''}`);
+        await this.patchStatus('chaosengines', o, {
+          engineStatus: 'initialized',
+          workflowId: wfId,
+          phase,
+          experiments,
+          ...(conditions ? { conditions, observedGeneration: gen } : {}),
+        });
+        if (st.phase !== phase)
+          await this.event(o, 'Normal', phaseReason(phase), `run ${wfId}: phase ${phase}${s?.currentFault ? ` (${s.currentFault})` : ''}`);
       }
       await this.writeResults(o, faults, wfId, (f, i, h) => runningResult(f, i, s, h), false);
       return;
@@ -523,7 +647,12 @@ export class Controller {
         experiments: finishedExperiments(faults, r, now),
         conditions: withCondition(st.conditions, { type: 'Running', status: 'False', reason: r.verdict, message: r.reason.slice(0, 1024) }, now),
       });
-      await this.event(o, r.verdict === 'Pass' ? 'Normal' : 'Warning', r.verdict === 'Aborted' ? 'ChaosEngineStopped' : 'ChaosEngineCompleted', `verdict ${r.verdict} (Litmus: ${litmusVerdict(r.verdict)}), probe success ${r.probeSuccessPercentage}%: ${r.reason}`.slice(0, 1024));
+      await this.event(
+        o,
+        r.verdict === 'Pass' ? 'Normal' : 'Warning',
+        r.verdict === 'Aborted' ? 'ChaosEngineStopped' : 'ChaosEngineCompleted',
+        `verdict ${r.verdict} (Litmus: ${litmusVerdict(r.verdict)}), probe success ${r.probeSuccessPercentage}%: ${r.reason}`.slice(0, 1024),
+      );
     } else {
       const why = `run ${wfId} ${run.state.toLowerCase().replace(/_/g, ' ')} without a result; the orphan reconciler reverts and verifies what it left`;
       await this.writeResults(
@@ -551,7 +680,13 @@ export class Controller {
   }
 
   /** Every experiment's ChaosResult; one that cannot be written is said once (Event) and does not hold up the engine's status. */
-  private async writeResults(o: Obj, faults: string[], wfId: string, make: (fault: string, index: number, h: History) => ChaosResultStatus, final: boolean): Promise<void> {
+  private async writeResults(
+    o: Obj,
+    faults: string[],
+    wfId: string,
+    make: (fault: string, index: number, h: History) => ChaosResultStatus,
+    final: boolean,
+  ): Promise<void> {
     for (const [i, f] of faults.entries()) {
       try {
         await this.writeResult(o, f, wfId, (h) => make(f, i, h), final);
@@ -577,11 +712,16 @@ export class Controller {
     const name = chaosResultName(o.metadata.name, fault);
     let cur: Obj | undefined;
     try {
-      cur = (await within(this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosresults', name }), this.callMs, 'get chaosresult')) as Obj;
+      cur = (await within(
+        this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosresults', name }),
+        this.callMs,
+        'get chaosresult',
+      )) as Obj;
     } catch (e) {
       if (statusOf(e)?.code !== 404) throw e;
     }
-    if (cur && cur.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'tempest') throw new Error(`exists and is not Tempest's (no label app.kubernetes.io/managed-by: tempest): not overwritten`);
+    if (cur && cur.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'tempest')
+      throw new Error(`exists and is not Tempest's (no label app.kubernetes.io/managed-by: tempest): not overwritten`);
     if (!cur) {
       this.must();
       cur = (await within(
@@ -609,7 +749,10 @@ export class Controller {
     }
     const curStatus = (cur.status ?? {}) as Partial<ChaosResultStatus> & { countedRun?: string };
     if (final && curStatus.countedRun === wfId) return; // this run's verdict is in already
-    const status: Record<string, unknown> = { ...make(curStatus.history ?? { passedRuns: 0, failedRuns: 0, stoppedRuns: 0, targets: [] }), ...(final ? { countedRun: wfId } : {}) };
+    const status: Record<string, unknown> = {
+      ...make(curStatus.history ?? { passedRuns: 0, failedRuns: 0, stoppedRuns: 0, targets: [] }),
+      ...(final ? { countedRun: wfId } : {}),
+    };
     if (!final) status.experimentStatus = { ...(status.experimentStatus as object), failureOutput: null };
     if (!final && sameJson(stripNulls(status), { ...curStatus, countedRun: undefined })) return;
     await this.patchStatus('chaosresults', cur, status);
@@ -631,9 +774,23 @@ export class Controller {
       if (!st.deleteEvent) {
         await this.patchStatus(plural, o, {
           deleteEvent: true,
-          conditions: withCondition(st.conditions, { type: 'Reverted', status: 'False', reason: 'Deleting', message: `run ${wfId} aborted; the object goes once every fault is reverted and verified` }, now),
+          conditions: withCondition(
+            st.conditions,
+            {
+              type: 'Reverted',
+              status: 'False',
+              reason: 'Deleting',
+              message: `run ${wfId} aborted; the object goes once every fault is reverted and verified`,
+            },
+            now,
+          ),
         });
-        await this.event(o, 'Normal', 'Deleting', `${what} deleted: run ${wfId} aborted; the finalizer ${FINALIZER} holds the object until every fault is reverted and verified`);
+        await this.event(
+          o,
+          'Normal',
+          'Deleting',
+          `${what} deleted: run ${wfId} aborted; the finalizer ${FINALIZER} holds the object until every fault is reverted and verified`,
+        );
       }
       return;
     }
@@ -649,7 +806,16 @@ export class Controller {
       const blocking: string[] = [];
       for (const [n, target] of targets.entries()) {
         this.must();
-        const r = (await within(this.tempest.client.workflow.execute('reconcileWorkflow', { taskQueue: this.config.temporal.taskQueue, workflowId: `${id}-${n}`, args: [{ namespace: target }], workflowExecutionTimeout: '10m' }), 600_000, `cleanup ${id}`)) as ReconcileResult;
+        const r = (await within(
+          this.tempest.client.workflow.execute('reconcileWorkflow', {
+            taskQueue: this.config.temporal.taskQueue,
+            workflowId: `${id}-${n}`,
+            args: [{ namespace: target }],
+            workflowExecutionTimeout: '10m',
+          }),
+          600_000,
+          `cleanup ${id}`,
+        )) as ReconcileResult;
         // The run and its children (a ProgressiveChaos' stages, a GameDay's steps: ids that start with the run's).
         const ours = r.rows.filter((x) => x.runId === wfId || x.runId.startsWith(`${wfId}-`));
         mine.push(...ours);
@@ -663,12 +829,31 @@ export class Controller {
         const why = blocking.join('; ');
         const delayMs = Math.min(300_000, b.delayMs * 2);
         this.backoff.set(wfId, { next: Date.now() + delayMs, delayMs, said: why });
-        if (b.said !== why) await this.event(o, 'Warning', 'RevertNotVerified', `cleanup ${id}: run ${wfId} is not verified clean yet, the finalizer stays (next try in ${Math.round(delayMs / 1000)}s): ${why}`.slice(0, 1024));
+        if (b.said !== why)
+          await this.event(
+            o,
+            'Warning',
+            'RevertNotVerified',
+            `cleanup ${id}: run ${wfId} is not verified clean yet, the finalizer stays (next try in ${Math.round(delayMs / 1000)}s): ${why}`.slice(0, 1024),
+          );
         return;
       }
-      const fresh = (await within(this.custom.getNamespacedCustomObject({ group: groupOf(plural), version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name }), this.callMs, `get ${plural}`)) as Obj;
-      await this.event(fresh, 'Normal', 'Reverted', `every fault of run ${wfId} is reverted and verified (cleanup ${id}: ${mine.length ? `${mine.length} reverted now` : 'nothing of it left in the fault ledger'}); finalizer removed`);
-      await this.setFinalizers(plural, fresh, (fresh.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+      const fresh = (await within(
+        this.custom.getNamespacedCustomObject({ group: groupOf(plural), version: VERSION, namespace: o.metadata.namespace, plural, name: o.metadata.name }),
+        this.callMs,
+        `get ${plural}`,
+      )) as Obj;
+      await this.event(
+        fresh,
+        'Normal',
+        'Reverted',
+        `every fault of run ${wfId} is reverted and verified (cleanup ${id}: ${mine.length ? `${mine.length} reverted now` : 'nothing of it left in the fault ledger'}); finalizer removed`,
+      );
+      await this.setFinalizers(
+        plural,
+        fresh,
+        (fresh.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+      );
       this.backoff.delete(wfId);
       this.log(`chaosengine ${o.metadata.namespace}/${o.metadata.name}: deleted; run ${wfId} left nothing behind (${id})`);
     })()
@@ -704,14 +889,21 @@ export class Controller {
     const refs: Array<[Record<string, unknown>, string]> = [];
     if (plural === 'gamedays') {
       const catalog = spec.catalog;
-      if (catalog && typeof catalog === 'object' && !Array.isArray(catalog)) for (const [k, v] of Object.entries(catalog)) if (v && typeof v === 'object' && 'engine' in v) refs.push([v as Record<string, unknown>, `spec.catalog.${k}.engine`]);
+      if (catalog && typeof catalog === 'object' && !Array.isArray(catalog))
+        for (const [k, v] of Object.entries(catalog))
+          if (v && typeof v === 'object' && 'engine' in v) refs.push([v as Record<string, unknown>, `spec.catalog.${k}.engine`]);
     } else refs.push([spec, 'spec.engine']);
     for (const [holder, path] of refs) {
-      if (typeof holder.engine !== 'string' || !isDnsSubdomain(holder.engine)) throw new ConfigError([{ file, path, message: `must name a ChaosEngine of namespace ${namespace} (a DNS-1123 name)`, value: holder.engine }]);
+      if (typeof holder.engine !== 'string' || !isDnsSubdomain(holder.engine))
+        throw new ConfigError([{ file, path, message: `must name a ChaosEngine of namespace ${namespace} (a DNS-1123 name)`, value: holder.engine }]);
       holder.engine = `${holder.engine}.yaml`;
     }
     const doc = authored(o, kind, file, spec, this.config.documentLimits.maxBytes);
-    const list = (await within(this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosengines', limit: 500 }), this.callMs, 'list chaosengines')) as { items: Obj[] };
+    const list = (await within(
+      this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'chaosengines', limit: 500 }),
+      this.callMs,
+      'list chaosengines',
+    )) as { items: Obj[] };
     const engines = new Map(list.items.map((e) => [e.metadata.name, e]));
     const opts = { limits: this.config.policy.limits, documentLimits: this.config.documentLimits, policy: this.config.policy };
     // The namespace's ChaosExperiments give a template's faults their defaults, as they do when an engine runs alone.
@@ -727,10 +919,23 @@ export class Controller {
       const ref = fileRef.replace(/\.yaml$/, '');
       const e = engines.get(ref);
       if (!e) throw new ConfigError([{ file: from, path, message: `no ChaosEngine of that name in namespace ${namespace}`, value: ref }]);
-      if (!isTemplate(e)) throw new ConfigError([{ file: from, path, message: `ChaosEngine ${namespace}/${ref} is not a template: annotate it ${TEMPLATE_ANNOTATION}: "true" and set engineState: stop (so that neither Tempest nor a Litmus operator also runs it by itself)`, value: ref }]);
+      if (!isTemplate(e))
+        throw new ConfigError([
+          {
+            file: from,
+            path,
+            message: `ChaosEngine ${namespace}/${ref} is not a template: annotate it ${TEMPLATE_ANNOTATION}: "true" and set engineState: stop (so that neither Tempest nor a Litmus operator also runs it by itself)`,
+            value: ref,
+          },
+        ]);
       const efile = `chaosengine/${namespace}/${ref}`;
       // The template is stopped so that nothing runs it alone; run through this document, it is active.
-      let edoc: unknown = { apiVersion: e.apiVersion, kind: 'ChaosEngine', metadata: { name: e.metadata.name, namespace }, spec: { ...structuredClone(e.spec), engineState: 'active' } };
+      let edoc: unknown = {
+        apiVersion: e.apiVersion,
+        kind: 'ChaosEngine',
+        metadata: { name: e.metadata.name, namespace },
+        spec: { ...structuredClone(e.spec), engineState: 'active' },
+      };
       if (env && Object.keys(env).length) edoc = withEnvOverrides(edoc, env);
       const d = loadDocument(edoc, efile, 0, false, { ...opts, experiments: engineExperiments.get(ref) });
       if (d.kind !== 'ChaosEngine') throw new ConfigError([{ file: efile, path: 'kind', message: 'expected a ChaosEngine', value: d.kind }]);
@@ -773,7 +978,10 @@ export class Controller {
         if (!(e instanceof ConfigError)) throw e;
         const message = redactedMessage(e);
         if (accepted?.status === 'False' && accepted.observedGeneration === gen && accepted.message === message) return; // the same refusal, checked again
-        await this.patchStatus(plural, o, { phase: 'Refused', conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Invalid', message, observedGeneration: gen }, now) });
+        await this.patchStatus(plural, o, {
+          phase: 'Refused',
+          conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Invalid', message, observedGeneration: gen }, now),
+        });
         await this.event(o, 'Warning', 'Invalid', `not started: ${message}`);
         return;
       }
@@ -783,17 +991,34 @@ export class Controller {
         return;
       }
       this.must();
-      const memo = { [TEMPEST_KIND[plural].kind]: `${o.metadata.namespace}/${o.metadata.name}`, uid: o.metadata.uid, targetNamespaces: loaded.namespaces.join(',') };
+      const memo = {
+        [TEMPEST_KIND[plural].kind]: `${o.metadata.namespace}/${o.metadata.name}`,
+        uid: o.metadata.uid,
+        targetNamespaces: loaded.namespaces.join(','),
+      };
       const opts = { workflowId: wfId, rejectDuplicate: true, memo };
       try {
-        if (loaded.kind === 'ChaosHypothesis') await within(this.tempest.start(loaded.spec, { ...opts, memo: { ...memo, targetNamespace: loaded.spec.target.namespace, experiments: loaded.spec.faults.map((f) => f.name).join(',') } }), this.callMs, `start ${wfId}`);
+        if (loaded.kind === 'ChaosHypothesis')
+          await within(
+            this.tempest.start(loaded.spec, {
+              ...opts,
+              memo: { ...memo, targetNamespace: loaded.spec.target.namespace, experiments: loaded.spec.faults.map((f) => f.name).join(',') },
+            }),
+            this.callMs,
+            `start ${wfId}`,
+          );
         else if (loaded.kind === 'ProgressiveChaos') await within(this.tempest.startProgressive(loaded.spec, opts), this.callMs, `start ${wfId}`);
         else await within(this.tempest.startGameDay(loaded.spec, opts), this.callMs, `start ${wfId}`);
         await this.event(o, 'Normal', 'Started', `run ${wfId} started`);
       } catch (e) {
         if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
       }
-      await this.patchStatus(plural, o, { phase: 'Running', workflowId: wfId, observedGeneration: gen, conditions: withCondition(st.conditions, { type: 'Accepted', status: 'True', reason: 'Started', message: `run ${wfId}`, observedGeneration: gen }, now) });
+      await this.patchStatus(plural, o, {
+        phase: 'Running',
+        workflowId: wfId,
+        observedGeneration: gen,
+        conditions: withCondition(st.conditions, { type: 'Accepted', status: 'True', reason: 'Started', message: `run ${wfId}`, observedGeneration: gen }, now),
+      });
       return;
     }
     if (run.state === 'RUNNING') {
@@ -846,7 +1071,11 @@ export class Controller {
         return;
       }
       await this.event(o, 'Normal', 'ScheduleDeleted', `Temporal Schedule ${id} deleted; no gated run of it is open`);
-      await this.setFinalizers('chaosschedules', o, (o.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+      await this.setFinalizers(
+        'chaosschedules',
+        o,
+        (o.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+      );
       return;
     }
     if (st.observedGeneration === gen && st.conditions?.some((c) => c.type === 'Accepted')) return; // this generation is applied (or refused)
@@ -859,7 +1088,10 @@ export class Controller {
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       const message = redactedMessage(e);
-      await this.patchStatus('chaosschedules', o, { observedGeneration: gen, conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Invalid', message, observedGeneration: gen }, now) });
+      await this.patchStatus('chaosschedules', o, {
+        observedGeneration: gen,
+        conditions: withCondition(st.conditions, { type: 'Accepted', status: 'False', reason: 'Invalid', message, observedGeneration: gen }, now),
+      });
       await this.event(o, 'Warning', 'Invalid', `no Temporal Schedule: ${message}`);
       return;
     }
@@ -869,14 +1101,30 @@ export class Controller {
       return;
     }
     this.must();
-    const r = await within(this.tempest.applySchedule(s, { scheduleId: id, memo: { chaosSchedule: `${o.metadata.namespace}/${o.metadata.name}`, uid: o.metadata.uid, taskQueue: this.config.temporal.taskQueue } }), this.callMs, `apply schedule ${id}`);
+    const r = await within(
+      this.tempest.applySchedule(s, {
+        scheduleId: id,
+        memo: { chaosSchedule: `${o.metadata.namespace}/${o.metadata.name}`, uid: o.metadata.uid, taskQueue: this.config.temporal.taskQueue },
+      }),
+      this.callMs,
+      `apply schedule ${id}`,
+    );
     await this.patchStatus('chaosschedules', o, {
       observedGeneration: gen,
       scheduleId: r.scheduleId,
       schedule: { status: s.state === 'active' ? 'running' : 'halted' },
-      conditions: withCondition(st.conditions, { type: 'Accepted', status: 'True', reason: r.created ? 'Created' : 'Updated', message: `Temporal Schedule ${r.scheduleId}`, observedGeneration: gen }, now),
+      conditions: withCondition(
+        st.conditions,
+        { type: 'Accepted', status: 'True', reason: r.created ? 'Created' : 'Updated', message: `Temporal Schedule ${r.scheduleId}`, observedGeneration: gen },
+        now,
+      ),
     });
-    await this.event(o, 'Normal', r.created ? 'ScheduleCreated' : 'ScheduleUpdated', `Temporal Schedule ${r.scheduleId} ${r.created ? 'created' : 'updated'} (state ${s.state})`);
+    await this.event(
+      o,
+      'Normal',
+      r.created ? 'ScheduleCreated' : 'ScheduleUpdated',
+      `Temporal Schedule ${r.scheduleId} ${r.created ? 'created' : 'updated'} (state ${s.state})`,
+    );
   }
 
   private scheduleOf(o: Obj, file: string): ScheduleSpec {
@@ -929,7 +1177,16 @@ function stripNulls(v: Record<string, unknown>): Record<string, unknown> {
 }
 
 function phaseReason(phase: string): string {
-  const words: Record<string, string> = { preflight: 'Preflight', guards: 'SafetyChecks', 'steady-state': 'SteadyState', chaos: 'ChaosInjected', 'post-chaos': 'PostChaos', rollback: 'Rollback', done: 'Done', queued: 'Queued' };
+  const words: Record<string, string> = {
+    preflight: 'Preflight',
+    guards: 'SafetyChecks',
+    'steady-state': 'SteadyState',
+    chaos: 'ChaosInjected',
+    'post-chaos': 'PostChaos',
+    rollback: 'Rollback',
+    done: 'Done',
+    queued: 'Queued',
+  };
   return words[phase] ?? 'Progress';
 }
 
@@ -959,7 +1216,9 @@ export async function runController(opts: ControllerOptions): Promise<void> {
     stop.stopped = true;
     lost(new Error(`leadership of lease ${config.controller.namespace}/${config.controller.leaseName} lost: stopping (a new leader resyncs everything)`));
   };
-  log(`controller ${identity}: cluster ${source}; Temporal ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}); engines: ${config.controller.engines === 'all' ? 'every ChaosEngine and ChaosSchedule' : `only those annotated ${MANAGED_ANNOTATION}: "true"`}; waiting for lease ${config.controller.namespace}/${config.controller.leaseName}...`);
+  log(
+    `controller ${identity}: cluster ${source}; Temporal ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}); engines: ${config.controller.engines === 'all' ? 'every ChaosEngine and ChaosSchedule' : `only those annotated ${MANAGED_ANNOTATION}: "true"`}; waiting for lease ${config.controller.namespace}/${config.controller.leaseName}...`,
+  );
   const until = opts.until ?? new Promise(() => undefined);
   let loops: Promise<unknown> = Promise.resolve();
   try {

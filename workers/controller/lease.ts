@@ -68,7 +68,10 @@ export class LeaderLease {
       try {
         await this.api.createNamespacedLease({
           namespace,
-          body: { metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'tempest', 'app.kubernetes.io/component': 'controller' } }, spec: { holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0 } },
+          body: {
+            metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'tempest', 'app.kubernetes.io/component': 'controller' } },
+            spec: { holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+          },
         });
         return this.won(now, 'acquired (new Lease)');
       } catch (e) {
@@ -158,7 +161,11 @@ export class LeaderLease {
     try {
       const lease = await this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
       if (lease.spec?.holderIdentity === this.o.identity) {
-        await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: { ...lease, spec: { leaseDurationSeconds: lease.spec.leaseDurationSeconds, leaseTransitions: lease.spec.leaseTransitions } } });
+        await this.api.replaceNamespacedLease({
+          name: this.o.name,
+          namespace: this.o.namespace,
+          body: { ...lease, spec: { leaseDurationSeconds: lease.spec.leaseDurationSeconds, leaseTransitions: lease.spec.leaseTransitions } },
+        });
       }
     } catch {
       /* it expires by itself */

@@ -70,7 +70,17 @@ export const chaosResultLabel = (name: string) => shortened(name, 63);
 
 /** Deep equality regardless of key order (the API server answers objects with sorted keys). */
 export function sameJson(a: unknown, b: unknown): boolean {
-  const canon = (v: unknown): unknown => (Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v);
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>)
+              .filter(([, x]) => x !== undefined)
+              .sort(([x], [y]) => (x < y ? -1 : 1))
+              .map(([k, x]) => [k, canon(x)]),
+          )
+        : v;
   return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
 
@@ -99,7 +109,14 @@ export function runningExperiments(faults: string[], s: ExperimentStatus | undef
 export function finishedExperiments(faults: string[], r: ExperimentResult, now: string): ExperimentStatusEntry[] {
   return faults.map((name, i) => {
     const f = r.faults.find((x) => x.index === i) ?? r.faults.find((x) => x.name === name);
-    return { name, runner: r.workflowId, experimentPod: '', status: r.verdict === 'Aborted' ? 'Aborted' : faultState(f) === 'Skipped' ? 'Skipped' : 'Completed', verdict: litmusVerdict(r.verdict), lastUpdateTime: now };
+    return {
+      name,
+      runner: r.workflowId,
+      experimentPod: '',
+      status: r.verdict === 'Aborted' ? 'Aborted' : faultState(f) === 'Skipped' ? 'Skipped' : 'Completed',
+      verdict: litmusVerdict(r.verdict),
+      lastUpdateTime: now,
+    };
   });
 }
 
@@ -135,7 +152,10 @@ function probeStatuses(probes: ProbeSummary[]): ChaosResultStatus['probeStatuses
     name: p.name,
     type: PROBE_TYPE[p.type] ?? p.type,
     mode: p.mode,
-    status: { verdict: p.status, description: p.status === 'Passed' ? `${p.runs - p.failures}/${p.runs} checks passed` : p.lastReason || `${p.runs - p.failures}/${p.runs} checks passed` },
+    status: {
+      verdict: p.status,
+      description: p.status === 'Passed' ? `${p.runs - p.failures}/${p.runs} checks passed` : p.lastReason || `${p.runs - p.failures}/${p.runs} checks passed`,
+    },
   }));
 }
 
@@ -150,7 +170,12 @@ export function runningResult(fault: string, index: number, s: ExperimentStatus 
   const probes = (s?.probes ?? []).filter((p) => p.fault === fault);
   return {
     experimentStatus: { phase: 'Running', verdict: 'Awaited', probeSuccessPercentage: String(probePercentage(probes, 0)) },
-    probeStatuses: probes.map((p) => ({ name: p.name, type: PROBE_TYPE[p.type] ?? p.type, mode: p.mode, status: { verdict: p.status, description: p.status === 'Failed' ? 'failed so far' : p.status === 'Passed' ? 'passing so far' : '' } })),
+    probeStatuses: probes.map((p) => ({
+      name: p.name,
+      type: PROBE_TYPE[p.type] ?? p.type,
+      mode: p.mode,
+      status: { verdict: p.status, description: p.status === 'Failed' ? 'failed so far' : p.status === 'Passed' ? 'passing so far' : '' },
+    })),
     history: prev ?? emptyHistory(),
   };
 }
@@ -165,7 +190,13 @@ export function finishedResult(fault: string, index: number, r: ExperimentResult
   else h.failedRuns++;
   const f = r.faults.find((x) => x.index === index) ?? r.faults.find((x) => x.name === fault);
   const kind = r.target.kind;
-  h.targets = [{ name: r.target.labelSelector, kind, chaosStatus: f?.state === 'reverted' ? 'reverted' : f && f.state !== 'pending' && f.state !== 'skipped' ? 'targeted' : 'not targeted' }];
+  h.targets = [
+    {
+      name: r.target.labelSelector,
+      kind,
+      chaosStatus: f?.state === 'reverted' ? 'reverted' : f && f.state !== 'pending' && f.state !== 'skipped' ? 'targeted' : 'not targeted',
+    },
+  ];
   return {
     experimentStatus: {
       phase: v === 'Stopped' ? 'Stopped' : 'Completed',

@@ -27,23 +27,51 @@ export function serviceNamespace(url: string): string | undefined {
   return m?.[1];
 }
 
-export function tenantProblems(spec: ExperimentSpec, namespace: string, file: string, prefix: string, config: Pick<TempestConfig, 'controller' | 'policy'>): ConfigProblem[] {
+export function tenantProblems(
+  spec: ExperimentSpec,
+  namespace: string,
+  file: string,
+  prefix: string,
+  config: Pick<TempestConfig, 'controller' | 'policy'>,
+): ConfigProblem[] {
   if (config.controller.crossNamespaceFrom.includes(namespace)) return [];
   const why = `(controller.crossNamespaceFrom of ${config.policy.source} does not list ${namespace})`;
   const out: ConfigProblem[] = [];
-  if (spec.target.namespace !== namespace) out.push({ file, path: `${prefix}.appinfo.appns`, message: `an engine in namespace ${namespace} may only target its own namespace ${why}`, value: spec.target.namespace });
+  if (spec.target.namespace !== namespace)
+    out.push({
+      file,
+      path: `${prefix}.appinfo.appns`,
+      message: `an engine in namespace ${namespace} may only target its own namespace ${why}`,
+      value: spec.target.namespace,
+    });
   spec.faults.forEach((f, i) =>
     f.probes.forEach((p, j) => {
       const at = `${prefix}.experiments[${i}].spec.probe[${j}]`;
       if (p.type === 'cmdProbe' && p.cmd.source && (p.cmd.source.namespace ?? spec.target.namespace) !== namespace) {
-        out.push({ file, path: `${at}.cmdProbe/inputs.source`, message: `probe ${p.name} would run in namespace ${p.cmd.source.namespace}: an engine in namespace ${namespace} may only probe its own ${why}`, value: p.cmd.source.namespace });
+        out.push({
+          file,
+          path: `${at}.cmdProbe/inputs.source`,
+          message: `probe ${p.name} would run in namespace ${p.cmd.source.namespace}: an engine in namespace ${namespace} may only probe its own ${why}`,
+          value: p.cmd.source.namespace,
+        });
       }
       if (p.type === 'k8sProbe' && p.k8s.namespace !== undefined && p.k8s.namespace !== namespace) {
-        out.push({ file, path: `${at}.k8sProbe/inputs.namespace`, message: `probe ${p.name} would reach namespace ${p.k8s.namespace}: an engine in namespace ${namespace} may only probe its own ${why}`, value: p.k8s.namespace });
+        out.push({
+          file,
+          path: `${at}.k8sProbe/inputs.namespace`,
+          message: `probe ${p.name} would reach namespace ${p.k8s.namespace}: an engine in namespace ${namespace} may only probe its own ${why}`,
+          value: p.k8s.namespace,
+        });
       }
       if (p.type === 'httpProbe') {
         const ns = serviceNamespace(p.http.url);
-        if (ns !== undefined && ns !== namespace) out.push({ file, path: `${at}.httpProbe/inputs.url`, message: `probe ${p.name} would call a service in namespace ${ns}: an engine in namespace ${namespace} may only probe its own ${why}`, value: p.http.url });
+        if (ns !== undefined && ns !== namespace)
+          out.push({
+            file,
+            path: `${at}.httpProbe/inputs.url`,
+            message: `probe ${p.name} would call a service in namespace ${ns}: an engine in namespace ${namespace} may only probe its own ${why}`,
+            value: p.http.url,
+          });
       }
     }),
   );

@@ -20,7 +20,12 @@ export const containerKill = defineFault({
   images: ['runtimeHelper'],
   platforms: { local: true, kubernetes: true },
   rbac: [
-    { apiGroup: '', resources: ['pods'], verbs: ['create', 'delete'], why: 'helper mode: a short-lived helper pod on the target node (runtime socket mounted), deleted on revert' },
+    {
+      apiGroup: '',
+      resources: ['pods'],
+      verbs: ['create', 'delete'],
+      why: 'helper mode: a short-lived helper pod on the target node (runtime socket mounted), deleted on revert',
+    },
     { apiGroup: '', resources: ['pods/exec'], verbs: ['create'], why: 'exec mode: kill -<SIGNAL> 1 in the target container' },
   ],
 });

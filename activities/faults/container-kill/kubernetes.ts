@@ -52,7 +52,8 @@ export type ContainerKillMode = 'helper' | 'exec';
 
 export function chaosMode(f: FaultSpec): ContainerKillMode {
   const m = f.params.chaosMode ?? 'helper';
-  if (m !== 'helper' && m !== 'exec') throw tempestError('FaultRefused', `container-kill: CHAOS_MODE must be helper or exec (got ${JSON.stringify(String(m).slice(0, 40))})`);
+  if (m !== 'helper' && m !== 'exec')
+    throw tempestError('FaultRefused', `container-kill: CHAOS_MODE must be helper or exec (got ${JSON.stringify(String(m).slice(0, 40))})`);
   return m;
 }
 
@@ -65,9 +66,13 @@ const DEFAULT_SOCKET: Record<string, string> = {
 /** SOCKET_PATH (or the runtime's default), only if the worker's policy lists it. */
 export function socketPath(f: FaultSpec, ctx: Pick<K8sFaultContext, 'policy'>): string {
   const sock = f.params.socketPath || DEFAULT_SOCKET[f.params.containerRuntime ?? 'containerd'];
-  if (normalAbsolutePath(sock) !== sock || !/^[A-Za-z0-9._/-]+$/.test(sock)) throw tempestError('FaultRefused', `container-kill: SOCKET_PATH ${JSON.stringify(sock.slice(0, 120))} is not a plain absolute path`);
+  if (normalAbsolutePath(sock) !== sock || !/^[A-Za-z0-9._/-]+$/.test(sock))
+    throw tempestError('FaultRefused', `container-kill: SOCKET_PATH ${JSON.stringify(sock.slice(0, 120))} is not a plain absolute path`);
   if (!ctx.policy.runtimeSockets.includes(sock)) {
-    throw tempestError('FaultRefused', `container-kill: SOCKET_PATH ${sock} is not one of the runtime sockets of ${ctx.policy.source} (${ctx.policy.runtimeSockets.join(', ')})`);
+    throw tempestError(
+      'FaultRefused',
+      `container-kill: SOCKET_PATH ${sock} is not one of the runtime sockets of ${ctx.policy.source} (${ctx.policy.runtimeSockets.join(', ')})`,
+    );
   }
   return sock;
 }
@@ -89,7 +94,8 @@ interface KillTarget {
 
 /** The helper's script when the container id is not known yet: constant text; every value comes from its env. */
 const FIND_AND_KILL = {
-  crictl: 'id=$(crictl -r "$TEMPEST_SOCK" ps -q --state running --label "io.kubernetes.pod.uid=$TEMPEST_POD_UID" --name "^$TEMPEST_CONTAINER\$"); [ -n "$id" ] || { echo "no running container $TEMPEST_CONTAINER in pod $TEMPEST_POD" >&2; exit 1; }; crictl -r "$TEMPEST_SOCK" stop $id',
+  crictl:
+    'id=$(crictl -r "$TEMPEST_SOCK" ps -q --state running --label "io.kubernetes.pod.uid=$TEMPEST_POD_UID" --name "^$TEMPEST_CONTAINER$"); [ -n "$id" ] || { echo "no running container $TEMPEST_CONTAINER in pod $TEMPEST_POD" >&2; exit 1; }; crictl -r "$TEMPEST_SOCK" stop $id',
   docker:
     'id=$(docker -H "$TEMPEST_SOCK" ps -q --filter "label=io.kubernetes.pod.uid=$TEMPEST_POD_UID" --filter "label=io.kubernetes.container.name=$TEMPEST_CONTAINER"); [ -n "$id" ] || { echo "no running container $TEMPEST_CONTAINER in pod $TEMPEST_POD" >&2; exit 1; }; docker -H "$TEMPEST_SOCK" kill --signal "$TEMPEST_SIGNAL" $id',
 };
@@ -171,7 +177,12 @@ function restartsOf(pod: V1Pod | undefined, container: string): number {
   return pod?.status?.containerStatuses?.find((c) => c.name === container)?.restartCount ?? 0;
 }
 
-function helperPod(ctx: K8sFaultContext, f: FaultSpec, k: KillRecord, meta: { id: string; key: string; run: string; faultIndex: number; round: number; deadMan: number }): V1Pod {
+function helperPod(
+  ctx: K8sFaultContext,
+  f: FaultSpec,
+  k: KillRecord,
+  meta: { id: string; key: string; run: string; faultIndex: number; round: number; deadMan: number },
+): V1Pod {
   const sock = socketPath(f, ctx);
   return {
     apiVersion: 'v1',
@@ -179,8 +190,21 @@ function helperPod(ctx: K8sFaultContext, f: FaultSpec, k: KillRecord, meta: { id
     metadata: {
       name: k.helper,
       namespace: ctx.target.namespace,
-      labels: { ...MANAGED_BY, 'app.kubernetes.io/component': 'chaos-helper', 'tempest.io/fault': 'container-kill', 'tempest.io/fault-id': meta.id, 'tempest.io/round': String(meta.round) },
-      annotations: { [meta.key]: JSON.stringify({ run: meta.run, fault: 'container-kill', faultIndex: meta.faultIndex, detail: `round ${meta.round}: ${k.pod}/${k.container}` }) },
+      labels: {
+        ...MANAGED_BY,
+        'app.kubernetes.io/component': 'chaos-helper',
+        'tempest.io/fault': 'container-kill',
+        'tempest.io/fault-id': meta.id,
+        'tempest.io/round': String(meta.round),
+      },
+      annotations: {
+        [meta.key]: JSON.stringify({
+          run: meta.run,
+          fault: 'container-kill',
+          faultIndex: meta.faultIndex,
+          detail: `round ${meta.round}: ${k.pod}/${k.container}`,
+        }),
+      },
       // garbage-collected with the target pod; blockOwnerDeletion false needs no extra RBAC
       ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: k.pod, uid: k.uid, controller: false, blockOwnerDeletion: false }],
     },
@@ -209,7 +233,9 @@ function helperPod(ctx: K8sFaultContext, f: FaultSpec, k: KillRecord, meta: { id
 
 async function helperPods(ctx: K8sFaultContext, id: string): Promise<V1Pod[]> {
   const namespace = ctx.target.namespace;
-  const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => ctx.k8s.core.listNamespacedPod({ namespace, labelSelector: `tempest.io/fault-id=${id}` }));
+  const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () =>
+    ctx.k8s.core.listNamespacedPod({ namespace, labelSelector: `tempest.io/fault-id=${id}` }),
+  );
   // Ours by label AND by name: a pod someone else labelled is never deleted.
   return list.items.filter((p) => p.metadata?.name?.startsWith(`tempest-ck-${id}-`));
 }
@@ -253,7 +279,11 @@ export const containerKillKubernetes: K8sFaultDriver = {
       const all = kills;
       kills = all.filter((k, i) => all.findIndex((x) => x.pod === k.pod) === i);
       data.kills[round] = kills;
-      roundTargets(req.fault, kills.map((k) => k.pod), ctx);
+      roundTargets(
+        req.fault,
+        kills.map((k) => k.pod),
+        ctx,
+      );
     } else {
       const chosen = selectPods([...live.values()], req.fault, ctx.policy.limits.maxTargetPods);
       refuseHostNamespaces(req.fault, chosen, ['hostPID']); // before the intent is written
@@ -283,7 +313,11 @@ export const containerKillKubernetes: K8sFaultDriver = {
       })
       .map(({ k, i }) => Object.assign(k, { helper: mode === 'helper' ? `tempest-ck-${id}-r${req.round}-${i}` : undefined }));
     // again on the live pods, before anything is done to any of them (a pod may have been replaced)
-    refuseHostNamespaces(req.fault, kills.map((k) => live.get(k.pod)!), ['hostPID']);
+    refuseHostNamespaces(
+      req.fault,
+      kills.map((k) => live.get(k.pod)!),
+      ['hostPID'],
+    );
     kills.forEach((k) => {
       const p = live.get(k.pod)!;
       k.container = targetContainerOf(p, req.fault);
@@ -291,7 +325,10 @@ export const containerKillKubernetes: K8sFaultDriver = {
       k.containerID = cs?.containerID?.replace(/^[a-z-]+:\/\//, '') || undefined;
       k.node = p.spec?.nodeName;
       k.mode = mode;
-      const cmd = mode === 'helper' ? helperCommand(req.fault, { namespace: ctx.target.namespace, pod: k.pod, uid: k.uid, container: k.container, containerID: k.containerID }, ctx) : { command: execCommand(req.fault), env: {} };
+      const cmd =
+        mode === 'helper'
+          ? helperCommand(req.fault, { namespace: ctx.target.namespace, pod: k.pod, uid: k.uid, container: k.container, containerID: k.containerID }, ctx)
+          : { command: execCommand(req.fault), env: {} };
       k.command = cmd.command;
       k.env = cmd.env;
     });
@@ -305,21 +342,32 @@ export const containerKillKubernetes: K8sFaultDriver = {
       kills,
       req.fault.sequence,
       async (k) => {
-        await ledger.markPod(k.pod, { run: req.runId, fault: req.fault.name, faultIndex: req.faultIndex, detail: `round ${req.round}: ${k.container} (${k.mode})` });
+        await ledger.markPod(k.pod, {
+          run: req.runId,
+          fault: req.fault.name,
+          faultIndex: req.faultIndex,
+          detail: `round ${req.round}: ${k.container} (${k.mode})`,
+        });
         if (k.mode === 'helper') {
           if (!k.node) throw tempestError('TargetNotFound', `pod ${k.pod} is not bound to a node`);
           const op: K8sOp = { verb: 'create', resource: 'pods', namespace: ctx.target.namespace, name: k.helper };
           try {
             // As the worker: a node-level helper (hostPath runtime socket) is the operator's to allow (deploy/rbac.yaml's
             // optional node-helpers Role), never a tenant's account's to grant itself.
-            await (ctx.worker ?? ctx.k8s).core.createNamespacedPod({ namespace: ctx.target.namespace, body: helperPod(ctx, req.fault, k, { id, key, run: req.runId, faultIndex: req.faultIndex, round: req.round, deadMan }) });
+            await (ctx.worker ?? ctx.k8s).core.createNamespacedPod({
+              namespace: ctx.target.namespace,
+              body: helperPod(ctx, req.fault, k, { id, key, run: req.runId, faultIndex: req.faultIndex, round: req.round, deadMan }),
+            });
           } catch (e) {
             if (!isAlreadyExists(e)) throw k8sFailure(e, op); // same round retried: the helper is there
           }
         } else {
           const x = await execIn(ctx, k.pod, k.container, k.command);
           if (x.exitCode === 126 || x.exitCode === 127) {
-            throw tempestError('FaultRefused', `container-kill exec mode: \`${k.command.join(' ')}\` cannot run in ${k.pod}/${k.container} (exit ${x.exitCode}: ${x.stderr.trim().slice(0, 200)}); use CHAOS_MODE=helper`);
+            throw tempestError(
+              'FaultRefused',
+              `container-kill exec mode: \`${k.command.join(' ')}\` cannot run in ${k.pod}/${k.container} (exit ${x.exitCode}: ${x.stderr.trim().slice(0, 200)}); use CHAOS_MODE=helper`,
+            );
           }
           k.outcome = x.exitCode === null ? 'exec stream closed (container went down under it)' : `exec exit ${x.exitCode}`;
           k.ran = x.exitCode === null || x.exitCode === 0 || x.exitCode >= 128;
@@ -362,7 +410,12 @@ export const containerKillKubernetes: K8sFaultDriver = {
     const { id } = faultIds(ref);
     const entry = await ledger.read();
     const data: ContainerKillData = { kills: killsOf(entry) };
-    const byHelper = new Map(Object.values(data.kills).flat().filter((k) => typeof k.helper === 'string').map((k) => [k.helper!, k]));
+    const byHelper = new Map(
+      Object.values(data.kills)
+        .flat()
+        .filter((k) => typeof k.helper === 'string')
+        .map((k) => [k.helper!, k]),
+    );
     const helpers = await helperPods(ctx, id);
     // record how each helper ended, before the evidence is deleted
     for (const h of helpers) {
@@ -377,7 +430,9 @@ export const containerKillKubernetes: K8sFaultDriver = {
     const namespace = ctx.target.namespace;
     for (const h of helpers) {
       const name = h.metadata!.name!;
-      const r = await kcallGone({ verb: 'delete', resource: 'pods', namespace, name }, () => ctx.k8s.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }));
+      const r = await kcallGone({ verb: 'delete', resource: 'pods', namespace, name }, () =>
+        ctx.k8s.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
+      );
       if (r) undone.push(`deleted helper pod ${name} (${helperOutcome(h).outcome})`);
     }
     return undone;
@@ -386,45 +441,47 @@ export const containerKillKubernetes: K8sFaultDriver = {
   async verify(ref, ctx, ledger) {
     const { id } = faultIds(ref);
     const kills = Object.values(killsOf(await ledger.read())).flat();
-    return ledger.note(await waitClean(
-      'helpers gone, killed containers restarted and ready, owner whole',
-      async () => {
-        const seen: string[] = [];
-        let clean = true;
-        const left = (await helperPods(ctx, id)).map((p) => p.metadata!.name!);
-        if (left.length) {
-          clean = false;
-          seen.push(`helper pod(s) still present: ${left.join(', ')}`);
-        } else if (kills.some((k) => k.mode === 'helper')) {
-          const ran = kills.filter((k) => k.mode === 'helper' && k.ran).length;
-          const total = kills.filter((k) => k.mode === 'helper').length;
-          seen.push(`${total} helper pod(s) created, ${ran} ran to completion, all deleted`);
-          const never = kills.filter((k) => k.mode === 'helper' && !k.ran);
-          if (never.length) seen.push(`no kill delivered by ${never.map((k) => `${k.helper} (${k.outcome ?? 'never seen finishing'})`).join(', ')}`);
-        }
-        for (const k of kills.filter((x) => x.ran)) {
-          const p = await ctx.target.pod(k.pod);
-          if (!p || p.metadata?.uid !== k.uid) {
-            seen.push(`${k.pod}: replaced`);
-            continue;
+    return ledger.note(
+      await waitClean(
+        'helpers gone, killed containers restarted and ready, owner whole',
+        async () => {
+          const seen: string[] = [];
+          let clean = true;
+          const left = (await helperPods(ctx, id)).map((p) => p.metadata!.name!);
+          if (left.length) {
+            clean = false;
+            seen.push(`helper pod(s) still present: ${left.join(', ')}`);
+          } else if (kills.some((k) => k.mode === 'helper')) {
+            const ran = kills.filter((k) => k.mode === 'helper' && k.ran).length;
+            const total = kills.filter((k) => k.mode === 'helper').length;
+            seen.push(`${total} helper pod(s) created, ${ran} ran to completion, all deleted`);
+            const never = kills.filter((k) => k.mode === 'helper' && !k.ran);
+            if (never.length) seen.push(`no kill delivered by ${never.map((k) => `${k.helper} (${k.outcome ?? 'never seen finishing'})`).join(', ')}`);
           }
-          if (!ctx.target.selects(p)) {
-            seen.push(`${k.pod}: not a target pod (ignored)`);
-            continue;
+          for (const k of kills.filter((x) => x.ran)) {
+            const p = await ctx.target.pod(k.pod);
+            if (!p || p.metadata?.uid !== k.uid) {
+              seen.push(`${k.pod}: replaced`);
+              continue;
+            }
+            if (!ctx.target.selects(p)) {
+              seen.push(`${k.pod}: not a target pod (ignored)`);
+              continue;
+            }
+            const cs = p.status?.containerStatuses?.find((c) => c.name === k.container);
+            const restarted = restartsOf(p, k.container) > k.restartsBefore;
+            const ok = restarted && !!cs?.ready;
+            clean &&= ok;
+            seen.push(`${k.pod}/${k.container}: restarts ${k.restartsBefore} -> ${restartsOf(p, k.container)}, ${cs?.ready ? 'ready' : 'not ready'}`);
           }
-          const cs = p.status?.containerStatuses?.find((c) => c.name === k.container);
-          const restarted = restartsOf(p, k.container) > k.restartsBefore;
-          const ok = restarted && !!cs?.ready;
-          clean &&= ok;
-          seen.push(`${k.pod}/${k.container}: restarts ${k.restartsBefore} -> ${restartsOf(p, k.container)}, ${cs?.ready ? 'ready' : 'not ready'}`);
-        }
-        const r = await ctx.target.recovered();
-        clean &&= r.clean;
-        seen.push(r.observed);
-        return { clean, observed: seen.join('; ') };
-      },
-      ctx,
-      ctx.settings.verifyTimeoutMs,
-    ));
+          const r = await ctx.target.recovered();
+          clean &&= r.clean;
+          seen.push(r.observed);
+          return { clean, observed: seen.join('; ') };
+        },
+        ctx,
+        ctx.settings.verifyTimeoutMs,
+      ),
+    );
   },
 };

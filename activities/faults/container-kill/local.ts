@@ -61,7 +61,11 @@ export const containerKillLocal: LocalFaultDriver = {
       const byName = new Map<string, string>(); // the first entry per pod, in the ledger's order
       for (const t of targets) if (!byName.has(String(t).split(':')[0])) byName.set(String(t).split(':')[0], String(t));
       const max = ctx.policy.limits.maxTargetPods;
-      if (byName.size > max) throw tempestError('FaultRefused', `container-kill: the ledger's round ${key} names ${byName.size} pods, more than limits.maxTargetPods (${max}); refusing`);
+      if (byName.size > max)
+        throw tempestError(
+          'FaultRefused',
+          `container-kill: the ledger's round ${key} names ${byName.size} pods, more than limits.maxTargetPods (${max}); refusing`,
+        );
       const wanted = req.fault.targetPods;
       targets = [...byName].filter(([name]) => !wanted.length || wanted.includes(name)).map(([, t]) => t);
     } else {
@@ -108,7 +112,12 @@ export const containerKillLocal: LocalFaultDriver = {
     entry.rounds[key] = chosen;
     entry.done.push(req.round);
     await ledger.write(entry);
-    const detail = [killed.length ? `killed container process ${killed.join(', ')}` : 'killed no container process', skipped.length ? `skipped ${skipped.join('; ')}` : ''].filter(Boolean).join('; ');
+    const detail = [
+      killed.length ? `killed container process ${killed.join(', ')}` : 'killed no container process',
+      skipped.length ? `skipped ${skipped.join('; ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
     return { affected: killed.map((t) => t.split(':')[0]), detail };
   },
   async revert() {

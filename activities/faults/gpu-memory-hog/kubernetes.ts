@@ -58,7 +58,8 @@ export function ownGpus(pod: V1Pod, container: string): string[] {
       `gpu-memory-hog: ${where} has no ${GPU_RESOURCE} limit (resources.limits["${GPU_RESOURCE}"]${raw === undefined ? ' is not set' : ` is ${JSON.stringify(String(raw).slice(0, 20))}`}): it has no GPU of its own, and any GPU the hog could see would be another pod's: refused`,
     );
   }
-  const reported = pod.status?.containerStatuses?.find((c) => c.name === container)?.allocatedResourcesStatus?.find((r) => r.name === GPU_RESOURCE)?.resources ?? [];
+  const reported =
+    pod.status?.containerStatuses?.find((c) => c.name === container)?.allocatedResourcesStatus?.find((r) => r.name === GPU_RESOURCE)?.resources ?? [];
   const ids = [...new Set(reported.map((r) => String(r.resourceID ?? '').replace(/::\d{1,6}$/, '')))];
   if (!ids.length) {
     throw tempestError(
@@ -67,8 +68,16 @@ export function ownGpus(pod: V1Pod, container: string): string[] {
     );
   }
   const bad = ids.find((id) => !DEVICE_ID.test(id));
-  if (bad !== undefined) throw tempestError('FaultRefused', `gpu-memory-hog: ${where}: the device id ${JSON.stringify(bad.slice(0, 80))} reported for ${GPU_RESOURCE} is not a GPU UUID or index: refused`);
-  if (ids.length > limit) throw tempestError('FaultRefused', `gpu-memory-hog: ${where} is reported with ${ids.length} GPUs (${ids.join(', ')}) but its ${GPU_RESOURCE} limit is ${limit}: refused`);
+  if (bad !== undefined)
+    throw tempestError(
+      'FaultRefused',
+      `gpu-memory-hog: ${where}: the device id ${JSON.stringify(bad.slice(0, 80))} reported for ${GPU_RESOURCE} is not a GPU UUID or index: refused`,
+    );
+  if (ids.length > limit)
+    throw tempestError(
+      'FaultRefused',
+      `gpu-memory-hog: ${where} is reported with ${ids.length} GPUs (${ids.join(', ')}) but its ${GPU_RESOURCE} limit is ${limit}: refused`,
+    );
   return ids;
 }
 

@@ -31,7 +31,16 @@ import { tempestError } from '../../errors.js';
 import type { FaultRef } from '../../types.js';
 import { isRunning } from '../../platform/k8s/target.js';
 import { selectTargets } from '../select.js';
-import { execIn, faultIds, forEachTarget, targetContainerOf, waitClean, type ExecResult, type K8sFaultContext, type K8sFaultDriver } from '../kubernetes-common.js';
+import {
+  execIn,
+  faultIds,
+  forEachTarget,
+  targetContainerOf,
+  waitClean,
+  type ExecResult,
+  type K8sFaultContext,
+  type K8sFaultDriver,
+} from '../kubernetes-common.js';
 
 interface CorruptionPod {
   uid: string;
@@ -72,13 +81,21 @@ const looksLikeRecord = (r: unknown): boolean => !!r && typeof r === 'object' &&
 
 function filePath(f: FaultSpec): string {
   const p = f.params.filePath;
-  if (!p || normalAbsolutePath(p) !== p) throw tempestError('FaultRefused', `model-corruption: FILE_PATH must be an absolute path in the container without "..", "." or empty segments (got ${JSON.stringify(String(p).slice(0, 120))})`);
+  if (!p || normalAbsolutePath(p) !== p)
+    throw tempestError(
+      'FaultRefused',
+      `model-corruption: FILE_PATH must be an absolute path in the container without "..", "." or empty segments (got ${JSON.stringify(String(p).slice(0, 120))})`,
+    );
   return p;
 }
 
 function roots(ctx: K8sFaultContext, f: FaultSpec): string[] {
   const r = ctx.policy.files.corruptionRoots.filter((x) => normalAbsolutePath(x) === x);
-  if (!r.length) throw tempestError('FaultRefused', `model-corruption: ${ctx.policy.source} declares no files.corruptionRoots (container paths), so no file may be corrupted (FILE_PATH ${filePath(f)})`);
+  if (!r.length)
+    throw tempestError(
+      'FaultRefused',
+      `model-corruption: ${ctx.policy.source} declares no files.corruptionRoots (container paths), so no file may be corrupted (FILE_PATH ${filePath(f)})`,
+    );
   return r;
 }
 
@@ -195,13 +212,26 @@ export function scriptArgv(script: string, a: ScriptArgs): string[] {
   return ['sh', '-c', script, 'sh', a.filePath, a.recorded ?? '', a.backup ?? '', a.sha256 ?? '', String(a.bytes ?? 0), a.type ?? '', ...a.roots];
 }
 
-async function fingerprint(ctx: K8sFaultContext, pod: string, container: string, file: string, rootList: string[], recorded?: string): Promise<{ file: string; sha256: string; size: number }> {
+async function fingerprint(
+  ctx: K8sFaultContext,
+  pod: string,
+  container: string,
+  file: string,
+  rootList: string[],
+  recorded?: string,
+): Promise<{ file: string; sha256: string; size: number }> {
   const x = await execIn(ctx, pod, container, scriptArgv(FINGERPRINT, { filePath: file, recorded, roots: rootList }));
-  if (x.exitCode === 3) throw tempestError('TargetNotFound', `model-corruption: FILE_PATH ${file} does not exist in ${ctx.target.namespace}/${pod}/${container}`);
-  if (x.exitCode === 4 || x.exitCode === 5 || x.exitCode === 6) throw tempestError('FaultRefused', `model-corruption: ${x.stderr.trim().slice(0, 300)} (${ctx.policy.source}: files.corruptionRoots ${rootList.join(', ')})`);
+  if (x.exitCode === 3)
+    throw tempestError('TargetNotFound', `model-corruption: FILE_PATH ${file} does not exist in ${ctx.target.namespace}/${pod}/${container}`);
+  if (x.exitCode === 4 || x.exitCode === 5 || x.exitCode === 6)
+    throw tempestError(
+      'FaultRefused',
+      `model-corruption: ${x.stderr.trim().slice(0, 300)} (${ctx.policy.source}: files.corruptionRoots ${rootList.join(', ')})`,
+    );
   if (x.exitCode !== 0) throw failed(`sha256sum ${file}`, pod, x);
   const [real, sha, size] = x.stdout.trim().split(/\s+/);
-  if (normalAbsolutePath(real ?? '') !== real || !/^[0-9a-f]{64}$/.test(sha ?? '') || !/^\d+$/.test(size ?? '')) throw failed(`sha256sum ${file} (unexpected output)`, pod, x);
+  if (normalAbsolutePath(real ?? '') !== real || !/^[0-9a-f]{64}$/.test(sha ?? '') || !/^\d+$/.test(size ?? ''))
+    throw failed(`sha256sum ${file} (unexpected output)`, pod, x);
   return { file: real, sha256: sha, size: Number(size) };
 }
 
@@ -221,7 +251,12 @@ async function sameTargetPods(ctx: K8sFaultContext, rec: CorruptionRecord): Prom
  * every file inside the worker's roots, and — for the pods still targeted — the container the fault targets there.
  * Refusals are typed `as` (FaultRefused for inject, NotYetClean for revert/verify: nothing is touched either way).
  */
-async function checkedRecord(ref: FaultRef, ctx: K8sFaultContext, rootList: string[], as: 'FaultRefused' | 'NotYetClean'): Promise<{ rec: CorruptionRecord; pods: Map<string, V1Pod> }> {
+async function checkedRecord(
+  ref: FaultRef,
+  ctx: K8sFaultContext,
+  rootList: string[],
+  as: 'FaultRefused' | 'NotYetClean',
+): Promise<{ rec: CorruptionRecord; pods: Map<string, V1Pod> }> {
   const rec = ref.prepared;
   if (!isRecord(rec, rootList)) {
     const outside = looksLikeRecord(rec)
@@ -229,14 +264,21 @@ async function checkedRecord(ref: FaultRef, ctx: K8sFaultContext, rootList: stri
           .filter(([, c]) => typeof c?.file !== 'string' || !rootList.some((r) => pathWithin(String(c.file), r)))
           .map(([n, c]) => `${String(c?.file).slice(0, 120)} in ${n}`)
       : [];
-    if (outside.length) throw tempestError(as, `model-corruption: the prepared record names ${outside.join(', ')}, not inside files.corruptionRoots of ${ctx.policy.source} (${rootList.join(', ')}); refusing to touch any file`);
+    if (outside.length)
+      throw tempestError(
+        as,
+        `model-corruption: the prepared record names ${outside.join(', ')}, not inside files.corruptionRoots of ${ctx.policy.source} (${rootList.join(', ')}); refusing to touch any file`,
+      );
     throw tempestError(as, 'model-corruption: the prepared record (pods, paths, checksums) is malformed; refusing to touch any file');
   }
   const pods = await sameTargetPods(ctx, rec);
   for (const [name, p] of pods) {
     const want = targetContainerOf(p, ref.fault);
     if (rec.pods[name].container !== want) {
-      throw tempestError(as, `model-corruption: the prepared record names container ${rec.pods[name].container.slice(0, 63)} in ${name}, not the fault's target container ${want}; refusing to touch any file`);
+      throw tempestError(
+        as,
+        `model-corruption: the prepared record names container ${rec.pods[name].container.slice(0, 63)} in ${name}, not the fault's target container ${want}; refusing to touch any file`,
+      );
     }
   }
   return { rec, pods };
@@ -272,7 +314,8 @@ export const modelCorruptionKubernetes: K8sFaultDriver = {
   async inject(req, ctx, ledger) {
     const { id } = faultIds(req);
     const file = filePath(req.fault);
-    if (req.prepared === undefined) throw tempestError('FaultRefused', 'model-corruption: no prepared record (pods, paths, checksums) from the workflow; refusing to touch any file');
+    if (req.prepared === undefined)
+      throw tempestError('FaultRefused', 'model-corruption: no prepared record (pods, paths, checksums) from the workflow; refusing to touch any file');
     const rootList = roots(ctx, req.fault);
     const { rec, pods } = await checkedRecord(req, ctx, rootList, 'FaultRefused');
     const entry = await ledger.open(req);
@@ -289,20 +332,38 @@ export const modelCorruptionKubernetes: K8sFaultDriver = {
       const fp = await fingerprint(ctx, name, c.container, file, rootList, c.file);
       // The byte count comes from the file as it is now and must be the prepared size (a crafted size would make
       // "truncate to half" grow the file to terabytes).
-      if (fp.size !== c.size) throw tempestError('FaultRefused', `model-corruption: ${c.file} in ${name} changed since it was prepared (it is ${fp.size} bytes, the prepared record says ${c.size}); refusing to corrupt`);
+      if (fp.size !== c.size)
+        throw tempestError(
+          'FaultRefused',
+          `model-corruption: ${c.file} in ${name} changed since it was prepared (it is ${fp.size} bytes, the prepared record says ${c.size}); refusing to corrupt`,
+        );
       const backup = backupOf(c.file, id);
       await ledger.markPod(name, { run: req.runId, fault: req.fault.name, faultIndex: req.faultIndex, detail: `${c.file} (backup ${backup})` });
       const bytes = type === 'truncate' ? Math.floor(fp.size / 2) : Math.min(fp.size, 64 * 1024);
-      const x = await execIn(ctx, name, c.container, scriptArgv(INJECT, { filePath: file, recorded: c.file, backup, sha256: c.sha256, bytes, type, roots: rootList }));
+      const x = await execIn(
+        ctx,
+        name,
+        c.container,
+        scriptArgv(INJECT, { filePath: file, recorded: c.file, backup, sha256: c.sha256, bytes, type, roots: rootList }),
+      );
       if (x.exitCode === 7) throw tempestError('FaultRefused', `model-corruption: ${c.file} in ${name} changed since it was prepared; refusing to corrupt`);
-      if (x.exitCode === 9) throw tempestError('FaultRefused', `model-corruption: backup ${backup} in ${name} does not match the prepared checksum (${c.sha256.slice(0, 12)}…); refusing to corrupt`);
-      if (x.exitCode === 4 || x.exitCode === 5 || x.exitCode === 6 || x.exitCode === 8) throw tempestError('FaultRefused', `model-corruption: ${x.stderr.trim().slice(0, 300)} in ${name}; refusing to corrupt`);
+      if (x.exitCode === 9)
+        throw tempestError(
+          'FaultRefused',
+          `model-corruption: backup ${backup} in ${name} does not match the prepared checksum (${c.sha256.slice(0, 12)}…); refusing to corrupt`,
+        );
+      if (x.exitCode === 4 || x.exitCode === 5 || x.exitCode === 6 || x.exitCode === 8)
+        throw tempestError('FaultRefused', `model-corruption: ${x.stderr.trim().slice(0, 300)} in ${name}; refusing to corrupt`);
       if (x.exitCode !== 0) throw failed(`${type} on ${c.file}`, name, x);
     });
     entry.done.push(0);
     await ledger.write(entry);
     const first = Object.values(rec.pods)[0];
-    return { affected: [...pods.keys()], detail: `${type} on ${first?.file} in ${[...pods.keys()].join(', ')} (backup ${first ? backupOf(first.file, id) : '-'}, sha256 held by the workflow)`, alreadyDone: false };
+    return {
+      affected: [...pods.keys()],
+      detail: `${type} on ${first?.file} in ${[...pods.keys()].join(', ')} (backup ${first ? backupOf(first.file, id) : '-'}, sha256 held by the workflow)`,
+      alreadyDone: false,
+    };
   },
 
   async revert(ref, ctx) {
@@ -317,9 +378,16 @@ export const modelCorruptionKubernetes: K8sFaultDriver = {
       const backup = backupOf(c.file, id);
       const x = await execIn(ctx, name, c.container, scriptArgv(RESTORE, { filePath: file, recorded: c.file, backup, sha256: c.sha256, roots: rootList }));
       if (x.exitCode === 0 && x.stdout.trim() === 'none') continue; // this run never backed up here, so never corrupted here (the backup comes first): nothing touched
-      if (x.exitCode === 9) throw tempestError('NotYetClean', `model-corruption: backup ${backup} in ${name} does not match the workflow's checksum (${c.sha256.slice(0, 12)}…); refusing to restore it`);
+      if (x.exitCode === 9)
+        throw tempestError(
+          'NotYetClean',
+          `model-corruption: backup ${backup} in ${name} does not match the workflow's checksum (${c.sha256.slice(0, 12)}…); refusing to restore it`,
+        );
       if (x.exitCode !== 0 || x.stdout.trim() !== 'restored') {
-        throw tempestError('NotYetClean', `model-corruption: restoring ${c.file} in ${name} failed (exit ${x.exitCode}): ${(x.stderr || x.stdout).trim().slice(0, 200)}; refusing to restore`);
+        throw tempestError(
+          'NotYetClean',
+          `model-corruption: restoring ${c.file} in ${name} failed (exit ${x.exitCode}): ${(x.stderr || x.stdout).trim().slice(0, 200)}; refusing to restore`,
+        );
       }
       undone.push(`${name}:${c.file}`);
     }
@@ -344,7 +412,9 @@ export const modelCorruptionKubernetes: K8sFaultDriver = {
         await waitClean(
           `${c.file} restored in ${name}`,
           async () => {
-            const x = await execIn(ctx, name, c.container, scriptArgv(VERIFY, { filePath: file, recorded: c.file, backup, roots: rootList })).catch((e: Error) => ({ exitCode: -1, stdout: '', stderr: `unreadable (${e.message.slice(0, 80)})` }));
+            const x = await execIn(ctx, name, c.container, scriptArgv(VERIFY, { filePath: file, recorded: c.file, backup, roots: rootList })).catch(
+              (e: Error) => ({ exitCode: -1, stdout: '', stderr: `unreadable (${e.message.slice(0, 80)})` }),
+            );
             const out = x.stdout.trim();
             if (x.exitCode === 0 && out === 'none') {
               none = true;

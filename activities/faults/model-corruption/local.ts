@@ -107,17 +107,27 @@ interface Resolved {
 /** FILE_PATH -> the real path it names now (names only: nothing is opened), refused unless inside a corruption root. */
 async function resolveModelPath(fault: FaultSpec, platform: LocalPlatform, policy: Policy): Promise<Resolved> {
   const given = fault.params.filePath ?? '';
-  if (normalAbsolutePath(given) !== given) throw tempestError('FaultRefused', `model-corruption: FILE_PATH ${JSON.stringify(given.slice(0, 120))} must be an absolute path without "..", "." or empty segments`);
+  if (normalAbsolutePath(given) !== given)
+    throw tempestError(
+      'FaultRefused',
+      `model-corruption: FILE_PATH ${JSON.stringify(given.slice(0, 120))} must be an absolute path without "..", "." or empty segments`,
+    );
   const mapped = platform.rewritePath(given);
   if (!policy.files.corruptionRoots.length) {
-    throw tempestError('FaultRefused', `model-corruption: ${policy.source} declares no files.corruptionRoots, so no file may be corrupted (FILE_PATH ${given})`);
+    throw tempestError(
+      'FaultRefused',
+      `model-corruption: ${policy.source} declares no files.corruptionRoots, so no file may be corrupted (FILE_PATH ${given})`,
+    );
   }
   // Lexically inside a root (as configured or as resolved) before anything is resolved: a path elsewhere is refused
   // without a word about whether it exists or where it leads (FILE_PATH=/etc/shadow or /proc/self/exe must not
   // tell the author anything about the worker host).
   const roots = await realRoots(policy);
   if (!insideRoots(mapped, [...policy.files.corruptionRoots, ...roots])) {
-    throw tempestError('FaultRefused', `model-corruption: FILE_PATH ${given} (local path ${mapped}) is not inside files.corruptionRoots of ${policy.source} (${policy.files.corruptionRoots.join(', ')})`);
+    throw tempestError(
+      'FaultRefused',
+      `model-corruption: FILE_PATH ${given} (local path ${mapped}) is not inside files.corruptionRoots of ${policy.source} (${policy.files.corruptionRoots.join(', ')})`,
+    );
   }
   let real: string;
   try {
@@ -170,7 +180,8 @@ async function openChecked(real: string, roots: string[], write: boolean, policy
     const st = await fh.stat({ bigint: true });
     if (!st.isFile()) throw tempestError('FaultRefused', `model-corruption: ${real} is not a regular file`);
     const now = await fdPath(fh);
-    if (!insideRoots(now, roots)) throw tempestError('FaultRefused', `model-corruption: ${real} opened as ${now}, which is not inside files.corruptionRoots of ${policy.source}`);
+    if (!insideRoots(now, roots))
+      throw tempestError('FaultRefused', `model-corruption: ${real} opened as ${now}, which is not inside files.corruptionRoots of ${policy.source}`);
     if (now !== real) throw tempestError('FaultRefused', `model-corruption: ${real} moved while it was opened (it is now ${now})`);
     return { fh, path: now, st };
   } catch (e) {
@@ -284,7 +295,11 @@ async function ownDir(dir: string, create: boolean): Promise<boolean> {
     const st = await fh.stat();
     if (!st.isDirectory()) throw tempestError('FaultRefused', `model-corruption: Tempest's backup folder ${dir} is not a directory`);
     const uid = process.getuid?.();
-    if (uid !== undefined && st.uid !== uid) throw tempestError('FaultRefused', `model-corruption: Tempest's backup folder ${dir} belongs to uid ${st.uid}, not to the worker (${uid}); refusing to use it`);
+    if (uid !== undefined && st.uid !== uid)
+      throw tempestError(
+        'FaultRefused',
+        `model-corruption: Tempest's backup folder ${dir} belongs to uid ${st.uid}, not to the worker (${uid}); refusing to use it`,
+      );
     if ((st.mode & 0o777) !== 0o700) await fh.chmod(0o700);
     return true;
   } finally {
@@ -382,7 +397,10 @@ async function heldBackup(ref: FaultRef, ctx: LocalFaultContext): Promise<{ dir:
   if (!dir || !meta) return undefined;
   const wf = isFileRecord(ref.prepared) || isLegacyRecord(ref.prepared) ? (ref.prepared as RecordLike) : undefined;
   if (wf && !sameRecord(wf, meta)) {
-    throw tempestError('NotYetClean', `model-corruption: the run's record (${wf.path}) does not match Tempest's backup record (${meta.path}); refusing to restore`);
+    throw tempestError(
+      'NotYetClean',
+      `model-corruption: the run's record (${wf.path}) does not match Tempest's backup record (${meta.path}); refusing to restore`,
+    );
   }
   return { dir, meta };
 }
@@ -393,7 +411,10 @@ async function resolveForRestore(ref: FaultRef, ctx: LocalFaultContext, meta: Ba
   try {
     r = await resolveModelPath(ref.fault, ctx.platform, ctx.policy);
   } catch (e) {
-    throw tempestError('NotYetClean', `model-corruption: FILE_PATH no longer resolves inside the corruption roots (${(e as Error).message}); refusing to restore ${meta.path}`);
+    throw tempestError(
+      'NotYetClean',
+      `model-corruption: FILE_PATH no longer resolves inside the corruption roots (${(e as Error).message}); refusing to restore ${meta.path}`,
+    );
   }
   const refused = recordRefusal(meta, r, ctx.policy, 'backed up');
   if (refused) throw tempestError('NotYetClean', `model-corruption: ${refused}; refusing to restore`);
@@ -434,7 +455,11 @@ export const modelCorruptionLocal: LocalFaultDriver = {
   async inject(req, ctx, ledger) {
     const entry = await ledger.open(req);
     const rec = req.prepared;
-    if (!isFileRecord(rec)) throw tempestError('FaultRefused', 'model-corruption: no prepared record (path, size, sha256, device, inode) from the workflow; refusing to touch the file');
+    if (!isFileRecord(rec))
+      throw tempestError(
+        'FaultRefused',
+        'model-corruption: no prepared record (path, size, sha256, device, inode) from the workflow; refusing to touch the file',
+      );
     const r = await resolveModelPath(req.fault, ctx.platform, ctx.policy);
     const refused = recordRefusal(rec, r, ctx.policy, 'prepared');
     if (refused) throw tempestError('FaultRefused', `model-corruption: ${refused}; refusing`);
@@ -445,14 +470,21 @@ export const modelCorruptionLocal: LocalFaultDriver = {
       if (entry.done.includes(0)) return { affected: [rec.path], detail: 'already corrupted' };
       // The record's size must be the file's own (a crafted size would turn "truncate to half" into growing the
       // file to terabytes); checked before any backup or ledger write.
-      if (Number(o.st.size) !== rec.size) throw tempestError('FaultRefused', `model-corruption: ${o.path} changed since it was prepared (it is ${o.st.size} bytes, the prepared record says ${rec.size}); refusing to corrupt`);
+      if (Number(o.st.size) !== rec.size)
+        throw tempestError(
+          'FaultRefused',
+          `model-corruption: ${o.path} changed since it was prepared (it is ${o.st.size} bytes, the prepared record says ${rec.size}); refusing to corrupt`,
+        );
 
       const dir = (await backupDir(ctx, req, true))!;
       const backup = join(dir, 'data');
       const meta = await readMeta(dir);
       if (meta && !sameRecord(meta, rec)) {
         // Never replace a backup Tempest holds with a copy of something else (the file may be corrupted by now).
-        throw tempestError('FaultRefused', `model-corruption: Tempest already holds a backup of ${meta.path} for this run's fault, taken for another record; refusing`);
+        throw tempestError(
+          'FaultRefused',
+          `model-corruption: Tempest already holds a backup of ${meta.path} for this run's fault, taken for another record; refusing`,
+        );
       }
       if (!meta || (await hashOwn(backup)) !== rec.sha256) {
         // Fresh backup, copied from the open file: it must still be what prepare saw.
@@ -467,7 +499,10 @@ export const modelCorruptionLocal: LocalFaultDriver = {
         }
         if (sum !== rec.sha256) {
           await rm(tmp, { force: true });
-          throw tempestError('FaultRefused', `model-corruption: ${o.path} changed since it was prepared (sha256 ${sum.slice(0, 12)}… != ${rec.sha256.slice(0, 12)}…); refusing to corrupt`);
+          throw tempestError(
+            'FaultRefused',
+            `model-corruption: ${o.path} changed since it was prepared (sha256 ${sum.slice(0, 12)}… != ${rec.sha256.slice(0, 12)}…); refusing to corrupt`,
+          );
         }
         await rename(tmp, backup);
         await writeMeta(dir, { ...rec, key: ledger.key, takenAt: new Date().toISOString() });
@@ -505,7 +540,10 @@ export const modelCorruptionLocal: LocalFaultDriver = {
         const o = await openForRestore(r, ctx, meta, false);
         try {
           if ((await hashFd(o.fh)) !== meta.sha256) {
-            throw tempestError('NotYetClean', `model-corruption: ${meta.path} was corrupted and its backup in Tempest's state (${dir}) is gone; restore it by hand (sha256 ${meta.sha256})`);
+            throw tempestError(
+              'NotYetClean',
+              `model-corruption: ${meta.path} was corrupted and its backup in Tempest's state (${dir}) is gone; restore it by hand (sha256 ${meta.sha256})`,
+            );
           }
         } finally {
           await o.fh.close();
@@ -520,14 +558,19 @@ export const modelCorruptionLocal: LocalFaultDriver = {
         if (other) throw tempestError('NotYetClean', `model-corruption: ${other}; refusing to restore over it (Tempest's backup is ${join(dir, 'data')})`);
         ctx.heartbeat({ checking: join(dir, 'data') });
         const sum = await hashFd(b, (bytes) => ctx.heartbeat({ checking: join(dir, 'data'), bytes }));
-        if (sum !== meta.sha256) throw tempestError('NotYetClean', `model-corruption: the backup of ${meta.path} does not match the recorded checksum (${sum.slice(0, 12)}… != ${meta.sha256.slice(0, 12)}…); refusing to restore it`);
+        if (sum !== meta.sha256)
+          throw tempestError(
+            'NotYetClean',
+            `model-corruption: the backup of ${meta.path} does not match the recorded checksum (${sum.slice(0, 12)}… != ${meta.sha256.slice(0, 12)}…); refusing to restore it`,
+          );
         const moved = await stillAt(o, meta.path, r.roots);
         if (moved) throw tempestError('NotYetClean', `model-corruption: ${moved}; refusing to restore`);
         // Into the same file: truncate, then write the backup through the descriptor.
         ctx.heartbeat({ restoring: meta.path });
         await o.fh.truncate(0);
         const back = await copyFd(b, o.fh, (bytes) => ctx.heartbeat({ restoring: meta.path, bytes }));
-        if (back.sha256 !== meta.sha256) throw tempestError('NotYetClean', `model-corruption: the backup of ${meta.path} changed while it was restored; restoring again on retry`);
+        if (back.sha256 !== meta.sha256)
+          throw tempestError('NotYetClean', `model-corruption: the backup of ${meta.path} changed while it was restored; restoring again on retry`);
       } finally {
         await o.fh.close();
       }
@@ -553,7 +596,10 @@ export const modelCorruptionLocal: LocalFaultDriver = {
         } finally {
           await o.fh.close();
         }
-        return { clean: sum === meta.sha256, observed: `sha256 ${sum.slice(0, 12)}… ${sum === meta.sha256 ? '==' : '!='} recorded ${meta.sha256.slice(0, 12)}…` };
+        return {
+          clean: sum === meta.sha256,
+          observed: `sha256 ${sum.slice(0, 12)}… ${sum === meta.sha256 ? '==' : '!='} recorded ${meta.sha256.slice(0, 12)}…`,
+        };
       },
       ctx,
       Math.max(5_000, Math.ceil(meta.size / (50 * 1024 * 1024)) * 1000),

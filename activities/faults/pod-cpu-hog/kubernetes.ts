@@ -12,7 +12,16 @@ export const podCpuHogKubernetes = ephemeralProcessFault({
   what: (f) => `CPU stress, ${f.params.cpuCores ?? 1} core(s) at ${f.params.cpuLoad ?? 100}% load`,
   role: 'stress',
   // CPU_CORES 0 is "all cores" in Litmus: here at most limits.maxCpuCores (stress-ng's own 0 would be every CPU of the node).
-  command: (f, seconds, limits) => ['stress-ng', '--cpu', String(f.params.cpuCores || limits.maxCpuCores), '--cpu-load', String(f.params.cpuLoad ?? 100), '--timeout', `${seconds}s`, '--metrics-brief'],
+  command: (f, seconds, limits) => [
+    'stress-ng',
+    '--cpu',
+    String(f.params.cpuCores || limits.maxCpuCores),
+    '--cpu-load',
+    String(f.params.cpuLoad ?? 100),
+    '--timeout',
+    `${seconds}s`,
+    '--metrics-brief',
+  ],
   rbac: PROCESS_FAULT_RBAC,
   hostNamespaces: ['hostPID'],
 });

@@ -94,16 +94,18 @@ export const podDeleteKubernetes: K8sFaultDriver = {
   async verify(_ref, ctx, ledger) {
     const data = dataOf(await ledger.read());
     const uids = new Set(Object.values(data.uids));
-    return ledger.note(await waitClean(
-      'owner back to its desired ready replicas',
-      async () => {
-        const lingering = (await ctx.target.pods()).filter((p) => uids.has(p.metadata?.uid ?? '') && isRunning(p)).map((p) => p.metadata!.name!);
-        const r = await ctx.target.recovered();
-        if (lingering.length) return { clean: false, observed: `deleted pod(s) still running: ${lingering.join(', ')}; ${r.observed}` };
-        return r;
-      },
-      ctx,
-      ctx.settings.verifyTimeoutMs,
-    ));
+    return ledger.note(
+      await waitClean(
+        'owner back to its desired ready replicas',
+        async () => {
+          const lingering = (await ctx.target.pods()).filter((p) => uids.has(p.metadata?.uid ?? '') && isRunning(p)).map((p) => p.metadata!.name!);
+          const r = await ctx.target.recovered();
+          if (lingering.length) return { clean: false, observed: `deleted pod(s) still running: ${lingering.join(', ')}; ${r.observed}` };
+          return r;
+        },
+        ctx,
+        ctx.settings.verifyTimeoutMs,
+      ),
+    );
   },
 };

@@ -16,7 +16,9 @@ export const podMemoryHog = defineFault({
   ],
   refine(p, l) {
     const total = (p.memoryConsumptionMb ?? 500) * (p.numberOfWorkers ?? 1);
-    return total > l.maxMemoryMb ? [{ env: 'MEMORY_CONSUMPTION', message: `MEMORY_CONSUMPTION x NUMBER_OF_WORKERS is ${total} MB, more than limits.maxMemoryMb (${l.maxMemoryMb} MB)` }] : [];
+    return total > l.maxMemoryMb
+      ? [{ env: 'MEMORY_CONSUMPTION', message: `MEMORY_CONSUMPTION x NUMBER_OF_WORKERS is ${total} MB, more than limits.maxMemoryMb (${l.maxMemoryMb} MB)` }]
+      : [];
   },
   images: ['stress', 'tools'],
   platforms: { local: true, kubernetes: true },

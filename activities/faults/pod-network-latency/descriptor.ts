@@ -17,7 +17,12 @@ export const podNetworkLatency = defineFault({
   images: ['netem'],
   platforms: { local: true, kubernetes: true },
   rbac: [
-    { apiGroup: '', resources: ['pods/ephemeralcontainers'], verbs: ['patch'], why: 'add the netem container and, if exec is refused on revert, the undo container' },
+    {
+      apiGroup: '',
+      resources: ['pods/ephemeralcontainers'],
+      verbs: ['patch'],
+      why: 'add the netem container and, if exec is refused on revert, the undo container',
+    },
     { apiGroup: '', resources: ['pods/exec'], verbs: ['create'], why: 'revert: tc qdisc del in the running netem container' },
   ],
 });

@@ -16,7 +16,12 @@ export const podNetworkLoss = defineFault({
   images: ['netem'],
   platforms: { local: 'packet loss needs tc netem in a network namespace: use the kubernetes platform', kubernetes: true },
   rbac: [
-    { apiGroup: '', resources: ['pods/ephemeralcontainers'], verbs: ['patch'], why: 'add the netem container and, if exec is refused on revert, the undo container' },
+    {
+      apiGroup: '',
+      resources: ['pods/ephemeralcontainers'],
+      verbs: ['patch'],
+      why: 'add the netem container and, if exec is refused on revert, the undo container',
+    },
     { apiGroup: '', resources: ['pods/exec'], verbs: ['create'], why: 'revert: tc qdisc del in the running netem container' },
   ],
 });

@@ -67,10 +67,20 @@ export function loadKubeConfig(config: TempestConfig, env: NodeJS.ProcessEnv = p
       kc.loadFromCluster();
       source = 'in-cluster service account';
     } else {
-      throw new Error('no cluster configured: set platform.kubernetes.kubeconfig, --kubeconfig or KUBECONFIG, create ~/.kube/config, or run in a pod with a service account');
+      throw new Error(
+        'no cluster configured: set platform.kubernetes.kubeconfig, --kubeconfig or KUBECONFIG, create ~/.kube/config, or run in a pod with a service account',
+      );
     }
     if (k.context) {
-      if (!kc.getContextObject(k.context)) throw new Error(`context "${k.context}" is not in ${source} (has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      if (!kc.getContextObject(k.context))
+        throw new Error(
+          `context "${k.context}" is not in ${source} (has: ${
+            kc
+              .getContexts()
+              .map((c) => c.name)
+              .join(', ') || 'none'
+          })`,
+        );
       kc.setCurrentContext(k.context);
     }
     if (!kc.getCurrentCluster()) throw new Error(`${source} names no current cluster`);
@@ -109,7 +119,12 @@ export function failureFromStatus(s: K8sStatus, op: K8sOp, via = 'API'): Applica
       const rbac = f.verb
         ? `RBAC: grant verb "${verb}" on resource "${resource}"${f.group ? ` (API group "${f.group}")` : ''}${ns ? ` in namespace ${ns}` : ''}`
         : 'refused by RBAC or admission';
-      return tempestError('Forbidden', `kubernetes: ${who} ${verb} ${resource}${ns ? ` in namespace ${ns}` : ''} (${rbac}): ${msg}`, { ...details, verb, resource, namespace: ns });
+      return tempestError('Forbidden', `kubernetes: ${who} ${verb} ${resource}${ns ? ` in namespace ${ns}` : ''} (${rbac}): ${msg}`, {
+        ...details,
+        verb,
+        resource,
+        namespace: ns,
+      });
     }
     case 400:
     case 422:
@@ -129,7 +144,11 @@ export function k8sFailure(err: unknown, op: K8sOp): ApplicationFailure {
   // WebSocket upgrades (exec) only tell the HTTP status in the text.
   const ws = /Unexpected server response: (\d{3})/.exec(text);
   if (ws) return failureFromStatus({ code: Number(ws[1]), message: text }, op, 'API (WebSocket upgrade)');
-  return tempestError('PlatformUnavailable', `kubernetes: ${describeOp(op)}: the API server is not answering (${e?.code ? `${e.code}: ` : ''}${text})`, { verb: op.verb, resource: op.resource, namespace: op.namespace });
+  return tempestError('PlatformUnavailable', `kubernetes: ${describeOp(op)}: the API server is not answering (${e?.code ? `${e.code}: ` : ''}${text})`, {
+    verb: op.verb,
+    resource: op.resource,
+    namespace: op.namespace,
+  });
 }
 
 /** Run one API call; errors become typed failures. */

@@ -32,7 +32,14 @@ export interface OwnerState {
 }
 
 interface OwnerObject {
-  metadata?: { name?: string; uid?: string; generation?: number; annotations?: Record<string, string>; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
+  metadata?: {
+    name?: string;
+    uid?: string;
+    generation?: number;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    ownerReferences?: { kind: string; name: string; controller?: boolean }[];
+  };
   spec?: { replicas?: number; template?: { metadata?: { labels?: Record<string, string> } } };
   status?: { readyReplicas?: number; observedGeneration?: number; desiredNumberScheduled?: number; numberReady?: number };
 }
@@ -65,7 +72,8 @@ export class K8sTarget {
     readonly spec: TargetSpec,
   ) {
     const sel = parseLabelSelector(spec.labelSelector);
-    if (!sel.ok || !sel.value.requirements.length) throw tempestError('FaultRefused', `target selector ${JSON.stringify(spec.labelSelector.slice(0, 120))} is not a non-empty label selector`);
+    if (!sel.ok || !sel.value.requirements.length)
+      throw tempestError('FaultRefused', `target selector ${JSON.stringify(spec.labelSelector.slice(0, 120))} is not a non-empty label selector`);
     this.selector = sel.value;
     const kind = OWNER_KIND[spec.kind];
     if (!kind) {
@@ -89,7 +97,9 @@ export class K8sTarget {
   /** Every pod matching the label selector (whatever its phase). */
   async pods(): Promise<V1Pod[]> {
     const { namespace } = this.spec;
-    const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () => this.k8s.core.listNamespacedPod({ namespace, labelSelector: this.selector.text }));
+    const list = await kcall({ verb: 'list', resource: 'pods', namespace }, () =>
+      this.k8s.core.listNamespacedPod({ namespace, labelSelector: this.selector.text }),
+    );
     return list.items;
   }
 
@@ -99,7 +109,9 @@ export class K8sTarget {
 
   /** One pod, or undefined if it is gone. */
   async pod(name: string): Promise<V1Pod | undefined> {
-    return kcallGone({ verb: 'get', resource: 'pods', namespace: this.namespace, name }, () => this.k8s.core.readNamespacedPod({ name, namespace: this.namespace }));
+    return kcallGone({ verb: 'get', resource: 'pods', namespace: this.namespace, name }, () =>
+      this.k8s.core.readNamespacedPod({ name, namespace: this.namespace }),
+    );
   }
 
   async annotatePod(name: string, annotations: Record<string, string | null>): Promise<boolean> {
@@ -186,7 +198,10 @@ export class K8sTarget {
   async requireOwners(): Promise<OwnerState[]> {
     const owners = await this.owners();
     if (!owners.length) {
-      throw tempestError('TargetNotFound', `no ${this.spec.kind} in namespace ${this.namespace} matches ${this.spec.labelSelector} (neither by its own labels nor as the owner of a matching pod)`);
+      throw tempestError(
+        'TargetNotFound',
+        `no ${this.spec.kind} in namespace ${this.namespace} matches ${this.spec.labelSelector} (neither by its own labels nor as the owner of a matching pod)`,
+      );
     }
     return owners;
   }
@@ -241,7 +256,9 @@ export class K8sTarget {
     const readyPods = (await this.pods()).filter(isReady).length;
     const desired = owners.reduce((n, o) => n + o.desired, 0);
     const ok = owners.every((o) => o.observed && o.ready >= o.desired) && readyPods >= desired;
-    const each = owners.map((o) => `${o.kind.toLowerCase()}/${o.name} ${o.ready}/${o.desired} ready${o.observed ? '' : ' (controller catching up)'}`).join(', ');
+    const each = owners
+      .map((o) => `${o.kind.toLowerCase()}/${o.name} ${o.ready}/${o.desired} ready${o.observed ? '' : ' (controller catching up)'}`)
+      .join(', ');
     return { clean: ok, observed: `${each}; ${readyPods} ready pod(s) listed` };
   }
 }

@@ -24,7 +24,19 @@ import type { ExperimentResult } from '../../../activities/types.js';
 import { faultIds } from '../../../activities/faults/kubernetes-common.js';
 import { ROOT } from '../../helpers/temporal.js';
 import { engineYaml, healthProbe } from '../../helpers/engines.js';
-import { ADMIN_KUBECONFIG, cleanupTestFiles, k8sConfig, ledgerKeys, live, pods, saKubeconfig, seededCluster, waitFor, waitReady, type Admin } from '../../helpers/k8s.js';
+import {
+  ADMIN_KUBECONFIG,
+  cleanupTestFiles,
+  k8sConfig,
+  ledgerKeys,
+  live,
+  pods,
+  saKubeconfig,
+  seededCluster,
+  waitFor,
+  waitReady,
+  type Admin,
+} from '../../helpers/k8s.js';
 import { killWorkerProcesses, outputOf, sigkill, startControllerProcess, startWorkerProcess } from '../../helpers/worker-process.js';
 import { readAudit } from '../../helpers/audit.js';
 
@@ -57,7 +69,11 @@ const applyText = (name: string, text: string) => {
   return f;
 };
 
-type Obj = { metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; finalizers?: string[] }; spec?: Record<string, unknown>; status?: Record<string, any> };
+type Obj = {
+  metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; finalizers?: string[] };
+  spec?: Record<string, unknown>;
+  status?: Record<string, any>;
+};
 const get = async (plural: string, namespace: string, name: string): Promise<Obj | undefined> => {
   try {
     const group = ['chaoshypotheses', 'progressivechaoses', 'gamedays'].includes(plural) ? 'tempest.io' : 'litmuschaos.io';
@@ -107,10 +123,35 @@ beforeAll(async () => {
   a = await seededCluster();
   custom = a.kc.makeApiClient(k8s.CustomObjectsApi);
   coordination = a.kc.makeApiClient(k8s.CoordinationV1Api);
-  const dirs = spawnSync('bash', [join(ROOT, 'scripts/k8s-build'), '--print-bin-dirs'], { encoding: 'utf8' }).stdout.trim().split('\n');
-  kubectlBin = join(dirs.find((d) => d.includes('/kubectl-'))!, 'kubectl');
-  expect(kubectl('apply', '-f', join(ROOT, 'deploy/crds/litmuschaos.io.yaml'), '-f', join(ROOT, 'deploy/crds/tempest.io.yaml'), '-f', join(ROOT, 'deploy/controller-rbac.yaml'))).toMatchObject({ code: 0 });
-  expect(kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', ...['chaosengines', 'chaosexperiments', 'chaosschedules', 'chaosresults'].map((p) => `crd/${p}.litmuschaos.io`), ...['chaoshypotheses', 'progressivechaoses', 'gamedays'].map((p) => `crd/${p}.tempest.io`))).toMatchObject({ code: 0 });
+  const dirs = spawnSync('bash', [join(ROOT, 'scripts/k8s-build'), '--print-bin-dirs'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n');
+  kubectlBin = join(
+    dirs.find((d) => d.includes('/kubectl-'))!,
+    'kubectl',
+  );
+  expect(
+    kubectl(
+      'apply',
+      '-f',
+      join(ROOT, 'deploy/crds/litmuschaos.io.yaml'),
+      '-f',
+      join(ROOT, 'deploy/crds/tempest.io.yaml'),
+      '-f',
+      join(ROOT, 'deploy/controller-rbac.yaml'),
+    ),
+  ).toMatchObject({ code: 0 });
+  expect(
+    kubectl(
+      'wait',
+      '--for',
+      'condition=Established',
+      '--timeout',
+      '60s',
+      ...['chaosengines', 'chaosexperiments', 'chaosschedules', 'chaosresults'].map((p) => `crd/${p}.litmuschaos.io`),
+      ...['chaoshypotheses', 'progressivechaoses', 'gamedays'].map((p) => `crd/${p}.tempest.io`),
+    ),
+  ).toMatchObject({ code: 0 });
   for (const ns of ['chaos-engineering', OUTSIDE]) kubectl('create', 'namespace', ns);
   // Leftovers of an earlier run of this suite (results keep their history across engines of the same name).
   for (const ns of ['footanalytics', 'ai-processing', 'chaos-engineering', OUTSIDE]) kubectl('delete', 'chaosresult', '--all', '-n', ns);
@@ -123,7 +164,11 @@ beforeAll(async () => {
   const workerKubeconfig = await saKubeconfig('footanalytics', a);
   controllerKubeconfig = await saKubeconfig('default', a, CONTROLLER_SA);
   const cfg = k8sConfig(workerKubeconfig, {
-    platform: { driver: 'kubernetes', kubernetes: { kubeconfig: workerKubeconfig }, local: { urlRewrites: [{ from: 'http://api-gateway.footanalytics.svc.cluster.local:4000', to: url }] } },
+    platform: {
+      driver: 'kubernetes',
+      kubernetes: { kubeconfig: workerKubeconfig },
+      local: { urlRewrites: [{ from: 'http://api-gateway.footanalytics.svc.cluster.local:4000', to: url }] },
+    },
     controller: { engines: 'all', leaseName, leaseDuration: 4, resync: 1, crossNamespaceFrom: ['chaos-engineering'] },
   });
   cfgFile = cfg.file;
@@ -137,7 +182,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (process.env.TEMPEST_DEBUG_CONTROLLER) for (const [id, c] of controllers) console.log(`--- ${id}\n${outputOf(c)}`);
-  for (const kind of ['chaoshypothesis', 'progressivechaos', 'gameday']) kubectl('delete', kind, '--all', '-n', 'footanalytics', '--wait=true', '--timeout=120s');
+  for (const kind of ['chaoshypothesis', 'progressivechaos', 'gameday'])
+    kubectl('delete', kind, '--all', '-n', 'footanalytics', '--wait=true', '--timeout=120s');
   for (const ns of ['footanalytics', 'ai-processing', OUTSIDE]) kubectl('delete', 'chaosengine', '--all', '-n', ns, '--wait=true', '--timeout=120s');
   kubectl('delete', 'chaosschedule', '--all', '-n', 'chaos-engineering', '--wait=true', '--timeout=60s');
   killWorkerProcesses();
@@ -156,7 +202,11 @@ test("the seed's api-gateway engine, kubectl apply unchanged: pods deleted and r
   const wfId = `chaosengine-${uid}`;
   await waitFor('run in chaos', async () => (await engineStatus('footanalytics', 'api-gateway-chaos')).phase === 'chaos', 60_000, 250);
   const mid = await engineStatus('footanalytics', 'api-gateway-chaos');
-  expect(mid).toMatchObject({ engineStatus: 'initialized', workflowId: wfId, experiments: [{ name: 'pod-delete', runner: wfId, status: 'Running', verdict: 'Awaited' }] });
+  expect(mid).toMatchObject({
+    engineStatus: 'initialized',
+    workflowId: wfId,
+    experiments: [{ name: 'pod-delete', runner: wfId, status: 'Running', verdict: 'Awaited' }],
+  });
   expect((await get('chaosengines', 'footanalytics', 'api-gateway-chaos'))!.metadata.finalizers).toContain('tempest.io/revert-verified');
   const running = await get('chaosresults', 'footanalytics', 'api-gateway-chaos-pod-delete');
   expect(running?.status?.experimentStatus).toMatchObject({ phase: 'Running', verdict: 'Awaited' });
@@ -169,7 +219,12 @@ test("the seed's api-gateway engine, kubectl apply unchanged: pods deleted and r
 
   await waitFor('engine completed', async () => (await engineStatus('footanalytics', 'api-gateway-chaos')).engineStatus === 'completed', 150_000, 500);
   const st = await engineStatus('footanalytics', 'api-gateway-chaos');
-  expect(st).toMatchObject({ engineStatus: 'completed', workflowId: wfId, verdict: 'Pass', experiments: [{ name: 'pod-delete', status: 'Completed', verdict: 'Pass' }] });
+  expect(st).toMatchObject({
+    engineStatus: 'completed',
+    workflowId: wfId,
+    verdict: 'Pass',
+    experiments: [{ name: 'pod-delete', status: 'Completed', verdict: 'Pass' }],
+  });
   const r = (await client.workflow.getHandle(wfId).result()) as ExperimentResult;
   expect(r.verdict).toBe('Pass');
   expect(r.faults[0]).toMatchObject({ name: 'pod-delete', state: 'reverted', rounds: 6 });
@@ -185,10 +240,17 @@ test("the seed's api-gateway engine, kubectl apply unchanged: pods deleted and r
   expect(res?.status).toMatchObject({
     experimentStatus: { phase: 'Completed', verdict: 'Pass', probeSuccessPercentage: '100' },
     probeStatuses: [{ name: 'api-gateway-health-check', type: 'httpProbe', mode: 'Continuous', status: { verdict: 'Passed' } }],
-    history: { passedRuns: 1, failedRuns: 0, stoppedRuns: 0, targets: [{ name: 'app.kubernetes.io/name=api-gateway', kind: 'deployment', chaosStatus: 'reverted' }] },
+    history: {
+      passedRuns: 1,
+      failedRuns: 0,
+      stoppedRuns: 0,
+      targets: [{ name: 'app.kubernetes.io/name=api-gateway', kind: 'deployment', chaosStatus: 'reverted' }],
+    },
   });
   // Written when something changed, not on every 1 s resync of a 60 s run (the API server's audit log counts).
-  const writes = readAudit({ since, users: [CONTROLLER_USER] }).filter((e) => e.verb === 'patch' && e.name === 'api-gateway-chaos-pod-delete' && e.subresource === 'status');
+  const writes = readAudit({ since, users: [CONTROLLER_USER] }).filter(
+    (e) => e.verb === 'patch' && e.name === 'api-gateway-chaos-pod-delete' && e.subresource === 'status',
+  );
   expect(writes.length).toBeGreaterThanOrEqual(2);
   expect(writes.length).toBeLessThanOrEqual(12);
   // One run, started once, whatever two controllers and a SIGKILL did.
@@ -259,7 +321,9 @@ test('a tenant removes the finalizer and deletes the engine mid-chaos: the contr
   applyText('no-finalizer', podDelete('no-finalizer'));
   await waitFor('run in chaos', async () => (await engineStatus('footanalytics', 'no-finalizer')).phase === 'chaos', 60_000, 250);
   const wfId = `chaosengine-${(await get('chaosengines', 'footanalytics', 'no-finalizer'))!.metadata.uid}`;
-  expect(kubectl('patch', 'chaosengine', 'no-finalizer', '-n', 'footanalytics', '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}')).toMatchObject({ code: 0 });
+  expect(kubectl('patch', 'chaosengine', 'no-finalizer', '-n', 'footanalytics', '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}')).toMatchObject({
+    code: 0,
+  });
   expect(kubectl('delete', 'chaosengine', 'no-finalizer', '-n', 'footanalytics', '--wait=true', '--timeout=20s')).toMatchObject({ code: 0 });
   const r = (await client.workflow.getHandle(wfId).result()) as ExperimentResult;
   expect(r.verdict).toBe('Aborted');
@@ -273,14 +337,20 @@ test('engineState: stop on a live engine aborts its run: reverted and verified, 
   applyText('stop-me', podDelete('stop-me'));
   await waitFor('run in chaos', async () => (await engineStatus('footanalytics', 'stop-me')).phase === 'chaos', 60_000, 250);
   const wfId = `chaosengine-${(await get('chaosengines', 'footanalytics', 'stop-me'))!.metadata.uid}`;
-  expect(kubectl('patch', 'chaosengine', 'stop-me', '-n', 'footanalytics', '--type', 'merge', '-p', '{"spec":{"engineState":"stop"}}')).toMatchObject({ code: 0 });
+  expect(kubectl('patch', 'chaosengine', 'stop-me', '-n', 'footanalytics', '--type', 'merge', '-p', '{"spec":{"engineState":"stop"}}')).toMatchObject({
+    code: 0,
+  });
   await waitFor('engine stopped', async () => (await engineStatus('footanalytics', 'stop-me')).engineStatus === 'stopped', 90_000, 250);
   const r = (await client.workflow.getHandle(wfId).result()) as ExperimentResult;
   expect(r.verdict).toBe('Aborted');
   expect(r.reason).toMatch(/engineState: stop/);
   expect(r.faults[0].state).toBe('reverted');
   expect(await ledgerKeys(a, 'api-gateway', faultIds({ runId: wfId, faultIndex: 0 }).key)).toEqual([]);
-  expect(await engineStatus('footanalytics', 'stop-me')).toMatchObject({ engineStatus: 'stopped', verdict: 'Aborted', experiments: [{ name: 'pod-delete', status: 'Aborted', verdict: 'Stopped' }] });
+  expect(await engineStatus('footanalytics', 'stop-me')).toMatchObject({
+    engineStatus: 'stopped',
+    verdict: 'Aborted',
+    experiments: [{ name: 'pod-delete', status: 'Aborted', verdict: 'Stopped' }],
+  });
   const res = await get('chaosresults', 'footanalytics', 'stop-me-pod-delete');
   expect(res?.status).toMatchObject({ experimentStatus: { phase: 'Stopped', verdict: 'Stopped' }, history: { passedRuns: 0, failedRuns: 0, stoppedRuns: 1 } });
   expect(await reasons('footanalytics', 'stop-me')).toContain('ChaosEngineStopped');
@@ -290,21 +360,56 @@ test('engineState: stop on a live engine aborts its run: reverted and verified, 
 test('refused engines: a bad value, a namespace outside the blast radius, another namespace as target or probed: a condition and a Warning Event naming the field, nothing started, no finalizer', async () => {
   const bad = engineYaml('bad-value', 'footanalytics', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '30', PODS_AFFECTED_PERC: '500' });
   const outside = engineYaml('outside', OUTSIDE, 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '30' });
-  const aimed = engineYaml('aimed', 'ai-processing', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '30' }).replace('appns: ai-processing', 'appns: footanalytics');
+  const aimed = engineYaml('aimed', 'ai-processing', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '30' }).replace(
+    'appns: ai-processing',
+    'appns: footanalytics',
+  );
   // A probe of a service in another namespace (inside the blast radius: the policy alone would let it through).
-  const probing = engineYaml('probing', 'footanalytics', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '30' }, healthProbe().replace('api-gateway.footanalytics.svc.cluster.local:4000', 'model-server.ai-processing.svc.cluster.local:8080'));
+  const probing = engineYaml(
+    'probing',
+    'footanalytics',
+    'api-gateway',
+    'pod-delete',
+    { TOTAL_CHAOS_DURATION: '30' },
+    healthProbe().replace('api-gateway.footanalytics.svc.cluster.local:4000', 'model-server.ai-processing.svc.cluster.local:8080'),
+  );
   const cases: Array<[string, string, string, RegExp]> = [
-    ['probing', 'footanalytics', probing, /chaosengine\/footanalytics\/probing: spec\.experiments\[0\]\.spec\.probe\[0\]\.httpProbe\/inputs\.url: probe api-gateway-health-check would call a service in namespace ai-processing: an engine in namespace footanalytics may only probe its own/],
-    ['bad-value', 'footanalytics', bad, /chaosengine\/footanalytics\/bad-value: spec\.experiments\[0\]\.spec\.components\.env\[1\]\.value: PODS_AFFECTED_PERC must be <= 100 \(got "500"\)/],
-    ['outside', OUTSIDE, outside, /chaosengine\/tenant-outside\/outside: spec\.appinfo\.appns: blast radius: target tenant-outside\/app\.kubernetes\.io\/name=api-gateway is not in blastRadius\.allow/],
-    ['aimed', 'ai-processing', aimed, /chaosengine\/ai-processing\/aimed: spec\.appinfo\.appns: an engine in namespace ai-processing may only target its own namespace.*"footanalytics"/],
+    [
+      'probing',
+      'footanalytics',
+      probing,
+      /chaosengine\/footanalytics\/probing: spec\.experiments\[0\]\.spec\.probe\[0\]\.httpProbe\/inputs\.url: probe api-gateway-health-check would call a service in namespace ai-processing: an engine in namespace footanalytics may only probe its own/,
+    ],
+    [
+      'bad-value',
+      'footanalytics',
+      bad,
+      /chaosengine\/footanalytics\/bad-value: spec\.experiments\[0\]\.spec\.components\.env\[1\]\.value: PODS_AFFECTED_PERC must be <= 100 \(got "500"\)/,
+    ],
+    [
+      'outside',
+      OUTSIDE,
+      outside,
+      /chaosengine\/tenant-outside\/outside: spec\.appinfo\.appns: blast radius: target tenant-outside\/app\.kubernetes\.io\/name=api-gateway is not in blastRadius\.allow/,
+    ],
+    [
+      'aimed',
+      'ai-processing',
+      aimed,
+      /chaosengine\/ai-processing\/aimed: spec\.appinfo\.appns: an engine in namespace ai-processing may only target its own namespace.*"footanalytics"/,
+    ],
   ];
-  for (const [name, ns, text] of cases) applyText(name, text);
+  for (const [name, , text] of cases) applyText(name, text);
   for (const [name, ns, , message] of cases) {
-    const st = await waitFor(`${name} refused`, async () => {
-      const s = await engineStatus(ns, name);
-      return s.conditions?.some((c: { type: string; status: string }) => c.type === 'Accepted' && c.status === 'False') ? s : undefined;
-    }, 30_000, 250);
+    const st = await waitFor(
+      `${name} refused`,
+      async () => {
+        const s = await engineStatus(ns, name);
+        return s.conditions?.some((c: { type: string; status: string }) => c.type === 'Accepted' && c.status === 'False') ? s : undefined;
+      },
+      30_000,
+      250,
+    );
     const cond = st.conditions.find((c: { type: string }) => c.type === 'Accepted');
     expect(cond).toMatchObject({ status: 'False', reason: 'Invalid' });
     expect(cond.message).toMatch(message);
@@ -329,16 +434,25 @@ test("the seed's ChaosSchedule, kubectl apply unchanged: a Temporal Schedule exi
   const uid = (await waitFor('schedule created', () => get('chaosschedules', 'chaos-engineering', 'footanalytics-chaos-schedule'), 10_000))!.metadata.uid;
   // Its own id per object: never the id an operator's `tempest schedule apply` of the same file would use.
   const id = `chaosschedule-${uid}`;
-  await waitFor('schedule accepted', async () => (await get('chaosschedules', 'chaos-engineering', 'footanalytics-chaos-schedule'))?.status?.scheduleId === id, 30_000, 250);
+  await waitFor(
+    'schedule accepted',
+    async () => (await get('chaosschedules', 'chaos-engineering', 'footanalytics-chaos-schedule'))?.status?.scheduleId === id,
+    30_000,
+    250,
+  );
   const d = await client.schedule.getHandle(id).describe();
   expect(d.action.type).toBe('startWorkflow');
   expect(d.memo).toMatchObject({ chaosSchedule: 'chaos-engineering/footanalytics-chaos-schedule', uid });
-  await expect(client.schedule.getHandle('tempest-schedule-chaos-engineering.footanalytics-chaos-schedule').describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  await expect(client.schedule.getHandle('tempest-schedule-chaos-engineering.footanalytics-chaos-schedule').describe()).rejects.toBeInstanceOf(
+    ScheduleNotFoundError,
+  );
   expect(d.spec.calendars?.length).toBeGreaterThan(0);
   const st = (await get('chaosschedules', 'chaos-engineering', 'footanalytics-chaos-schedule'))!;
   expect(st.status).toMatchObject({ schedule: { status: 'running' }, conditions: [{ type: 'Accepted', status: 'True' }] });
   expect(st.metadata.finalizers).toContain('tempest.io/revert-verified');
-  expect(kubectl('delete', 'chaosschedule', 'footanalytics-chaos-schedule', '-n', 'chaos-engineering', '--wait=true', '--timeout=30s')).toMatchObject({ code: 0 });
+  expect(kubectl('delete', 'chaosschedule', 'footanalytics-chaos-schedule', '-n', 'chaos-engineering', '--wait=true', '--timeout=30s')).toMatchObject({
+    code: 0,
+  });
   await expect(client.schedule.getHandle(id).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
 }, 90_000);
 
@@ -346,43 +460,69 @@ test("Tempest's own kinds with kubectl: a ProgressiveChaos, a ChaosHypothesis an
   await waitReady(a, 'api-gateway');
   const template = readFileSync(join(ROOT, 'test/fixtures/controller/gw-template.yaml'), 'utf8');
   applyText('gw-template', template);
-  const t = await waitFor('the template marked', async () => {
-    const st = await engineStatus('footanalytics', 'gw-template');
-    return st.conditions?.find((c: { reason: string }) => c.reason === 'Template') ?? undefined;
-  }, 20_000, 250);
+  const t = await waitFor(
+    'the template marked',
+    async () => {
+      const st = await engineStatus('footanalytics', 'gw-template');
+      return st.conditions?.find((c: { reason: string }) => c.reason === 'Template') ?? undefined;
+    },
+    20_000,
+    250,
+  );
   expect(t).toMatchObject({ type: 'Accepted', status: 'False' });
   const tuid = (await get('chaosengines', 'footanalytics', 'gw-template'))!.metadata.uid;
   expect(await exists(`chaosengine-${tuid}`)).toBe(false);
 
   // One that names an engine which is not a template is refused, naming the field.
   applyText('not-a-template', podDelete('plain-engine'));
-  applyText('names-plain', `apiVersion: tempest.io/v1alpha1
+  applyText(
+    'names-plain',
+    `apiVersion: tempest.io/v1alpha1
 kind: ProgressiveChaos
 metadata: { name: names-plain, namespace: footanalytics }
 spec:
   engine: plain-engine
   progressive_chaos:
     stage_1: { name: "One pod", chaos_percentage: 30, duration: "4 seconds", success_threshold: 0.9 }
-`);
-  const refused = await waitFor('names-plain refused', async () => {
-    const o = await get('progressivechaoses', 'footanalytics', 'names-plain');
-    return o?.status?.phase === 'Refused' ? o.status : undefined;
-  }, 20_000, 250);
-  expect(refused.conditions[0].message).toMatch(/progressivechaos\/footanalytics\/names-plain: spec\.engine: ChaosEngine footanalytics\/plain-engine is not a template: annotate it tempest\.io\/template: "true"/);
+`,
+  );
+  const refused = await waitFor(
+    'names-plain refused',
+    async () => {
+      const o = await get('progressivechaoses', 'footanalytics', 'names-plain');
+      return o?.status?.phase === 'Refused' ? o.status : undefined;
+    },
+    20_000,
+    250,
+  );
+  expect(refused.conditions[0].message).toMatch(
+    /progressivechaos\/footanalytics\/names-plain: spec\.engine: ChaosEngine footanalytics\/plain-engine is not a template: annotate it tempest\.io\/template: "true"/,
+  );
   await deleteEngine('footanalytics', 'plain-engine');
 
   applyText('kinds', readFileSync(join(ROOT, 'test/fixtures/controller/kinds.yaml'), 'utf8'));
-  const kinds = [['progressivechaoses', 'gw-progressive', 'progressivechaos'], ['chaoshypotheses', 'gw-hypothesis', 'chaoshypothesis'], ['gamedays', 'gw-gameday', 'gameday']] as const;
+  const kinds = [
+    ['progressivechaoses', 'gw-progressive', 'progressivechaos'],
+    ['chaoshypotheses', 'gw-hypothesis', 'chaoshypothesis'],
+    ['gamedays', 'gw-gameday', 'gameday'],
+  ] as const;
   for (const [plural, name, prefix] of kinds) {
-    const st = await waitFor(`${name} completed`, async () => {
-      const o = await get(plural, 'footanalytics', name);
-      return o?.status?.phase === 'Completed' ? o : undefined;
-    }, 150_000, 500);
+    const st = await waitFor(
+      `${name} completed`,
+      async () => {
+        const o = await get(plural, 'footanalytics', name);
+        return o?.status?.phase === 'Completed' ? o : undefined;
+      },
+      150_000,
+      500,
+    );
     expect(st.status).toMatchObject({ verdict: 'Pass', workflowId: `${prefix}-${st.metadata.uid}` });
     expect(st.metadata.finalizers).toContain('tempest.io/revert-verified');
     expect(await runsOf(`${prefix}-${st.metadata.uid}`)).toBe(1);
   }
-  const prog = (await client.workflow.getHandle(`progressivechaos-${(await get('progressivechaoses', 'footanalytics', 'gw-progressive'))!.metadata.uid}`).result()) as { stages: Array<{ state: string }> };
+  const prog = (await client.workflow
+    .getHandle(`progressivechaos-${(await get('progressivechaoses', 'footanalytics', 'gw-progressive'))!.metadata.uid}`)
+    .result()) as { stages: Array<{ state: string }> };
   expect(prog.stages.map((x) => x.state)).toEqual(['passed', 'passed']);
   expect(kubectl('get', 'progressivechaos,chaoshypothesis,gameday', '-n', 'footanalytics').out).toMatch(/gw-progressive\s+Completed\s+Pass/);
   for (const [plural, name] of kinds) {
@@ -393,7 +533,8 @@ spec:
 }, 300_000);
 
 test('the controller acts as its own ServiceAccount only: it may not touch pods (RBAC as shipped)', () => {
-  const can = (verb: string, what: string, ns: string) => kubectl('auth', 'can-i', verb, what, '-n', ns, `--as=system:serviceaccount:${CONTROLLER_SA.namespace}:${CONTROLLER_SA.name}`).out.trim();
+  const can = (verb: string, what: string, ns: string) =>
+    kubectl('auth', 'can-i', verb, what, '-n', ns, `--as=system:serviceaccount:${CONTROLLER_SA.namespace}:${CONTROLLER_SA.name}`).out.trim();
   expect(can('patch', 'chaosengines/status', 'footanalytics')).toBe('yes');
   expect(can('delete', 'pods', 'footanalytics')).toBe('no');
   expect(can('patch', 'deployments', 'footanalytics')).toBe('no');

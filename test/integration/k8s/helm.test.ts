@@ -31,12 +31,18 @@ let a: Admin;
 const tmp = mkdtempSync(join(tmpdir(), 'tempest-helm-'));
 const taskQueue = `chart-${Math.random().toString(36).slice(2, 8)}`;
 const VALUES = [
-  '--set', 'image.repository=registry.example/tempest',
-  '--set', `temporal.address=${process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`,
-  '--set', `temporal.taskQueue=${taskQueue}`,
-  '--set', 'targetNamespaces={footanalytics,ai-processing}',
-  '--set', 'controller.leaseDuration=4s',
-  '--set', 'controller.resync=1s',
+  '--set',
+  'image.repository=registry.example/tempest',
+  '--set',
+  `temporal.address=${process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`,
+  '--set',
+  `temporal.taskQueue=${taskQueue}`,
+  '--set',
+  'targetNamespaces={footanalytics,ai-processing}',
+  '--set',
+  'controller.leaseDuration=4s',
+  '--set',
+  'controller.resync=1s',
 ];
 const run = (bin: string, args: string[], input?: string) => {
   const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120_000, input });
@@ -44,20 +50,32 @@ const run = (bin: string, args: string[], input?: string) => {
 };
 const kubectl = (...args: string[]) => run(kubectlBin, ['--kubeconfig', ADMIN_KUBECONFIG, ...args]);
 type Doc = { kind: string; metadata: { name: string; namespace?: string }; rules?: unknown[]; data?: Record<string, string> };
-const docsOf = (text: string): Doc[] => parseAllDocuments(text).map((d) => d.toJS() as Doc).filter(Boolean);
+const docsOf = (text: string): Doc[] =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as Doc)
+    .filter(Boolean);
 const render = (...extra: string[]) => run(helm, ['template', RELEASE, CHART, '-n', NS, '--kube-version', 'v1.36.3', ...VALUES, ...extra]);
 
 beforeAll(async () => {
   a = await seededCluster();
-  const dirs = run('bash', [join(ROOT, 'scripts/k8s-build'), '--print-bin-dirs']).stdout.trim().split('\n');
-  kubectlBin = join(dirs.find((d) => d.includes('/kubectl-'))!, 'kubectl');
-  helm = join(dirs.find((d) => d.includes('/helm-'))!, 'helm');
+  const dirs = run('bash', [join(ROOT, 'scripts/k8s-build'), '--print-bin-dirs'])
+    .stdout.trim()
+    .split('\n');
+  kubectlBin = join(
+    dirs.find((d) => d.includes('/kubectl-'))!,
+    'kubectl',
+  );
+  helm = join(
+    dirs.find((d) => d.includes('/helm-'))!,
+    'helm',
+  );
   kubectl('create', 'namespace', NS);
   expect(kubectl('apply', '-f', join(ROOT, 'deploy/crds/litmuschaos.io.yaml')).code).toBe(0);
 }, 900_000);
 
 afterAll(() => {
-  for (const ns of ['footanalytics']) kubectl('delete', 'chaosengine', 'chart-managed', 'chart-unmanaged', '-n', ns, '--wait=true', '--timeout=120s', '--ignore-not-found');
+  for (const ns of ['footanalytics'])
+    kubectl('delete', 'chaosengine', 'chart-managed', 'chart-unmanaged', '-n', ns, '--wait=true', '--timeout=120s', '--ignore-not-found');
   killWorkerProcesses();
   cleanupTestFiles();
 }, 200_000);
@@ -78,8 +96,11 @@ test('helm lint passes; the image and the Temporal address are required, by name
   expect(render('--set', 'impersonate.mode=required').out).toMatch(/impersonate\.mode required needs impersonate\.serviceAccounts/);
   expect(render('--set', 'impersonate.mode=maybe').out).toMatch(/impersonate\.mode: maybe is neither off nor required/);
   // The policy's secrets go to the worker only (the controller runs no guard or action).
-  const withSecret = docsOf(render('--set', 'secretEnv[0].env=PAGERDUTY_TOKEN', '--set', 'secretEnv[0].secretName=pagerduty', '--set', 'secretEnv[0].key=token').stdout) as unknown as k8s.V1Deployment[];
-  const envOf = (n: string) => (withSecret.find((d) => d.kind === 'Deployment' && d.metadata?.name === n)!.spec!.template.spec!.containers[0].env ?? []).map((e) => e.name);
+  const withSecret = docsOf(
+    render('--set', 'secretEnv[0].env=PAGERDUTY_TOKEN', '--set', 'secretEnv[0].secretName=pagerduty', '--set', 'secretEnv[0].key=token').stdout,
+  ) as unknown as k8s.V1Deployment[];
+  const envOf = (n: string) =>
+    (withSecret.find((d) => d.kind === 'Deployment' && d.metadata?.name === n)!.spec!.template.spec!.containers[0].env ?? []).map((e) => e.name);
   expect(envOf('tempest-chart-worker')).toContain('PAGERDUTY_TOKEN');
   expect(envOf('tempest-chart-controller')).not.toContain('PAGERDUTY_TOKEN');
 });
@@ -112,7 +133,11 @@ test('helm template | kubectl apply --dry-run=server: the API server accepts eve
   const pod = worker.spec!.template.spec!;
   expect(pod.serviceAccountName).toBe('tempest-chart-worker');
   expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
-  expect(pod.containers[0]).toMatchObject({ image: 'registry.example/tempest:0.1.0', args: ['--config', '/etc/tempest/tempest.yaml', 'worker'], securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } });
+  expect(pod.containers[0]).toMatchObject({
+    image: 'registry.example/tempest:0.1.0',
+    args: ['--config', '/etc/tempest/tempest.yaml', 'worker'],
+    securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+  });
   // With the Prometheus operator: a ServiceMonitor (its CRD is not in this cluster: rendered, not applied).
   const sm = docsOf(render('--set', 'metrics.serviceMonitor.enabled=true').stdout).find((d) => d.kind === 'ServiceMonitor');
   expect(sm).toMatchObject({ metadata: { name: 'tempest-chart-worker' }, spec: { endpoints: [{ port: 'metrics', path: '/metrics' }] } });
@@ -133,11 +158,25 @@ test("the chart's RBAC is exactly the audited deploy/rbac.yaml and deploy/contro
   expect(chart.filter((d) => d.kind === 'ClusterRole')).toHaveLength(1); // the worker has none
   // chaosServiceAccount impersonation: exactly deploy/impersonation-rbac.yaml's rule, per listed account; off by default.
   expect(chart.some((d) => d.metadata.name.includes('impersonate'))).toBe(false);
-  const imp = docsOf(render('--set', 'impersonate.mode=required', '--set', 'impersonate.serviceAccounts[0].namespace=footanalytics', '--set', 'impersonate.serviceAccounts[0].name=chaos-service-account').stdout);
-  const seedImp = docsOf(readFileSync(join(ROOT, 'deploy/impersonation-rbac.yaml'), 'utf8')).filter((d) => d.kind === 'Role' && d.metadata.name === 'tempest-impersonate' && d.metadata.namespace === 'footanalytics');
+  const imp = docsOf(
+    render(
+      '--set',
+      'impersonate.mode=required',
+      '--set',
+      'impersonate.serviceAccounts[0].namespace=footanalytics',
+      '--set',
+      'impersonate.serviceAccounts[0].name=chaos-service-account',
+    ).stdout,
+  );
+  const seedImp = docsOf(readFileSync(join(ROOT, 'deploy/impersonation-rbac.yaml'), 'utf8')).filter(
+    (d) => d.kind === 'Role' && d.metadata.name === 'tempest-impersonate' && d.metadata.namespace === 'footanalytics',
+  );
   expect(rulesOf(imp, 'Role', '-impersonate-chaos-service-account')).toEqual(seedImp.map((d) => d.rules));
   const cm = imp.find((d) => d.kind === 'ConfigMap')!;
-  expect(parse(cm.data!['tempest.yaml']).platform.kubernetes.impersonate).toEqual({ mode: 'required', serviceAccounts: [{ namespace: 'footanalytics', name: 'chaos-service-account' }] });
+  expect(parse(cm.data!['tempest.yaml']).platform.kubernetes.impersonate).toEqual({
+    mode: 'required',
+    serviceAccounts: [{ namespace: 'footanalytics', name: 'chaos-service-account' }],
+  });
 });
 
 test("installed (all but the Deployments), the chart's ConfigMap and ServiceAccounts run a managed engine to a Pass ChaosResult and leave an unannotated one alone", async () => {
@@ -149,7 +188,12 @@ test("installed (all but the Deployments), the chart's ConfigMap and ServiceAcco
   // The ConfigMap's policy, read back from the cluster, through the real loader.
   const cm = await a.core.readNamespacedConfigMap({ name: 'tempest-chart-config', namespace: NS });
   const policy = parse(cm.data!['tempest.yaml']);
-  expect(policy).toMatchObject({ platform: { driver: 'kubernetes' }, metrics: { host: '0.0.0.0' }, controller: { engines: 'annotated', namespace: NS, leaseName: 'tempest-chart-controller' }, blastRadius: { allow: [{ namespace: 'footanalytics' }, { namespace: 'ai-processing' }] } });
+  expect(policy).toMatchObject({
+    platform: { driver: 'kubernetes' },
+    metrics: { host: '0.0.0.0' },
+    controller: { engines: 'annotated', namespace: NS, leaseName: 'tempest-chart-controller' },
+    blastRadius: { allow: [{ namespace: 'footanalytics' }, { namespace: 'ai-processing' }] },
+  });
   // Where the pod mounts its volumes is the only thing that differs outside a pod: state and reports here.
   policy.state.dir = join(tmp, 'state');
   policy.reports.dir = join(tmp, 'reports');
@@ -168,16 +212,32 @@ test("installed (all but the Deployments), the chart's ConfigMap and ServiceAcco
 
   await waitReady(a, 'api-gateway');
   const env = { TOTAL_CHAOS_DURATION: '10', CHAOS_INTERVAL: '5', FORCE: 'false' };
-  const managed = engineYaml('chart-managed', 'footanalytics', 'api-gateway', 'pod-delete', env).replace('  namespace: footanalytics\n', '  namespace: footanalytics\n  annotations:\n    tempest.io/managed: "true"\n');
+  const managed = engineYaml('chart-managed', 'footanalytics', 'api-gateway', 'pod-delete', env).replace(
+    '  namespace: footanalytics\n',
+    '  namespace: footanalytics\n  annotations:\n    tempest.io/managed: "true"\n',
+  );
   const unmanaged = engineYaml('chart-unmanaged', 'footanalytics', 'api-gateway', 'pod-delete', env);
-  for (const [n, t] of [['managed', managed], ['unmanaged', unmanaged]]) {
+  for (const [n, t] of [
+    ['managed', managed],
+    ['unmanaged', unmanaged],
+  ]) {
     writeFileSync(join(tmp, `${n}.yaml`), t);
     expect(kubectl('apply', '-f', join(tmp, `${n}.yaml`)).code).toBe(0);
   }
   const custom = a.kc.makeApiClient(k8s.CustomObjectsApi);
-  const get = (name: string) => custom.getNamespacedCustomObject({ group: 'litmuschaos.io', version: 'v1alpha1', plural: 'chaosengines', namespace: 'footanalytics', name }) as Promise<{ metadata: { finalizers?: string[] }; status?: { engineStatus?: string } }>;
+  const get = (name: string) =>
+    custom.getNamespacedCustomObject({ group: 'litmuschaos.io', version: 'v1alpha1', plural: 'chaosengines', namespace: 'footanalytics', name }) as Promise<{
+      metadata: { finalizers?: string[] };
+      status?: { engineStatus?: string };
+    }>;
   await waitFor('the managed engine completed', async () => (await get('chart-managed')).status?.engineStatus === 'completed', 120_000, 500);
-  const res = (await custom.getNamespacedCustomObject({ group: 'litmuschaos.io', version: 'v1alpha1', plural: 'chaosresults', namespace: 'footanalytics', name: 'chart-managed-pod-delete' })) as { status: { experimentStatus: { verdict: string } } };
+  const res = (await custom.getNamespacedCustomObject({
+    group: 'litmuschaos.io',
+    version: 'v1alpha1',
+    plural: 'chaosresults',
+    namespace: 'footanalytics',
+    name: 'chart-managed-pod-delete',
+  })) as { status: { experimentStatus: { verdict: string } } };
   expect(res.status.experimentStatus.verdict).toBe('Pass');
   const left = await get('chart-unmanaged');
   expect(left.status).toBeUndefined();

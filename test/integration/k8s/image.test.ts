@@ -43,7 +43,9 @@ afterAll(() => {
 });
 
 test('the image has the sources, production dependencies only, and no test or dev file', () => {
-  expect(copied).toEqual(expect.arrayContaining(['bin', 'client', 'config', 'activities', 'workflows', 'workers', 'package.json', 'package-lock.json', 'tsconfig.json']));
+  expect(copied).toEqual(
+    expect.arrayContaining(['bin', 'client', 'config', 'activities', 'workflows', 'workers', 'package.json', 'package-lock.json', 'tsconfig.json']),
+  );
   // Dev tools are not installed (type packages may be: production packages depend on @types/node).
   const devTools = Object.keys(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies).filter((d) => !d.startsWith('@types/'));
   expect(devTools).toEqual(expect.arrayContaining(['typescript', 'jest', 'ts-jest']));
@@ -61,7 +63,8 @@ test('the image has the sources, production dependencies only, and no test or de
 test('the entrypoint from the image layout: --help names every command, validate reads an engine', () => {
   const help = tempest('--help');
   expect(help.status).toBe(0);
-  for (const c of ['validate', 'run', 'status', 'abort', 'results', 'schedule', 'cleanup', 'worker', 'controller']) expect(help.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+  for (const c of ['validate', 'run', 'status', 'abort', 'results', 'schedule', 'cleanup', 'worker', 'controller'])
+    expect(help.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
   const v = tempest('validate', join(ROOT, 'examples/engines/api-gateway-chaos.yaml'));
   expect(v.stdout).toMatch(/ChaosEngine api-gateway-chaos -> deployment footanalytics\/app.kubernetes.io\/name=api-gateway/);
   expect(v.status).toBe(0);
@@ -69,8 +72,20 @@ test('the entrypoint from the image layout: --help names every command, validate
 
 test('a worker from the image layout bundles its workflows and reaches Temporal; a controller reaches its Lease as its ServiceAccount', async () => {
   await seededCluster();
-  const kubectl = join(spawnSync('bash', [join(ROOT, 'scripts/k8s-build'), '--print-bin-dirs'], { encoding: 'utf8' }).stdout.trim().split('\n').find((d) => d.includes('/kubectl-'))!, 'kubectl');
-  expect(spawnSync(kubectl, ['--kubeconfig', ADMIN_KUBECONFIG, 'apply', '-f', join(ROOT, 'deploy/crds/litmuschaos.io.yaml'), '-f', join(ROOT, 'deploy/controller-rbac.yaml')], { encoding: 'utf8' }).status).toBe(0);
+  const kubectl = join(
+    spawnSync('bash', [join(ROOT, 'scripts/k8s-build'), '--print-bin-dirs'], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .find((d) => d.includes('/kubectl-'))!,
+    'kubectl',
+  );
+  expect(
+    spawnSync(
+      kubectl,
+      ['--kubeconfig', ADMIN_KUBECONFIG, 'apply', '-f', join(ROOT, 'deploy/crds/litmuschaos.io.yaml'), '-f', join(ROOT, 'deploy/controller-rbac.yaml')],
+      { encoding: 'utf8' },
+    ).status,
+  ).toBe(0);
   const dir = mkdtempSync(join(tmpdir(), 'tempest-image-cfg-'));
   const cfg = join(dir, 'tempest.yaml');
   const leaseName = `tempest-image-${Math.random().toString(36).slice(2, 8)}`;

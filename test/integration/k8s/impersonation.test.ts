@@ -23,7 +23,19 @@ import { faultIds } from '../../../activities/faults/kubernetes-common.js';
 import { ROOT } from '../../helpers/temporal.js';
 import { engineYaml } from '../../helpers/engines.js';
 import { readAudit } from '../../helpers/audit.js';
-import { ADMIN_KUBECONFIG, cleanupTestFiles, freshPods, k8sConfig, ledgerKeys, pods, saKubeconfig, seededCluster, waitReady, WORKER_USER, type Admin } from '../../helpers/k8s.js';
+import {
+  ADMIN_KUBECONFIG,
+  cleanupTestFiles,
+  freshPods,
+  k8sConfig,
+  ledgerKeys,
+  pods,
+  saKubeconfig,
+  seededCluster,
+  waitReady,
+  WORKER_USER,
+  type Admin,
+} from '../../helpers/k8s.js';
 
 let a: Admin;
 let kubectlBin = '';
@@ -31,7 +43,11 @@ let cfg: ReturnType<typeof k8sConfig>;
 let native: NativeConnection;
 let connection: Connection;
 const kubectl = (...args: string[]) => {
-  const r = spawnSync(kubectlBin, ['--kubeconfig', ADMIN_KUBECONFIG, ...args], { encoding: 'utf8', timeout: 60_000, input: args.includes('-') ? pendingInput : undefined });
+  const r = spawnSync(kubectlBin, ['--kubeconfig', ADMIN_KUBECONFIG, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    input: args.includes('-') ? pendingInput : undefined,
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 };
 let pendingInput = '';
@@ -55,7 +71,9 @@ const SERVICES_PROBE = `          - name: "no-quarantine-service"
 /** An engine on api-gateway as chaosServiceAccount `sa` (or none), loaded with the worker's policy. */
 function engineAs(name: string, sa: string | undefined, probes = ''): string {
   const text = engineYaml(name, 'footanalytics', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '6', CHAOS_INTERVAL: '3', FORCE: 'false' }, probes);
-  return sa ? text.replace('chaosServiceAccount: chaos-service-account', `chaosServiceAccount: ${sa}`) : text.replace('  chaosServiceAccount: chaos-service-account\n', '');
+  return sa
+    ? text.replace('chaosServiceAccount: chaos-service-account', `chaosServiceAccount: ${sa}`)
+    : text.replace('  chaosServiceAccount: chaos-service-account\n', '');
 }
 const load = (text: string, file: string): ExperimentSpec => {
   const [d] = loadText(text, file, { limits: cfg.policy.limits, policy: cfg.policy });
@@ -64,8 +82,13 @@ const load = (text: string, file: string): ExperimentSpec => {
 
 beforeAll(async () => {
   a = await seededCluster();
-  const dirs = spawnSync('bash', [join(ROOT, 'scripts/k8s-build'), '--print-bin-dirs'], { encoding: 'utf8' }).stdout.trim().split('\n');
-  kubectlBin = join(dirs.find((d) => d.includes('/kubectl-'))!, 'kubectl');
+  const dirs = spawnSync('bash', [join(ROOT, 'scripts/k8s-build'), '--print-bin-dirs'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n');
+  kubectlBin = join(
+    dirs.find((d) => d.includes('/kubectl-'))!,
+    'kubectl',
+  );
   expect(kubectl('apply', '-f', join(ROOT, 'deploy/rbac.yaml'), '-f', join(ROOT, 'deploy/impersonation-rbac.yaml'))).toMatchObject({ code: 0 });
   // A second account the operator lists, whose Role grants only reads: what a namespace grants is what its runs get.
   expect(
@@ -113,7 +136,16 @@ subjects: [{ kind: ServiceAccount, name: chaos-service-account, namespace: foota
   cfg = k8sConfig(kubeconfig, {
     platform: {
       driver: 'kubernetes',
-      kubernetes: { kubeconfig, impersonate: { mode: 'required', serviceAccounts: [{ namespace: 'footanalytics', name: 'chaos-service-account' }, { namespace: 'footanalytics', name: 'limited-chaos' }] } },
+      kubernetes: {
+        kubeconfig,
+        impersonate: {
+          mode: 'required',
+          serviceAccounts: [
+            { namespace: 'footanalytics', name: 'chaos-service-account' },
+            { namespace: 'footanalytics', name: 'limited-chaos' },
+          ],
+        },
+      },
     },
   });
   native = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
@@ -155,7 +187,9 @@ test("the seed's chaos-service-account: the deletions and the k8sProbe are made 
   expect(lists.length).toBeGreaterThanOrEqual(1);
   for (const l of lists) expect([l.impersonatedUser, l.code]).toEqual([SEED_SA, 200]);
   // The ledger: written as the account at injection; cleared by the worker itself at revert.
-  const ledgerPatches = events.filter((e) => e.verb === 'patch' && e.resource === 'deployments' && e.name === 'api-gateway' && e.code !== undefined && e.code < 300);
+  const ledgerPatches = events.filter(
+    (e) => e.verb === 'patch' && e.resource === 'deployments' && e.name === 'api-gateway' && e.code !== undefined && e.code < 300,
+  );
   expect(ledgerPatches.some((e) => e.impersonatedUser === SEED_SA)).toBe(true);
   expect(ledgerPatches.at(-1)!.impersonatedUser).toBeUndefined();
   expect(await ledgerKeys(a, 'api-gateway', faultIds({ runId: id, faultIndex: 0 }).key)).toEqual([]);
@@ -175,11 +209,17 @@ test('an account whose Role grants less: the run fails Forbidden naming it, befo
 }, 180_000);
 
 test('an account the operator does not list, or none: refused at load by field, and by the worker for a crafted request', async () => {
-  expect(() => load(engineAs('as-other', 'someone-else'), 'as-other.yaml')).toThrow(/as-other\.yaml: spec\.chaosServiceAccount: chaosServiceAccount footanalytics\/someone-else is not one the worker may act as \(platform\.kubernetes\.impersonate\.serviceAccounts of .* lists for footanalytics: chaos-service-account, limited-chaos\)/);
-  expect(() => load(engineAs('as-none', undefined), 'as-none.yaml')).toThrow(/as-none\.yaml: spec\.chaosServiceAccount: the worker acts only as a listed chaosServiceAccount/);
+  expect(() => load(engineAs('as-other', 'someone-else'), 'as-other.yaml')).toThrow(
+    /as-other\.yaml: spec\.chaosServiceAccount: chaosServiceAccount footanalytics\/someone-else is not one the worker may act as \(platform\.kubernetes\.impersonate\.serviceAccounts of .* lists for footanalytics: chaos-service-account, limited-chaos\)/,
+  );
+  expect(() => load(engineAs('as-none', undefined), 'as-none.yaml')).toThrow(
+    /as-none\.yaml: spec\.chaosServiceAccount: the worker acts only as a listed chaosServiceAccount/,
+  );
   // A request that never went through the loader (the worker's platform, directly).
   const platform = createKubernetesPlatform(cfg);
   const crafted = { ...load(engineAs('crafted', 'chaos-service-account'), 'crafted.yaml') };
   crafted.target = { ...crafted.target, serviceAccount: 'tempest-worker' };
-  await expect(platform.preflight(crafted)).rejects.toThrow(/run on footanalytics refused by the worker's policy: chaosServiceAccount footanalytics\/tempest-worker is not one the worker may act as/);
+  await expect(platform.preflight(crafted)).rejects.toThrow(
+    /run on footanalytics refused by the worker's policy: chaosServiceAccount footanalytics\/tempest-worker is not one the worker may act as/,
+  );
 });

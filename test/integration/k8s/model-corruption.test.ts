@@ -7,7 +7,21 @@
  */
 import { createKubernetesPlatform, type KubernetesPlatform } from '../../../activities/platform/kubernetes.js';
 import { faultIds } from '../../../activities/faults/kubernetes-common.js';
-import { failureOf, faultRef, injectReq, k8sConfig, k8sEngine, ledgerKeys, noCtx, pods, saKubeconfig, waitReady, type Admin, cleanupTestFiles, seededCluster } from '../../helpers/k8s.js';
+import {
+  failureOf,
+  faultRef,
+  injectReq,
+  k8sConfig,
+  k8sEngine,
+  ledgerKeys,
+  noCtx,
+  pods,
+  saKubeconfig,
+  waitReady,
+  type Admin,
+  cleanupTestFiles,
+  seededCluster,
+} from '../../helpers/k8s.js';
 
 let a: Admin;
 let ai: KubernetesPlatform;
@@ -20,7 +34,11 @@ beforeAll(async () => {
 afterAll(() => cleanupTestFiles());
 
 const seedFault = () =>
-  k8sEngine('ml-pipeline-model-chaos', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '180', FILE_PATH: '/models/football_analysis_v2.pth', CORRUPTION_TYPE: 'random_bytes' });
+  k8sEngine('ml-pipeline-model-chaos', 'ml-pipeline', 'model-corruption', {
+    TOTAL_CHAOS_DURATION: '180',
+    FILE_PATH: '/models/football_analysis_v2.pth',
+    CORRUPTION_TYPE: 'random_bytes',
+  });
 
 test('preflight: FILE_PATH is checked by exec in the target container; kwok refuses exec -> typed, retryable, names pod/container and the reason', async () => {
   const [pod] = await waitReady(a, 'ml-pipeline');
@@ -52,8 +70,12 @@ test('prepare: the read-only fingerprint fails first, so no ledger, no pod mark,
 });
 
 test('a relative or ".." FILE_PATH never gets past the loader; a crafted one, or none inside the roots, is refused before any exec', async () => {
-  expect(() => k8sEngine('m', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: 'models/x.pth' })).toThrow(/FILE_PATH must be an absolute path/);
-  expect(() => k8sEngine('m', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: '/models/../etc/shadow' })).toThrow(/FILE_PATH must be an absolute path without/);
+  expect(() => k8sEngine('m', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: 'models/x.pth' })).toThrow(
+    /FILE_PATH must be an absolute path/,
+  );
+  expect(() => k8sEngine('m', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: '/models/../etc/shadow' })).toThrow(
+    /FILE_PATH must be an absolute path without/,
+  );
   const spec = k8sEngine('m', 'ml-pipeline', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: '/models/x.pth' });
   spec.faults[0].params.filePath = 'models/x.pth';
   const f = await failureOf(ai.preflight(spec));
@@ -66,11 +88,15 @@ test('a relative or ".." FILE_PATH never gets past the loader; a crafted one, or
 
 // ---------------------------------------------------------------- the operator's limit, and a record that is not trusted
 
-test("prepare chooses at most limits.maxTargetPods pods: more is refused (typed, non-retryable) before any exec, never cut", async () => {
+test('prepare chooses at most limits.maxTargetPods pods: more is refused (typed, non-retryable) before any exec, never cut', async () => {
   const gw = await waitReady(a, 'api-gateway');
   expect(gw.length).toBe(3);
   const foot = await saKubeconfig('footanalytics', a);
-  const spec = k8sEngine('api-gateway-model-chaos', 'api-gateway', 'model-corruption', { TOTAL_CHAOS_DURATION: '60', FILE_PATH: '/models/football_analysis_v2.pth', PODS_AFFECTED_PERC: '100' });
+  const spec = k8sEngine('api-gateway-model-chaos', 'api-gateway', 'model-corruption', {
+    TOTAL_CHAOS_DURATION: '60',
+    FILE_PATH: '/models/football_analysis_v2.pth',
+    PODS_AFFECTED_PERC: '100',
+  });
   const ref = faultRef(spec);
   const limited = createKubernetesPlatform(k8sConfig(foot, { limits: { maxTargetPods: 2 } }), { verifyTimeoutMs: 10_000 });
   const f = await failureOf(limited.prepare!(ref, noCtx()));
@@ -83,17 +109,38 @@ test("prepare chooses at most limits.maxTargetPods pods: more is refused (typed,
   expect(await ledgerKeys(a, 'api-gateway', faultIds(ref).key)).toEqual([]);
 });
 
-describe("a prepared record from history or a crafted request is re-checked on every call, before any exec", () => {
+describe('a prepared record from history or a crafted request is re-checked on every call, before any exec', () => {
   const record = (pod: { metadata?: { name?: string; uid?: string } }, over: Record<string, unknown>) => ({
     mode: 'exec',
-    pods: { [pod.metadata!.name!]: { uid: pod.metadata!.uid!, container: 'ml-pipeline', file: '/models/football_analysis_v2.pth', sha256: 'a'.repeat(64), size: 1024, ...over } },
+    pods: {
+      [pod.metadata!.name!]: {
+        uid: pod.metadata!.uid!,
+        container: 'ml-pipeline',
+        file: '/models/football_analysis_v2.pth',
+        sha256: 'a'.repeat(64),
+        size: 1024,
+        ...over,
+      },
+    },
   });
 
   test.each<[string, Record<string, unknown>, RegExp]>([
-    ['a file outside files.corruptionRoots', { file: '/etc/shadow' }, /the prepared record names \/etc\/shadow in ml-pipeline-\S+, not inside files\.corruptionRoots of .* \(\/models\); refusing to touch any file/],
+    [
+      'a file outside files.corruptionRoots',
+      { file: '/etc/shadow' },
+      /the prepared record names \/etc\/shadow in ml-pipeline-\S+, not inside files\.corruptionRoots of .* \(\/models\); refusing to touch any file/,
+    ],
     ['a device outside the roots', { file: '/dev/zero' }, /the prepared record names \/dev\/zero in ml-pipeline-\S+, not inside files\.corruptionRoots/],
-    ['a root-prefixed sibling folder', { file: '/models-private/key.pem' }, /the prepared record names \/models-private\/key\.pem in ml-pipeline-\S+, not inside files\.corruptionRoots/],
-    ["another container than the fault's target container", { container: 'istio-proxy' }, /names container istio-proxy in ml-pipeline-\S+, not the fault's target container ml-pipeline; refusing to touch any file/],
+    [
+      'a root-prefixed sibling folder',
+      { file: '/models-private/key.pem' },
+      /the prepared record names \/models-private\/key\.pem in ml-pipeline-\S+, not inside files\.corruptionRoots/,
+    ],
+    [
+      "another container than the fault's target container",
+      { container: 'istio-proxy' },
+      /names container istio-proxy in ml-pipeline-\S+, not the fault's target container ml-pipeline; refusing to touch any file/,
+    ],
   ])('%s: inject is refused without writing a ledger; revert refuses (NotYetClean) and clears nothing', async (_what, over, message) => {
     const [pod] = await waitReady(a, 'ml-pipeline');
     const spec = seedFault();

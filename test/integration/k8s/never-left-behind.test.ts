@@ -24,7 +24,21 @@ import { workflowBundle } from '../../../workers/worker.js';
 import { killWorkerProcesses, sigkill, startWorkerProcess } from '../../helpers/worker-process.js';
 import { freePort } from '../../helpers/fleet.js';
 import { readAudit, tokenJti, auditFence, AUDIT_LOG } from '../../helpers/audit.js';
-import { cleanupTestFiles, freshPods, k8sConfig, k8sEngine, ledgerKeys, live, pods, saKubeconfig, waitFor, K8S_DIR, WORKER_USER, type Admin, seededCluster } from '../../helpers/k8s.js';
+import {
+  cleanupTestFiles,
+  freshPods,
+  k8sConfig,
+  k8sEngine,
+  ledgerKeys,
+  live,
+  pods,
+  saKubeconfig,
+  waitFor,
+  K8S_DIR,
+  WORKER_USER,
+  type Admin,
+  seededCluster,
+} from '../../helpers/k8s.js';
 import { recordRow, replays, sleep, type MatrixRow } from '../../helpers/matrix.js';
 
 let a: Admin;
@@ -43,7 +57,8 @@ afterAll(async () => {
   await connection?.close();
 });
 
-const latency = (name: string, chaosS: number) => k8sEngine(name, 'api-gateway', 'pod-network-latency', { TOTAL_CHAOS_DURATION: String(chaosS), NETWORK_LATENCY: '300', PODS_AFFECTED_PERC: '100' });
+const latency = (name: string, chaosS: number) =>
+  k8sEngine(name, 'api-gateway', 'pod-network-latency', { TOTAL_CHAOS_DURATION: String(chaosS), NETWORK_LATENCY: '300', PODS_AFFECTED_PERC: '100' });
 
 /** What of run `runId`'s netem fault the API still holds: a netem container without its undo container, a ledger key. */
 async function apiLeft(runId: string): Promise<string[]> {
@@ -51,7 +66,8 @@ async function apiLeft(runId: string): Promise<string[]> {
   const left: string[] = [];
   for (const p of live(await pods(a, 'api-gateway'))) {
     const names = (p.spec?.ephemeralContainers ?? []).map((c) => c.name);
-    if (names.includes(`tempest-netem-${id}`) && !names.some((n) => n.startsWith(`tempest-undo-${id}-`))) left.push(`${p.metadata!.name}: netem without its undo container`);
+    if (names.includes(`tempest-netem-${id}`) && !names.some((n) => n.startsWith(`tempest-undo-${id}-`)))
+      left.push(`${p.metadata!.name}: netem without its undo container`);
   }
   left.push(...(await ledgerKeys(a, 'api-gateway', key)).map((k) => `ledger ${k}`));
   return left;
@@ -62,7 +78,13 @@ function ephemeralPatches(kubeconfig: string, since: Date, file = AUDIT_LOG): Ma
   const jti = tokenJti(kubeconfig);
   const per = new Map<string, number>();
   for (const e of readAudit({ since, users: [WORKER_USER], credentialIds: [jti], file })) {
-    if (e.resource === 'pods' && e.subresource === 'ephemeralcontainers' && (e.verb === 'patch' || e.verb === 'update') && e.code !== undefined && e.code < 300) {
+    if (
+      e.resource === 'pods' &&
+      e.subresource === 'ephemeralcontainers' &&
+      (e.verb === 'patch' || e.verb === 'update') &&
+      e.code !== undefined &&
+      e.code < 300
+    ) {
       per.set(e.name ?? '?', (per.get(e.name ?? '?') ?? 0) + 1);
     }
   }
@@ -72,11 +94,22 @@ function ephemeralPatches(kubeconfig: string, since: Date, file = AUDIT_LOG): Ma
 async function netemOnAll(runId: string): Promise<boolean> {
   const { key, id } = faultIds({ runId, faultIndex: 0 });
   const ps = live(await pods(a, 'api-gateway'));
-  return ps.length === 3 && ps.every((p) => p.spec?.ephemeralContainers?.some((c) => c.name === `tempest-netem-${id}`) && p.metadata?.annotations?.[key]) && (await ledgerKeys(a, 'api-gateway', key)).includes(`deployment:${key}`);
+  return (
+    ps.length === 3 &&
+    ps.every((p) => p.spec?.ephemeralContainers?.some((c) => c.name === `tempest-netem-${id}`) && p.metadata?.annotations?.[key]) &&
+    (await ledgerKeys(a, 'api-gateway', key)).includes(`deployment:${key}`)
+  );
 }
 
 /** Records the row, then asserts it (a failing case still shows in the table). */
-async function record(row: Omit<MatrixRow, 'platform' | 'replayed' | 'faultsLeft' | 'duplicates' | 'actions'> & { left: string[]; patches: Map<string, number>; workflowId: string }, extra: () => void = () => undefined): Promise<void> {
+async function record(
+  row: Omit<MatrixRow, 'platform' | 'replayed' | 'faultsLeft' | 'duplicates' | 'actions'> & {
+    left: string[];
+    patches: Map<string, number>;
+    workflowId: string;
+  },
+  extra: () => void = () => undefined,
+): Promise<void> {
   let replayed = false;
   let failure: string | undefined;
   try {
@@ -88,7 +121,15 @@ async function record(row: Omit<MatrixRow, 'platform' | 'replayed' | 'faultsLeft
   const total = [...row.patches.values()].reduce((x, y) => x + y, 0);
   const { left, patches, workflowId, ...rest } = row;
   void workflowId;
-  const out: MatrixRow = { ...rest, platform: 'kubernetes', faultsLeft: left.length ? 1 : 0, duplicates: Math.max(0, total - 2 * row.planned), actions: total, replayed, note: row.note + (left.length ? `; LEFT: ${left.join('; ')}` : '') };
+  const out: MatrixRow = {
+    ...rest,
+    platform: 'kubernetes',
+    faultsLeft: left.length ? 1 : 0,
+    duplicates: Math.max(0, total - 2 * row.planned),
+    actions: total,
+    replayed,
+    note: row.note + (left.length ? `; LEFT: ${left.join('; ')}` : ''),
+  };
   try {
     expect(left).toEqual([]);
     expect([...patches.values()]).toEqual(Array(row.planned).fill(2));
@@ -122,15 +163,27 @@ test('terminate mid-fault on Kubernetes: the reconcile schedule (30 s default) r
     await auditFence(a.kc);
     await record(
       {
-        case: 'terminate mid-fault (Temporal UI / CLI), 30 s reconcile interval', runs: 1, planned: 3, verdict: (await h.describe()).status.name, expectedVerdict: 'TERMINATED', disruptionToCleanMs: cleanMs, faultOnMs: Date.now() - injectedAt, plannedChaosMs: 300_000,
+        case: 'terminate mid-fault (Temporal UI / CLI), 30 s reconcile interval',
+        runs: 1,
+        planned: 3,
+        verdict: (await h.describe()).status.name,
+        expectedVerdict: 'TERMINATED',
+        disruptionToCleanMs: cleanMs,
+        faultOnMs: Date.now() - injectedAt,
+        plannedChaosMs: 300_000,
         note: `undo containers on every pod and the ledger gone ${(cleanMs / 1000).toFixed(1)} s after the terminate (the schedule fires every 30 s, so anywhere from 0 to 30 s plus the revert)`,
-        left: await apiLeft(h.workflowId), patches: ephemeralPatches(kubeconfig, since), workflowId: h.workflowId,
+        left: await apiLeft(h.workflowId),
+        patches: ephemeralPatches(kubeconfig, since),
+        workflowId: h.workflowId,
       },
       () => expect(cleanMs).toBeLessThanOrEqual(45_000),
     );
   } finally {
     await sigkill(worker);
-    await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+    await client.schedule
+      .getHandle(scheduleId)
+      .delete()
+      .catch(() => undefined);
   }
 }, 300_000);
 
@@ -177,12 +230,15 @@ describe('a kube-apiserver stopped for 20 s during the revert', () => {
     port = await freePort();
     // The control plane's own apiserver flags, on another port, with its own audit log and generated-cert dir.
     const pid = readFileSync(join(K8S_DIR, 'kube-apiserver.pid'), 'utf8').trim();
-    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).map((x) => {
-      if (x.startsWith('--secure-port=')) return `--secure-port=${port}`;
-      if (x.startsWith('--audit-log-path=')) return `--audit-log-path=${auditFile}`;
-      if (x.startsWith('--cert-dir=')) return `--cert-dir=${join(dir, 'generated')}`;
-      return x;
-    });
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((x) => {
+        if (x.startsWith('--secure-port=')) return `--secure-port=${port}`;
+        if (x.startsWith('--audit-log-path=')) return `--audit-log-path=${auditFile}`;
+        if (x.startsWith('--cert-dir=')) return `--cert-dir=${join(dir, 'generated')}`;
+        return x;
+      });
   }, 30_000);
   afterAll(async () => {
     await stop();
@@ -219,10 +275,18 @@ describe('a kube-apiserver stopped for 20 s during the revert', () => {
       const revertedAt = Date.parse(result.faults[0].revert?.at ?? '');
       await record(
         {
-          case: 'kube-apiserver stopped 20 s during the revert', runs: 1, planned: 3, verdict: result.verdict, expectedVerdict: 'Aborted',
-          disruptionToCleanMs: revertedAt - disruptedAt, faultOnMs: revertedAt - injectedAt, plannedChaosMs: 300_000,
+          case: 'kube-apiserver stopped 20 s during the revert',
+          runs: 1,
+          planned: 3,
+          verdict: result.verdict,
+          expectedVerdict: 'Aborted',
+          disruptionToCleanMs: revertedAt - disruptedAt,
+          faultOnMs: revertedAt - injectedAt,
+          plannedChaosMs: 300_000,
           note: `aborted right after the API server was stopped; it was down ${((backAt - disruptedAt) / 1000).toFixed(1)} s, the revert was retried (backoff 1 s doubling, 30 s cap, no attempt limit) and verified ${((revertedAt - backAt) / 1000).toFixed(1)} s after it was back (${during.length} leftovers seen while it was down)`,
-          left: await apiLeft(h.workflowId), patches: (await auditFence(secondAdmin(), 15_000, auditFile), ephemeralPatches(kubeconfig, since, auditFile)), workflowId: h.workflowId,
+          left: await apiLeft(h.workflowId),
+          patches: (await auditFence(secondAdmin(), 15_000, auditFile), ephemeralPatches(kubeconfig, since, auditFile)),
+          workflowId: h.workflowId,
         },
         () => {
           expect(during.length).toBeGreaterThanOrEqual(4); // 3 pods' netem + the ledger, untouched while the API was away

@@ -14,7 +14,6 @@ import { k8sFailure, kcall, kcallGone, loadKubeConfig, makeClients } from '../..
 import { K8sTarget } from '../../../activities/platform/k8s/target.js';
 import { K8sLedger, faultIds } from '../../../activities/faults/kubernetes-common.js';
 import {
-  admin,
   cleanupTestFiles,
   apply,
   failureOf,
@@ -28,7 +27,7 @@ import {
   waitFor,
   WORKER_USER,
   seededCluster,
-  type Admin
+  type Admin,
 } from '../../helpers/k8s.js';
 
 let a: Admin;
@@ -102,11 +101,21 @@ describe('targets', () => {
     expect((await t.runningPods()).length).toBe(3);
     expect((await t.recovered()).clean).toBe(true);
 
-    const podKind = await failureOf(p.preflight({ ...k8sEngine('pf', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '10' }), target: { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=api-gateway', kind: 'pod' } }));
+    const podKind = await failureOf(
+      p.preflight({
+        ...k8sEngine('pf', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '10' }),
+        target: { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=api-gateway', kind: 'pod' },
+      }),
+    );
     expect(podKind).toMatchObject({ type: 'UnsupportedFault', nonRetryable: true });
     expect(podKind.message).toContain('appkind pod');
 
-    const none = await failureOf(p.preflight({ ...k8sEngine('pf', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '10' }), target: { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=no-such-app', kind: 'deployment' } }));
+    const none = await failureOf(
+      p.preflight({
+        ...k8sEngine('pf', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '10' }),
+        target: { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=no-such-app', kind: 'deployment' },
+      }),
+    );
     expect(none).toMatchObject({ type: 'TargetNotFound', nonRetryable: true });
     expect(none.message).toContain('no deployment in namespace footanalytics matches app.kubernetes.io/name=no-such-app');
   });
@@ -186,7 +195,10 @@ describe('targets', () => {
       },
     } as never);
     const p = createKubernetesPlatform(k8sConfig(saFoot));
-    const spec = { ...k8sEngine('sts', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '10', FORCE: 'true' }), target: { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=tempest-sts', kind: 'statefulset' as const } };
+    const spec = {
+      ...k8sEngine('sts', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '10', FORCE: 'true' }),
+      target: { namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=tempest-sts', kind: 'statefulset' as const },
+    };
     await waitFor('statefulset ready', async () => (await p.preflight(spec)).targets.length === 2, 60_000);
     const ref = faultRef(spec);
     const r = await p.inject(injectReq(ref), noCtx());
@@ -251,17 +263,32 @@ describe('API errors become typed failures', () => {
     // the worker may exec in footanalytics but not where it has no Role
     const t = new K8sTarget(p.clients, { namespace: UNBOUND, labelSelector: 'app.kubernetes.io/name=ml-pipeline', kind: 'deployment' });
     const { execIn, DEFAULT_SETTINGS } = await import('../../../activities/faults/kubernetes-common.js');
-    const f = await failureOf(execIn({ k8s: p.clients, target: t, heartbeat: () => undefined, signal: new AbortController().signal, settings: DEFAULT_SETTINGS, policy: p.policy }, 'ml-pipeline-x', 'ml-pipeline', ['true']));
+    const f = await failureOf(
+      execIn(
+        { k8s: p.clients, target: t, heartbeat: () => undefined, signal: new AbortController().signal, settings: DEFAULT_SETTINGS, policy: p.policy },
+        'ml-pipeline-x',
+        'ml-pipeline',
+        ['true'],
+      ),
+    );
     expect(f.type).toBe('Forbidden');
     expect(f.message).toContain(`create pods/exec in namespace ${UNBOUND}`);
   });
 
   test('404 -> TargetNotFound (or "gone" where that is an answer); 409 -> Conflict, retryable', async () => {
     const c = makeClients(a.kc, 'admin');
-    const nf = await failureOf(kcall({ verb: 'get', resource: 'pods', namespace: 'footanalytics', name: 'nope' }, () => c.core.readNamespacedPod({ name: 'nope', namespace: 'footanalytics' })));
+    const nf = await failureOf(
+      kcall({ verb: 'get', resource: 'pods', namespace: 'footanalytics', name: 'nope' }, () =>
+        c.core.readNamespacedPod({ name: 'nope', namespace: 'footanalytics' }),
+      ),
+    );
     expect(nf).toMatchObject({ type: 'TargetNotFound', nonRetryable: true });
     expect(nf.message).toContain('get pods nope in namespace footanalytics: not found');
-    expect(await kcallGone({ verb: 'delete', resource: 'pods', namespace: 'footanalytics', name: 'nope' }, () => c.core.deleteNamespacedPod({ name: 'nope', namespace: 'footanalytics' }))).toBeUndefined();
+    expect(
+      await kcallGone({ verb: 'delete', resource: 'pods', namespace: 'footanalytics', name: 'nope' }, () =>
+        c.core.deleteNamespacedPod({ name: 'nope', namespace: 'footanalytics' }),
+      ),
+    ).toBeUndefined();
 
     await a.core.deleteNamespacedConfigMap({ name: 'tempest-conflict', namespace: 'footanalytics' }).catch(() => undefined);
     const cm = await a.core.createNamespacedConfigMap({ namespace: 'footanalytics', body: { metadata: { name: 'tempest-conflict' }, data: { a: '1' } } });
@@ -282,7 +309,17 @@ describe('API errors become typed failures', () => {
   test('API server not answering -> PlatformUnavailable, retryable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tempest-down-'));
     const file = join(dir, 'down.kubeconfig');
-    writeFileSync(file, stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }], users: [{ name: 'u', user: { token: 'x' } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], 'current-context': 'x' }));
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: 'x' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      }),
+    );
     const p = createKubernetesPlatform(k8sConfig(file));
     const f = await failureOf(p.preflight(k8sEngine('x', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '10' })));
     expect(f).toMatchObject({ type: 'PlatformUnavailable', nonRetryable: false });
@@ -300,19 +337,34 @@ describe('rollback actions on kubernetes (workload, scale, restartPod)', () => {
     for (const x of w.pods) expect(x).toMatchObject({ ready: true, restarts: 0 });
 
     await p.scale(target, 4);
-    await waitFor('4/4', async () => { const s = await p.workload(target); return s.desired === 4 && s.ready === 4 && s.pods.length === 4; });
+    await waitFor('4/4', async () => {
+      const s = await p.workload(target);
+      return s.desired === 4 && s.ready === 4 && s.pods.length === 4;
+    });
     await p.scale(target, 3);
-    await waitFor('3/3', async () => { const s = await p.workload(target); return s.desired === 3 && s.ready === 3 && s.pods.length === 3; });
+    await waitFor('3/3', async () => {
+      const s = await p.workload(target);
+      return s.desired === 3 && s.ready === 3 && s.pods.length === 3;
+    });
 
     const victim = (await p.workload(target)).pods[0].name;
     await p.restartPod(target, victim);
-    await waitFor('replaced', async () => { const s = await p.workload(target); return s.ready === 3 && s.pods.length === 3 && !s.pods.some((x) => x.name === victim); });
+    await waitFor('replaced', async () => {
+      const s = await p.workload(target);
+      return s.ready === 3 && s.pods.length === 3 && !s.pods.some((x) => x.name === victim);
+    });
     await p.restartPod(target, victim); // gone already: fine
 
     // a bystander pod in the same namespace, not matching the selector, is never deleted
     await a.core.deleteNamespacedPod({ name: 'tempest-bystander', namespace: 'footanalytics', gracePeriodSeconds: 0 }).catch(() => undefined);
-    await waitFor('no old bystander', async () => !(await a.core.listNamespacedPod({ namespace: 'footanalytics', fieldSelector: 'metadata.name=tempest-bystander' })).items.length);
-    await a.core.createNamespacedPod({ namespace: 'footanalytics', body: { metadata: { name: 'tempest-bystander', labels: { app: 'bystander' } }, spec: { containers: [{ name: 'c', image: 'registry.example/x:1' }] } } });
+    await waitFor(
+      'no old bystander',
+      async () => !(await a.core.listNamespacedPod({ namespace: 'footanalytics', fieldSelector: 'metadata.name=tempest-bystander' })).items.length,
+    );
+    await a.core.createNamespacedPod({
+      namespace: 'footanalytics',
+      body: { metadata: { name: 'tempest-bystander', labels: { app: 'bystander' } }, spec: { containers: [{ name: 'c', image: 'registry.example/x:1' }] } },
+    });
     const f = await failureOf(p.restartPod(target, 'tempest-bystander'));
     expect(f.type).toBe('FaultRefused');
     expect(f.message).toContain('does not match app.kubernetes.io/name=api-gateway');

@@ -26,7 +26,7 @@ import {
   seededCluster,
   waitFor,
   waitReady,
-  type Admin
+  type Admin,
 } from '../../helpers/k8s.js';
 
 let a: Admin;
@@ -48,7 +48,12 @@ const ledgerOn = async (key: string): Promise<LedgerEntry | undefined> => {
 describe('pod-delete', () => {
   test('FORCE=true, PODS_AFFECTED_PERC=100: every pod deleted and recreated; a retried round is a no-op; revert verifies 3/3 and clears the ledger', async () => {
     const before = await freshPods(a, 'api-gateway');
-    const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '20', CHAOS_INTERVAL: '10', FORCE: 'true', PODS_AFFECTED_PERC: '100' });
+    const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'pod-delete', {
+      TOTAL_CHAOS_DURATION: '20',
+      CHAOS_INTERVAL: '10',
+      FORCE: 'true',
+      PODS_AFFECTED_PERC: '100',
+    });
     const ref = faultRef(spec);
     const { key } = faultIds(ref);
 
@@ -76,7 +81,13 @@ describe('pod-delete', () => {
 
   test('FORCE=false, SEQUENCE=serial, two rounds of two pods: each round deletes live pods one after another with its own grace period', async () => {
     await freshPods(a, 'api-gateway');
-    const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '20', CHAOS_INTERVAL: '10', FORCE: 'false', SEQUENCE: 'serial', PODS_AFFECTED_PERC: '67' });
+    const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'pod-delete', {
+      TOTAL_CHAOS_DURATION: '20',
+      CHAOS_INTERVAL: '10',
+      FORCE: 'false',
+      SEQUENCE: 'serial',
+      PODS_AFFECTED_PERC: '67',
+    });
     const ref = faultRef(spec);
     const r0 = await platform.inject(injectReq(ref, 0), noCtx());
     expect(r0.affected).toHaveLength(2);
@@ -112,7 +123,11 @@ describe('container-kill', () => {
   test('helper mode (default): a helper pod per target on its node, socket mounted, the exact crictl command, dead-man deadline; revert deletes them, ledger clean', async () => {
     const before = await freshPods(a, 'api-gateway');
     const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', {
-      TOTAL_CHAOS_DURATION: '20', CHAOS_INTERVAL: '10', CONTAINER_RUNTIME: 'containerd', SOCKET_PATH: '/run/containerd/containerd.sock', PODS_AFFECTED_PERC: '100',
+      TOTAL_CHAOS_DURATION: '20',
+      CHAOS_INTERVAL: '10',
+      CONTAINER_RUNTIME: 'containerd',
+      SOCKET_PATH: '/run/containerd/containerd.sock',
+      PODS_AFFECTED_PERC: '100',
     });
     const ref = faultRef(spec);
     const { id, key } = faultIds(ref);
@@ -137,7 +152,9 @@ describe('container-kill', () => {
       // kwok reports no container ids, so the helper finds the container by its CRI labels: a constant script,
       // every value in its env (nothing from YAML spliced into shell text)
       expect(c.command!.slice(0, 2)).toEqual(['sh', '-c']);
-      expect(c.command![2]).toContain('crictl -r "$TEMPEST_SOCK" ps -q --state running --label "io.kubernetes.pod.uid=$TEMPEST_POD_UID" --name "^$TEMPEST_CONTAINER$"');
+      expect(c.command![2]).toContain(
+        'crictl -r "$TEMPEST_SOCK" ps -q --state running --label "io.kubernetes.pod.uid=$TEMPEST_POD_UID" --name "^$TEMPEST_CONTAINER$"',
+      );
       expect(Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]))).toEqual({
         TEMPEST_SOCK: 'unix:///run/containerd/containerd.sock',
         TEMPEST_POD_UID: target.metadata!.uid,
@@ -167,15 +184,38 @@ describe('container-kill', () => {
     const [target] = live(await freshPods(a, 'api-gateway'));
     const name = target.metadata!.name!;
     await patchPodStatus(a, 'footanalytics', name, {
-      containerStatuses: [{ name: 'api-gateway', containerID: 'containerd://0123abcd', restartCount: 0, ready: true, image: 'registry.example/api-gateway:1.0', imageID: '', state: { running: { startedAt: new Date() } } }],
+      containerStatuses: [
+        {
+          name: 'api-gateway',
+          containerID: 'containerd://0123abcd',
+          restartCount: 0,
+          ready: true,
+          image: 'registry.example/api-gateway:1.0',
+          imageID: '',
+          state: { running: { startedAt: new Date() } },
+        },
+      ],
     });
-    const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', CHAOS_INTERVAL: '10', TARGET_PODS: name, SOCKET_PATH: '/run/k3s/containerd/containerd.sock' });
+    const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', {
+      TOTAL_CHAOS_DURATION: '20',
+      CHAOS_INTERVAL: '10',
+      TARGET_PODS: name,
+      SOCKET_PATH: '/run/k3s/containerd/containerd.sock',
+    });
     const ref = faultRef(spec);
     const { id } = faultIds(ref);
     // a socket the operator has not listed is refused; this worker lists k3s's
     const f = await failureOf(platform.inject(injectReq(ref, 0), noCtx()));
     expect(f.message).toContain('SOCKET_PATH /run/k3s/containerd/containerd.sock is not one of the runtime sockets');
-    const k3s = createKubernetesPlatform(k8sConfig(await saKubeconfig('footanalytics', a), { platform: { driver: 'kubernetes', kubernetes: { kubeconfig: await saKubeconfig('footanalytics', a), runtimeSockets: ['/run/k3s/containerd/containerd.sock'] } } }), { verifyTimeoutMs: 30_000 });
+    const k3s = createKubernetesPlatform(
+      k8sConfig(await saKubeconfig('footanalytics', a), {
+        platform: {
+          driver: 'kubernetes',
+          kubernetes: { kubeconfig: await saKubeconfig('footanalytics', a), runtimeSockets: ['/run/k3s/containerd/containerd.sock'] },
+        },
+      }),
+      { verifyTimeoutMs: 30_000 },
+    );
     await k3s.inject(injectReq(ref, 0), noCtx());
     const [helper] = await helpersOf(id);
     expect(helper.spec!.containers[0].command).toEqual(['crictl', '-r', 'unix:///run/k3s/containerd/containerd.sock', 'stop', '0123abcd']);
@@ -183,9 +223,14 @@ describe('container-kill', () => {
     // the kubelet ran the helper: it succeeded...
     await patchPodStatus(a, 'footanalytics', helper.metadata!.name!, {
       phase: 'Succeeded',
-      containerStatuses: [{ name: 'container-kill', restartCount: 0, ready: false, image: 'x', imageID: '', state: { terminated: { exitCode: 0, reason: 'Completed' } } }],
+      containerStatuses: [
+        { name: 'container-kill', restartCount: 0, ready: false, image: 'x', imageID: '', state: { terminated: { exitCode: 0, reason: 'Completed' } } },
+      ],
     });
-    await waitFor('helper Succeeded', async () => (await a.core.readNamespacedPod({ name: helper.metadata!.name!, namespace: 'footanalytics' })).status?.phase === 'Succeeded');
+    await waitFor(
+      'helper Succeeded',
+      async () => (await a.core.readNamespacedPod({ name: helper.metadata!.name!, namespace: 'footanalytics' })).status?.phase === 'Succeeded',
+    );
     // ...but the target has not restarted yet: not clean
     const quick = createKubernetesPlatform(k8sConfig(await saKubeconfig('footanalytics', a)), { verifyTimeoutMs: 2000 });
     const notYet = await failureOf(quick.revert(ref, noCtx()));
@@ -197,7 +242,18 @@ describe('container-kill', () => {
 
     // the container restarted and is ready again: clean
     await patchPodStatus(a, 'footanalytics', name, {
-      containerStatuses: [{ name: 'api-gateway', containerID: 'containerd://4567ef01', restartCount: 1, ready: true, image: 'registry.example/api-gateway:1.0', imageID: '', state: { running: { startedAt: new Date() } }, lastState: { terminated: { exitCode: 137, reason: 'Error' } } }],
+      containerStatuses: [
+        {
+          name: 'api-gateway',
+          containerID: 'containerd://4567ef01',
+          restartCount: 1,
+          ready: true,
+          image: 'registry.example/api-gateway:1.0',
+          imageID: '',
+          state: { running: { startedAt: new Date() } },
+          lastState: { terminated: { exitCode: 137, reason: 'Error' } },
+        },
+      ],
     });
     const rv = await platform.revert(ref, noCtx());
     expect(rv.verification).toContain('1 helper pod(s) created, 1 ran to completion, all deleted');
@@ -213,7 +269,9 @@ describe('container-kill', () => {
     const f = await failureOf(platform.inject(injectReq(ref, 0), noCtx()));
     expect(f.type).toBe('PlatformUnavailable');
     expect(f.nonRetryable).toBe(false);
-    expect(f.message).toMatch(/exec in footanalytics\/api-gateway-\S+\/api-gateway could not run \(kill 1\): 500 InternalError: .*unable to upgrade connection/);
+    expect(f.message).toMatch(
+      /exec in footanalytics\/api-gateway-\S+\/api-gateway could not run \(kill 1\): 500 InternalError: .*unable to upgrade connection/,
+    );
     // intent was written before acting, but no round is done and no kill has an outcome
     const entry = await ledgerOn(key);
     expect(entry!.done).toEqual([]);
@@ -232,7 +290,9 @@ describe('container-kill', () => {
   });
 
   test('an unknown CHAOS_MODE never gets past the loader; a crafted one is refused at preflight', async () => {
-    expect(() => k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', CHAOS_MODE: 'ssh' })).toThrow(/CHAOS_MODE must be one of helper, exec/);
+    expect(() => k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', CHAOS_MODE: 'ssh' })).toThrow(
+      /CHAOS_MODE must be one of helper, exec/,
+    );
     const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20' });
     (spec.faults[0].params as Record<string, unknown>).chaosMode = 'ssh';
     const f = await failureOf(platform.preflight(spec));
@@ -242,10 +302,14 @@ describe('container-kill', () => {
 
   test("SIGNAL 'KILL; touch x #' (the reported escape) and every shell metacharacter are refused at validate time; a crafted spec at preflight", async () => {
     for (const bad of ['KILL; touch x #', 'KILL && id', '$(id)', '`id`', 'KILL|sh', "KILL'", 'KILL\nid']) {
-      expect(() => k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', SIGNAL: bad })).toThrow(/SIGNAL must be one of SIGKILL, SIGTERM/);
+      expect(() => k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', SIGNAL: bad })).toThrow(
+        /SIGNAL must be one of SIGKILL, SIGTERM/,
+      );
     }
     for (const bad of ['/run/containerd.sock; id', '/run/../etc/shadow', 'relative.sock']) {
-      expect(() => k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', SOCKET_PATH: bad })).toThrow(/SOCKET_PATH must be an absolute socket path/);
+      expect(() => k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20', SOCKET_PATH: bad })).toThrow(
+        /SOCKET_PATH must be an absolute socket path/,
+      );
     }
     const spec = k8sEngine('api-gateway-chaos', 'api-gateway', 'container-kill', { TOTAL_CHAOS_DURATION: '20' });
     (spec.faults[0].params as Record<string, unknown>).signal = 'KILL; touch x #';

@@ -38,7 +38,11 @@ function exec(p: KubernetesPlatform, source: Parameters<ExecInPod>[0]['source'])
 }
 
 function restrictedPlatform(workerNamespace: string | null = null): KubernetesPlatform {
-  return createKubernetesPlatform(k8sConfig(ADMIN_KUBECONFIG, { blastRadius: { allow: [{ namespace: NS, selector: 'app=api' }] } }), { execTimeoutMs: 10_000 }, { workerNamespace });
+  return createKubernetesPlatform(
+    k8sConfig(ADMIN_KUBECONFIG, { blastRadius: { allow: [{ namespace: NS, selector: 'app=api' }] } }),
+    { execTimeoutMs: 10_000 },
+    { workerNamespace },
+  );
 }
 
 beforeAll(async () => {
@@ -49,16 +53,24 @@ beforeAll(async () => {
     namespace: NS,
     body: {
       metadata: { name: 'api', labels: { app: 'api' } },
-      spec: { replicas: 1, selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'registry.example/api:1.0' }] } } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'api' } },
+        template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'registry.example/api:1.0' }] } },
+      },
     },
   });
   // Bare pods: one the policy does not allow (it holds the secrets), one whose labels a test changes.
   await a.core.createNamespacedPod({ namespace: NS, body: pod('db-1', { app: 'db' }) });
   await a.core.createNamespacedPod({ namespace: NS, body: pod('chameleon', { app: 'api', role: 'chameleon' }) });
-  await waitFor('pods Running', async () => {
-    const ps = (await a.core.listNamespacedPod({ namespace: NS })).items;
-    return ps.length === 3 && ps.every((p) => p.status?.phase === 'Running');
-  }, 90_000);
+  await waitFor(
+    'pods Running',
+    async () => {
+      const ps = (await a.core.listNamespacedPod({ namespace: NS })).items;
+      return ps.length === 3 && ps.every((p) => p.status?.phase === 'Running');
+    },
+    90_000,
+  );
 }, 900_000);
 
 afterAll(async () => {
@@ -70,15 +82,23 @@ describe('cmdProbe source in a namespace restricted to app=api', () => {
     const p = restrictedPlatform();
     const db = await exec(p, { namespace: NS, pod: 'db-1', container: 'c' });
     expect(db.type).toBe('FaultRefused');
-    expect(db.message).toBe(`cmdProbe source: pod ${NS}/db-1 (labels: app=db,${LABEL}=${RUN}) is outside the blast radius (blastRadius.allow of ${k8sConfigSource(p)} allows in ${NS} only app=api)`);
+    expect(db.message).toBe(
+      `cmdProbe source: pod ${NS}/db-1 (labels: app=db,${LABEL}=${RUN}) is outside the blast radius (blastRadius.allow of ${k8sConfigSource(p)} allows in ${NS} only app=api)`,
+    );
     const api = (await a.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=api,!role' })).items[0].metadata!.name!;
     expect(await exec(p, { namespace: NS, pod: api })).toMatchObject({ type: 'PlatformUnavailable', message: expect.stringMatching(UPGRADE) });
   });
 
   test('the LIVE labels at exec time: a pod relabelled out of the selector is refused at its next exec', async () => {
     const p = restrictedPlatform();
-    expect(await exec(p, { namespace: NS, pod: 'chameleon', container: 'c' })).toMatchObject({ type: 'PlatformUnavailable', message: expect.stringMatching(UPGRADE) });
-    await a.core.patchNamespacedPod({ name: 'chameleon', namespace: NS, body: { metadata: { labels: { app: 'db' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    expect(await exec(p, { namespace: NS, pod: 'chameleon', container: 'c' })).toMatchObject({
+      type: 'PlatformUnavailable',
+      message: expect.stringMatching(UPGRADE),
+    });
+    await a.core.patchNamespacedPod(
+      { name: 'chameleon', namespace: NS, body: { metadata: { labels: { app: 'db' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     const after = await exec(p, { namespace: NS, pod: 'chameleon', container: 'c' });
     expect(after).toMatchObject({ type: 'FaultRefused', message: expect.stringContaining(`pod ${NS}/chameleon (labels: `) });
     expect(after.message).toContain('app=db');
@@ -89,15 +109,24 @@ describe('cmdProbe source in a namespace restricted to app=api', () => {
     const api = (await a.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=api,!role' })).items[0].metadata!.name!;
     const eph = `debug-${RUN}`;
     await a.core.patchNamespacedPodEphemeralcontainers(
-      { name: api, namespace: NS, body: { spec: { ephemeralContainers: [{ name: eph, image: 'registry.example/x:1', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }] } } },
+      {
+        name: api,
+        namespace: NS,
+        body: { spec: { ephemeralContainers: [{ name: eph, image: 'registry.example/x:1', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }] } },
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
     );
     for (const container of [eph, 'nonexistent']) {
       const f = await exec(p, { namespace: NS, pod: api, container });
       expect([container, f.type]).toEqual([container, 'FaultRefused']);
-      expect(f.message).toBe(`cmdProbe source: container ${container} is not one of pod ${NS}/${api}'s own containers (api): a cmdProbe runs only in the pod's spec.containers, never in an ephemeral or init container`);
+      expect(f.message).toBe(
+        `cmdProbe source: container ${container} is not one of pod ${NS}/${api}'s own containers (api): a cmdProbe runs only in the pod's spec.containers, never in an ephemeral or init container`,
+      );
     }
-    expect(await exec(p, { namespace: NS, pod: api, container: 'api' })).toMatchObject({ type: 'PlatformUnavailable', message: expect.stringMatching(UPGRADE) });
+    expect(await exec(p, { namespace: NS, pod: api, container: 'api' })).toMatchObject({
+      type: 'PlatformUnavailable',
+      message: expect.stringMatching(UPGRADE),
+    });
   });
 
   test('a source selector must be contained in the allowed one', async () => {
@@ -105,9 +134,14 @@ describe('cmdProbe source in a namespace restricted to app=api', () => {
     for (const sel of ['app=db', 'app in (api,db)', `${LABEL}=${RUN}`]) {
       const f = await exec(p, { namespace: NS, labelSelector: sel });
       expect([sel, f.type]).toEqual([sel, 'FaultRefused']);
-      expect(f.message).toMatch(/^cmdProbe source: labelSelector .* selects pods outside the blast radius \(blastRadius\.allow of .* allows in tempest-radius-\w+ only app=api\)$/);
+      expect(f.message).toMatch(
+        /^cmdProbe source: labelSelector .* selects pods outside the blast radius \(blastRadius\.allow of .* allows in tempest-radius-\w+ only app=api\)$/,
+      );
     }
-    expect(await exec(p, { namespace: NS, labelSelector: 'app=api,!role' })).toMatchObject({ type: 'PlatformUnavailable', message: expect.stringMatching(UPGRADE) });
+    expect(await exec(p, { namespace: NS, labelSelector: 'app=api,!role' })).toMatchObject({
+      type: 'PlatformUnavailable',
+      message: expect.stringMatching(UPGRADE),
+    });
   });
 
   test('through the probe activity, with a crafted probe the loader never saw: refused, with the reason', async () => {
@@ -130,7 +164,9 @@ describe('cmdProbe source in a namespace restricted to app=api', () => {
     expect(byName.reason).toContain(`pod ${NS}/db-1 (labels: app=db,${LABEL}=${RUN}) is outside the blast radius`);
     const bySelector = await run({ namespace: NS, labelSelector: 'app=db' });
     expect(bySelector).toMatchObject({ status: 'Failed', failureKind: 'error', attempts: 0 }); // refused before any API call
-    expect(bySelector.reason).toBe(`refused by the worker's policy: source.labelSelector "app=db" selects pods outside the blast radius: blastRadius.allow of ${cfg.policy.source} allows in ${NS} only app=api`);
+    expect(bySelector.reason).toBe(
+      `refused by the worker's policy: source.labelSelector "app=db" selects pods outside the blast radius: blastRadius.allow of ${cfg.policy.source} allows in ${NS} only app=api`,
+    );
   });
 });
 
@@ -154,7 +190,10 @@ describe("the worker's own namespace (injected): nothing reaches it through *", 
       ['scale', () => p.scale(s.target, 0)],
       ['restartPod', () => p.restartPod(s.target, 'chameleon')],
       ['workload', () => p.workload(s.target)],
-      ['execInPod', () => p.execInPod({ source: { namespace: NS, labelSelector: 'app=api' }, command: 'id', signal: new AbortController().signal, timeoutMs: 5000 })],
+      [
+        'execInPod',
+        () => p.execInPod({ source: { namespace: NS, labelSelector: 'app=api' }, command: 'id', signal: new AbortController().signal, timeoutMs: 5000 }),
+      ],
     ] as const) {
       const f = await failureOf((call as () => Promise<unknown>)());
       expect([what, f.type, f.message]).toEqual([what, 'FaultRefused', expect.stringContaining(OWN)]);
@@ -164,7 +203,10 @@ describe("the worker's own namespace (injected): nothing reaches it through *", 
   });
 
   test('another worker namespace, or this one listed by its exact name: the same calls reach the cluster', async () => {
-    expect(await star('tempest-system').preflight(spec())).toMatchObject({ platform: 'kubernetes', targets: expect.arrayContaining([expect.stringMatching(/^api-/)]) });
+    expect(await star('tempest-system').preflight(spec())).toMatchObject({
+      platform: 'kubernetes',
+      targets: expect.arrayContaining([expect.stringMatching(/^api-/)]),
+    });
     const warned: string[] = [];
     const warn = console.warn;
     console.warn = (m: string) => void warned.push(m);
@@ -172,7 +214,10 @@ describe("the worker's own namespace (injected): nothing reaches it through *", 
       const listed = star(NS, [{ namespace: '*' }, { namespace: NS }]);
       expect(warned).toEqual([expect.stringContaining(`lists ${NS}, the namespace this worker runs in`)]);
       expect(await listed.preflight(spec())).toMatchObject({ platform: 'kubernetes' });
-      expect(await exec(listed, { namespace: NS, pod: 'db-1', container: 'c' })).toMatchObject({ type: 'PlatformUnavailable', message: expect.stringMatching(UPGRADE) });
+      expect(await exec(listed, { namespace: NS, pod: 'db-1', container: 'c' })).toMatchObject({
+        type: 'PlatformUnavailable',
+        message: expect.stringMatching(UPGRADE),
+      });
     } finally {
       console.warn = warn;
     }

@@ -52,7 +52,9 @@ metadata:
   name: ${name}
   labels:
     ${LABEL}: "${RUN}"
-${Object.entries(extraLabels).map(([k, v]) => `    ${k}: "${v}"`).join('\n')}
+${Object.entries(extraLabels)
+  .map(([k, v]) => `    ${k}: "${v}"`)
+  .join('\n')}
 data:
   hello: world
 `;
@@ -81,10 +83,14 @@ beforeAll(async () => {
       },
     },
   });
-  await waitFor('probe-web pods Running', async () => {
-    const ps = (await a.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=probe-web' })).items;
-    return ps.length === 2 && ps.every((p) => p.status?.phase === 'Running');
-  }, 90_000);
+  await waitFor(
+    'probe-web pods Running',
+    async () => {
+      const ps = (await a.core.listNamespacedPod({ namespace: NS, labelSelector: 'app=probe-web' })).items;
+      return ps.length === 2 && ps.every((p) => p.status?.phase === 'Running');
+    },
+    90_000,
+  );
   const sa = new k8s.KubeConfig();
   sa.loadFromFile(await saKubeconfig('footanalytics', a));
   saKc = sa;
@@ -94,10 +100,15 @@ afterAll(async () => {
   cleanupTestFiles();
   if (!a) return;
   // Objects a failed test may have left with a finalizer: release them, then drop the namespace.
-  const held = (await a.core.listNamespacedConfigMap({ namespace: NS }).catch(() => ({ items: [] as k8s.V1ConfigMap[] }))).items.filter((c) => c.metadata?.finalizers?.length);
+  const held = (await a.core.listNamespacedConfigMap({ namespace: NS }).catch(() => ({ items: [] as k8s.V1ConfigMap[] }))).items.filter(
+    (c) => c.metadata?.finalizers?.length,
+  );
   for (const c of held) {
     await a.core
-      .patchNamespacedConfigMap({ name: c.metadata!.name!, namespace: NS, body: { metadata: { finalizers: null } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))
+      .patchNamespacedConfigMap(
+        { name: c.metadata!.name!, namespace: NS, body: { metadata: { finalizers: null } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      )
       .catch(() => undefined);
   }
   await a.core.deleteNamespace({ name: NS }).catch(() => undefined);
@@ -143,10 +154,15 @@ describe('present / absent', () => {
     const out = await runProbe(probe({ operation: 'present', group: 'apps', version: 'v1', resource: 'deployments', labelSelector: 'app=probe-web' }));
     expect(out).toMatchObject({ status: 'Passed', reason: '1 deployments present' });
     expect(out.observed).toContain(`${NS}/probe-web`);
-    const byName = await runProbe(probe({ operation: 'present', group: 'apps', version: 'v1', resource: 'deployments', fieldSelector: 'metadata.name=probe-web' }));
+    const byName = await runProbe(
+      probe({ operation: 'present', group: 'apps', version: 'v1', resource: 'deployments', fieldSelector: 'metadata.name=probe-web' }),
+    );
     expect(byName).toMatchObject({ status: 'Passed', reason: '1 deployments present' });
     // tempest-worker may list deployments in footanalytics (deploy/rbac.yaml)
-    const sa = await runProbe(probe({ operation: 'absent', group: 'apps', version: 'v1', resource: 'deployments', namespace: 'footanalytics', labelSelector: `${LABEL}=${RUN}` }), saKc);
+    const sa = await runProbe(
+      probe({ operation: 'absent', group: 'apps', version: 'v1', resource: 'deployments', namespace: 'footanalytics', labelSelector: `${LABEL}=${RUN}` }),
+      saKc,
+    );
     expect(sa).toMatchObject({ status: 'Passed', reason: 'no deployments present (absent as required)' });
   });
 
@@ -194,7 +210,9 @@ describe('create', () => {
     const data = `${cmYaml(`fresh-${RUN}`)}---\n${cmYaml(existing)}`;
     const out = await runProbe(probe({ operation: 'create', data }));
     expect(out).toMatchObject({ status: 'Failed', failureKind: 'criteria' });
-    expect(out.reason).toMatch(new RegExp(`^ConfigMap ${NS}/${existing} already exists \\(AlreadyExists: .*\\); rolled back the 1 object\\(s\\) created before it$`));
+    expect(out.reason).toMatch(
+      new RegExp(`^ConfigMap ${NS}/${existing} already exists \\(AlreadyExists: .*\\); rolled back the 1 object\\(s\\) created before it$`),
+    );
     const gone = await runProbe(probe({ operation: 'absent', fieldSelector: `metadata.name=fresh-${RUN}` }));
     expect(gone).toMatchObject({ status: 'Passed' });
   });
@@ -209,13 +227,33 @@ describe('create', () => {
       ['pods', podYaml(`hpid-${RUN}`, `  hostPID: true\n${c()}`), 'Pod', /spec\.hostPID is true/],
       ['pods', podYaml(`sa-${RUN}`, `  serviceAccountName: admin\n${c()}`), 'Pod', /spec\.serviceAccountName is "admin"/],
       ['pods', podYaml(`node-${RUN}`, `  nodeName: kwok-node-0\n${c()}`), 'Pod', /spec\.nodeName is set/],
-      ['pods', podYaml(`img-${RUN}`, '  containers:\n    - name: c\n      image: evil.example/root:latest\n'), 'Pod', /spec\.containers\[0\]\.image "evil\.example\/root:latest" is not one of the images/],
-      ['deployments', `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: dep-${RUN}\nspec:\n  selector: { matchLabels: { x: y } }\n  template:\n    metadata: { labels: { x: y } }\n    spec:\n      hostNetwork: true\n      containers: [{ name: c, image: registry.example/probe:1.0 }]\n`, 'Deployment', /spec\.template\.spec\.hostNetwork is true/],
+      [
+        'pods',
+        podYaml(`img-${RUN}`, '  containers:\n    - name: c\n      image: evil.example/root:latest\n'),
+        'Pod',
+        /spec\.containers\[0\]\.image "evil\.example\/root:latest" is not one of the images/,
+      ],
+      [
+        'deployments',
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: dep-${RUN}\nspec:\n  selector: { matchLabels: { x: y } }\n  template:\n    metadata: { labels: { x: y } }\n    spec:\n      hostNetwork: true\n      containers: [{ name: c, image: registry.example/probe:1.0 }]\n`,
+        'Deployment',
+        /spec\.template\.spec\.hostNetwork is true/,
+      ],
     ];
-    const policy = { ...k8sConfig(undefined, { probes: { k8sWritable: ['pods', 'deployments'] }, images: { stress: 'registry.example/stress-ng:0.18.06', allow: ['registry.example/probe:1.0'] } }).policy, blastRadius: { allow: [{ namespace: NS }], protectedNamespaces: [] } };
+    const policy = {
+      ...k8sConfig(undefined, {
+        probes: { k8sWritable: ['pods', 'deployments'] },
+        images: { stress: 'registry.example/stress-ng:0.18.06', allow: ['registry.example/probe:1.0'] },
+      }).policy,
+      blastRadius: { allow: [{ namespace: NS }], protectedNamespaces: [] },
+    };
     for (const [resource, data, kind, reason] of cases) {
       const group = resource === 'deployments' ? 'apps' : '';
-      const out: ProbeOutcome = await new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, policy, workerNamespace: null }).runProbe, probe({ operation: "create", resource, group, data }), ctx);
+      const out: ProbeOutcome = await new MockActivityEnvironment().run(
+        createProbeActivities({ k8s: adminKc, policy, workerNamespace: null }).runProbe,
+        probe({ operation: 'create', resource, group, data }),
+        ctx,
+      );
       expect([kind, out.status, out.failureKind]).toEqual([kind, 'Failed', 'error']);
       expect(out.reason).toMatch(/^refused by the worker's policy: k8sProbe create: data object 1 /);
       expect(out.reason).toMatch(reason);
@@ -224,7 +262,11 @@ describe('create', () => {
     expect(pods).toEqual([]);
     expect((await a.apps.listNamespacedDeployment({ namespace: NS })).items.map((d) => d.metadata!.name)).not.toContain(`dep-${RUN}`);
     // the same pod, ordinary and with a named image, is created
-    const ok: ProbeOutcome = await new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, policy, workerNamespace: null }).runProbe, probe({ operation: 'create', resource: 'pods', data: podYaml(`ok-${RUN}`, c()) }), ctx);
+    const ok: ProbeOutcome = await new MockActivityEnvironment().run(
+      createProbeActivities({ k8s: adminKc, policy, workerNamespace: null }).runProbe,
+      probe({ operation: 'create', resource: 'pods', data: podYaml(`ok-${RUN}`, c()) }),
+      ctx,
+    );
     expect(ok).toMatchObject({ status: 'Passed', reason: `created Pod ${NS}/ok-${RUN}` });
     await a.core.deleteNamespacedPod({ name: `ok-${RUN}`, namespace: NS, gracePeriodSeconds: 0 });
   });
@@ -233,7 +275,9 @@ describe('create', () => {
     const secret = await runProbe(probe({ operation: 'create', resource: 'secrets', data: cmYaml(`wrong-${RUN}`) }));
     expect(secret).toMatchObject({ status: 'Failed', failureKind: 'error' });
     expect(secret.reason).toMatch(/data object 1 \(wrong-\w+\) is v1 ConfigMap, but the probe's resource is secrets \(v1 Secret\)/);
-    const otherNs = await runProbe(probe({ operation: 'create', data: cmYaml(`wrong-${RUN}`).replace('metadata:\n', 'metadata:\n  namespace: footanalytics\n') }));
+    const otherNs = await runProbe(
+      probe({ operation: 'create', data: cmYaml(`wrong-${RUN}`).replace('metadata:\n', 'metadata:\n  namespace: footanalytics\n') }),
+    );
     expect(otherNs.reason).toMatch(new RegExp(`says namespace footanalytics, but the probe's namespace is ${NS}`));
     const broken = await runProbe(probe({ operation: 'create', data: 'metadata: {name: [' }));
     expect(broken).toMatchObject({ status: 'Failed', failureKind: 'error', attempts: 0 });
@@ -275,7 +319,10 @@ describe('delete', () => {
 
   test('an object held by a finalizer: the bounded wait ends with a criteria failure naming it and the finalizer', async () => {
     const name = `held-${RUN}`;
-    await a.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name, labels: { [LABEL]: RUN, batch: 'held' } , finalizers: ['tempest-tests/hold'] } } });
+    await a.core.createNamespacedConfigMap({
+      namespace: NS,
+      body: { metadata: { name, labels: { [LABEL]: RUN, batch: 'held' }, finalizers: ['tempest-tests/hold'] } },
+    });
     const t0 = Date.now();
     const out = await runProbe(probe({ operation: 'delete', labelSelector: `${LABEL}=${RUN},batch=held` }, { probeTimeoutMs: 2000 }));
     expect(out).toMatchObject({ status: 'Failed', failureKind: 'criteria', attempts: 1 });
@@ -283,21 +330,32 @@ describe('delete', () => {
     expect(Date.now() - t0).toBeLessThan(2000 + 1000);
     const cm = await a.core.readNamespacedConfigMap({ name, namespace: NS });
     expect(cm.metadata?.deletionTimestamp).toBeDefined();
-    await a.core.patchNamespacedConfigMap({ name, namespace: NS, body: { metadata: { finalizers: null } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await a.core.patchNamespacedConfigMap(
+      { name, namespace: NS, body: { metadata: { finalizers: null } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     await waitFor(`${name} gone`, async () => (await configMapNames(`${LABEL}=${RUN},batch=held`)).length === 0, 30_000);
   });
 
   test('a retry after the object finally went away passes: the earlier attempt of the same evaluation deleted it', async () => {
     const name = `slow-${RUN}`;
-    await a.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name, labels: { [LABEL]: RUN, batch: 'slow' }, finalizers: ['tempest-tests/hold'] } } });
+    await a.core.createNamespacedConfigMap({
+      namespace: NS,
+      body: { metadata: { name, labels: { [LABEL]: RUN, batch: 'slow' }, finalizers: ['tempest-tests/hold'] } },
+    });
     // Release the finalizer during the interval between attempt 1 (times out its wait) and attempt 2.
     const release = setTimeout(() => {
       void a.core
-        .patchNamespacedConfigMap({ name, namespace: NS, body: { metadata: { finalizers: null } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))
+        .patchNamespacedConfigMap(
+          { name, namespace: NS, body: { metadata: { finalizers: null } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        )
         .catch(() => undefined);
     }, 1300);
     try {
-      const out = await runProbe(probe({ operation: 'delete', labelSelector: `${LABEL}=${RUN},batch=slow` }, { probeTimeoutMs: 1000, attempts: 2, intervalMs: 1500 }));
+      const out = await runProbe(
+        probe({ operation: 'delete', labelSelector: `${LABEL}=${RUN},batch=slow` }, { probeTimeoutMs: 1000, attempts: 2, intervalMs: 1500 }),
+      );
       expect(out).toMatchObject({ status: 'Passed', attempts: 2, reason: 'no configmaps left: 1 deleted by an earlier attempt of this evaluation' });
     } finally {
       clearTimeout(release);
@@ -309,7 +367,11 @@ describe('delete', () => {
       namespace: NS,
       body: {
         metadata: { name: 'probe-doomed', labels: { app: 'probe-doomed' } },
-        spec: { replicas: 0, selector: { matchLabels: { app: 'probe-doomed' } }, template: { metadata: { labels: { app: 'probe-doomed' } }, spec: { containers: [{ name: 'c', image: 'registry.example/x:1' }] } } },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'probe-doomed' } },
+          template: { metadata: { labels: { app: 'probe-doomed' } }, spec: { containers: [{ name: 'c', image: 'registry.example/x:1' }] } },
+        },
       },
     });
     const out = await runProbe(probe({ operation: 'delete', group: 'apps', version: 'v1', resource: 'deployments', labelSelector: 'app=probe-doomed' }));
@@ -333,13 +395,25 @@ describe('could not run', () => {
     expect(await configMapNames()).not.toContain(`sa-${RUN}`);
 
     // Its own namespace, but a verb its Role lacks (no delete on deployments).
-    const del = await runProbe(probe({ operation: 'delete', group: 'apps', version: 'v1', resource: 'deployments', namespace: 'footanalytics', labelSelector: 'app.kubernetes.io/name=api-gateway' }), saKc);
+    const del = await runProbe(
+      probe({
+        operation: 'delete',
+        group: 'apps',
+        version: 'v1',
+        resource: 'deployments',
+        namespace: 'footanalytics',
+        labelSelector: 'app.kubernetes.io/name=api-gateway',
+      }),
+      saKc,
+    );
     if (del.reason.startsWith('no resource matched')) {
       // the seed Deployment is not there (suite run alone on a fresh cluster): nothing to be refused
       expect(del).toMatchObject({ status: 'Failed', failureKind: 'criteria' });
     } else {
       expect(del).toMatchObject({ status: 'Failed', failureKind: 'error' });
-      expect(del.reason).toMatch(/may not delete deployments in namespace footanalytics \(RBAC: grant verb "delete" on resource "deployments" in API group "apps"/);
+      expect(del.reason).toMatch(
+        /may not delete deployments in namespace footanalytics \(RBAC: grant verb "delete" on resource "deployments" in API group "apps"/,
+      );
     }
   });
 
@@ -351,7 +425,9 @@ describe('could not run', () => {
     expect(apps.reason).toMatch(/resource "widgets" does not exist in API apps\/v1 \(discovery \/apis\/apps\/v1 lists: .*deployments/);
     const group = await runProbe(probe({ operation: 'present', group: 'nope.example.com', version: 'v1', resource: 'things' }));
     expect(group).toMatchObject({ status: 'Failed', failureKind: 'error' });
-    expect(group.reason).toBe('k8sProbe: API group/version "nope.example.com/v1" is not served by this API server (discovery GET /apis/nope.example.com/v1 answered 404; check group and version, or install its CRD)');
+    expect(group.reason).toBe(
+      'k8sProbe: API group/version "nope.example.com/v1" is not served by this API server (discovery GET /apis/nope.example.com/v1 answered 404; check group and version, or install its CRD)',
+    );
   });
 
   test('an unreachable API server is an error, not a verdict', async () => {
@@ -382,29 +458,50 @@ describe('any group/version/resource: a CRD installed while the worker runs', ()
           group: CRD_GROUP,
           scope: 'Namespaced',
           names: { plural: 'probewidgets', singular: 'probewidget', kind: 'ProbeWidget', shortNames: ['pw'] },
-          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }],
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+            },
+          ],
         },
       },
     });
     crdCreated = true;
-    await waitFor('CRD established', async () => {
-      const c = await ext.readCustomResourceDefinition({ name: CRD_NAME });
-      return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-    }, 60_000);
+    await waitFor(
+      'CRD established',
+      async () => {
+        const c = await ext.readCustomResourceDefinition({ name: CRD_NAME });
+        return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+      },
+      60_000,
+    );
 
     const data = `apiVersion: ${CRD_GROUP}/v1\nkind: ProbeWidget\nmetadata:\n  name: w1\n  labels:\n    ${LABEL}: "${RUN}"\nspec:\n  size: 3\n`;
     // Discovery of a new group can lag the Established condition by a moment: the probe's own attempts absorb it.
-    const created = await runProbe(probe({ group: CRD_GROUP, version: 'v1', resource: 'probewidgets', operation: 'create', data }, { attempts: 10, intervalMs: 500 }));
+    const created = await runProbe(
+      probe({ group: CRD_GROUP, version: 'v1', resource: 'probewidgets', operation: 'create', data }, { attempts: 10, intervalMs: 500 }),
+    );
     expect(created).toMatchObject({ status: 'Passed', reason: `created ProbeWidget ${NS}/w1` });
 
     const custom = new k8s.KubeConfig();
     custom.loadFromString(adminKc.exportConfig());
-    const viaCo = await custom.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ group: CRD_GROUP, version: 'v1', namespace: NS, plural: 'probewidgets', name: 'w1' });
+    const viaCo = await custom
+      .makeApiClient(k8s.CustomObjectsApi)
+      .getNamespacedCustomObject({ group: CRD_GROUP, version: 'v1', namespace: NS, plural: 'probewidgets', name: 'w1' });
     expect((viaCo as { spec?: { size?: number } }).spec?.size).toBe(3);
 
     // singular / short names resolve too (kubectl-style); the plural is what Litmus YAML uses
-    expect(await runProbe(p({ operation: 'present', resource: 'pw', labelSelector: `${LABEL}=${RUN}` }))).toMatchObject({ status: 'Passed', reason: '1 pw present' });
-    expect(await runProbe(p({ operation: 'delete', labelSelector: `${LABEL}=${RUN}` }))).toMatchObject({ status: 'Passed', reason: 'deleted 1 probewidgets, none left' });
+    expect(await runProbe(p({ operation: 'present', resource: 'pw', labelSelector: `${LABEL}=${RUN}` }))).toMatchObject({
+      status: 'Passed',
+      reason: '1 pw present',
+    });
+    expect(await runProbe(p({ operation: 'delete', labelSelector: `${LABEL}=${RUN}` }))).toMatchObject({
+      status: 'Passed',
+      reason: 'deleted 1 probewidgets, none left',
+    });
     expect(await runProbe(p({ operation: 'absent' }))).toMatchObject({ status: 'Passed', reason: 'no probewidgets present (absent as required)' });
   });
 });
@@ -423,7 +520,10 @@ describe("the worker's policy bounds what a k8sProbe reaches (checked after disc
     expect(ks.reason).toContain("refused by the worker's policy: namespace kube-system is not in blastRadius.allow of /etc/tempest.yaml");
     const all = await withPolicy(probe({ operation: 'present', resource: 'secrets', namespace: undefined }));
     expect(all.reason).toContain('secrets (v1) is namespaced: the probe must name a namespace (it never lists across namespaces)');
-    expect(await withPolicy(probe({ operation: 'present', resource: 'configmaps' }))).toMatchObject({ status: 'Passed', reason: expect.stringContaining('configmaps present') }); // allowed: it runs (kube-root-ca.crt)
+    expect(await withPolicy(probe({ operation: 'present', resource: 'configmaps' }))).toMatchObject({
+      status: 'Passed',
+      reason: expect.stringContaining('configmaps present'),
+    }); // allowed: it runs (kube-root-ca.crt)
   });
 
   test('cluster-scoped reads only when listed, and never a write; create/delete only on k8sWritable resources', async () => {
@@ -431,7 +531,9 @@ describe("the worker's policy bounds what a k8sProbe reaches (checked after disc
     expect((await withPolicy(nodes)).reason).toContain('nodes is cluster-scoped and not in probes.k8sClusterScoped of /etc/tempest.yaml');
     expect((await withPolicy(nodes, { k8sClusterScoped: ['nodes'] })).status).toBe('Passed');
     const delNs = probe({ operation: 'delete', resource: 'namespaces', namespace: undefined, labelSelector: `${LABEL}=${RUN}` });
-    expect((await withPolicy(delNs, { k8sClusterScoped: ['namespaces'], k8sWritable: ['namespaces'] })).reason).toContain('delete on the cluster-scoped namespaces');
+    expect((await withPolicy(delNs, { k8sClusterScoped: ['namespaces'], k8sWritable: ['namespaces'] })).reason).toContain(
+      'delete on the cluster-scoped namespaces',
+    );
     const create = probe({ operation: 'create', data: cmYaml(`policy-${RUN}`) });
     expect((await withPolicy(create)).reason).toContain('create on configmaps (probes.k8sWritable of /etc/tempest.yaml: none)');
     expect(await configMapNames()).not.toContain(`policy-${RUN}`);
@@ -444,11 +546,20 @@ describe('a namespace the blast radius restricts to app=probe-web: a k8sProbe on
   const restricted = async (p: ProbeSpec, extra: { workerNamespace?: string | null; allow?: Array<{ namespace: string; selector?: string }> } = {}) => {
     const { defaultPolicy } = await import('../../../config/policy.js');
     const base = defaultPolicy('/etc/tempest.yaml');
-    const policy = { ...base, blastRadius: { allow: extra.allow ?? [{ namespace: NS, selector: 'app=probe-web' }], protectedNamespaces: [] }, probes: { ...base.probes, k8sWritable: ['configmaps'] } };
-    return (await new MockActivityEnvironment().run(createProbeActivities({ k8s: adminKc, policy, workerNamespace: extra.workerNamespace ?? null }).runProbe, p, ctx)) as ProbeOutcome;
+    const policy = {
+      ...base,
+      blastRadius: { allow: extra.allow ?? [{ namespace: NS, selector: 'app=probe-web' }], protectedNamespaces: [] },
+      probes: { ...base.probes, k8sWritable: ['configmaps'] },
+    };
+    return (await new MockActivityEnvironment().run(
+      createProbeActivities({ k8s: adminKc, policy, workerNamespace: extra.workerNamespace ?? null }).runProbe,
+      p,
+      ctx,
+    )) as ProbeOutcome;
   };
   const ONLY = `blastRadius.allow of /etc/tempest.yaml allows in ${NS} only app=probe-web`;
-  const cm = (name: string, labels: Record<string, string>) => a.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name, labels: { [LABEL]: RUN, batch: 'radius', ...labels } } } });
+  const cm = (name: string, labels: Record<string, string>) =>
+    a.core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name, labels: { [LABEL]: RUN, batch: 'radius', ...labels } } } });
 
   beforeAll(async () => {
     await cm(`outside-${RUN}`, { app: 'billing' });
@@ -469,16 +580,28 @@ describe('a namespace the blast radius restricts to app=probe-web: a k8sProbe on
     const other = await restricted(probe({ operation: 'absent', labelSelector: `${LABEL}=${RUN}` }));
     expect(other).toMatchObject({ status: 'Failed', failureKind: 'error' });
     expect(other.reason).toBe(`refused by the worker's policy: labelSelector ${LABEL}=${RUN} selects objects outside the blast radius (${ONLY})`);
-    expect(await restricted(probe({ operation: 'present', resource: 'pods', labelSelector: 'app=probe-web' }))).toMatchObject({ status: 'Passed', reason: '2 pods present' });
-    expect(await restricted(probe({ operation: 'present', labelSelector: `app=probe-web,${LABEL}=${RUN}` }))).toMatchObject({ status: 'Passed', reason: '1 configmaps present' });
+    expect(await restricted(probe({ operation: 'present', resource: 'pods', labelSelector: 'app=probe-web' }))).toMatchObject({
+      status: 'Passed',
+      reason: '2 pods present',
+    });
+    expect(await restricted(probe({ operation: 'present', labelSelector: `app=probe-web,${LABEL}=${RUN}` }))).toMatchObject({
+      status: 'Passed',
+      reason: '1 configmaps present',
+    });
   });
 
   test("a read by name checks the object's live labels: outside the selector it is refused (present and absent alike), inside it is read", async () => {
     const outside = await restricted(probe({ operation: 'present', fieldSelector: `metadata.name=outside-${RUN}` }));
     expect(outside).toMatchObject({ status: 'Failed', failureKind: 'error' });
     expect(outside.reason).toBe(`refused by the worker's policy: ConfigMap ${NS}/outside-${RUN} in ${NS} has labels outside the blast radius (${ONLY})`);
-    expect(await restricted(probe({ operation: 'absent', fieldSelector: `metadata.name=outside-${RUN}` }))).toMatchObject({ status: 'Failed', failureKind: 'error' });
-    expect(await restricted(probe({ operation: 'present', fieldSelector: `metadata.name=inside-${RUN}` }))).toMatchObject({ status: 'Passed', reason: '1 configmaps present' });
+    expect(await restricted(probe({ operation: 'absent', fieldSelector: `metadata.name=outside-${RUN}` }))).toMatchObject({
+      status: 'Failed',
+      failureKind: 'error',
+    });
+    expect(await restricted(probe({ operation: 'present', fieldSelector: `metadata.name=inside-${RUN}` }))).toMatchObject({
+      status: 'Passed',
+      reason: '1 configmaps present',
+    });
     expect(await restricted(probe({ operation: 'absent', fieldSelector: `metadata.name=never-${RUN}` }))).toMatchObject({ status: 'Passed' });
   });
 
@@ -490,7 +613,10 @@ describe('a namespace the blast radius restricts to app=probe-web: a k8sProbe on
     expect(wide).toMatchObject({ status: 'Failed', failureKind: 'error' });
     expect(wide.reason).toContain('labelSelector batch=radius selects objects outside the blast radius');
     expect(await configMapNames(`${LABEL}=${RUN},batch=radius`)).toEqual([`inside-${RUN}`, `outside-${RUN}`]);
-    expect(await restricted(probe({ operation: 'delete', labelSelector: 'app=probe-web,batch=radius' }))).toMatchObject({ status: 'Passed', reason: 'deleted 1 configmaps, none left' });
+    expect(await restricted(probe({ operation: 'delete', labelSelector: 'app=probe-web,batch=radius' }))).toMatchObject({
+      status: 'Passed',
+      reason: 'deleted 1 configmaps, none left',
+    });
     expect(await configMapNames(`${LABEL}=${RUN},batch=radius`)).toEqual([`outside-${RUN}`]);
   });
 
@@ -498,7 +624,9 @@ describe('a namespace the blast radius restricts to app=probe-web: a k8sProbe on
     const p = probe({ operation: 'present', resource: 'pods', labelSelector: 'app=probe-web' });
     const star = await restricted(p, { allow: [{ namespace: '*' }], workerNamespace: NS });
     expect(star).toMatchObject({ status: 'Failed', failureKind: 'error' });
-    expect(star.reason).toBe(`refused by the worker's policy: namespace ${NS} is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name`);
+    expect(star.reason).toBe(
+      `refused by the worker's policy: namespace ${NS} is the worker's own namespace: nothing may target it unless blastRadius.allow of /etc/tempest.yaml lists it by its exact name`,
+    );
     expect(await restricted(p, { allow: [{ namespace: '*' }], workerNamespace: 'tempest-system' })).toMatchObject({ status: 'Passed' });
     expect(await restricted(p, { allow: [{ namespace: '*' }, { namespace: NS }], workerNamespace: NS })).toMatchObject({ status: 'Passed' });
     // a probe activity built without a policy still protects it

@@ -45,7 +45,6 @@ import {
   noCtx,
   patchPodStatus,
   saKubeconfig,
-  SEED,
   seededCluster,
   waitFor,
   WORKER_USER,
@@ -81,7 +80,10 @@ const targetOf = (ns: Ns, kind: Kind): TargetSpec => ({ namespace: ns, labelSele
 function workload(ns: Ns, kind: Kind): k8s.KubernetesObject {
   const name = workloadName(kind);
   const podLabels = { [APP_LABEL]: name, [AUDIT_LABEL]: 'pod' };
-  const template = { metadata: { labels: podLabels }, spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: `registry.example/${name}:1.0` }] } };
+  const template = {
+    metadata: { labels: podLabels },
+    spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: `registry.example/${name}:1.0` }] },
+  };
   const metadata = { name, namespace: ns, labels: { [AUDIT_LABEL]: 'workload' } };
   const selector = { matchLabels: { [APP_LABEL]: name } };
   const kindName = { deployment: 'Deployment', statefulset: 'StatefulSet', daemonset: 'DaemonSet', replicaset: 'ReplicaSet' }[kind];
@@ -97,10 +99,14 @@ async function removeStaleWorkloads(ns: Ns): Promise<void> {
   const old = (o: { metadata?: { creationTimestamp?: Date } }) => Date.now() - new Date(o.metadata?.creationTimestamp ?? Date.now()).getTime() > 3_600_000;
   const ap = a.apps;
   const propagationPolicy = 'Background';
-  for (const d of (await ap.listNamespacedDeployment(sel)).items.filter(old)) await ap.deleteNamespacedDeployment({ name: d.metadata!.name!, namespace: ns, propagationPolicy }).catch(() => undefined);
-  for (const d of (await ap.listNamespacedStatefulSet(sel)).items.filter(old)) await ap.deleteNamespacedStatefulSet({ name: d.metadata!.name!, namespace: ns, propagationPolicy }).catch(() => undefined);
-  for (const d of (await ap.listNamespacedDaemonSet(sel)).items.filter(old)) await ap.deleteNamespacedDaemonSet({ name: d.metadata!.name!, namespace: ns, propagationPolicy }).catch(() => undefined);
-  for (const d of (await ap.listNamespacedReplicaSet(sel)).items.filter(old)) await ap.deleteNamespacedReplicaSet({ name: d.metadata!.name!, namespace: ns, propagationPolicy }).catch(() => undefined);
+  for (const d of (await ap.listNamespacedDeployment(sel)).items.filter(old))
+    await ap.deleteNamespacedDeployment({ name: d.metadata!.name!, namespace: ns, propagationPolicy }).catch(() => undefined);
+  for (const d of (await ap.listNamespacedStatefulSet(sel)).items.filter(old))
+    await ap.deleteNamespacedStatefulSet({ name: d.metadata!.name!, namespace: ns, propagationPolicy }).catch(() => undefined);
+  for (const d of (await ap.listNamespacedDaemonSet(sel)).items.filter(old))
+    await ap.deleteNamespacedDaemonSet({ name: d.metadata!.name!, namespace: ns, propagationPolicy }).catch(() => undefined);
+  for (const d of (await ap.listNamespacedReplicaSet(sel)).items.filter(old))
+    await ap.deleteNamespacedReplicaSet({ name: d.metadata!.name!, namespace: ns, propagationPolicy }).catch(() => undefined);
 }
 
 interface Status {
@@ -114,7 +120,11 @@ async function statusOf(ns: Ns, kind: Kind): Promise<Status> {
   switch (kind) {
     case 'daemonset': {
       const d = await ap.readNamespacedDaemonSet({ name, namespace: ns });
-      return { desired: d.status?.desiredNumberScheduled ?? 0, ready: d.status?.numberReady ?? 0, current: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) };
+      return {
+        desired: d.status?.desiredNumberScheduled ?? 0,
+        ready: d.status?.numberReady ?? 0,
+        current: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
+      };
     }
     default: {
       const d =
@@ -123,7 +133,11 @@ async function statusOf(ns: Ns, kind: Kind): Promise<Status> {
           : kind === 'statefulset'
             ? await ap.readNamespacedStatefulSet({ name, namespace: ns })
             : await ap.readNamespacedReplicaSet({ name, namespace: ns });
-      return { desired: d.spec?.replicas ?? 1, ready: d.status?.readyReplicas ?? 0, current: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) };
+      return {
+        desired: d.spec?.replicas ?? 1,
+        ready: d.status?.readyReplicas ?? 0,
+        current: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
+      };
     }
   }
 }
@@ -132,12 +146,16 @@ async function workloadPods(ns: Ns, kind: Kind): Promise<k8s.V1Pod[]> {
 }
 /** desired == ready (>= 1 for a DaemonSet), controller caught up, and exactly that many live pods and no others. */
 async function whole(ns: Ns, kind: Kind, want?: number): Promise<k8s.V1Pod[]> {
-  return waitFor(`${ns}/${workloadName(kind)} whole${want ? ` at ${want}` : ''}`, async () => {
-    const s = await statusOf(ns, kind);
-    if (!s.current || s.desired < 1 || s.ready !== s.desired || (want !== undefined && s.desired !== want)) return false;
-    const ps = await workloadPods(ns, kind);
-    return live(ps).length === s.desired && ps.length === s.desired ? live(ps) : false;
-  }, 90_000);
+  return waitFor(
+    `${ns}/${workloadName(kind)} whole${want ? ` at ${want}` : ''}`,
+    async () => {
+      const s = await statusOf(ns, kind);
+      if (!s.current || s.desired < 1 || s.ready !== s.desired || (want !== undefined && s.desired !== want)) return false;
+      const ps = await workloadPods(ns, kind);
+      return live(ps).length === s.desired && ps.length === s.desired ? live(ps) : false;
+    },
+    90_000,
+  );
 }
 
 // ------------------------------------------------------------------ deploy/rbac.yaml, expanded
@@ -164,11 +182,15 @@ function loadRbac(): Rbac {
   const grants: Grant[] = [];
   const bindings = new Map<string, Map<string, Set<string>>>();
   for (const o of objs) {
-    if (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') throw new Error(`deploy/rbac.yaml has a ${o.kind} (${o.metadata?.name}): this suite only knows namespaced RBAC`);
+    if (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')
+      throw new Error(`deploy/rbac.yaml has a ${o.kind} (${o.metadata?.name}): this suite only knows namespaced RBAC`);
     if (o.kind === 'Role') {
       for (const r of o.rules ?? []) {
-        if (r.resourceNames?.length || r.nonResourceURLs?.length) throw new Error(`Role ${o.metadata.name}: resourceNames / nonResourceURLs are not expanded by this suite`);
-        for (const apiGroup of r.apiGroups) for (const resource of r.resources) for (const verb of r.verbs) grants.push({ namespace: o.metadata.namespace, role: o.metadata.name, apiGroup, resource, verb });
+        if (r.resourceNames?.length || r.nonResourceURLs?.length)
+          throw new Error(`Role ${o.metadata.name}: resourceNames / nonResourceURLs are not expanded by this suite`);
+        for (const apiGroup of r.apiGroups)
+          for (const resource of r.resources)
+            for (const verb of r.verbs) grants.push({ namespace: o.metadata.namespace, role: o.metadata.name, apiGroup, resource, verb });
       }
     }
     if (o.kind === 'RoleBinding') {
@@ -198,7 +220,12 @@ function grantsUsedBy(e: AuditEvent, rbac: Rbac): Grant[] {
   const roles = rbac.bindings.get(e.user)?.get(e.namespace ?? '') ?? new Set<string>();
   const match = (verb: string) =>
     rbac.grants.filter(
-      (g) => g.namespace === e.namespace && roles.has(g.role) && (g.apiGroup === e.apiGroup || g.apiGroup === '*') && (g.resource === resourceOf(e) || g.resource === '*') && (g.verb === verb || g.verb === '*'),
+      (g) =>
+        g.namespace === e.namespace &&
+        roles.has(g.role) &&
+        (g.apiGroup === e.apiGroup || g.apiGroup === '*') &&
+        (g.resource === resourceOf(e) || g.resource === '*') &&
+        (g.verb === verb || g.verb === '*'),
     );
   const used = match(e.verb);
   if (e.verb === 'get' && resourceOf(e) === 'pods/exec' && e.apiGroup === '' && e.code !== 403) used.push(...match('create'));
@@ -216,7 +243,8 @@ async function step<T>(what: string, fn: () => Promise<T>, want: Want = 'ok'): P
     return v;
   } catch (e) {
     const f = e as { type?: string; message?: string };
-    if (want === 'ok' || f.type !== want.type || (want.message && !want.message.test(f.message ?? ''))) problems.push(`${what}: ${f.type ?? 'Error'}: ${f.message}`);
+    if (want === 'ok' || f.type !== want.type || (want.message && !want.message.test(f.message ?? '')))
+      problems.push(`${what}: ${f.type ?? 'Error'}: ${f.message}`);
     return undefined;
   }
 }
@@ -226,7 +254,11 @@ function rp(over: Partial<RunProperties> = {}): RunProperties {
 }
 function runProbe(ns: Ns, p: ProbeSpec): Promise<ProbeOutcome> {
   const pl = platforms[ns];
-  return new MockActivityEnvironment().run(createProbeActivities({ k8s: pl.clients.kc, execInPod: pl.execInPod, policy: configs[ns].policy }).runProbe, p, { runId: `rbac-audit-${RUN}`, phase: 'SOT', iteration: 0 } satisfies ProbeContext);
+  return new MockActivityEnvironment().run(createProbeActivities({ k8s: pl.clients.kc, execInPod: pl.execInPod, policy: configs[ns].policy }).runProbe, p, {
+    runId: `rbac-audit-${RUN}`,
+    phase: 'SOT',
+    iteration: 0,
+  } satisfies ProbeContext);
 }
 async function probeStep(ns: Ns, what: string, p: ProbeSpec, want: Partial<ProbeOutcome> & { reasonMatches?: RegExp }): Promise<void> {
   const out = await runProbe(ns, p);
@@ -236,7 +268,12 @@ async function probeStep(ns: Ns, what: string, p: ProbeSpec, want: Partial<Probe
 }
 
 /** preflight -> [prepare] -> inject -> revert, each with the outcome it must have on kwok. */
-async function faultRoundTrip(ns: Ns, label: string, spec: ExperimentSpec, wants: { preflight?: Want; prepare?: Want; inject?: Want; revert?: Want } = {}): Promise<void> {
+async function faultRoundTrip(
+  ns: Ns,
+  label: string,
+  spec: ExperimentSpec,
+  wants: { preflight?: Want; prepare?: Want; inject?: Want; revert?: Want } = {},
+): Promise<void> {
   const p = platforms[ns];
   const ref = faultRef(spec);
   await step(`${ns} ${label} preflight`, () => p.preflight(spec), wants.preflight);
@@ -254,7 +291,10 @@ beforeAll(async () => {
     kubeconfigs[ns] = await saKubeconfig(ns, a);
     jtis.add(tokenJti(kubeconfigs[ns]));
     // the probe's pod may use its image because the policy names it (images.allow)
-    configs[ns] = k8sConfig(kubeconfigs[ns], { probes: { k8sWritable: ['pods'] }, images: { stress: TEST_STRESS_IMAGE, allow: [ALLOWED_STRESS_OVERRIDE, 'registry.example/probe:1.0'] } });
+    configs[ns] = k8sConfig(kubeconfigs[ns], {
+      probes: { k8sWritable: ['pods'] },
+      images: { stress: TEST_STRESS_IMAGE, allow: [ALLOWED_STRESS_OVERRIDE, 'registry.example/probe:1.0'] },
+    });
     platforms[ns] = createKubernetesPlatform(configs[ns], { verifyTimeoutMs: 30_000, execTimeoutMs: 10_000 });
     await removeStaleWorkloads(ns);
     for (const kind of KINDS) await apply(a, workload(ns, kind));
@@ -289,7 +329,10 @@ describe.each(Object.keys(NAMESPACES) as Ns[])('as tempest-system/tempest-worker
     // the seed pods have no nvidia.com/gpu limit: refused before any request that changes something (the GPU path
     // itself, with a pod that has its own GPU, is in fault-guards.test.ts)
     const noGpu = { type: 'FaultRefused', message: /has no nvidia\.com\/gpu limit/ };
-    await faultRoundTrip(ns, 'gpu-memory-hog', k8sEngine(`audit-gpu`, app, 'gpu-memory-hog', env({ GPU_MEMORY_PERCENTAGE: '50' })), { preflight: noGpu, inject: noGpu });
+    await faultRoundTrip(ns, 'gpu-memory-hog', k8sEngine(`audit-gpu`, app, 'gpu-memory-hog', env({ GPU_MEMORY_PERCENTAGE: '50' })), {
+      preflight: noGpu,
+      inject: noGpu,
+    });
     await faultRoundTrip(ns, 'pod-network-latency', k8sEngine(`audit-latency`, app, 'pod-network-latency', env({ NETWORK_LATENCY: '200' })));
     await faultRoundTrip(ns, 'pod-network-loss', k8sEngine(`audit-loss`, app, 'pod-network-loss', env({ NETWORK_PACKET_LOSS_PERCENTAGE: '20' })));
 
@@ -297,9 +340,19 @@ describe.each(Object.keys(NAMESPACES) as Ns[])('as tempest-system/tempest-worker
     // the workflow's record touches nothing; with a record (as the workflow would hand over) it writes the ledger
     // intent and stops at the fingerprint exec; revert with it stops at the backup check, without it clears the ledger.
     const mc = k8sEngine(`audit-model`, app, 'model-corruption', env({ FILE_PATH: '/models/model.pth', CORRUPTION_TYPE: 'zero' }));
-    await faultRoundTrip(ns, 'model-corruption', mc, { preflight: EXEC_REFUSED, prepare: EXEC_REFUSED, inject: { type: 'FaultRefused', message: /no prepared record/ } });
+    await faultRoundTrip(ns, 'model-corruption', mc, {
+      preflight: EXEC_REFUSED,
+      prepare: EXEC_REFUSED,
+      inject: { type: 'FaultRefused', message: /no prepared record/ },
+    });
     const [pod] = live((await a.core.listNamespacedPod({ namespace: ns, labelSelector: `${APP_LABEL}=${app}` })).items);
-    const ref = { ...faultRef(mc), prepared: { mode: 'exec', pods: { [pod.metadata!.name!]: { uid: pod.metadata!.uid!, container: app, file: '/models/model.pth', sha256: 'a'.repeat(64), size: 1024 } } } };
+    const ref = {
+      ...faultRef(mc),
+      prepared: {
+        mode: 'exec',
+        pods: { [pod.metadata!.name!]: { uid: pod.metadata!.uid!, container: app, file: '/models/model.pth', sha256: 'a'.repeat(64), size: 1024 } },
+      },
+    };
     await step(`${ns} model-corruption inject (prepared)`, () => platforms[ns].inject(injectReq(ref, 0, 90_000), noCtx()), EXEC_REFUSED);
     await step(`${ns} model-corruption revert (prepared)`, () => platforms[ns].revert(ref, noCtx()), EXEC_REFUSED);
     await step(`${ns} model-corruption revert (no record: clears the ledger)`, () => platforms[ns].revert({ ...ref, prepared: undefined }, noCtx()));
@@ -307,40 +360,48 @@ describe.each(Object.keys(NAMESPACES) as Ns[])('as tempest-system/tempest-worker
     expect(problems).toEqual([]);
   }, 600_000);
 
-  test.each(KINDS)('appkind %s: pod-delete, restartUnhealthy and scale on a workload found through its pods', async (kind) => {
-    problems.length = 0;
-    const target = targetOf(ns, kind);
-    const p = platforms[ns];
-    await whole(ns, kind);
-    const spec = { ...k8sEngine(`audit-${kind}`, app, 'pod-delete', env({ FORCE: 'true' })), target };
-    await faultRoundTrip(ns, `${kind} pod-delete`, spec);
-    await whole(ns, kind);
+  test.each(KINDS)(
+    'appkind %s: pod-delete, restartUnhealthy and scale on a workload found through its pods',
+    async (kind) => {
+      problems.length = 0;
+      const target = targetOf(ns, kind);
+      const p = platforms[ns];
+      await whole(ns, kind);
+      const spec = { ...k8sEngine(`audit-${kind}`, app, 'pod-delete', env({ FORCE: 'true' })), target };
+      await faultRoundTrip(ns, `${kind} pod-delete`, spec);
+      await whole(ns, kind);
 
-    // restartUnhealthy: play the kubelet and report one pod not ready; the action deletes it, the owner replaces it
-    const [victim] = await whole(ns, kind);
-    await patchPodStatus(a, ns, victim.metadata!.name!, { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: new Date() }] });
-    const req = { target, experiment: `audit-${kind}`, workflowId: `rbac-audit-${RUN}`, reason: 'rbac audit' };
-    const restart = await runRollbackActions({ ...req, actions: [{ type: 'restartUnhealthy', name: 'restart', restartThreshold: 0 }] }, p);
-    if (restart[0]?.status !== 'done' || !restart[0].detail.includes(victim.metadata!.name!)) problems.push(`${ns} ${kind} restartUnhealthy: ${JSON.stringify(restart)}`);
-    await waitFor(`${victim.metadata!.name} replaced`, async () => !(await workloadPods(ns, kind)).some((x) => x.metadata?.uid === victim.metadata?.uid));
-    await whole(ns, kind);
+      // restartUnhealthy: play the kubelet and report one pod not ready; the action deletes it, the owner replaces it
+      const [victim] = await whole(ns, kind);
+      await patchPodStatus(a, ns, victim.metadata!.name!, { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: new Date() }] });
+      const req = { target, experiment: `audit-${kind}`, workflowId: `rbac-audit-${RUN}`, reason: 'rbac audit' };
+      const restart = await runRollbackActions({ ...req, actions: [{ type: 'restartUnhealthy', name: 'restart', restartThreshold: 0 }] }, p);
+      if (restart[0]?.status !== 'done' || !restart[0].detail.includes(victim.metadata!.name!))
+        problems.push(`${ns} ${kind} restartUnhealthy: ${JSON.stringify(restart)}`);
+      await waitFor(`${victim.metadata!.name} replaced`, async () => !(await workloadPods(ns, kind)).some((x) => x.metadata?.uid === victim.metadata?.uid));
+      await whole(ns, kind);
 
-    // scale: up to 2 through the scale subresource, then back (a DaemonSet has no replicas: refused, no request)
-    const scale = await runRollbackActions({ ...req, actions: [{ type: 'scale', name: 'scale', minReplicas: 2 }] }, p);
-    if (kind === 'daemonset') {
-      if (scale[0]?.status !== 'failed' || !/no replicas to scale/.test(scale[0].detail)) problems.push(`${ns} ${kind} scale: ${JSON.stringify(scale)}`);
-    } else {
-      if (scale[0]?.status !== 'done') problems.push(`${ns} ${kind} scale: ${JSON.stringify(scale)}`);
-      await whole(ns, kind, 2);
-      await step(`${ns} ${kind} scale back to 1`, () => p.scale(target, 1));
-      await whole(ns, kind, 1);
-    }
-    expect(problems).toEqual([]);
-  }, 300_000);
+      // scale: up to 2 through the scale subresource, then back (a DaemonSet has no replicas: refused, no request)
+      const scale = await runRollbackActions({ ...req, actions: [{ type: 'scale', name: 'scale', minReplicas: 2 }] }, p);
+      if (kind === 'daemonset') {
+        if (scale[0]?.status !== 'failed' || !/no replicas to scale/.test(scale[0].detail)) problems.push(`${ns} ${kind} scale: ${JSON.stringify(scale)}`);
+      } else {
+        if (scale[0]?.status !== 'done') problems.push(`${ns} ${kind} scale: ${JSON.stringify(scale)}`);
+        await whole(ns, kind, 2);
+        await step(`${ns} ${kind} scale back to 1`, () => p.scale(target, 1));
+        await whole(ns, kind, 1);
+      }
+      expect(problems).toEqual([]);
+    },
+    300_000,
+  );
 
   test('every probe that talks to the cluster: k8sProbe present / absent / create / delete, cmdProbe with a source pod', async () => {
     problems.length = 0;
-    const k8sProbe = (name: string, k: Partial<Extract<ProbeSpec, { type: 'k8sProbe' }>['k8s']> & { operation: 'present' | 'absent' | 'create' | 'delete' }): ProbeSpec => ({
+    const k8sProbe = (
+      name: string,
+      k: Partial<Extract<ProbeSpec, { type: 'k8sProbe' }>['k8s']> & { operation: 'present' | 'absent' | 'create' | 'delete' },
+    ): ProbeSpec => ({
       name,
       type: 'k8sProbe',
       mode: 'SOT',
@@ -349,12 +410,23 @@ describe.each(Object.keys(NAMESPACES) as Ns[])('as tempest-system/tempest-worker
     });
     const mine = `${AUDIT_LABEL}=probe-${RUN}`;
     await probeStep(ns, 'k8sProbe present pods', k8sProbe('present', { operation: 'present', labelSelector: `${APP_LABEL}=${app}` }), { status: 'Passed' });
-    await probeStep(ns, 'k8sProbe present deployments', k8sProbe('deployments', { operation: 'present', group: 'apps', resource: 'deployments', fieldSelector: `metadata.name=${app}` }), { status: 'Passed', reason: '1 deployments present' });
+    await probeStep(
+      ns,
+      'k8sProbe present deployments',
+      k8sProbe('deployments', { operation: 'present', group: 'apps', resource: 'deployments', fieldSelector: `metadata.name=${app}` }),
+      { status: 'Passed', reason: '1 deployments present' },
+    );
     await probeStep(ns, 'k8sProbe absent pods', k8sProbe('absent', { operation: 'absent', labelSelector: mine }), { status: 'Passed' });
     const pod = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: tempest-audit-probe-${RUN}\n  labels:\n    ${AUDIT_LABEL}: probe-${RUN}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n    - name: c\n      image: registry.example/probe:1.0\n`;
-    await probeStep(ns, 'k8sProbe create pod', k8sProbe('create', { operation: 'create', data: pod }), { status: 'Passed', reason: `created Pod ${ns}/tempest-audit-probe-${RUN}` });
+    await probeStep(ns, 'k8sProbe create pod', k8sProbe('create', { operation: 'create', data: pod }), {
+      status: 'Passed',
+      reason: `created Pod ${ns}/tempest-audit-probe-${RUN}`,
+    });
     await probeStep(ns, 'k8sProbe present (created)', k8sProbe('present', { operation: 'present', labelSelector: mine }), { status: 'Passed' });
-    await probeStep(ns, 'k8sProbe delete pod', k8sProbe('delete', { operation: 'delete', labelSelector: mine }), { status: 'Passed', reason: 'deleted 1 pods, none left' });
+    await probeStep(ns, 'k8sProbe delete pod', k8sProbe('delete', { operation: 'delete', labelSelector: mine }), {
+      status: 'Passed',
+      reason: 'deleted 1 pods, none left',
+    });
     await probeStep(ns, 'k8sProbe absent (deleted)', k8sProbe('absent', { operation: 'absent', labelSelector: mine }), { status: 'Passed' });
 
     const [target] = live((await a.core.listNamespacedPod({ namespace: ns, labelSelector: `${APP_LABEL}=${app}` })).items);
@@ -410,7 +482,10 @@ describe('the audit log against deploy/rbac.yaml', () => {
       }
       // the authorizer's own word on which Role allowed it must agree with the expansion
       const by = /of Role "([^"]+)"/.exec(e.reason ?? '')?.[1];
-      if (by && !used.some((g) => g.role === by && g.verb === e.verb)) uncovered.push(`${describeEvent(e)}: the authorizer says Role ${by} allowed it, the expansion of deploy/rbac.yaml says ${used.map(grantName).join(', ')}`);
+      if (by && !used.some((g) => g.role === by && g.verb === e.verb))
+        uncovered.push(
+          `${describeEvent(e)}: the authorizer says Role ${by} allowed it, the expansion of deploy/rbac.yaml says ${used.map(grantName).join(', ')}`,
+        );
       for (const g of new Set(used)) count.set(g, count.get(g)! + 1);
     }
 
@@ -447,25 +522,53 @@ describe('the audit log against deploy/rbac.yaml', () => {
     await rbacApi.createNamespacedRole({ namespace: CONTROL_NS, body: role(['get']) });
     await rbacApi.createNamespacedRoleBinding({
       namespace: CONTROL_NS,
-      body: { metadata: { name: 'exec-control' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'exec-control' }, subjects: [{ kind: 'ServiceAccount', name: 'exec-control', namespace: CONTROL_NS }] },
+      body: {
+        metadata: { name: 'exec-control' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'exec-control' },
+        subjects: [{ kind: 'ServiceAccount', name: 'exec-control', namespace: CONTROL_NS }],
+      },
     });
-    await a.core.createNamespacedPod({ namespace: CONTROL_NS, body: { metadata: { name: 'target' }, spec: { containers: [{ name: 'c', image: 'registry.example/x:1' }] } } });
-    await waitFor('control pod Running', async () => (await a.core.readNamespacedPod({ name: 'target', namespace: CONTROL_NS })).status?.phase === 'Running', 60_000);
+    await a.core.createNamespacedPod({
+      namespace: CONTROL_NS,
+      body: { metadata: { name: 'target' }, spec: { containers: [{ name: 'c', image: 'registry.example/x:1' }] } },
+    });
+    await waitFor(
+      'control pod Running',
+      async () => (await a.core.readNamespacedPod({ name: 'target', namespace: CONTROL_NS })).status?.phase === 'Running',
+      60_000,
+    );
 
     const file = await saKubeconfig(CONTROL_NS, a, { namespace: CONTROL_NS, name: 'exec-control' });
     const jti = tokenJti(file);
     const p = createKubernetesPlatform(k8sConfig(file, { blastRadius: { allow: [{ namespace: CONTROL_NS }] } }), { execTimeoutMs: 10_000 });
-    const exec = () => p.execInPod({ source: { namespace: CONTROL_NS, pod: 'target', container: 'c' }, command: 'true', signal: new AbortController().signal, timeoutMs: 10_000 });
+    const exec = () =>
+      p.execInPod({
+        source: { namespace: CONTROL_NS, pod: 'target', container: 'c' },
+        command: 'true',
+        signal: new AbortController().signal,
+        timeoutMs: 10_000,
+      });
     const fence = await auditFence(a.kc);
 
-    const getOnly = await exec().then(() => undefined, (e: { type?: string; message: string }) => e);
+    const getOnly = await exec().then(
+      () => undefined,
+      (e: { type?: string; message: string }) => e,
+    );
     expect(getOnly?.type).toBe('Forbidden');
     await rbacApi.replaceNamespacedRole({ name: 'exec-control', namespace: CONTROL_NS, body: role(['get', 'create']) });
     // RBAC changes reach the authorizer's cache within moments
-    const both = await waitFor('exec authorized with get + create', async () => {
-      const r = await exec().then(() => ({ type: 'ok', message: '' }), (e: { type?: string; message: string }) => e);
-      return r.type === 'Forbidden' ? false : r;
-    }, 20_000, 500);
+    const both = await waitFor(
+      'exec authorized with get + create',
+      async () => {
+        const r = await exec().then(
+          () => ({ type: 'ok', message: '' }),
+          (e: { type?: string; message: string }) => e,
+        );
+        return r.type === 'Forbidden' ? false : r;
+      },
+      20_000,
+      500,
+    );
     expect(both).toMatchObject({ type: 'PlatformUnavailable', message: expect.stringMatching(/unable to upgrade connection/) });
 
     await auditFence(a.kc);

@@ -33,7 +33,11 @@ test('a pod-delete run terminated after its first round: the reconciler reverts 
   const worker = await createWorker({ config: cfg });
   const tc = new TempestClient(client, cfg);
   const reconcile = (input: object = {}) =>
-    client.workflow.execute('reconcileWorkflow', { taskQueue: cfg.temporal.taskQueue, workflowId: `reconcile-k8s-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, args: [input] }) as Promise<ReconcileResult>;
+    client.workflow.execute('reconcileWorkflow', {
+      taskQueue: cfg.temporal.taskQueue,
+      workflowId: `reconcile-k8s-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`,
+      args: [input],
+    }) as Promise<ReconcileResult>;
   await worker.runUntil(async () => {
     const h = await tc.start(k8sEngine('orphan-pod-delete', 'api-gateway', 'pod-delete', { TOTAL_CHAOS_DURATION: '300', CHAOS_INTERVAL: '60', FORCE: 'true' }));
     const key = faultIds({ runId: h.workflowId, faultIndex: 0 }).key;
@@ -43,8 +47,18 @@ test('a pod-delete run terminated after its first round: the reconciler reverts 
 
     // An entry of a run Temporal does not know, its window not over: left alone (waits), never reverted.
     const stranger = faultIds({ runId: 'run-of-another-namespace', faultIndex: 0 }).key;
-    const entry = { fault: 'pod-delete', run: 'run-of-another-namespace', faultIndex: 0, rounds: {}, done: [], expiresAt: new Date(Date.now() + 600_000).toISOString() };
-    await a.apps.patchNamespacedDeployment({ name: 'api-gateway', namespace: 'footanalytics', body: { metadata: { annotations: { [stranger]: JSON.stringify(entry) } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    const entry = {
+      fault: 'pod-delete',
+      run: 'run-of-another-namespace',
+      faultIndex: 0,
+      rounds: {},
+      done: [],
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    };
+    await a.apps.patchNamespacedDeployment(
+      { name: 'api-gateway', namespace: 'footanalytics', body: { metadata: { annotations: { [stranger]: JSON.stringify(entry) } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     try {
       const r = await reconcile({ namespace: 'footanalytics' });
       const row = r.rows.find((x) => x.key === key);
@@ -55,7 +69,10 @@ test('a pod-delete run terminated after its first round: the reconciler reverts 
       expect(r.rows.find((x) => x.key === stranger)).toMatchObject({ status: 'NOT_FOUND', action: 'wait', outcome: 'left' });
       expect(await ledgerKeys(a, 'api-gateway', stranger)).toEqual([`deployment:${stranger}`]);
     } finally {
-      await a.apps.patchNamespacedDeployment({ name: 'api-gateway', namespace: 'footanalytics', body: { metadata: { annotations: { [stranger]: null } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      await a.apps.patchNamespacedDeployment(
+        { name: 'api-gateway', namespace: 'footanalytics', body: { metadata: { annotations: { [stranger]: null } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
     }
   });
 }, 300_000);

@@ -9,7 +9,19 @@ import { Client, Connection } from '@temporalio/client';
 import { TempestClient } from '../../../client/client.js';
 import { faultIds } from '../../../activities/faults/kubernetes-common.js';
 import { killWorkerProcesses, sigkill, startWorkerProcess } from '../../helpers/worker-process.js';
-import { freshPods, k8sConfig, k8sEngine, ledgerKeys, live, pods, saKubeconfig, waitFor, type Admin, cleanupTestFiles, seededCluster } from '../../helpers/k8s.js';
+import {
+  freshPods,
+  k8sConfig,
+  k8sEngine,
+  ledgerKeys,
+  live,
+  pods,
+  saKubeconfig,
+  waitFor,
+  type Admin,
+  cleanupTestFiles,
+  seededCluster,
+} from '../../helpers/k8s.js';
 
 let a: Admin;
 let connection: Connection;
@@ -30,7 +42,11 @@ test('SIGKILL the worker mid pod-network-latency: the netem containers and the l
   const cfg = k8sConfig(await saKubeconfig('footanalytics', a));
   expect(cfg.platform.driver).toBe('kubernetes');
   const tc = new TempestClient(new Client({ connection, namespace: 'default' }), cfg);
-  const spec = k8sEngine('api-gateway-crash-latency', 'api-gateway', 'pod-network-latency', { TOTAL_CHAOS_DURATION: '20', NETWORK_LATENCY: '300', PODS_AFFECTED_PERC: '100' });
+  const spec = k8sEngine('api-gateway-crash-latency', 'api-gateway', 'pod-network-latency', {
+    TOTAL_CHAOS_DURATION: '20',
+    NETWORK_LATENCY: '300',
+    PODS_AFFECTED_PERC: '100',
+  });
 
   const first = await startWorkerProcess(cfg.file);
   const h = await tc.start(spec);
@@ -38,10 +54,14 @@ test('SIGKILL the worker mid pod-network-latency: the netem containers and the l
   const netem = `tempest-netem-${id}`;
 
   // injected on all three pods, with the ledger on the Deployment and the mark on each pod
-  await waitFor('netem on every pod', async () => {
-    const ps = live(await pods(a, 'api-gateway'));
-    return ps.length === 3 && ps.every((p) => p.spec?.ephemeralContainers?.some((c) => c.name === netem) && p.metadata?.annotations?.[key]);
-  }, 90_000);
+  await waitFor(
+    'netem on every pod',
+    async () => {
+      const ps = live(await pods(a, 'api-gateway'));
+      return ps.length === 3 && ps.every((p) => p.spec?.ephemeralContainers?.some((c) => c.name === netem) && p.metadata?.annotations?.[key]);
+    },
+    90_000,
+  );
   await waitFor('ledger says injected', async () => (await ledgerKeys(a, 'api-gateway', key)).includes(`deployment:${key}`));
 
   await sigkill(first);
